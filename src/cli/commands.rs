@@ -1,0 +1,314 @@
+//! One function per command. Each returns the exit code; `Err` means strata could not run.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result};
+
+use strata::diag::{self, Diagnostics, SourceTexts};
+use strata::world::{FsWorld, find_root};
+use strata::{Compiled, Failure, Selection, check, emit, explain, load, merge};
+
+use super::{Cli, Command, Exit, Format, ListWhat};
+
+pub fn dispatch(cli: Cli) -> Result<Exit> {
+    let root = resolve_root(cli.root.as_deref())?;
+    match cli.command {
+        Command::Render {
+            out,
+            env,
+            cluster,
+            format,
+        } => render(
+            &root,
+            out,
+            Selection {
+                environment: env,
+                cluster,
+            },
+            format,
+        ),
+        Command::Validate { format } => validate(&root, format),
+        Command::Explain {
+            cluster,
+            target,
+            format,
+        } => explain_cmd(&root, &cluster, &target, format),
+        Command::Check { against, format } => check_cmd(&root, &against, format),
+        Command::List {
+            what: ListWhat::Clusters { format },
+        } => list_clusters(&root, format),
+    }
+}
+
+fn resolve_root(given: Option<&Path>) -> Result<PathBuf> {
+    match given {
+        Some(dir) => {
+            if !dir.join("strata.yaml").is_file() {
+                anyhow::bail!(
+                    "{} has no strata.yaml\nhint: --root names the directory that holds strata.yaml",
+                    dir.display()
+                );
+            }
+            Ok(dir.to_path_buf())
+        }
+        None => {
+            let cwd = std::env::current_dir().context("cannot read the current directory")?;
+            find_root(&cwd).with_context(|| {
+                format!(
+                    "no strata.yaml in {} or any parent directory\nhint: run strata inside a source repository, or pass --root DIR",
+                    cwd.display()
+                )
+            })
+        }
+    }
+}
+
+fn open(root: &Path) -> std::result::Result<FsWorld, Exit> {
+    FsWorld::open(root).map_err(|d| report(&d, &SourceTexts::default()))
+}
+
+/// Prints diagnostics to stderr and picks the exit code: problems with the input are 1, an
+/// environment that stops strata from running is 2.
+fn report(diags: &Diagnostics, texts: &SourceTexts) -> Exit {
+    eprint!("{}", diag::render(diags, texts));
+    let errors = diags
+        .iter()
+        .filter(|d| d.severity == diag::Severity::Error)
+        .count();
+    let warnings = diags.len() - errors;
+    if errors > 0 {
+        eprintln!(
+            "{errors} error{}{}",
+            if errors == 1 { "" } else { "s" },
+            if warnings > 0 {
+                format!(
+                    ", {warnings} warning{}",
+                    if warnings == 1 { "" } else { "s" }
+                )
+            } else {
+                String::new()
+            }
+        );
+    }
+    let cannot_run = diags.iter().any(|d| matches!(d.code, "io" | "no-settings"));
+    if cannot_run {
+        Exit::Failed
+    } else if errors > 0 {
+        Exit::Found
+    } else {
+        Exit::Clean
+    }
+}
+
+fn compile(world: &FsWorld, selection: &Selection) -> std::result::Result<Compiled, Exit> {
+    match strata::compile(world, selection) {
+        Ok(c) => {
+            if !c.warnings.is_empty() {
+                eprint!("{}", diag::render(&c.warnings, &c.source.texts));
+            }
+            Ok(c)
+        }
+        Err(Failure { diagnostics, texts }) => Err(report(&diagnostics, &texts)),
+    }
+}
+
+fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+fn render(root: &Path, out: Option<PathBuf>, selection: Selection, format: Format) -> Result<Exit> {
+    let world = match open(root) {
+        Ok(w) => w,
+        Err(exit) => return Ok(exit),
+    };
+    let compiled = match compile(&world, &selection) {
+        Ok(c) => c,
+        Err(exit) => return Ok(exit),
+    };
+    let out_dir = match out {
+        Some(dir) => dir,
+        None => root.join(compiled.source.settings.output.dir()),
+    };
+    let partial = selection.environment.is_some() || selection.cluster.is_some();
+    let owned = if partial {
+        let mut owned = emit::owned_prefixes(&compiled.source, &compiled.selected);
+        if selection.cluster.is_none() {
+            owned.extend(selection.environment.iter().map(|e| format!("{e}/")));
+        }
+        owned
+    } else {
+        vec![String::new()]
+    };
+    let stats = emit::write_tree(&out_dir, &compiled.tree, &owned).map_err(|e| {
+        anyhow::anyhow!("{e}\nhint: choose an empty directory with --out, or remove the directory if it holds nothing you need")
+    })?;
+    match format {
+        Format::Json => print_json(&serde_json::json!({
+            "out": out_dir.display().to_string(),
+            "clusters": compiled.selected.len(),
+            "objects": compiled.objects,
+            "files": compiled.tree.files.len(),
+            "written": stats.written,
+            "unchanged": stats.unchanged,
+            "removed": stats.removed,
+        }))?,
+        Format::Human => println!(
+            "rendered {} cluster{}, {} objects into {} ({} files: {} written, {} unchanged, {} removed)",
+            compiled.selected.len(),
+            if compiled.selected.len() == 1 {
+                ""
+            } else {
+                "s"
+            },
+            compiled.objects,
+            out_dir.display(),
+            compiled.tree.files.len(),
+            stats.written,
+            stats.unchanged,
+            stats.removed
+        ),
+    }
+    Ok(Exit::Clean)
+}
+
+fn validate(root: &Path, format: Format) -> Result<Exit> {
+    let world = match FsWorld::open(root) {
+        Ok(w) => w,
+        Err(d) => return validate_failed(format, &d, &SourceTexts::default()),
+    };
+    match strata::compile(&world, &Selection::default()) {
+        Ok(c) => {
+            match format {
+                Format::Json => print_json(&serde_json::json!({
+                    "valid": true,
+                    "clusters": c.all.len(),
+                    "components": c.source.components.len(),
+                    "objects": c.objects,
+                    "diagnostics": c.warnings.0,
+                }))?,
+                Format::Human => {
+                    if !c.warnings.is_empty() {
+                        eprint!("{}", diag::render(&c.warnings, &c.source.texts));
+                    }
+                    println!(
+                        "valid: {} clusters, {} components, {} objects",
+                        c.all.len(),
+                        c.source.components.len(),
+                        c.objects
+                    );
+                }
+            }
+            Ok(Exit::Clean)
+        }
+        Err(Failure { diagnostics, texts }) => validate_failed(format, &diagnostics, &texts),
+    }
+}
+
+fn validate_failed(format: Format, diags: &Diagnostics, texts: &SourceTexts) -> Result<Exit> {
+    let exit = report(diags, texts);
+    if format == Format::Json {
+        print_json(&serde_json::json!({"valid": false, "diagnostics": diags.0}))?;
+    }
+    Ok(exit)
+}
+
+fn explain_cmd(root: &Path, cluster: &str, target: &str, format: Format) -> Result<Exit> {
+    let world = match open(root) {
+        Ok(w) => w,
+        Err(exit) => return Ok(exit),
+    };
+    let source = match load::load(&world) {
+        Ok(s) => s,
+        Err(f) => return Ok(report(&f.diagnostics, &f.texts)),
+    };
+    let clusters = match merge::merge_all(&source) {
+        Ok(c) => c,
+        Err(d) => return Ok(report(&d, &source.texts)),
+    };
+    match explain::explain(&clusters, cluster, target) {
+        Ok(e) => {
+            match format {
+                Format::Json => print_json(&e)?,
+                Format::Human => print!("{}", explain::render_human(&e)),
+            }
+            Ok(Exit::Clean)
+        }
+        Err(d) => Ok(report(&d.into(), &source.texts)),
+    }
+}
+
+fn check_cmd(root: &Path, against: &Path, format: Format) -> Result<Exit> {
+    if !against.is_dir() {
+        anyhow::bail!(
+            "{} is not a directory\nhint: --against names a rendered directory, e.g. golden/ or a checkout of the output repository",
+            against.display()
+        );
+    }
+    let world = match open(root) {
+        Ok(w) => w,
+        Err(exit) => return Ok(exit),
+    };
+    let compiled = match compile(&world, &Selection::default()) {
+        Ok(c) => c,
+        Err(exit) => return Ok(exit),
+    };
+    let actual =
+        emit::read_tree(against).with_context(|| format!("cannot read {}", against.display()))?;
+    let drift = check::compare(&compiled.tree, &actual);
+    match format {
+        Format::Json => print_json(&drift)?,
+        Format::Human => print!(
+            "{}",
+            check::render_human(&drift, &against.display().to_string())
+        ),
+    }
+    Ok(if drift.is_clean() {
+        Exit::Clean
+    } else {
+        Exit::Found
+    })
+}
+
+fn list_clusters(root: &Path, format: Format) -> Result<Exit> {
+    let world = match open(root) {
+        Ok(w) => w,
+        Err(exit) => return Ok(exit),
+    };
+    let source = match load::load(&world) {
+        Ok(s) => s,
+        Err(f) => return Ok(report(&f.diagnostics, &f.texts)),
+    };
+    let clusters = match merge::merge_all(&source) {
+        Ok(c) => c,
+        Err(d) => return Ok(report(&d, &source.texts)),
+    };
+    match format {
+        Format::Json => {
+            let list: Vec<_> = clusters
+                .iter()
+                .map(|c| {
+                    serde_json::json!({
+                        "name": c.name,
+                        "environment": c.environment,
+                        "datacenter": c.datacenter,
+                        "role": c.role,
+                        "server": c.server,
+                        "path": c.path(),
+                        "file": c.file.path,
+                    })
+                })
+                .collect();
+            print_json(&list)?;
+        }
+        Format::Human => {
+            for c in &clusters {
+                println!(
+                    "{:<28} {:<10} {:<10} {}",
+                    c.name, c.environment, c.role, c.server
+                );
+            }
+        }
+    }
+    Ok(Exit::Clean)
+}

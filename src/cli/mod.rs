@@ -1,0 +1,126 @@
+//! The command line: clap arguments → plain configuration → the library. Nothing below this
+//! module knows about clap.
+
+mod commands;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Exit codes are part of the interface: CI scripts branch on them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// Success, and nothing found.
+    Clean = 0,
+    /// It ran and found something: differences, drift, invalid input, a closed gate.
+    Found = 1,
+    /// It could not run: bad arguments, no strata.yaml, an I/O or git failure.
+    Failed = 2,
+}
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "strata",
+    version,
+    about = "A GitOps configuration compiler: layered sources in, rendered manifests and Argo CD Applications out",
+    long_about = "strata compiles a layered platform repository (strata.yaml, components/, environments/) into \
+fully rendered Kubernetes manifests and the Argo CD objects that deploy them, one file per resource.\n\n\
+Exit codes: 0 = success and nothing found; 1 = it ran and found something (invalid input, differences, \
+drift, a closed gate); 2 = it could not run (bad arguments, no strata.yaml, I/O or git failure).",
+    after_help = "Start with `strata render` in a source repository, then `strata explain CLUSTER COMPONENT.path` to see where a value comes from."
+)]
+pub struct Cli {
+    /// The source repository root (the directory holding strata.yaml). Default: found upward from the current directory.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Clone, Copy, Debug, Default, ValueEnum, PartialEq, Eq)]
+pub enum Format {
+    #[default]
+    Human,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Compile the platform, or a part of it, into the output directory.
+    ///
+    /// Writes one file per resource under `<out>/<environment>/<cluster path>/<component>/` and the
+    /// Argo CD objects under `<out>/<environment>/argocd/`. Only changed files are written; files no
+    /// longer produced are removed. A failed render leaves the previous output untouched.
+    #[command(
+        after_help = "Examples:\n  strata render\n  strata render --env non-prod\n  strata render --cluster prod-sto2-workload --out /tmp/out"
+    )]
+    Render {
+        /// Output directory. Default: `output.dir` of strata.yaml, or `rendered`.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Render only this environment.
+        #[arg(long, value_name = "ENV")]
+        env: Option<String>,
+        /// Render only this cluster (by name, e.g. prod-sto2-workload).
+        #[arg(long, value_name = "CLUSTER")]
+        cluster: Option<String>,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Check everything a render checks, and write nothing.
+    #[command(after_help = "Examples:\n  strata validate\n  strata validate --format json")]
+    Validate {
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Show a merged value and every layer that set it, in order.
+    #[command(
+        after_help = "Examples:\n  strata explain prod-sto2-workload ingress-nginx.controller.replicas\n  strata explain non-prod-osl2-management global.baseDomain\n  strata explain prod-sto2-workload 'ingress-nginx.controller.annotations.\"a.b/c\"'"
+    )]
+    Explain {
+        /// The cluster name, e.g. prod-sto2-workload (see `strata list clusters`).
+        cluster: String,
+        /// COMPONENT[.path], `global[.path]` or `cluster[.path]`. Quote keys that contain dots.
+        target: String,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Report render drift: files in a directory that differ from a fresh render.
+    #[command(
+        after_help = "Examples:\n  strata check --against rendered\n  strata check --against golden --format json"
+    )]
+    Check {
+        /// The rendered directory to compare, e.g. a checkout of the output repository.
+        #[arg(long, value_name = "DIR")]
+        against: PathBuf,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// List things strata knows about.
+    List {
+        #[command(subcommand)]
+        what: ListWhat,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ListWhat {
+    /// The clusters, one a line, or as JSON for CI matrices.
+    Clusters {
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+}
+
+pub fn run(cli: Cli) -> ExitCode {
+    let code = match commands::dispatch(cli) {
+        Ok(exit) => exit,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            Exit::Failed
+        }
+    };
+    ExitCode::from(code as u8)
+}

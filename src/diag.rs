@@ -1,0 +1,316 @@
+//! Diagnostics: what a user did wrong, where, and how to fix it.
+//!
+//! Every user mistake becomes a [`Diagnostic`] with a file and line when one is known, and the
+//! pipeline collects several of them before it stops (typst's `SourceResult`). Printing goes
+//! through codespan-reporting so a diagnostic shows the offending source line, as `just` does.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use codespan_reporting::diagnostic::{Diagnostic as Report, Label};
+use codespan_reporting::files::SimpleFiles;
+use codespan_reporting::term;
+
+/// How bad a finding is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+/// A place in a source file. Lines and columns are 1-based.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub struct Span {
+    pub file: String,
+    pub line: u32,
+    pub column: u32,
+}
+
+impl Span {
+    pub fn new(file: impl Into<String>, line: u32, column: u32) -> Span {
+        Span {
+            file: file.into(),
+            line,
+            column,
+        }
+    }
+}
+
+impl fmt::Display for Span {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
+}
+
+/// One finding about the user's input.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    /// A stable identifier, e.g. `values-schema`. Users grep for it and CI may match on it.
+    pub code: &'static str,
+    pub message: String,
+    /// Where the problem is, when strata can tell.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub span: Option<Span>,
+    /// Further facts: the cluster involved, the other place of a duplicate, ...
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// What to do about it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn error(code: &'static str, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Error,
+            code,
+            message: message.into(),
+            span: None,
+            notes: Vec::new(),
+            hint: None,
+        }
+    }
+
+    pub fn warning(code: &'static str, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(code, message)
+        }
+    }
+
+    pub fn at(mut self, span: Span) -> Diagnostic {
+        self.span = Some(span);
+        self
+    }
+
+    pub fn at_opt(mut self, span: Option<Span>) -> Diagnostic {
+        self.span = span;
+        self
+    }
+
+    pub fn note(mut self, note: impl Into<String>) -> Diagnostic {
+        self.notes.push(note.into());
+        self
+    }
+
+    pub fn hint(mut self, hint: impl Into<String>) -> Diagnostic {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+/// Several diagnostics, reported together.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Diagnostics(pub Vec<Diagnostic>);
+
+impl Diagnostics {
+    pub fn new() -> Diagnostics {
+        Diagnostics(Vec::new())
+    }
+
+    pub fn push(&mut self, d: Diagnostic) {
+        self.0.push(d);
+    }
+
+    pub fn extend(&mut self, other: Diagnostics) {
+        self.0.extend(other.0);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.0.iter().any(|d| d.severity == Severity::Error)
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.0.iter()
+    }
+
+    /// Sorts by file, line and message and drops exact repeats, so that the same mistake seen
+    /// from eight clusters is printed once and the order does not depend on thread scheduling.
+    pub fn sorted(mut self) -> Diagnostics {
+        self.0.sort_by(|a, b| {
+            (a.span.as_ref(), a.code, &a.message, &a.notes).cmp(&(
+                b.span.as_ref(),
+                b.code,
+                &b.message,
+                &b.notes,
+            ))
+        });
+        self.0
+            .dedup_by(|a, b| a.span == b.span && a.code == b.code && a.message == b.message);
+        self
+    }
+}
+
+impl From<Diagnostic> for Diagnostics {
+    fn from(d: Diagnostic) -> Diagnostics {
+        Diagnostics(vec![d])
+    }
+}
+
+impl FromIterator<Diagnostic> for Diagnostics {
+    fn from_iter<I: IntoIterator<Item = Diagnostic>>(iter: I) -> Diagnostics {
+        Diagnostics(iter.into_iter().collect())
+    }
+}
+
+/// The result of a pipeline stage: a value, or every error found on the way.
+pub type DiagResult<T> = Result<T, Diagnostics>;
+
+/// Why a run failed, with the texts needed to quote the offending lines.
+#[derive(Debug, Default)]
+pub struct Failure {
+    pub diagnostics: Diagnostics,
+    pub texts: SourceTexts,
+}
+
+/// The text of the files a diagnostic may point into, to print the offending line.
+#[derive(Clone, Debug, Default)]
+pub struct SourceTexts(pub BTreeMap<String, String>);
+
+impl SourceTexts {
+    pub fn insert(&mut self, path: &str, text: &str) {
+        self.0.insert(path.to_string(), text.to_string());
+    }
+}
+
+/// Prints diagnostics the way a compiler does:
+///
+/// ```text
+/// error[values-schema]: "three" is not of type "integer"
+///   ┌─ environments/prod/sto2/layer.yaml:7:17
+///   │
+/// 7 │       replicas: three
+///   │                 ^
+///   = cluster: prod-sto2-workload
+///   = hint: ...
+/// ```
+pub fn render(diagnostics: &Diagnostics, texts: &SourceTexts) -> String {
+    let mut out = String::new();
+    let mut files = SimpleFiles::new();
+    let mut ids = BTreeMap::new();
+    let config = term::Config::default();
+    for d in diagnostics.iter() {
+        let mut report = match d.severity {
+            Severity::Error => Report::error(),
+            Severity::Warning => Report::warning(),
+        }
+        .with_code(d.code)
+        .with_message(&d.message);
+        let mut notes = d.notes.clone();
+        if let Some(span) = &d.span {
+            match texts.0.get(&span.file) {
+                Some(text) => {
+                    let id = *ids
+                        .entry(span.file.clone())
+                        .or_insert_with(|| files.add(span.file.clone(), text.clone()));
+                    let start = byte_offset(text, span.line, span.column);
+                    let end = token_end(text, start);
+                    report = report.with_labels(vec![Label::primary(id, start..end)]);
+                }
+                None => notes.insert(0, format!("at {span}")),
+            }
+        }
+        if let Some(hint) = &d.hint {
+            notes.push(format!("hint: {hint}"));
+        }
+        report = report.with_notes(notes);
+        match term::emit_into_string(&config, &files, &report) {
+            Ok(text) => out.push_str(&text),
+            Err(_) => out.push_str(&plain(d)),
+        }
+    }
+    out
+}
+
+/// One diagnostic on one line, for logs and tests: `error[code]: file:line:col: message`.
+pub fn plain(d: &Diagnostic) -> String {
+    let level = match d.severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    };
+    let mut s = match &d.span {
+        Some(span) => format!("{level}[{}]: {span}: {}\n", d.code, d.message),
+        None => format!("{level}[{}]: {}\n", d.code, d.message),
+    };
+    for n in &d.notes {
+        s.push_str(&format!("  = {n}\n"));
+    }
+    if let Some(h) = &d.hint {
+        s.push_str(&format!("  = hint: {h}\n"));
+    }
+    s
+}
+
+fn byte_offset(text: &str, line: u32, column: u32) -> usize {
+    let mut offset = 0;
+    for (i, l) in text.split_inclusive('\n').enumerate() {
+        if i + 1 == line as usize {
+            let col_bytes: usize = l
+                .chars()
+                .take(column.saturating_sub(1) as usize)
+                .map(char::len_utf8)
+                .sum();
+            return offset + col_bytes.min(l.trim_end_matches('\n').len());
+        }
+        offset += l.len();
+    }
+    text.len()
+}
+
+/// The end of the word at `start`, so the caret underlines a token rather than one character.
+fn token_end(text: &str, start: usize) -> usize {
+    let rest = &text[start.min(text.len())..];
+    let len: usize = rest
+        .chars()
+        .take_while(|c| !c.is_whitespace() && *c != ':' && *c != ',')
+        .map(char::len_utf8)
+        .sum();
+    start + len.max(usize::from(!rest.is_empty() && !rest.starts_with('\n')))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_the_offending_line_with_file_and_line() {
+        let mut texts = SourceTexts::default();
+        texts.insert("a.yaml", "x: 1\nreplicas: three\n");
+        let d = Diagnostic::error("values-schema", "\"three\" is not of type \"integer\"")
+            .at(Span::new("a.yaml", 2, 11))
+            .hint("set an integer");
+        let out = render(&d.into(), &texts);
+        assert!(
+            out.contains("error[values-schema]: \"three\" is not of type \"integer\""),
+            "{out}"
+        );
+        assert!(out.contains("a.yaml:2:11"), "{out}");
+        assert!(out.contains("replicas: three"), "{out}");
+        assert!(out.contains("^^^^^"), "{out}");
+        assert!(out.contains("= hint: set an integer"), "{out}");
+    }
+
+    #[test]
+    fn a_span_into_an_unknown_file_is_still_named() {
+        let d = Diagnostic::error("x", "broken").at(Span::new("gone.yaml", 3, 1));
+        let out = render(&d.into(), &SourceTexts::default());
+        assert!(out.contains("at gone.yaml:3:1"), "{out}");
+    }
+
+    #[test]
+    fn sorting_removes_repeats_of_one_mistake() {
+        let d = Diagnostic::error("x", "same").at(Span::new("a", 1, 1));
+        let all = Diagnostics(vec![d.clone(), d.clone()]).sorted();
+        assert_eq!(all.len(), 1);
+    }
+}

@@ -1,0 +1,116 @@
+//! The Argo CD objects of an environment: its AppProject, its root Application and one
+//! Application per (cluster, component).
+
+use serde_json::{Value, json};
+
+use crate::load::{Component, Settings};
+use crate::merge::Cluster;
+
+pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
+pub const COMPONENT_LABEL: &str = "strata.dev/component";
+
+/// The branch Argo CD syncs for an environment.
+pub fn branch(environment: &str) -> String {
+    format!("env/{environment}")
+}
+
+pub fn application(settings: &Settings, cluster: &Cluster, component: &Component) -> Value {
+    json!({
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": {
+            "name": format!("{}-{}", cluster.name, component.name),
+            "namespace": settings.argocd.namespace(),
+            "labels": {
+                MANAGED_BY: "strata",
+                COMPONENT_LABEL: component.name,
+                "strata.dev/cluster": cluster.name,
+                "strata.dev/environment": cluster.environment,
+            },
+            "annotations": {
+                "argocd.argoproj.io/sync-wave": component.sync_wave.to_string(),
+                "strata.dev/version": component.version,
+            },
+        },
+        "spec": {
+            "project": cluster.environment,
+            "destination": {
+                "server": cluster.server,
+                "namespace": component.namespace,
+            },
+            "source": {
+                "repoURL": settings.output.repo_url,
+                "targetRevision": branch(&cluster.environment),
+                "path": format!("{}/{}", cluster.path(), component.name),
+                "directory": {"recurse": true},
+            },
+            "syncPolicy": {
+                "automated": {"prune": true, "selfHeal": true},
+                "syncOptions": ["CreateNamespace=true", "ServerSideApply=true"],
+            },
+        },
+    })
+}
+
+/// The AppProject of an environment: its own clusters and the output repository, nothing else.
+pub fn project(settings: &Settings, environment: &str, clusters: &[&Cluster]) -> Value {
+    let argocd_server = settings.argocd.server_for(environment);
+    let mut destinations: Vec<(String, String)> = clusters
+        .iter()
+        .map(|c| (c.server.clone(), "*".to_string()))
+        .collect();
+    destinations.push((
+        argocd_server.to_string(),
+        settings.argocd.namespace().to_string(),
+    ));
+    destinations.sort();
+    destinations.dedup();
+    json!({
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "AppProject",
+        "metadata": {
+            "name": environment,
+            "namespace": settings.argocd.namespace(),
+            "labels": {MANAGED_BY: "strata", "strata.dev/environment": environment},
+        },
+        "spec": {
+            "description": format!("The {environment} environment, rendered by strata. It may deploy only to the {environment} clusters."),
+            "sourceRepos": [settings.output.repo_url],
+            "destinations": destinations
+                .iter()
+                .map(|(server, namespace)| json!({"server": server, "namespace": namespace}))
+                .collect::<Vec<_>>(),
+            "clusterResourceWhitelist": [{"group": "*", "kind": "*"}],
+            "namespaceResourceWhitelist": [{"group": "*", "kind": "*"}],
+        },
+    })
+}
+
+/// The app-of-apps Application over `argocd/apps`.
+pub fn root(settings: &Settings, environment: &str) -> Value {
+    json!({
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": {
+            "name": format!("{environment}-root"),
+            "namespace": settings.argocd.namespace(),
+            "labels": {MANAGED_BY: "strata", "strata.dev/environment": environment},
+        },
+        "spec": {
+            "project": environment,
+            "destination": {
+                "server": settings.argocd.server_for(environment),
+                "namespace": settings.argocd.namespace(),
+            },
+            "source": {
+                "repoURL": settings.output.repo_url,
+                "targetRevision": branch(environment),
+                "path": "argocd/apps",
+                "directory": {"recurse": true},
+            },
+            "syncPolicy": {
+                "automated": {"prune": true, "selfHeal": true},
+            },
+        },
+    })
+}

@@ -1,0 +1,372 @@
+//! Manifests → [`OutputTree`]: file paths and bytes, plus the Argo CD objects.
+//!
+//! The tree is a pure function of the source. Paths are built only from names that were checked
+//! to be DNS-1123 names, and [`OutputTree::insert`] refuses anything else, so no input can place
+//! a file outside the output directory.
+
+pub mod argocd;
+mod write;
+mod yaml_out;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+pub use write::{MARKER, WriteError, WriteStats, read_tree, write_tree};
+pub use yaml_out::{canonical, to_yaml};
+
+use crate::diag::{DiagResult, Diagnostic, Diagnostics, Span};
+use crate::load::Source;
+use crate::merge::Cluster;
+use crate::render::{Manifest, RenderedCluster};
+use argocd::{COMPONENT_LABEL, MANAGED_BY};
+
+/// Rendered files by path relative to the output directory, `<environment>/...`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OutputTree {
+    pub files: BTreeMap<String, Vec<u8>>,
+}
+
+impl OutputTree {
+    /// Adds a file. A path with an empty, `.` or `..` segment, a backslash or a leading '/' is
+    /// refused: it is a bug upstream, and must never reach the disk.
+    pub fn insert(&mut self, path: String, bytes: Vec<u8>) -> Result<(), Diagnostic> {
+        if !is_safe_path(&path) {
+            return Err(Diagnostic::error(
+                "output-path",
+                format!("refusing to write {path:?}: it could leave the output directory"),
+            )
+            .hint("this is a bug in strata; please report it"));
+        }
+        self.files.insert(path, bytes);
+        Ok(())
+    }
+
+    /// The files of one environment, with paths relative to the environment directory: the tree
+    /// of branch `env/<environment>`.
+    pub fn environment(&self, environment: &str) -> BTreeMap<String, Vec<u8>> {
+        let prefix = format!("{environment}/");
+        self.files
+            .range(prefix.clone()..)
+            .take_while(|(k, _)| k.starts_with(&prefix))
+            .map(|(k, v)| (k[prefix.len()..].to_string(), v.clone()))
+            .collect()
+    }
+
+    pub fn environments(&self) -> BTreeSet<String> {
+        self.files
+            .keys()
+            .filter_map(|k| k.split('/').next())
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+pub fn is_safe_path(path: &str) -> bool {
+    !path.is_empty()
+        && !path.starts_with('/')
+        && !path.contains('\\')
+        && !path.contains('\0')
+        && path
+            .split('/')
+            .all(|seg| !seg.is_empty() && seg != "." && seg != "..")
+}
+
+/// Kinds that are not namespaced. strata leaves their `metadata.namespace` unset.
+pub const CLUSTER_SCOPED: &[&str] = &[
+    "APIService",
+    "CertificateSigningRequest",
+    "ClusterIssuer",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "ComponentStatus",
+    "CSIDriver",
+    "CSINode",
+    "CustomResourceDefinition",
+    "FlowSchema",
+    "IngressClass",
+    "MutatingWebhookConfiguration",
+    "Namespace",
+    "Node",
+    "PersistentVolume",
+    "PodSecurityPolicy",
+    "PriorityClass",
+    "PriorityLevelConfiguration",
+    "RuntimeClass",
+    "StorageClass",
+    "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding",
+    "ValidatingWebhookConfiguration",
+    "VolumeAttachment",
+    "ClusterSecretStore",
+    "ClusterPolicy",
+    "K8sRequiredLabels",
+    "ConstraintTemplate",
+];
+
+pub fn is_cluster_scoped(kind: &str) -> bool {
+    CLUSTER_SCOPED.contains(&kind)
+}
+
+/// The identity of an object within a cluster: (group, kind, namespace, name).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub struct ObjectKey {
+    pub group: String,
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+}
+
+impl ObjectKey {
+    pub fn of(object: &Value) -> ObjectKey {
+        let s = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or("").to_string();
+        let api = s(object.get("apiVersion"));
+        let group = match api.rsplit_once('/') {
+            Some((g, _)) => g.to_string(),
+            None => String::new(),
+        };
+        ObjectKey {
+            group,
+            kind: s(object.get("kind")),
+            namespace: s(object.get("metadata").and_then(|m| m.get("namespace"))),
+            name: s(object.get("metadata").and_then(|m| m.get("name"))),
+        }
+    }
+
+    /// `apps/Deployment ingress-nginx/controller`, `ClusterRole grafana`.
+    pub fn display(&self) -> String {
+        let gk = if self.group.is_empty() {
+            self.kind.clone()
+        } else {
+            format!("{}/{}", self.group, self.kind)
+        };
+        if self.namespace.is_empty() {
+            format!("{gk} {}", self.name)
+        } else {
+            format!("{gk} {}/{}", self.namespace, self.name)
+        }
+    }
+}
+
+/// Adds strata's labels and the component namespace to a rendered object.
+fn finish_object(m: &Manifest, namespace: &str) -> Value {
+    let mut object = m.object.clone();
+    let kind = object
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+        if !is_cluster_scoped(&kind) && meta.get("namespace").is_none_or(Value::is_null) {
+            meta.insert("namespace".into(), Value::String(namespace.to_string()));
+        }
+        let labels = meta
+            .entry("labels")
+            .or_insert_with(|| Value::Object(Default::default()));
+        if !labels.is_object() {
+            *labels = Value::Object(Default::default());
+        }
+        if let Some(labels) = labels.as_object_mut() {
+            labels.insert(MANAGED_BY.into(), Value::String("strata".into()));
+            labels.insert(COMPONENT_LABEL.into(), Value::String(m.component.clone()));
+        }
+    }
+    object
+}
+
+/// The file name of an object within its component directory: `deployment-controller.yaml`,
+/// or `<namespace>_deployment-controller.yaml` outside the component's namespace.
+fn file_name(key: &ObjectKey, component_namespace: &str, qualified: bool) -> String {
+    let kind = if qualified && !key.group.is_empty() {
+        format!("{}.{}", key.kind.to_lowercase(), key.group)
+    } else {
+        key.kind.to_lowercase()
+    };
+    if key.namespace.is_empty() || key.namespace == component_namespace {
+        format!("{kind}-{}.yaml", key.name)
+    } else {
+        format!("{}_{kind}-{}.yaml", key.namespace, key.name)
+    }
+}
+
+/// Builds the output tree of the given clusters. `all` is every cluster of the platform: the
+/// AppProjects list them even when only some are rendered.
+pub fn emit(
+    source: &Source,
+    clusters: &[Cluster],
+    rendered: &[RenderedCluster],
+    all: &[Cluster],
+) -> DiagResult<OutputTree> {
+    let mut tree = OutputTree::default();
+    let mut diags = Diagnostics::new();
+    for (cluster, r) in clusters.iter().zip(rendered) {
+        emit_cluster(source, cluster, r, &mut tree, &mut diags);
+    }
+    let environments: BTreeSet<&str> = clusters.iter().map(|c| c.environment.as_str()).collect();
+    for env in environments {
+        let members: Vec<&Cluster> = all.iter().filter(|c| c.environment == env).collect();
+        let argocd_server = source.settings.argocd.server_for(env);
+        if let Some(other) = all
+            .iter()
+            .find(|c| c.environment != env && c.server == argocd_server)
+        {
+            diags.push(
+                Diagnostic::error(
+                    "separation",
+                    format!("the Argo CD of `{env}` would run on `{}`, a cluster of the `{}` environment", other.name, other.environment),
+                )
+                .at(Span::new("strata.yaml", 1, 1))
+                .hint(format!("set argocd.environments.{env}.server to an API server of the {env} environment")),
+            );
+        }
+        let mut put = |path: String, value: &Value| {
+            if let Err(d) = tree.insert(path, to_yaml(value).into_bytes()) {
+                diags.push(d);
+            }
+        };
+        put(
+            format!("{env}/argocd/project.yaml"),
+            &argocd::project(&source.settings, env, &members),
+        );
+        put(
+            format!("{env}/argocd/root.yaml"),
+            &argocd::root(&source.settings, env),
+        );
+    }
+    if diags.has_errors() {
+        Err(diags.sorted())
+    } else {
+        Ok(tree)
+    }
+}
+
+fn emit_cluster(
+    source: &Source,
+    cluster: &Cluster,
+    rendered: &RenderedCluster,
+    tree: &mut OutputTree,
+    diags: &mut Diagnostics,
+) {
+    let mut seen: BTreeMap<ObjectKey, &Manifest> = BTreeMap::new();
+    for (name, manifests) in &rendered.components {
+        let Some(component) = source.components.get(name) else {
+            continue;
+        };
+        let objects: Vec<(ObjectKey, Value, &Manifest)> = manifests
+            .iter()
+            .map(|m| {
+                let o = finish_object(m, &component.namespace);
+                (ObjectKey::of(&o), o, m)
+            })
+            .collect();
+        let mut names: BTreeMap<String, usize> = BTreeMap::new();
+        for (key, _, _) in &objects {
+            *names
+                .entry(file_name(key, &component.namespace, false))
+                .or_default() += 1;
+        }
+        for (key, object, m) in objects {
+            if let Some(first) = seen.get(&key) {
+                let same = first.component == m.component;
+                diags.push(
+                    Diagnostic::error(
+                        "duplicate",
+                        if same {
+                            format!("{} is rendered twice by component `{}` on cluster `{}`", key.display(), m.component, cluster.name)
+                        } else {
+                            format!(
+                                "{} is rendered by both `{}` and `{}` on cluster `{}`",
+                                key.display(),
+                                first.component,
+                                m.component,
+                                cluster.name
+                            )
+                        },
+                    )
+                    .at(Span::new(&m.origin, 1, 1))
+                    .note(format!("first rendered by {} (document {})", first.origin, first.document))
+                    .note(format!("again rendered by {} (document {})", m.origin, m.document))
+                    .hint("one object has one owner: remove it from one component, or give it another name"),
+                );
+                continue;
+            }
+            seen.insert(key.clone(), m);
+            let plain = file_name(&key, &component.namespace, false);
+            let qualified = names.get(&plain).copied().unwrap_or(0) > 1;
+            let path = format!(
+                "{}/{}/{}/{}",
+                cluster.environment,
+                cluster.path(),
+                component.name,
+                file_name(&key, &component.namespace, qualified)
+            );
+            if let Err(d) = tree.insert(path, to_yaml(&object).into_bytes()) {
+                diags.push(d);
+            }
+        }
+        let app = argocd::application(&source.settings, cluster, component);
+        let path = format!(
+            "{}/argocd/apps/{}-{}.yaml",
+            cluster.environment,
+            cluster.slug(),
+            component.name
+        );
+        if let Err(d) = tree.insert(path, to_yaml(&app).into_bytes()) {
+            diags.push(d);
+        }
+    }
+}
+
+/// The paths a render of `clusters` owns: what a successful render of only these clusters may
+/// delete when it no longer produces them.
+pub fn owned_prefixes(source: &Source, clusters: &[Cluster]) -> Vec<String> {
+    let mut out = Vec::new();
+    for c in clusters {
+        out.push(format!("{}/{}/", c.environment, c.path()));
+        for name in source.components.keys() {
+            out.push(format!(
+                "{}/argocd/apps/{}-{name}.yaml",
+                c.environment,
+                c.slug()
+            ));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unsafe_paths_are_refused() {
+        for p in [
+            "../x",
+            "a/../../b",
+            "/etc/passwd",
+            "a//b",
+            "a/./b",
+            "a\\b",
+            "",
+        ] {
+            assert!(!is_safe_path(p), "{p}");
+        }
+        assert!(is_safe_path("prod/sto2/workload/dex/deployment-dex.yaml"));
+    }
+
+    #[test]
+    fn file_names() {
+        let key = ObjectKey {
+            group: "apps".into(),
+            kind: "Deployment".into(),
+            namespace: "ingress".into(),
+            name: "ctl".into(),
+        };
+        assert_eq!(file_name(&key, "ingress", false), "deployment-ctl.yaml");
+        assert_eq!(
+            file_name(&key, "other", false),
+            "ingress_deployment-ctl.yaml"
+        );
+        assert_eq!(file_name(&key, "ingress", true), "deployment.apps-ctl.yaml");
+    }
+}

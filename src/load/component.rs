@@ -1,0 +1,105 @@
+//! `components/<name>/`: one component, its defaults, its schema and how it renders.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::yaml::Node;
+
+/// The default time a command source may run.
+pub const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct ComponentFile {
+    pub name: String,
+    pub version: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub namespace: String,
+    pub roles: Vec<String>,
+    #[serde(default)]
+    pub sync_wave: i64,
+    #[serde(default)]
+    pub source: Option<CommandFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CommandFile {
+    pub command: Vec<String>,
+    #[serde(default)]
+    pub timeout: Option<String>,
+}
+
+/// How a component turns values into manifests.
+#[derive(Clone, Debug)]
+pub enum Renderer {
+    /// The minijinja templates in `templates/`, by file name.
+    Templates(BTreeMap<String, String>),
+    /// A program run without a shell in the component's directory.
+    Command {
+        argv: Vec<String>,
+        timeout: Duration,
+    },
+}
+
+#[derive(Clone, Debug)]
+pub struct Component {
+    pub name: String,
+    pub version: String,
+    pub description: Option<String>,
+    pub namespace: String,
+    pub roles: Vec<String>,
+    pub sync_wave: i64,
+    /// `components/<name>`
+    pub dir: String,
+    pub renderer: Renderer,
+    /// `values.yaml`: the lowest layer.
+    pub values: Node,
+    /// `values.schema.json`, compiled.
+    pub schema: Arc<jsonschema::Validator>,
+    /// The same schema as JSON, to find `x-strata-secret` fields and defaults.
+    pub schema_json: serde_json::Value,
+    /// Templates and partials that `include`/`import` may load: this component's `templates/`
+    /// and the shared `components/_lib/`, by the name a template uses for them.
+    pub partials: Arc<BTreeMap<String, String>>,
+}
+
+impl Component {
+    pub fn values_file(&self) -> String {
+        format!("{}/values.yaml", self.dir)
+    }
+
+    pub fn enabled_for_role(&self, role: &str) -> bool {
+        self.roles.iter().any(|r| r == role)
+    }
+}
+
+/// `30s`, `2m`, `500ms`.
+pub fn parse_duration(s: &str) -> Option<Duration> {
+    let (digits, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit())?);
+    let n: u64 = digits.parse().ok()?;
+    match unit {
+        "ms" => Some(Duration::from_millis(n)),
+        "s" => Some(Duration::from_secs(n)),
+        "m" => Some(Duration::from_secs(n.checked_mul(60)?)),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30s"), Some(Duration::from_secs(30)));
+        assert_eq!(parse_duration("2m"), Some(Duration::from_secs(120)));
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("5h"), None);
+        assert_eq!(parse_duration("s"), None);
+    }
+}

@@ -1,0 +1,101 @@
+//! Layers under `environments/`: `layer.yaml`, `layer.<role>.yaml` and `<name>.cluster.yaml`.
+
+use crate::yaml::{Node, Pos};
+
+/// One layer file, checked against `schema/layer.schema.json`.
+#[derive(Clone, Debug)]
+pub struct Layer {
+    /// The path relative to the source root, e.g. `environments/prod/layer.yaml`.
+    pub path: String,
+    /// `cluster:`, the identity fields this layer sets.
+    pub cluster: Option<Node>,
+    /// `components:`, name → enabled, with the position of each entry.
+    pub components: Vec<(String, bool, Pos)>,
+    /// `values:`, by component name (or `global`).
+    pub values: Vec<(String, Pos, Node)>,
+}
+
+/// A leaf: `environments/<environment>/.../<name>.cluster.yaml`.
+#[derive(Clone, Debug)]
+pub struct ClusterFile {
+    /// `environments/prod/sto2/workload.cluster.yaml`
+    pub path: String,
+    pub environment: String,
+    /// The directories between the environment and the file: `["sto2"]`.
+    pub dirs: Vec<String>,
+    /// `workload`
+    pub stem: String,
+    /// `cluster.role` of the cluster file itself; role layers are chosen by it.
+    pub role: String,
+}
+
+impl ClusterFile {
+    /// The path under the environment: `sto2/workload`. The output directory of the cluster.
+    pub fn cluster_path(&self) -> String {
+        let mut parts = self.dirs.clone();
+        parts.push(self.stem.clone());
+        parts.join("/")
+    }
+
+    /// The default cluster name: the path under environments/ joined by '-'.
+    pub fn default_name(&self) -> String {
+        let mut parts = vec![self.environment.clone()];
+        parts.extend(self.dirs.iter().cloned());
+        parts.push(self.stem.clone());
+        parts.join("-")
+    }
+
+    pub fn datacenter(&self) -> Option<&str> {
+        self.dirs.first().map(String::as_str)
+    }
+
+    /// The layer files that apply to this cluster, in order, later winning (DESIGN.md's 8 steps,
+    /// for any depth of directories).
+    pub fn layer_chain(&self) -> Vec<String> {
+        let mut dirs = vec!["environments".to_string()];
+        let mut d = format!("environments/{}", self.environment);
+        dirs.push(d.clone());
+        for part in &self.dirs {
+            d = format!("{d}/{part}");
+            dirs.push(d.clone());
+        }
+        let mut chain = Vec::new();
+        for dir in dirs {
+            chain.push(format!("{dir}/layer.yaml"));
+            chain.push(format!("{dir}/layer.{}.yaml", self.role));
+        }
+        chain.push(self.path.clone());
+        chain
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_layer_order_is_the_documented_one() {
+        let c = ClusterFile {
+            path: "environments/prod/sto2/workload.cluster.yaml".into(),
+            environment: "prod".into(),
+            dirs: vec!["sto2".into()],
+            stem: "workload".into(),
+            role: "workload".into(),
+        };
+        assert_eq!(
+            c.layer_chain(),
+            [
+                "environments/layer.yaml",
+                "environments/layer.workload.yaml",
+                "environments/prod/layer.yaml",
+                "environments/prod/layer.workload.yaml",
+                "environments/prod/sto2/layer.yaml",
+                "environments/prod/sto2/layer.workload.yaml",
+                "environments/prod/sto2/workload.cluster.yaml",
+            ]
+        );
+        assert_eq!(c.default_name(), "prod-sto2-workload");
+        assert_eq!(c.cluster_path(), "sto2/workload");
+        assert_eq!(c.datacenter(), Some("sto2"));
+    }
+}

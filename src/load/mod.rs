@@ -1,0 +1,636 @@
+//! Files → [`Source`]: the settings, components, layers and clusters of a platform.
+//!
+//! Loading checks everything that can be checked file by file: YAML syntax, strata's own
+//! schemas, names, unknown components and the command allow-list. It reports every mistake it
+//! finds, not only the first.
+
+mod component;
+mod layer;
+pub mod schema;
+mod settings;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+pub use component::{Component, DEFAULT_COMMAND_TIMEOUT, Renderer, parse_duration};
+pub use layer::{ClusterFile, Layer};
+pub use settings::{ArgoSettings, Promotion, Settings, Soak};
+
+use crate::diag::{Diagnostic, Diagnostics, Failure, SourceTexts, Span};
+use crate::world::World;
+use crate::yaml::{self, Node, NodeKind};
+use schema::{OwnFormat, check_own};
+
+/// A platform as read from its files.
+#[derive(Clone, Debug)]
+pub struct Source {
+    pub settings: Settings,
+    pub components: BTreeMap<String, Component>,
+    /// Every layer file by path, cluster files included.
+    pub layers: BTreeMap<String, Layer>,
+    /// The leaves, sorted by path.
+    pub clusters: Vec<ClusterFile>,
+    /// The text of every file read, to quote in diagnostics.
+    pub texts: SourceTexts,
+}
+
+/// `true` for a DNS-1123 label: what Kubernetes accepts as a namespace, and what strata accepts
+/// as a component, environment, datacenter or cluster name.
+pub fn is_dns_label(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}
+
+/// Reads and checks the platform in `world`.
+pub fn load(world: &dyn World) -> Result<Source, Failure> {
+    let mut texts = SourceTexts::default();
+    let mut diags = Diagnostics::new();
+
+    let settings = match read_yaml(world, "strata.yaml", &mut texts) {
+        Err(d) => {
+            return Err(Failure {
+                diagnostics: d.into(),
+                texts,
+            });
+        }
+        Ok(None) => {
+            return Err(Failure {
+                diagnostics: Diagnostic::error("no-settings", format!("no strata.yaml in {}", world.describe()))
+                    .hint("run strata inside a source repository, pass --root DIR, or create strata.yaml (see the README)")
+                    .into(),
+                texts,
+            });
+        }
+        Ok(Some(node)) => {
+            let found = check_own("strata.yaml", &node, OwnFormat::Settings);
+            if !found.is_empty() {
+                diags.extend(found);
+                None
+            } else {
+                match serde_json::from_value::<Settings>(node.to_json()) {
+                    Ok(s) => Some(s),
+                    Err(e) => {
+                        diags.push(
+                            Diagnostic::error("format", format!("strata.yaml: {e}")).at(Span::new(
+                                "strata.yaml",
+                                1,
+                                1,
+                            )),
+                        );
+                        None
+                    }
+                }
+            }
+        }
+    };
+
+    let components = load_components(world, settings.as_ref(), &mut texts, &mut diags);
+    let (layers, clusters) = load_environments(world, &components, &mut texts, &mut diags);
+
+    match settings {
+        Some(settings) if !diags.has_errors() => Ok(Source {
+            settings,
+            components,
+            layers,
+            clusters,
+            texts,
+        }),
+        _ => Err(Failure {
+            diagnostics: diags.sorted(),
+            texts,
+        }),
+    }
+}
+
+/// Reads and parses one YAML file; `Ok(None)` when it does not exist.
+fn read_yaml(
+    world: &dyn World,
+    path: &str,
+    texts: &mut SourceTexts,
+) -> Result<Option<Node>, Diagnostic> {
+    let Some(bytes) = world.read(path) else {
+        return Ok(None);
+    };
+    let text = utf8(path, bytes)?;
+    texts.insert(path, text);
+    yaml::parse_one(text)
+        .map(Some)
+        .map_err(|e| yaml_diag(path, &e))
+}
+
+pub fn utf8<'a>(path: &str, bytes: &'a [u8]) -> Result<&'a str, Diagnostic> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        Diagnostic::error("encoding", format!("{path} is not valid UTF-8: {e}"))
+            .hint("save the file as UTF-8")
+    })
+}
+
+pub fn yaml_diag(path: &str, e: &yaml::YamlError) -> Diagnostic {
+    let d =
+        Diagnostic::error("yaml", e.message.clone()).at(Span::new(path, e.pos.line, e.pos.column));
+    match &e.hint {
+        Some(h) => d.hint(h.clone()),
+        None => d,
+    }
+}
+
+fn load_components(
+    world: &dyn World,
+    settings: Option<&Settings>,
+    texts: &mut SourceTexts,
+    diags: &mut Diagnostics,
+) -> BTreeMap<String, Component> {
+    let mut names = BTreeSet::new();
+    for (path, _) in world.under("components") {
+        if let Some(name) = path
+            .split('/')
+            .nth(1)
+            .filter(|_| path.split('/').count() > 2)
+        {
+            names.insert(name.to_string());
+        }
+    }
+    // `_lib` holds partials shared by every component; other `_` or `.` directories are ignored.
+    let mut lib = BTreeMap::new();
+    for (path, bytes) in world.under("components/_lib") {
+        match utf8(path, bytes) {
+            Ok(text) => {
+                let name = format!("_lib/{}", &path["components/_lib/".len()..]);
+                texts.insert(path, text);
+                lib.insert(name, text.to_string());
+            }
+            Err(d) => diags.push(d),
+        }
+    }
+
+    let mut components = BTreeMap::new();
+    for name in names {
+        if name.starts_with('_') || name.starts_with('.') {
+            continue;
+        }
+        if let Some(c) = load_component(world, &name, settings, &lib, texts, diags) {
+            components.insert(name, c);
+        }
+    }
+    components
+}
+
+fn load_component(
+    world: &dyn World,
+    name: &str,
+    settings: Option<&Settings>,
+    lib: &BTreeMap<String, String>,
+    texts: &mut SourceTexts,
+    diags: &mut Diagnostics,
+) -> Option<Component> {
+    let dir = format!("components/{name}");
+    let file = format!("{dir}/component.yaml");
+    let node = match read_yaml(world, &file, texts) {
+        Ok(Some(n)) => n,
+        Ok(None) => {
+            diags.push(
+                Diagnostic::error("component", format!("{dir}/ has no component.yaml"))
+                    .hint("every directory under components/ is a component; add component.yaml or rename the directory to start with `_`"),
+            );
+            return None;
+        }
+        Err(d) => {
+            diags.push(d);
+            return None;
+        }
+    };
+    let found = check_own(&file, &node, OwnFormat::Component);
+    if !found.is_empty() {
+        diags.extend(found);
+        return None;
+    }
+    let spec: component::ComponentFile = match serde_json::from_value(node.to_json()) {
+        Ok(s) => s,
+        Err(e) => {
+            diags.push(
+                Diagnostic::error("format", format!("{file}: {e}")).at(Span::new(&file, 1, 1)),
+            );
+            return None;
+        }
+    };
+    let at = |key: &str| {
+        let pos = node.get(key).map_or(node.pos, |n| n.pos);
+        Span::new(&file, pos.line, pos.column)
+    };
+    let mut ok = true;
+    if spec.name != name {
+        diags.push(
+            Diagnostic::error(
+                "component",
+                format!(
+                    "component.yaml names the component `{}`, but its directory is `{name}`",
+                    spec.name
+                ),
+            )
+            .at(at("name"))
+            .hint(format!("set `name: {name}` or rename the directory")),
+        );
+        ok = false;
+    }
+
+    let values_file = format!("{dir}/values.yaml");
+    let values = match read_yaml(world, &values_file, texts) {
+        Ok(Some(v)) => v,
+        Ok(None) => yaml::parse_one("")
+            .unwrap_or_else(|_| Node::scalar(yaml::Scalar::Null, Default::default())),
+        Err(d) => {
+            diags.push(d);
+            ok = false;
+            Node::scalar(yaml::Scalar::Null, Default::default())
+        }
+    };
+    if ok && !matches!(values.kind, NodeKind::Map(_)) {
+        diags.push(
+            Diagnostic::error(
+                "values",
+                format!(
+                    "{values_file} must be a map of values, not {}",
+                    values.describe()
+                ),
+            )
+            .at(Span::new(&values_file, values.pos.line, values.pos.column)),
+        );
+        ok = false;
+    }
+
+    let schema_file = format!("{dir}/values.schema.json");
+    let schema = match world.read(&schema_file) {
+        None => {
+            diags.push(
+                Diagnostic::error("values-schema", format!("{dir}/ has no values.schema.json"))
+                    .hint("every component declares the JSON Schema (2020-12) of its values; start from {\"type\": \"object\"}"),
+            );
+            None
+        }
+        Some(bytes) => match utf8(&schema_file, bytes) {
+            Err(d) => {
+                diags.push(d);
+                None
+            }
+            Ok(text) => {
+                texts.insert(&schema_file, text);
+                match serde_json::from_str::<serde_json::Value>(text) {
+                    Err(e) => {
+                        diags.push(
+                            Diagnostic::error(
+                                "values-schema",
+                                format!("{schema_file} is not valid JSON: {e}"),
+                            )
+                            .at(Span::new(
+                                &schema_file,
+                                e.line() as u32,
+                                e.column() as u32,
+                            )),
+                        );
+                        None
+                    }
+                    Ok(json) => match jsonschema::validator_for(&json) {
+                        Ok(v) => Some((Arc::new(v), json)),
+                        Err(e) => {
+                            diags.push(
+                                Diagnostic::error(
+                                    "values-schema",
+                                    format!("{schema_file} is not a valid JSON Schema: {e}"),
+                                )
+                                .at(Span::new(&schema_file, 1, 1)),
+                            );
+                            None
+                        }
+                    },
+                }
+            }
+        },
+    };
+
+    let renderer = match spec.source {
+        Some(cmd) => {
+            let timeout = match cmd.timeout.as_deref() {
+                None => DEFAULT_COMMAND_TIMEOUT,
+                Some(t) => parse_duration(t).unwrap_or(DEFAULT_COMMAND_TIMEOUT),
+            };
+            let program = cmd.command.first().cloned().unwrap_or_default();
+            let allowed = settings.is_some_and(|s| s.sources.commands.contains(&program));
+            if settings.is_some() && !allowed {
+                diags.push(
+                    Diagnostic::error(
+                        "command-not-allowed",
+                        format!("component `{name}` runs `{program}`, which strata.yaml does not allow"),
+                    )
+                    .at(at("source"))
+                    .hint(format!("if you trust it, add it to strata.yaml:\n  sources:\n    commands: [{program}]")),
+                );
+                ok = false;
+            }
+            Renderer::Command {
+                argv: cmd.command,
+                timeout,
+            }
+        }
+        None => {
+            let mut templates = BTreeMap::new();
+            for (path, bytes) in world.under(&format!("{dir}/templates")) {
+                let rel = &path[dir.len() + "/templates/".len()..];
+                match utf8(path, bytes) {
+                    Ok(text) => {
+                        texts.insert(path, text);
+                        templates.insert(rel.to_string(), text.to_string());
+                    }
+                    Err(d) => {
+                        diags.push(d);
+                        ok = false;
+                    }
+                }
+            }
+            Renderer::Templates(templates)
+        }
+    };
+
+    let mut partials = lib.clone();
+    if let Renderer::Templates(t) = &renderer {
+        partials.extend(t.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+
+    let (schema, schema_json) = schema?;
+    if !ok {
+        return None;
+    }
+    Some(Component {
+        name: spec.name,
+        version: spec.version,
+        description: spec.description,
+        namespace: spec.namespace,
+        roles: spec.roles,
+        sync_wave: spec.sync_wave,
+        dir,
+        renderer,
+        values,
+        schema,
+        schema_json,
+        partials: Arc::new(partials),
+    })
+}
+
+fn load_environments(
+    world: &dyn World,
+    components: &BTreeMap<String, Component>,
+    texts: &mut SourceTexts,
+    diags: &mut Diagnostics,
+) -> (BTreeMap<String, Layer>, Vec<ClusterFile>) {
+    let mut layers = BTreeMap::new();
+    let mut clusters = Vec::new();
+    let paths: Vec<String> = world
+        .under("environments")
+        .map(|(p, _)| p.to_string())
+        .collect();
+    if paths.is_empty() {
+        diags.push(
+            Diagnostic::error(
+                "no-clusters",
+                "there is no environments/ directory with cluster files",
+            )
+            .hint(
+                "add environments/<environment>/<datacenter>/<name>.cluster.yaml (see the README)",
+            ),
+        );
+    }
+    for path in paths {
+        let parts: Vec<&str> = path.split('/').collect();
+        let Some(file_name) = parts.last().copied() else {
+            continue;
+        };
+        let is_layer = file_name == "layer.yaml"
+            || (file_name.starts_with("layer.")
+                && file_name.ends_with(".yaml")
+                && file_name.matches('.').count() == 2);
+        let is_cluster = file_name.ends_with(".cluster.yaml");
+        if !is_layer && !is_cluster {
+            if file_name.ends_with(".yaml") || file_name.ends_with(".yml") {
+                diags.push(
+                    Diagnostic::error("unknown-file", format!("{path} is not a layer strata knows"))
+                        .at(Span::new(&path, 1, 1))
+                        .hint("layers are named layer.yaml, layer.<role>.yaml or <name>.cluster.yaml; strata would silently ignore this one, so it refuses"),
+                );
+            }
+            continue;
+        }
+        for dir in &parts[1..parts.len() - 1] {
+            if !is_dns_label(dir) {
+                diags.push(
+                    Diagnostic::error("name", format!("the directory name `{dir}` in {path} is not a valid name"))
+                        .hint("environment and datacenter directories use lowercase letters, digits and '-' (a DNS-1123 label)"),
+                );
+            }
+        }
+        let node = match read_yaml(world, &path, texts) {
+            Ok(Some(n)) => n,
+            Ok(None) => continue,
+            Err(d) => {
+                diags.push(d);
+                continue;
+            }
+        };
+        // Schema errors are reported, and the parts that are well-formed are still read, so
+        // that an unknown component is reported in the same run as an unknown key.
+        diags.extend(check_own(&path, &node, OwnFormat::Layer));
+        let layer = read_layer(&path, &node, components, diags);
+        if let Some(c) = is_cluster
+            .then(|| read_cluster_file(&path, &parts, &node, diags))
+            .flatten()
+        {
+            clusters.push(c);
+        }
+        layers.insert(path, layer);
+    }
+    if clusters.is_empty() && !diags.has_errors() {
+        diags.push(
+            Diagnostic::error("no-clusters", "environments/ holds no cluster files")
+                .hint("add environments/<environment>/<datacenter>/<name>.cluster.yaml with `cluster: {role: ..., server: ...}`"),
+        );
+    }
+    clusters.sort_by(|a, b| a.path.cmp(&b.path));
+    (layers, clusters)
+}
+
+fn read_layer(
+    path: &str,
+    node: &Node,
+    components: &BTreeMap<String, Component>,
+    diags: &mut Diagnostics,
+) -> Layer {
+    let unknown = |name: &str, pos: yaml::Pos, what: &str| {
+        let mut d = Diagnostic::error(
+            "unknown-component",
+            format!("{what} names the unknown component `{name}`"),
+        )
+        .at(Span::new(path, pos.line, pos.column));
+        let close: Vec<&str> = components
+            .keys()
+            .map(String::as_str)
+            .filter(|k| similar_name(k, name))
+            .collect();
+        d = match close.first() {
+            Some(c) => d.hint(format!(
+                "did you mean `{c}`? The components are the directories under components/"
+            )),
+            None => d.hint("the components are the directories under components/"),
+        };
+        d
+    };
+    let mut layer = Layer {
+        path: path.to_string(),
+        cluster: node.get("cluster").filter(|n| !n.is_null()).cloned(),
+        components: Vec::new(),
+        values: Vec::new(),
+    };
+    if let Some(map) = node.get("components").and_then(Node::as_map) {
+        for (name, pos, v) in map {
+            if !components.contains_key(name) {
+                diags.push(unknown(name, *pos, "`components:`"));
+                continue;
+            }
+            if let NodeKind::Scalar(yaml::Scalar::Bool(b)) = v.kind {
+                layer.components.push((name.clone(), b, *pos));
+            }
+        }
+    }
+    if let Some(map) = node.get("values").and_then(Node::as_map) {
+        for (name, pos, v) in map {
+            if name != "global" && !components.contains_key(name) {
+                diags.push(unknown(name, *pos, "`values:`"));
+                continue;
+            }
+            layer.values.push((name.clone(), *pos, v.clone()));
+        }
+    }
+    layer
+}
+
+fn read_cluster_file(
+    path: &str,
+    parts: &[&str],
+    node: &Node,
+    diags: &mut Diagnostics,
+) -> Option<ClusterFile> {
+    // parts: ["environments", env, dirs..., "<stem>.cluster.yaml"]
+    if parts.len() < 3 {
+        diags.push(
+            Diagnostic::error(
+                "cluster",
+                format!("{path} is not inside an environment directory"),
+            )
+            .at(Span::new(path, 1, 1))
+            .hint("move it to environments/<environment>/[<datacenter>/]<name>.cluster.yaml"),
+        );
+        return None;
+    }
+    let file_name = parts[parts.len() - 1];
+    let stem = &file_name[..file_name.len() - ".cluster.yaml".len()];
+    if !is_dns_label(stem) {
+        diags.push(
+            Diagnostic::error(
+                "name",
+                format!("the cluster file name `{stem}` is not a valid name"),
+            )
+            .at(Span::new(path, 1, 1))
+            .hint("use lowercase letters, digits and '-' (a DNS-1123 label)"),
+        );
+        return None;
+    }
+    let role = node
+        .get("cluster")
+        .and_then(|c| c.get("role"))
+        .and_then(Node::as_str);
+    let Some(role) = role else {
+        diags.push(
+            Diagnostic::error("cluster", format!("the cluster file {path} sets no role"))
+                .at(Span::new(path, node.pos.line, node.pos.column))
+                .hint("add `cluster: {role: management}` or `cluster: {role: workload}`; the role picks the layer.<role>.yaml files and the default components"),
+        );
+        return None;
+    };
+    Some(ClusterFile {
+        path: path.to_string(),
+        environment: parts[1].to_string(),
+        dirs: parts[2..parts.len() - 1]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        stem: stem.to_string(),
+        role: role.to_string(),
+    })
+}
+
+/// A cheap "did you mean": same letters but one, or one is a prefix of the other.
+fn similar_name(a: &str, b: &str) -> bool {
+    if a.starts_with(b) || b.starts_with(a) {
+        return true;
+    }
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    if a.len().abs_diff(b.len()) > 1 {
+        return false;
+    }
+    // One swap of neighbours: `wbe` for `web`.
+    if a.len() == b.len() {
+        let diff: Vec<usize> = (0..a.len()).filter(|&i| a[i] != b[i]).collect();
+        if diff.len() == 2
+            && diff[1] == diff[0] + 1
+            && a[diff[0]] == b[diff[1]]
+            && a[diff[1]] == b[diff[0]]
+        {
+            return true;
+        }
+    }
+    // Levenshtein distance ≤ 1 in one pass.
+    let (mut i, mut j, mut edits) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        if a[i] == b[j] {
+            i += 1;
+            j += 1;
+            continue;
+        }
+        edits += 1;
+        if edits > 1 {
+            return false;
+        }
+        match a.len().cmp(&b.len()) {
+            std::cmp::Ordering::Greater => i += 1,
+            std::cmp::Ordering::Less => j += 1,
+            std::cmp::Ordering::Equal => {
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    edits + (a.len() - i) + (b.len() - j) <= 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dns_labels() {
+        assert!(is_dns_label("prod-sto2"));
+        assert!(!is_dns_label("Prod"));
+        assert!(!is_dns_label("-a"));
+        assert!(!is_dns_label("../x"));
+        assert!(!is_dns_label(""));
+    }
+
+    #[test]
+    fn near_names() {
+        assert!(similar_name("harbor", "harbour"));
+        assert!(similar_name("web", "wbe"));
+        assert!(similar_name("grafana", "grafan"));
+        assert!(!similar_name("dex", "velero"));
+    }
+}

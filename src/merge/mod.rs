@@ -1,0 +1,251 @@
+//! [`Source`] → one [`Cluster`] per cluster file: its identity, its enabled components and their
+//! merged values, each value with the layers that set it.
+
+mod value;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+pub use value::{MValue, Merged, Origin, merge};
+
+use crate::diag::{DiagResult, Diagnostic, Diagnostics, Span};
+use crate::load::{ClusterFile, Source, is_dns_label};
+use crate::yaml::Scalar;
+
+/// One cluster, fully merged.
+#[derive(Clone, Debug)]
+pub struct Cluster {
+    pub name: String,
+    pub role: String,
+    pub environment: String,
+    pub datacenter: Option<String>,
+    pub server: String,
+    /// The cluster file.
+    pub file: ClusterFile,
+    /// `cluster:` merged, with the derived `environment` and `datacenter`: the template's `cluster`.
+    pub identity: Merged,
+    /// `values.global` merged: the template's `global`.
+    pub global: Merged,
+    /// Every component, enabled or not, with why.
+    pub components: BTreeMap<String, Placement>,
+}
+
+/// Whether a component runs on a cluster, why, and with which values.
+#[derive(Clone, Debug)]
+pub struct Placement {
+    pub enabled: bool,
+    /// The `components:` entries that decided it; empty when the component's roles did.
+    pub origins: Vec<Origin>,
+    /// The merged values, for enabled components.
+    pub values: Option<Merged>,
+}
+
+impl Cluster {
+    /// The enabled components, by name.
+    pub fn enabled(&self) -> impl Iterator<Item = (&String, &Merged)> {
+        self.components
+            .iter()
+            .filter_map(|(n, p)| p.values.as_ref().filter(|_| p.enabled).map(|v| (n, v)))
+    }
+
+    /// The output directory of the cluster under its environment: `sto2/workload`.
+    pub fn path(&self) -> String {
+        self.file.cluster_path()
+    }
+
+    /// The cluster path joined by '-': `sto2-workload`, used in Application file names.
+    pub fn slug(&self) -> String {
+        self.path().replace('/', "-")
+    }
+}
+
+/// Merges every cluster of the platform.
+pub fn merge_all(source: &Source) -> DiagResult<Vec<Cluster>> {
+    let results: Vec<DiagResult<Cluster>> = source
+        .clusters
+        .par_iter()
+        .map(|c| merge_cluster(source, c))
+        .collect();
+    let mut clusters = Vec::new();
+    let mut diags = Diagnostics::new();
+    for r in results {
+        match r {
+            Ok(c) => clusters.push(c),
+            Err(d) => diags.extend(d),
+        }
+    }
+    check_unique(&clusters, &mut diags);
+    if diags.has_errors() {
+        Err(diags.sorted())
+    } else {
+        Ok(clusters)
+    }
+}
+
+fn check_unique(clusters: &[Cluster], diags: &mut Diagnostics) {
+    let mut names: BTreeMap<&str, &Cluster> = BTreeMap::new();
+    let mut servers: BTreeMap<&str, &Cluster> = BTreeMap::new();
+    for c in clusters {
+        if let Some(first) = names.insert(&c.name, c) {
+            diags.push(
+                Diagnostic::error("cluster", format!("two clusters are named `{}`", c.name))
+                    .at(Span::new(&c.file.path, 1, 1))
+                    .note(format!("the other is {}", first.file.path))
+                    .hint("cluster names must be unique: set a different `cluster.name` in one of them"),
+            );
+        }
+        if let Some(first) = servers.insert(&c.server, c) {
+            let span = c
+                .identity
+                .get("server")
+                .and_then(Merged::last_origin)
+                .map(Origin::span);
+            let mut d = Diagnostic::error(
+                "cluster",
+                format!(
+                    "clusters `{}` and `{}` have the same server {}",
+                    first.name, c.name, c.server
+                ),
+            )
+            .at_opt(span);
+            if first.environment != c.environment {
+                d = d.note(format!(
+                    "they are in different environments ({} and {}): that would break the separation of environments",
+                    first.environment, c.environment
+                ));
+            }
+            diags.push(d.hint("each cluster has its own API server URL in `cluster.server`"));
+        }
+    }
+}
+
+fn merge_cluster(source: &Source, file: &ClusterFile) -> DiagResult<Cluster> {
+    let mut diags = Diagnostics::new();
+    let chain: Vec<&crate::load::Layer> = file
+        .layer_chain()
+        .iter()
+        .filter_map(|p| source.layers.get(p))
+        .collect();
+
+    // Identity.
+    let mut identity = Some(Merged::empty_map());
+    for layer in &chain {
+        if let Some(node) = &layer.cluster {
+            identity = merge(identity, node, &Arc::from(layer.path.as_str()));
+        }
+    }
+    let mut identity = identity.unwrap_or_else(Merged::empty_map);
+    let text = |m: &Merged, key: &str| m.get(key).and_then(Merged::as_str).map(str::to_string);
+    let name = text(&identity, "name").unwrap_or_else(|| file.default_name());
+    if !is_dns_label(&name) {
+        let span = identity
+            .get("name")
+            .and_then(Merged::last_origin)
+            .map(Origin::span);
+        diags.push(
+            Diagnostic::error("name", format!("the cluster name `{name}` is not a valid name"))
+                .at_opt(span.or_else(|| Some(Span::new(&file.path, 1, 1))))
+                .hint("use lowercase letters, digits and '-', at most 63 characters; or set a shorter `cluster.name`"),
+        );
+    }
+    let server = match text(&identity, "server") {
+        Some(s) => s,
+        None => {
+            diags.push(
+                Diagnostic::error("cluster", format!("cluster `{name}` has no API server"))
+                    .at(Span::new(&file.path, 1, 1))
+                    .hint(format!(
+                        "set `cluster.server` (the URL Argo CD deploys to) in {}",
+                        file.path
+                    )),
+            );
+            String::new()
+        }
+    };
+    if let MValue::Map(m) = &mut identity.value {
+        let derived = |v: Option<&str>| Merged {
+            value: MValue::Scalar(v.map_or(Scalar::Null, |s| Scalar::Str(s.to_string()))),
+            origins: vec![Origin {
+                file: Arc::from(file.path.as_str()),
+                line: 1,
+                column: 1,
+                wrote: "(from the directory)".into(),
+            }],
+        };
+        m.insert("name".into(), derived(Some(&name)));
+        m.insert("environment".into(), derived(Some(&file.environment)));
+        m.insert("datacenter".into(), derived(file.datacenter()));
+    }
+
+    // Global values.
+    let mut global = Some(Merged::empty_map());
+    for layer in &chain {
+        for (key, _, node) in &layer.values {
+            if key == "global" {
+                global = merge(global, node, &Arc::from(layer.path.as_str()));
+            }
+        }
+    }
+
+    // Components: placement, then values.
+    let mut components = BTreeMap::new();
+    for (cname, component) in &source.components {
+        let mut enabled = component.enabled_for_role(&file.role);
+        let mut origins = Vec::new();
+        for layer in &chain {
+            for (n, on, pos) in &layer.components {
+                if n == cname {
+                    enabled = *on;
+                    origins.push(Origin {
+                        file: Arc::from(layer.path.as_str()),
+                        line: pos.line,
+                        column: pos.column,
+                        wrote: on.to_string(),
+                    });
+                }
+            }
+        }
+        let values = if enabled {
+            let mut v = merge(
+                None,
+                &component.values,
+                &Arc::from(component.values_file().as_str()),
+            );
+            for layer in &chain {
+                for (key, _, node) in &layer.values {
+                    if key == cname {
+                        v = merge(v, node, &Arc::from(layer.path.as_str()));
+                    }
+                }
+            }
+            Some(v.unwrap_or_else(Merged::empty_map))
+        } else {
+            None
+        };
+        components.insert(
+            cname.clone(),
+            Placement {
+                enabled,
+                origins,
+                values,
+            },
+        );
+    }
+
+    if diags.has_errors() {
+        return Err(diags);
+    }
+    Ok(Cluster {
+        name,
+        role: file.role.clone(),
+        environment: file.environment.clone(),
+        datacenter: file.datacenter().map(str::to_string),
+        server,
+        file: file.clone(),
+        identity,
+        global: global.unwrap_or_else(Merged::empty_map),
+        components,
+    })
+}

@@ -1,0 +1,258 @@
+//! Command sources: a program that prints YAML, run without a shell, with a cleared
+//! environment, a timeout and a cap on its output.
+
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The most a command may print on stdout.
+pub const MAX_COMMAND_STDOUT: usize = 64 * 1024 * 1024;
+/// How much of a failing command's stderr is kept to show.
+const STDERR_KEEP: usize = 64 * 1024;
+/// How many trailing stderr lines a failure message shows.
+const STDERR_LINES: usize = 20;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CommandError {
+    #[error("cannot start `{program}`: {reason}")]
+    Spawn { program: String, reason: String },
+    #[error("`{program}` did not finish within {timeout:?} and was killed")]
+    Timeout { program: String, timeout: Duration },
+    #[error("`{program}` printed more than {MAX_COMMAND_STDOUT} bytes and was stopped")]
+    TooMuchOutput { program: String },
+    #[error("`{program}` exited with {status}")]
+    Failed {
+        program: String,
+        status: String,
+        stderr: String,
+    },
+    #[error("`{program}` printed output that is not UTF-8")]
+    NotUtf8 { program: String },
+}
+
+impl CommandError {
+    pub fn stderr(&self) -> Option<&str> {
+        match self {
+            CommandError::Failed { stderr, .. } if !stderr.is_empty() => Some(stderr),
+            _ => None,
+        }
+    }
+}
+
+/// Runs `argv` in `dir` with only `PATH`, `HOME` and `STRATA_VALUES` set, and returns its stdout.
+pub fn run(
+    argv: &[String],
+    dir: &Path,
+    values_file: &Path,
+    timeout: Duration,
+) -> Result<String, CommandError> {
+    let Some((program, args)) = argv.split_first() else {
+        return Err(CommandError::Spawn {
+            program: String::new(),
+            reason: "the command is empty".into(),
+        });
+    };
+    let mut cmd = Command::new(program);
+    cmd.args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", std::env::var_os("HOME").unwrap_or_default())
+        .env("STRATA_VALUES", values_file)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt as _;
+        // A group of its own, so a timeout kills the command's children too.
+        cmd.process_group(0);
+    }
+    let mut child = cmd.spawn().map_err(|e| CommandError::Spawn {
+        program: program.clone(),
+        reason: e.to_string(),
+    })?;
+    let stdout = child.stdout.take();
+    let stderr = child.stderr.take();
+    let out_reader = std::thread::spawn(move || read_capped(stdout, MAX_COMMAND_STDOUT));
+    let err_reader = std::thread::spawn(move || read_capped(stderr, STDERR_KEEP));
+
+    let started = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) if started.elapsed() >= timeout => break None,
+            Ok(None) => std::thread::sleep(Duration::from_millis(5)),
+            Err(_) => break None,
+        }
+    };
+    let Some(status) = status else {
+        kill_group(&mut child);
+        let _ = out_reader.join();
+        let _ = err_reader.join();
+        return Err(CommandError::Timeout {
+            program: program.clone(),
+            timeout,
+        });
+    };
+    let (out, overflow) = out_reader.join().unwrap_or_default();
+    let (err, _) = err_reader.join().unwrap_or_default();
+    if overflow {
+        return Err(CommandError::TooMuchOutput {
+            program: program.clone(),
+        });
+    }
+    if !status.success() {
+        return Err(CommandError::Failed {
+            program: program.clone(),
+            status: status.to_string(),
+            stderr: tail(&String::from_utf8_lossy(&err), STDERR_LINES),
+        });
+    }
+    String::from_utf8(out).map_err(|_| CommandError::NotUtf8 {
+        program: program.clone(),
+    })
+}
+
+fn kill_group(child: &mut std::process::Child) {
+    #[cfg(unix)]
+    if let Ok(pid) = i32::try_from(child.id()) {
+        // SAFETY: kill(2) with a negative pid signals the process group we created; it touches
+        // no memory of ours.
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// Reads up to `cap` bytes; past it keeps draining (so the writer is not blocked) and reports
+/// the overflow.
+fn read_capped<R: Read>(reader: Option<R>, cap: usize) -> (Vec<u8>, bool) {
+    let Some(mut reader) = reader else {
+        return (Vec::new(), false);
+    };
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 64 * 1024];
+    let mut overflow = false;
+    loop {
+        match reader.read(&mut chunk) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                if buf.len() + n > cap {
+                    overflow = true;
+                    let room = cap - buf.len();
+                    buf.extend_from_slice(&chunk[..room]);
+                    if cap == STDERR_KEEP {
+                        continue;
+                    }
+                    break;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            }
+        }
+    }
+    (buf, overflow)
+}
+
+fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    let start = all.len().saturating_sub(lines);
+    let mut s = all[start..].join("\n");
+    if start > 0 {
+        s = format!("… ({start} earlier lines not shown)\n{s}");
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sh(script: &str, timeout: Duration) -> Result<String, CommandError> {
+        let dir = tempfile::tempdir().unwrap();
+        let values = dir.path().join("values.json");
+        std::fs::write(&values, "{}").unwrap();
+        run(
+            &["sh".into(), "-c".into(), script.into()],
+            dir.path(),
+            &values,
+            timeout,
+        )
+    }
+
+    #[test]
+    fn stdout_is_returned_and_the_environment_is_cleared() {
+        let out = sh("echo \"$STRATA_VALUES\" | grep -c values.json; env | cut -d= -f1 | sort | tr '\\n' ' '", Duration::from_secs(5)).unwrap();
+        assert!(out.starts_with("1\n"), "{out}");
+        let vars: Vec<&str> = out.lines().nth(1).unwrap().split_whitespace().collect();
+        for v in &vars {
+            assert!(
+                [
+                    "HOME",
+                    "PATH",
+                    "STRATA_VALUES",
+                    "PWD",
+                    "SHLVL",
+                    "_",
+                    "OLDPWD"
+                ]
+                .contains(v),
+                "leaked {v}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_hang_is_killed_with_its_children() {
+        let started = Instant::now();
+        let e = sh("sleep 30 & sleep 30", Duration::from_millis(300)).unwrap_err();
+        assert!(matches!(e, CommandError::Timeout { .. }), "{e:?}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn a_failure_keeps_the_end_of_stderr() {
+        let e = sh(
+            "for i in $(seq 1 30); do echo line$i >&2; done; exit 3",
+            Duration::from_secs(5),
+        )
+        .unwrap_err();
+        assert_eq!(e.to_string(), "`sh` exited with exit status: 3");
+        let stderr = e.stderr().unwrap();
+        assert!(
+            stderr.starts_with("… (10 earlier lines not shown)\nline11"),
+            "{stderr}"
+        );
+        assert!(stderr.ends_with("line30"));
+    }
+
+    #[test]
+    fn a_flood_is_cut_off() {
+        let e = sh(
+            "yes aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            Duration::from_secs(60),
+        )
+        .unwrap_err();
+        assert!(matches!(e, CommandError::TooMuchOutput { .. }), "{e:?}");
+    }
+
+    #[test]
+    fn a_missing_program_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = run(
+            &["no-such-program-strata".into()],
+            dir.path(),
+            dir.path(),
+            Duration::from_secs(1),
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("cannot start `no-such-program-strata`"),
+            "{e}"
+        );
+    }
+}

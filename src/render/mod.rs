@@ -1,0 +1,479 @@
+//! Merged values + templates → [`Manifest`]s: the Kubernetes objects of each cluster.
+//!
+//! Every (cluster, component) pair renders independently, in parallel. A component's minijinja
+//! environment is built once and shared by every cluster.
+
+mod command;
+pub mod template;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use minijinja::{Environment, ErrorKind};
+use rayon::prelude::*;
+use serde::Serialize;
+
+pub use command::{CommandError, MAX_COMMAND_STDOUT};
+
+use crate::diag::{DiagResult, Diagnostic, Diagnostics, Span};
+use crate::load::{Component, Renderer, Source};
+use crate::merge::{Cluster, Merged};
+use crate::world::World;
+use crate::yaml;
+
+/// One rendered Kubernetes object, before strata's labels are added.
+#[derive(Clone, Debug)]
+pub struct Manifest {
+    pub component: String,
+    /// The template (or component directory, for command sources) that produced it.
+    pub origin: String,
+    /// The 1-based index of the document within that output.
+    pub document: usize,
+    pub object: serde_json::Value,
+}
+
+/// The rendered objects of one cluster, by component.
+#[derive(Clone, Debug, Default)]
+pub struct RenderedCluster {
+    pub components: BTreeMap<String, Vec<Manifest>>,
+}
+
+/// Renders every enabled component of every cluster.
+/// Pairs in `skip` (cluster name, component name) are left out: their values are already known
+/// to be invalid, and their template errors would only repeat that.
+pub fn render_all(
+    source: &Source,
+    clusters: &[Cluster],
+    world: &dyn World,
+    skip: &std::collections::BTreeSet<(String, String)>,
+) -> DiagResult<Vec<RenderedCluster>> {
+    let envs: BTreeMap<&str, Environment<'static>> = source
+        .components
+        .iter()
+        .filter(|(_, c)| matches!(c.renderer, Renderer::Templates(_)))
+        .map(|(n, c)| (n.as_str(), template::environment(c.partials.clone())))
+        .collect();
+    let jobs: Vec<(usize, &Cluster, &Component, &Merged)> = clusters
+        .iter()
+        .enumerate()
+        .flat_map(|(i, cl)| {
+            cl.enabled()
+                .filter(move |(n, _)| !skip.contains(&(cl.name.clone(), (*n).clone())))
+                .filter_map(move |(n, v)| source.components.get(n).map(|c| (i, cl, c, v)))
+        })
+        .collect();
+    let results: Vec<(usize, String, DiagResult<Vec<Manifest>>)> = jobs
+        .par_iter()
+        .map(|(i, cluster, component, values)| {
+            let r = match &component.renderer {
+                Renderer::Templates(templates) => match envs.get(component.name.as_str()) {
+                    Some(env) => render_templates(env, templates, cluster, component, values),
+                    None => Ok(Vec::new()),
+                },
+                Renderer::Command { argv, timeout } => {
+                    render_command(world, argv, *timeout, cluster, component, values)
+                }
+            };
+            (*i, component.name.clone(), r)
+        })
+        .collect();
+    let mut out: Vec<RenderedCluster> = clusters
+        .iter()
+        .map(|_| RenderedCluster {
+            components: BTreeMap::new(),
+        })
+        .collect();
+    let mut diags = Diagnostics::new();
+    for (i, name, r) in results {
+        match r {
+            Ok(manifests) => {
+                out[i].components.insert(name, manifests);
+            }
+            Err(d) => diags.extend(d),
+        }
+    }
+    if diags.has_errors() {
+        Err(diags.sorted())
+    } else {
+        Ok(out)
+    }
+}
+
+#[derive(Serialize)]
+struct ComponentInfo<'a> {
+    name: &'a str,
+    version: &'a str,
+    namespace: &'a str,
+}
+
+fn render_templates(
+    env: &Environment<'static>,
+    templates: &BTreeMap<String, String>,
+    cluster: &Cluster,
+    component: &Component,
+    values: &Merged,
+) -> DiagResult<Vec<Manifest>> {
+    let ctx = minijinja::context! {
+        values => minijinja::Value::from(minijinja::value::Serde(values)),
+        global => minijinja::Value::from(minijinja::value::Serde(&cluster.global)),
+        cluster => minijinja::Value::from(minijinja::value::Serde(&cluster.identity)),
+        component => minijinja::Value::from(minijinja::value::Serde(ComponentInfo {
+            name: &component.name,
+            version: &component.version,
+            namespace: &component.namespace,
+        })),
+    };
+    let mut manifests = Vec::new();
+    let mut diags = Diagnostics::new();
+    for name in templates.keys() {
+        let rendered_by_itself = !name.starts_with('_')
+            && !name.contains('/')
+            && (name.ends_with(".yaml") || name.ends_with(".yml"));
+        if !rendered_by_itself {
+            continue;
+        }
+        let file = format!("{}/templates/{name}", component.dir);
+        let text = env.get_template(name).and_then(|t| t.render(&ctx));
+        let text = match text {
+            Ok(t) => t,
+            Err(e) => {
+                diags.push(template_error(&e, component, cluster));
+                continue;
+            }
+        };
+        if text.len() > template::MAX_RENDERED_BYTES {
+            diags.push(
+                Diagnostic::error(
+                    "template",
+                    format!(
+                        "{file} rendered {} bytes, over the limit of {}",
+                        text.len(),
+                        template::MAX_RENDERED_BYTES
+                    ),
+                )
+                .at(Span::new(&file, 1, 1))
+                .note(format!("cluster: {}", cluster.name))
+                .hint("look for a loop that runs far more often than intended"),
+            );
+            continue;
+        }
+        match documents(
+            &text,
+            &file,
+            templates.get(name).map(String::as_str),
+            cluster,
+            component,
+        ) {
+            Ok(m) => manifests.extend(m),
+            Err(d) => diags.extend(d),
+        }
+    }
+    if diags.has_errors() {
+        Err(diags)
+    } else {
+        Ok(manifests)
+    }
+}
+
+/// The source file of a template name as the loader knows it.
+fn template_file(component: &Component, name: &str) -> String {
+    match name.strip_prefix("_lib/") {
+        Some(rest) => format!("components/_lib/{rest}"),
+        None => format!("{}/templates/{name}", component.dir),
+    }
+}
+
+fn template_error(e: &minijinja::Error, component: &Component, cluster: &Cluster) -> Diagnostic {
+    // The innermost error names the template and line where it happened, even across includes.
+    let mut inner = e;
+    while let Some(next) =
+        std::error::Error::source(inner).and_then(|s| s.downcast_ref::<minijinja::Error>())
+    {
+        if next.name().is_none() {
+            break;
+        }
+        inner = next;
+    }
+    let file = inner.name().map(|n| template_file(component, n));
+    let line = inner.line().unwrap_or(1) as u32;
+    let column = match (inner.template_source(), inner.range()) {
+        (Some(src), Some(r)) => src.get(..r.start).map_or(1, |before| {
+            before.rsplit('\n').next().map_or(0, |l| l.chars().count()) as u32 + 1
+        }),
+        _ => 1,
+    };
+    let expr = match (inner.template_source(), inner.range()) {
+        (Some(src), Some(r)) => src.get(r).map(str::to_string),
+        _ => None,
+    };
+    let detail = inner.detail().unwrap_or("").to_string();
+    let (code, message, hint) = match inner.kind() {
+        ErrorKind::UndefinedError => (
+            "template-undefined",
+            match &expr {
+                Some(x) => format!("undefined variable `{x}`"),
+                None => format!("undefined variable{}", if detail.is_empty() { String::new() } else { format!(": {detail}") }),
+            },
+            "set the value in values.yaml or a layer, or guard it with `{% if ... is defined %}`; templates see `values`, `global`, `cluster` and `component`".to_string(),
+        ),
+        ErrorKind::TemplateNotFound => (
+            "template-include",
+            format!("template not found: {}", if detail.is_empty() { e.to_string() } else { detail.clone() }),
+            format!("`include` and `import` load only from {}/templates/ and components/_lib/ (as `_lib/<file>`)", component.dir),
+        ),
+        ErrorKind::InvalidOperation if detail.starts_with("fail: ") => (
+            "template-fail",
+            format!("the template failed: {}", &detail["fail: ".len()..]),
+            "the template's own check rejected these values; see the message above".to_string(),
+        ),
+        ErrorKind::InvalidOperation if detail.starts_with("required: ") => (
+            "template-required",
+            format!("a required value is missing: {}", &detail["required: ".len()..]),
+            "set the value in a layer of this cluster".to_string(),
+        ),
+        ErrorKind::OutOfFuel => (
+            "template-limit",
+            "the template ran too long (out of fuel)".to_string(),
+            "look for a loop that runs far more often than intended".to_string(),
+        ),
+        ErrorKind::SyntaxError => (
+            "template-syntax",
+            format!("template syntax error: {detail}"),
+            "see the minijinja (Jinja2) syntax".to_string(),
+        ),
+        _ => (
+            "template",
+            if detail.is_empty() { inner.kind().to_string() } else { format!("{}: {detail}", inner.kind()) },
+            "fix the template expression on this line".to_string(),
+        ),
+    };
+    Diagnostic::error(code, message)
+        .at_opt(file.map(|f| Span::new(f, line, column)))
+        .note(format!(
+            "cluster: {}, component: {}",
+            cluster.name, component.name
+        ))
+        .hint(hint)
+}
+
+/// Splits rendered text into objects. Empty documents are skipped.
+fn documents(
+    text: &str,
+    origin: &str,
+    template_text: Option<&str>,
+    cluster: &Cluster,
+    component: &Component,
+) -> DiagResult<Vec<Manifest>> {
+    let docs = match yaml::parse_documents(text) {
+        Ok(d) => d,
+        Err(e) => {
+            let bad_line = text
+                .lines()
+                .nth(e.pos.line.saturating_sub(1) as usize)
+                .unwrap_or("");
+            return Err(Diagnostic::error(
+                "rendered-yaml",
+                format!("{origin} rendered invalid YAML: {}", e.message),
+            )
+            .at(Span::new(origin, 1, 1))
+            .note(format!("line {} of the rendered output: {bad_line}", e.pos.line))
+            .note(format!("cluster: {}", cluster.name))
+            .hint("check the indentation around `toyaml`/`indent` and quote values that contain ':' or '#'")
+            .into());
+        }
+    };
+    let mut out = Vec::new();
+    let mut diags = Diagnostics::new();
+    for (i, doc) in docs.into_iter().enumerate() {
+        if doc.is_null() {
+            continue;
+        }
+        let object = doc.to_json();
+        if let Err(d) = check_object(&object, origin, template_text, i + 1) {
+            diags.push(d.note(format!(
+                "cluster: {}, component: {}",
+                cluster.name, component.name
+            )));
+            continue;
+        }
+        out.push(Manifest {
+            component: component.name.clone(),
+            origin: origin.to_string(),
+            document: i + 1,
+            object,
+        });
+    }
+    if diags.has_errors() {
+        Err(diags)
+    } else {
+        Ok(out)
+    }
+}
+
+/// `true` for a DNS-1123 subdomain: what Kubernetes accepts as most object names.
+pub fn is_dns_subdomain(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 253
+        && s.split('.').all(|part| {
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !part.starts_with('-')
+                && !part.ends_with('-')
+        })
+}
+
+/// A rendered document must be a Kubernetes object strata can name a file after.
+fn check_object(
+    object: &serde_json::Value,
+    origin: &str,
+    template_text: Option<&str>,
+    document: usize,
+) -> Result<(), Diagnostic> {
+    let line_of = |needle: &str| -> u32 {
+        template_text
+            .and_then(|t| {
+                t.lines()
+                    .position(|l| !needle.is_empty() && l.contains(needle))
+            })
+            .map_or(1, |i| i as u32 + 1)
+    };
+    let at = |needle: &str| Span::new(origin, line_of(needle), 1);
+    let Some(map) = object.as_object() else {
+        return Err(Diagnostic::error(
+            "object",
+            format!("document {document} is not a map but {}", kind_name(object)),
+        )
+        .at(Span::new(origin, 1, 1))
+        .hint("each YAML document a template renders must be one Kubernetes object"));
+    };
+    let api = map.get("apiVersion").and_then(|v| v.as_str()).unwrap_or("");
+    if api.is_empty() {
+        return Err(
+            Diagnostic::error("object", format!("document {document} has no apiVersion"))
+                .at(Span::new(origin, 1, 1))
+                .hint("every Kubernetes object needs `apiVersion`, `kind` and `metadata.name`"),
+        );
+    }
+    let kind = map.get("kind").and_then(|v| v.as_str()).unwrap_or("");
+    if kind.is_empty() || !kind.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(Diagnostic::error(
+            "object",
+            format!("document {document} has no valid kind (found {:?})", kind),
+        )
+        .at(at("kind:"))
+        .hint("`kind` is the object's type in CamelCase, e.g. Deployment"));
+    }
+    let name = map
+        .get("metadata")
+        .and_then(|m| m.get("name"))
+        .and_then(|v| v.as_str())
+        .unwrap_or("");
+    if !is_dns_subdomain(name) {
+        let shown = if name.is_empty() {
+            "no metadata.name".to_string()
+        } else {
+            format!("the name {name:?}")
+        };
+        return Err(Diagnostic::error("object-name", format!("{kind} in document {document} has {shown}, which is not a valid Kubernetes name"))
+            .at(at(if name.is_empty() { "metadata:" } else { name }))
+            .hint("names are lowercase letters, digits, '-' and '.', start and end with a letter or digit, at most 253 characters (DNS-1123)"));
+    }
+    if let Some(ns) = map.get("metadata").and_then(|m| m.get("namespace")) {
+        let ok = ns.as_str().is_some_and(crate::load::is_dns_label);
+        if !ok {
+            return Err(Diagnostic::error("object-name", format!("{kind} {name} has the namespace {ns}, which is not a valid namespace name"))
+                .at(at(ns.as_str().unwrap_or("namespace:")))
+                .hint("a namespace is a DNS-1123 label: lowercase letters, digits and '-', at most 63 characters"));
+        }
+    }
+    Ok(())
+}
+
+fn kind_name(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "a list",
+        serde_json::Value::Object(_) => "a map",
+    }
+}
+
+fn render_command(
+    world: &dyn World,
+    argv: &[String],
+    timeout: std::time::Duration,
+    cluster: &Cluster,
+    component: &Component,
+    values: &Merged,
+) -> DiagResult<Vec<Manifest>> {
+    let origin = format!("{}/component.yaml", component.dir);
+    let fail = |message: String, hint: &str| -> Diagnostics {
+        Diagnostic::error("command", message)
+            .at(Span::new(&origin, 1, 1))
+            .note(format!(
+                "cluster: {}, component: {}",
+                cluster.name, component.name
+            ))
+            .hint(hint.to_string())
+            .into()
+    };
+    let scratch = tempfile::tempdir().map_err(|e| {
+        fail(
+            format!("cannot create a temporary directory: {e}"),
+            "check TMPDIR",
+        )
+    })?;
+    // A world without a disk (a git commit) has the component's files written out first.
+    let dir: PathBuf = match world.disk_root() {
+        Some(root) => root.join(&component.dir),
+        None => {
+            let dir = scratch.path().join("component");
+            for (path, bytes) in world.under(&component.dir) {
+                let target = dir.join(&path[component.dir.len() + 1..]);
+                let written = target
+                    .parent()
+                    .map_or(Ok(()), std::fs::create_dir_all)
+                    .and_then(|()| std::fs::write(&target, bytes));
+                if let Err(e) = written {
+                    return Err(fail(
+                        format!("cannot write {}: {e}", target.display()),
+                        "check TMPDIR",
+                    ));
+                }
+            }
+            dir
+        }
+    };
+    let values_file = scratch.path().join("values.json");
+    let json = serde_json::to_vec_pretty(&values.to_json()).unwrap_or_default();
+    std::fs::write(&values_file, json)
+        .map_err(|e| fail(format!("cannot write the values file: {e}"), "check TMPDIR"))?;
+    let text = command::run(argv, &dir, &values_file, timeout).map_err(|e| {
+        let mut d = Diagnostic::error(
+            "command",
+            format!("the command source of `{}` failed: {e}", component.name),
+        )
+        .at(Span::new(&origin, 1, 1))
+        .note(format!("cluster: {}", cluster.name))
+        .note(format!("command: {}", argv.join(" ")));
+        if let Some(stderr) = e.stderr() {
+            d = d.note(format!("its stderr:\n{stderr}"));
+        }
+        let hint = match &e {
+            CommandError::Timeout { .. } => {
+                "raise `source.timeout` in component.yaml if the command is just slow"
+            }
+            CommandError::TooMuchOutput { .. } => "a component this large should be split",
+            CommandError::Spawn { .. } => {
+                "install the program or fix `source.command` in component.yaml"
+            }
+            _ => "run the command by hand in the component's directory to see what is wrong",
+        };
+        Diagnostics::from(d.hint(hint))
+    })?;
+    documents(&text, &origin, None, cluster, component)
+}

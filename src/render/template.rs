@@ -1,0 +1,118 @@
+//! The minijinja environment of one component: strict undefined, strata's filters, and a
+//! loader that can reach only the component's own templates and `components/_lib/`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use minijinja::value::{Kwargs, Rest};
+use minijinja::{Environment, Error, ErrorKind, UndefinedBehavior, Value};
+use sha2::Digest as _;
+
+/// Template execution budget: minijinja's fuel, roughly one unit per instruction. A template
+/// that loops past it is stopped with an error instead of running forever.
+pub const TEMPLATE_FUEL: u64 = 50_000_000;
+/// How deep includes, macros and recursion may nest.
+pub const TEMPLATE_RECURSION: usize = 64;
+/// The most text one template may render.
+pub const MAX_RENDERED_BYTES: usize = 16 * 1024 * 1024;
+
+/// Builds the environment for a component. `partials` holds every loadable template by name.
+pub fn environment(partials: Arc<BTreeMap<String, String>>) -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_debug(true);
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder()
+        .trim_blocks(true)
+        .lstrip_blocks(true)
+        .keep_trailing_newline(true)
+        .build()
+    {
+        env.set_syntax(syntax);
+    }
+    env.set_fuel(Some(TEMPLATE_FUEL));
+    env.set_recursion_limit(TEMPLATE_RECURSION);
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+    env.set_loader(move |name| Ok(partials.get(name).cloned()));
+    env.add_filter("toyaml", toyaml);
+    env.add_filter("tojson", tojson);
+    env.add_filter("b64encode", b64encode);
+    env.add_filter("sha256", sha256);
+    env.add_filter("quote", quote);
+    env.add_filter("required", required);
+    env.add_function("fail", fail);
+    env
+}
+
+fn to_json(value: &Value) -> Result<serde_json::Value, Error> {
+    serde_json::to_value(value).map_err(|e| {
+        Error::new(
+            ErrorKind::InvalidOperation,
+            format!("cannot serialize value: {e}"),
+        )
+    })
+}
+
+/// `{{ values.resources | toyaml }}`: block YAML without a trailing newline.
+fn toyaml(value: &Value) -> Result<String, Error> {
+    let json = to_json(value)?;
+    let text = yaml_serde::to_string(&json).map_err(|e| {
+        Error::new(
+            ErrorKind::InvalidOperation,
+            format!("cannot write YAML: {e}"),
+        )
+    })?;
+    Ok(text.trim_end_matches('\n').to_string())
+}
+
+/// `{{ x | tojson }}`: compact JSON, with no HTML escaping (the output is YAML, not HTML).
+fn tojson(value: &Value) -> Result<String, Error> {
+    serde_json::to_string(&to_json(value)?)
+        .map_err(|e| Error::new(ErrorKind::InvalidOperation, e.to_string()))
+}
+
+fn text_of(value: &Value) -> String {
+    match value.as_str() {
+        Some(s) => s.to_string(),
+        None => value.to_string(),
+    }
+}
+
+fn b64encode(value: &Value) -> String {
+    base64::engine::general_purpose::STANDARD.encode(text_of(value))
+}
+
+fn sha256(value: &Value) -> String {
+    let digest = sha2::Sha256::digest(text_of(value).as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A double-quoted string, valid in YAML and JSON.
+fn quote(value: &Value) -> String {
+    serde_json::to_string(&text_of(value)).unwrap_or_default()
+}
+
+/// `{{ values.host | required("set values.host for ingress") }}`: fails on none or "".
+fn required(value: &Value, message: Rest<String>) -> Result<Value, Error> {
+    let empty =
+        value.is_undefined() || value.is_none() || value.as_str().is_some_and(str::is_empty);
+    if empty {
+        let msg = message
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "a required value is empty".to_string());
+        return Err(Error::new(
+            ErrorKind::InvalidOperation,
+            format!("required: {msg}"),
+        ));
+    }
+    Ok(value.clone())
+}
+
+/// `{{ fail("...") }}`: stops the render with the template's own message.
+fn fail(message: String, _kwargs: Kwargs) -> Result<Value, Error> {
+    Err(Error::new(
+        ErrorKind::InvalidOperation,
+        format!("fail: {message}"),
+    ))
+}

@@ -1,0 +1,233 @@
+//! Where the bytes of a source repository come from.
+//!
+//! The pipeline reads its input only through [`World`], so the same compiler runs on the working
+//! tree, on a git commit read straight from the object database (for `diff`, `publish` and the
+//! promotion gates), and on files held in memory by tests. This is typst's `World`.
+//!
+//! A world is a snapshot: every file under `strata.yaml`, `components/` and `environments/` is
+//! read once, checked against the limits below, and kept in memory. A source repository is small,
+//! and a snapshot makes a render a pure function of its bytes.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::diag::{Diagnostic, Diagnostics};
+
+/// The largest source file strata reads. A bigger one is an error, not a slow render.
+pub const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
+
+/// The top-level entries of a source repository that strata reads.
+pub const SOURCE_ROOTS: [&str; 2] = ["components", "environments"];
+
+/// The source files of one platform, by '/'-separated path relative to the root.
+pub trait World: Sync {
+    /// Every file, sorted by path.
+    fn files(&self) -> &BTreeMap<String, Vec<u8>>;
+
+    /// What this world is, for messages: "the working tree", "commit 1a2b3c4 (HEAD)".
+    fn describe(&self) -> String;
+
+    /// The directory on disk that holds the source, when there is one. Command sources run
+    /// there; a world without one has its files written to a temporary directory first.
+    fn disk_root(&self) -> Option<&Path> {
+        None
+    }
+
+    fn read(&self, path: &str) -> Option<&[u8]> {
+        self.files().get(path).map(Vec::as_slice)
+    }
+
+    /// The files under a directory, with their paths relative to the root.
+    fn under<'a>(&'a self, dir: &str) -> Box<dyn Iterator<Item = (&'a str, &'a [u8])> + 'a> {
+        let prefix = format!("{}/", dir.trim_end_matches('/'));
+        Box::new(
+            self.files()
+                .range(prefix.clone()..)
+                .take_while(move |(k, _)| k.starts_with(&prefix))
+                .map(|(k, v)| (k.as_str(), v.as_slice())),
+        )
+    }
+}
+
+/// Files held in memory: a git commit's tree, or a test's fixture.
+#[derive(Clone, Debug, Default)]
+pub struct MemWorld {
+    pub files: BTreeMap<String, Vec<u8>>,
+    pub description: String,
+}
+
+impl MemWorld {
+    pub fn new(description: impl Into<String>) -> MemWorld {
+        MemWorld {
+            files: BTreeMap::new(),
+            description: description.into(),
+        }
+    }
+
+    pub fn with(mut self, path: &str, text: &str) -> MemWorld {
+        self.files
+            .insert(path.to_string(), text.as_bytes().to_vec());
+        self
+    }
+}
+
+impl World for MemWorld {
+    fn files(&self) -> &BTreeMap<String, Vec<u8>> {
+        &self.files
+    }
+
+    fn describe(&self) -> String {
+        self.description.clone()
+    }
+}
+
+/// The working tree on disk, including uncommitted and untracked files.
+#[derive(Debug)]
+pub struct FsWorld {
+    root: PathBuf,
+    files: BTreeMap<String, Vec<u8>>,
+}
+
+impl FsWorld {
+    /// Reads the source under `root`. Symlinks that leave the root and oversized files are
+    /// errors that name the file.
+    pub fn open(root: &Path) -> Result<FsWorld, Diagnostics> {
+        let root = root
+            .canonicalize()
+            .map_err(|e| Diagnostic::error("io", format!("cannot open {}: {e}", root.display())))?;
+        let mut files = BTreeMap::new();
+        let mut diags = Diagnostics::new();
+        let read = |rel: String,
+                    path: &Path,
+                    files: &mut BTreeMap<String, Vec<u8>>,
+                    diags: &mut Diagnostics| {
+            match read_checked(&root, path, &rel) {
+                Ok(bytes) => {
+                    files.insert(rel, bytes);
+                }
+                Err(d) => diags.push(d),
+            }
+        };
+        let settings = root.join("strata.yaml");
+        if settings.exists() {
+            read("strata.yaml".to_string(), &settings, &mut files, &mut diags);
+        }
+        for top in SOURCE_ROOTS {
+            let dir = root.join(top);
+            if !dir.exists() {
+                continue;
+            }
+            for entry in walkdir::WalkDir::new(&dir)
+                .follow_links(false)
+                .sort_by_file_name()
+            {
+                let entry = match entry {
+                    Ok(e) => e,
+                    Err(e) => {
+                        diags.push(Diagnostic::error(
+                            "io",
+                            format!("cannot read {}: {e}", dir.display()),
+                        ));
+                        continue;
+                    }
+                };
+                let path = entry.path();
+                let Ok(rel) = path.strip_prefix(&root) else {
+                    continue;
+                };
+                let rel = rel
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join("/");
+                let ft = entry.file_type();
+                if ft.is_symlink() {
+                    match path.canonicalize() {
+                        Ok(target) if target.starts_with(&root) => {
+                            if target.is_file() {
+                                read(rel, &target, &mut files, &mut diags);
+                            } else if target.is_dir() {
+                                diags.push(
+                                    Diagnostic::error(
+                                        "symlink",
+                                        format!("{rel} is a symlink to a directory, which strata does not follow"),
+                                    )
+                                    .hint("replace the link with the directory itself"),
+                                );
+                            }
+                        }
+                        Ok(target) => diags.push(
+                            Diagnostic::error(
+                                "symlink",
+                                format!(
+                                    "{rel} is a symlink to {}, outside the source repository",
+                                    target.display()
+                                ),
+                            )
+                            .hint("strata reads nothing outside the repository root; copy the file in or remove the link"),
+                        ),
+                        Err(e) => diags.push(
+                            Diagnostic::error("symlink", format!("{rel} is a broken symlink: {e}"))
+                                .hint("remove the link or point it at a file inside the repository"),
+                        ),
+                    }
+                } else if ft.is_file() {
+                    read(rel, path, &mut files, &mut diags);
+                }
+            }
+        }
+        if diags.is_empty() {
+            Ok(FsWorld { root, files })
+        } else {
+            Err(diags)
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+}
+
+fn read_checked(root: &Path, path: &Path, rel: &str) -> Result<Vec<u8>, Diagnostic> {
+    let meta = std::fs::metadata(path)
+        .map_err(|e| Diagnostic::error("io", format!("cannot read {rel}: {e}")))?;
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(too_large(rel, meta.len()));
+    }
+    debug_assert!(path.starts_with(root) || path.is_absolute());
+    std::fs::read(path).map_err(|e| Diagnostic::error("io", format!("cannot read {rel}: {e}")))
+}
+
+pub fn too_large(rel: &str, len: u64) -> Diagnostic {
+    Diagnostic::error(
+        "file-too-large",
+        format!("{rel} is {len} bytes, over the limit of {MAX_FILE_BYTES} bytes for a source file"),
+    )
+    .hint("split it into smaller files; a source file this large is almost always a mistake")
+}
+
+impl World for FsWorld {
+    fn files(&self) -> &BTreeMap<String, Vec<u8>> {
+        &self.files
+    }
+
+    fn describe(&self) -> String {
+        format!("the working tree at {}", self.root.display())
+    }
+
+    fn disk_root(&self) -> Option<&Path> {
+        Some(&self.root)
+    }
+}
+
+/// Finds the directory holding `strata.yaml`, from `start` upward.
+pub fn find_root(start: &Path) -> Option<PathBuf> {
+    let mut dir = Some(start);
+    while let Some(d) = dir {
+        if d.join("strata.yaml").is_file() {
+            return Some(d.to_path_buf());
+        }
+        dir = d.parent();
+    }
+    None
+}

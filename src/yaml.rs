@@ -1,0 +1,644 @@
+//! YAML with positions, tags and limits.
+//!
+//! strata reads YAML written by people it does not trust, and every error must name a file and
+//! line. serde-based loaders lose both the position and the `!append`/`!replace` tags, so this
+//! module builds its own tree from saphyr's event stream. Doing so also puts the resource limits
+//! in one place: alias expansion and nesting depth are counted here, before any memory is spent.
+
+use std::collections::BTreeMap;
+
+use saphyr_parser::{Event, Parser, ScalarStyle, Span as YSpan};
+
+/// The most nodes that aliases may add to one file. A "billion laughs" file stops here.
+pub const MAX_ALIAS_NODES: usize = 100_000;
+/// The deepest nesting of maps and lists accepted in one file.
+pub const MAX_DEPTH: usize = 128;
+
+/// A position in a file: 1-based line and column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Pos {
+    pub line: u32,
+    pub column: u32,
+}
+
+/// A tag strata understands on a node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tag {
+    /// `!append`: append this list to the inherited one.
+    Append,
+    /// `!replace`: replace the inherited map instead of merging into it.
+    Replace,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Scalar {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum NodeKind {
+    Scalar(Scalar),
+    Seq(Vec<Node>),
+    /// Keys in document order, each with the position of the key itself.
+    Map(Vec<(String, Pos, Node)>),
+}
+
+/// One YAML node with the position where it starts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Node {
+    pub kind: NodeKind,
+    pub pos: Pos,
+    pub tag: Option<Tag>,
+    /// How many nodes this one holds, itself included: what an alias to it would cost.
+    size: usize,
+}
+
+impl Node {
+    pub fn scalar(s: Scalar, pos: Pos) -> Node {
+        Node {
+            kind: NodeKind::Scalar(s),
+            pos,
+            tag: None,
+            size: 1,
+        }
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self.kind, NodeKind::Scalar(Scalar::Null))
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.kind {
+            NodeKind::Scalar(Scalar::Str(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_map(&self) -> Option<&[(String, Pos, Node)]> {
+        match &self.kind {
+            NodeKind::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// The value under `key` of a map node.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        self.as_map()?
+            .iter()
+            .find(|(k, _, _)| k == key)
+            .map(|(_, _, v)| v)
+    }
+
+    /// The node at a JSON pointer (`/a/0/b`), for mapping schema errors back to lines.
+    pub fn pointer(&self, pointer: &str) -> Option<&Node> {
+        let mut node = self;
+        for raw in pointer.split('/').skip(1) {
+            let seg = raw.replace("~1", "/").replace("~0", "~");
+            node = match &node.kind {
+                NodeKind::Map(m) => m.iter().find(|(k, _, _)| *k == seg).map(|(_, _, v)| v)?,
+                NodeKind::Seq(items) => items.get(seg.parse::<usize>().ok()?)?,
+                NodeKind::Scalar(_) => return None,
+            };
+        }
+        Some(node)
+    }
+
+    /// A short name for the kind of value, for messages: "a map", "a list", "a string".
+    pub fn describe(&self) -> &'static str {
+        match &self.kind {
+            NodeKind::Map(_) => "a map",
+            NodeKind::Seq(_) => "a list",
+            NodeKind::Scalar(Scalar::Null) => "null",
+            NodeKind::Scalar(Scalar::Bool(_)) => "a boolean",
+            NodeKind::Scalar(Scalar::Int(_)) => "an integer",
+            NodeKind::Scalar(Scalar::Float(_)) => "a number",
+            NodeKind::Scalar(Scalar::Str(_)) => "a string",
+        }
+    }
+
+    /// The plain JSON value of this node, tags dropped.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value as J;
+        match &self.kind {
+            NodeKind::Scalar(s) => scalar_to_json(s),
+            NodeKind::Seq(items) => J::Array(items.iter().map(Node::to_json).collect()),
+            NodeKind::Map(m) => {
+                J::Object(m.iter().map(|(k, _, v)| (k.clone(), v.to_json())).collect())
+            }
+        }
+    }
+}
+
+pub fn scalar_to_json(s: &Scalar) -> serde_json::Value {
+    use serde_json::Value as J;
+    match s {
+        Scalar::Null => J::Null,
+        Scalar::Bool(b) => J::Bool(*b),
+        Scalar::Int(i) => J::from(*i),
+        Scalar::Float(f) => serde_json::Number::from_f64(*f)
+            .map(J::Number)
+            .unwrap_or_else(|| J::String(f.to_string())),
+        Scalar::Str(s) => J::String(s.clone()),
+    }
+}
+
+/// Why a YAML text could not be read.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct YamlError {
+    pub message: String,
+    pub pos: Pos,
+    pub hint: Option<String>,
+}
+
+impl YamlError {
+    fn new(pos: Pos, message: impl Into<String>) -> YamlError {
+        YamlError {
+            message: message.into(),
+            pos,
+            hint: None,
+        }
+    }
+
+    fn with_hint(mut self, hint: impl Into<String>) -> YamlError {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+fn pos_of(span: &YSpan) -> Pos {
+    Pos {
+        line: u32::try_from(span.start.line()).unwrap_or(u32::MAX),
+        column: u32::try_from(span.start.col() + 1).unwrap_or(u32::MAX),
+    }
+}
+
+/// Parses every document of a YAML stream. An empty stream gives no documents.
+pub fn parse_documents(text: &str) -> Result<Vec<Node>, YamlError> {
+    let mut builder = Builder::default();
+    let mut parser = Parser::new_from_str(text);
+    while let Some(event) = parser.next_event() {
+        let (event, span) = event.map_err(|e| {
+            let m = e.marker();
+            if e.info().contains("recursion limit") {
+                return YamlError::new(
+                    Pos {
+                        line: u32::try_from(m.line()).unwrap_or(u32::MAX),
+                        column: u32::try_from(m.col() + 1).unwrap_or(u32::MAX),
+                    },
+                    format!("YAML nested deeper than {MAX_DEPTH} levels"),
+                )
+                .with_hint("flatten the structure; no configuration needs this depth");
+            }
+            YamlError::new(
+                Pos {
+                    line: u32::try_from(m.line()).unwrap_or(u32::MAX),
+                    column: u32::try_from(m.col() + 1).unwrap_or(u32::MAX),
+                },
+                format!("invalid YAML: {}", e.info()),
+            )
+            .with_hint("check the indentation and quoting near this position")
+        })?;
+        builder.event(event, &span)?;
+    }
+    Ok(builder.docs)
+}
+
+/// Parses a text that must hold exactly one document. An empty text is an empty map.
+pub fn parse_one(text: &str) -> Result<Node, YamlError> {
+    let mut docs = parse_documents(text)?;
+    match docs.len() {
+        0 => Ok(Node {
+            kind: NodeKind::Map(Vec::new()),
+            pos: Pos { line: 1, column: 1 },
+            tag: None,
+            size: 1,
+        }),
+        1 => Ok(docs.remove(0)),
+        _ => Err(
+            YamlError::new(docs[1].pos, "this file holds more than one YAML document")
+                .with_hint("remove the `---` separator: this file is one document"),
+        ),
+    }
+}
+
+enum Open {
+    Seq {
+        items: Vec<Node>,
+        pos: Pos,
+        tag: Option<Tag>,
+        anchor: usize,
+        size: usize,
+    },
+    Map {
+        entries: Vec<(String, Pos, Node)>,
+        pending_key: Option<(String, Pos)>,
+        pos: Pos,
+        tag: Option<Tag>,
+        anchor: usize,
+        size: usize,
+    },
+}
+
+#[derive(Default)]
+struct Builder {
+    stack: Vec<Open>,
+    docs: Vec<Node>,
+    anchors: BTreeMap<usize, Node>,
+    alias_nodes: usize,
+}
+
+impl Builder {
+    fn event(&mut self, event: Event<'_>, span: &YSpan) -> Result<(), YamlError> {
+        let pos = pos_of(span);
+        match event {
+            Event::StreamStart | Event::StreamEnd | Event::Nothing => {}
+            Event::DocumentStart(_) => self.anchors.clear(),
+            Event::DocumentEnd => {}
+            Event::Alias(id) => {
+                let Some(node) = self.anchors.get(&id) else {
+                    return Err(YamlError::new(
+                        pos,
+                        "this alias refers to an unknown anchor",
+                    ));
+                };
+                self.alias_nodes = self.alias_nodes.saturating_add(node.size);
+                if self.alias_nodes > MAX_ALIAS_NODES {
+                    return Err(YamlError::new(
+                        pos,
+                        format!(
+                            "YAML aliases expand to more than {MAX_ALIAS_NODES} nodes in this file"
+                        ),
+                    )
+                    .with_hint(
+                        "this looks like an alias bomb; write the values out or use fewer nested aliases",
+                    ));
+                }
+                let mut node = node.clone();
+                node.pos = pos;
+                self.finish(node)?;
+            }
+            Event::Scalar(value, style, anchor, tag) => {
+                let tag_name = tag.as_ref().map(|t| format!("{}{}", t.handle, t.suffix));
+                let (strata_tag, core) = classify_tag(tag_name.as_deref(), pos)?;
+                if strata_tag.is_some() {
+                    return Err(YamlError::new(
+                        pos,
+                        format!(
+                            "the tag {} belongs on a list or a map, not on a single value",
+                            tag_name.unwrap_or_default()
+                        ),
+                    ));
+                }
+                let scalar = match core.as_deref() {
+                    Some("str") => Scalar::Str(value.into_owned()),
+                    _ if style != ScalarStyle::Plain => Scalar::Str(value.into_owned()),
+                    _ => resolve_plain(&value),
+                };
+                let node = Node::scalar(scalar, pos);
+                if anchor > 0 {
+                    self.anchors.insert(anchor, node.clone());
+                }
+                self.finish(node)?;
+            }
+            Event::SequenceStart(anchor, tag) => {
+                self.check_depth(pos)?;
+                let name = tag.as_ref().map(|t| format!("{}{}", t.handle, t.suffix));
+                let (tag, _) = classify_tag(name.as_deref(), pos)?;
+                if tag == Some(Tag::Replace) {
+                    return Err(YamlError::new(
+                        pos,
+                        "!replace belongs on a map; a list is always replaced",
+                    )
+                    .with_hint("remove !replace, or use !append to add to the inherited list"));
+                }
+                self.stack.push(Open::Seq {
+                    items: Vec::new(),
+                    pos,
+                    tag,
+                    anchor,
+                    size: 1,
+                });
+            }
+            Event::MappingStart(anchor, tag) => {
+                self.check_depth(pos)?;
+                let name = tag.as_ref().map(|t| format!("{}{}", t.handle, t.suffix));
+                let (tag, _) = classify_tag(name.as_deref(), pos)?;
+                if tag == Some(Tag::Append) {
+                    return Err(
+                        YamlError::new(pos, "!append belongs on a list, not on a map").with_hint(
+                            "maps merge by default; use !replace to replace the inherited map",
+                        ),
+                    );
+                }
+                self.stack.push(Open::Map {
+                    entries: Vec::new(),
+                    pending_key: None,
+                    pos,
+                    tag,
+                    anchor,
+                    size: 1,
+                });
+            }
+            Event::SequenceEnd => {
+                if let Some(Open::Seq {
+                    items,
+                    pos,
+                    tag,
+                    anchor,
+                    size,
+                }) = self.stack.pop()
+                {
+                    let node = Node {
+                        kind: NodeKind::Seq(items),
+                        pos,
+                        tag,
+                        size,
+                    };
+                    if anchor > 0 {
+                        self.anchors.insert(anchor, node.clone());
+                    }
+                    self.finish(node)?;
+                }
+            }
+            Event::MappingEnd => {
+                if let Some(Open::Map {
+                    entries,
+                    pos,
+                    tag,
+                    anchor,
+                    size,
+                    ..
+                }) = self.stack.pop()
+                {
+                    let node = Node {
+                        kind: NodeKind::Map(entries),
+                        pos,
+                        tag,
+                        size,
+                    };
+                    if anchor > 0 {
+                        self.anchors.insert(anchor, node.clone());
+                    }
+                    self.finish(node)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn check_depth(&self, pos: Pos) -> Result<(), YamlError> {
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(
+                YamlError::new(pos, format!("YAML nested deeper than {MAX_DEPTH} levels"))
+                    .with_hint("flatten the structure; no configuration needs this depth"),
+            );
+        }
+        Ok(())
+    }
+
+    /// Hands a finished node to its parent, or ends a document.
+    fn finish(&mut self, node: Node) -> Result<(), YamlError> {
+        match self.stack.last_mut() {
+            None => self.docs.push(node),
+            Some(Open::Seq { items, size, .. }) => {
+                *size = size.saturating_add(node.size);
+                items.push(node);
+            }
+            Some(Open::Map {
+                entries,
+                pending_key,
+                size,
+                ..
+            }) => match pending_key.take() {
+                None => {
+                    let key = match &node.kind {
+                        NodeKind::Scalar(Scalar::Str(s)) => s.clone(),
+                        NodeKind::Scalar(Scalar::Int(i)) => i.to_string(),
+                        NodeKind::Scalar(Scalar::Bool(b)) => b.to_string(),
+                        NodeKind::Scalar(Scalar::Float(f)) => f.to_string(),
+                        NodeKind::Scalar(Scalar::Null) => "null".to_string(),
+                        _ => {
+                            return Err(YamlError::new(
+                                node.pos,
+                                format!("a map key must be a plain value, not {}", node.describe()),
+                            ));
+                        }
+                    };
+                    if let Some((_, first, _)) = entries.iter().find(|(k, _, _)| *k == key) {
+                        return Err(YamlError::new(
+                            node.pos,
+                            format!("duplicate key `{key}` (first set on line {})", first.line),
+                        )
+                        .with_hint("remove one of the two; YAML would silently keep only one"));
+                    }
+                    *pending_key = Some((key, node.pos));
+                }
+                Some((key, key_pos)) => {
+                    *size = size.saturating_add(node.size);
+                    entries.push((key, key_pos, node));
+                }
+            },
+        }
+        Ok(())
+    }
+}
+
+/// Splits a tag into strata's own (`!append`, `!replace`) and YAML core ones (`!!str`).
+fn classify_tag(tag: Option<&str>, pos: Pos) -> Result<(Option<Tag>, Option<String>), YamlError> {
+    let Some(tag) = tag else {
+        return Ok((None, None));
+    };
+    match tag {
+        "!append" => Ok((Some(Tag::Append), None)),
+        "!replace" => Ok((Some(Tag::Replace), None)),
+        _ => {
+            if let Some(core) = tag.strip_prefix("tag:yaml.org,2002:") {
+                Ok((None, Some(core.to_string())))
+            } else {
+                Err(YamlError::new(pos, format!("unknown YAML tag `{tag}`"))
+                    .with_hint("strata understands !append on lists and !replace on maps"))
+            }
+        }
+    }
+}
+
+/// YAML 1.2 core schema resolution of a plain scalar.
+fn resolve_plain(s: &str) -> Scalar {
+    match s {
+        "" | "~" | "null" | "Null" | "NULL" => return Scalar::Null,
+        "true" | "True" | "TRUE" => return Scalar::Bool(true),
+        "false" | "False" | "FALSE" => return Scalar::Bool(false),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Scalar::Float(f64::INFINITY);
+        }
+        "-.inf" | "-.Inf" | "-.INF" => return Scalar::Float(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => return Scalar::Float(f64::NAN),
+        _ => {}
+    }
+    if let Some(i) = s
+        .strip_prefix("0x")
+        .and_then(|h| i64::from_str_radix(h, 16).ok())
+    {
+        return Scalar::Int(i);
+    }
+    if let Some(i) = s
+        .strip_prefix("0o")
+        .and_then(|o| i64::from_str_radix(o, 8).ok())
+    {
+        return Scalar::Int(i);
+    }
+    let bytes = s.as_bytes();
+    let digits = bytes
+        .strip_prefix(b"-")
+        .or_else(|| bytes.strip_prefix(b"+"))
+        .unwrap_or(bytes);
+    let integer = !digits.is_empty() && digits.iter().all(u8::is_ascii_digit);
+    if let Some(i) = integer.then(|| s.parse::<i64>().ok()).flatten() {
+        return Scalar::Int(i);
+    }
+    if let Some(f) = looks_like_float(digits)
+        .then(|| s.parse::<f64>().ok())
+        .flatten()
+    {
+        return Scalar::Float(f);
+    }
+    Scalar::Str(s.to_string())
+}
+
+/// `[0-9]*(\.[0-9]*)?([eE][-+]?[0-9]+)?` with at least one digit, as YAML 1.2 core says.
+fn looks_like_float(s: &[u8]) -> bool {
+    let mut i = 0;
+    let mut digits = 0;
+    while i < s.len() && s[i].is_ascii_digit() {
+        i += 1;
+        digits += 1;
+    }
+    if i < s.len() && s[i] == b'.' {
+        i += 1;
+        while i < s.len() && s[i].is_ascii_digit() {
+            i += 1;
+            digits += 1;
+        }
+    }
+    if digits == 0 {
+        return false;
+    }
+    if i < s.len() && (s[i] == b'e' || s[i] == b'E') {
+        i += 1;
+        if i < s.len() && (s[i] == b'-' || s[i] == b'+') {
+            i += 1;
+        }
+        let start = i;
+        while i < s.len() && s[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i == start {
+            return false;
+        }
+    }
+    i == s.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(text: &str) -> Node {
+        parse_one(text).unwrap()
+    }
+
+    #[test]
+    fn scalars_resolve_as_yaml_1_2_core() {
+        let n = one("a: 1\nb: 1.5\nc: true\nd: ~\ne: yes\nf: '1'\ng: 0x10\nh: 1e3\ni: 1.2.3\n");
+        let j = n.to_json();
+        assert_eq!(j["a"], 1);
+        assert_eq!(j["b"], 1.5);
+        assert_eq!(j["c"], true);
+        assert!(j["d"].is_null());
+        assert_eq!(j["e"], "yes");
+        assert_eq!(j["f"], "1");
+        assert_eq!(j["g"], 16);
+        assert_eq!(j["h"], 1000.0);
+        assert_eq!(j["i"], "1.2.3");
+    }
+
+    #[test]
+    fn positions_are_one_based() {
+        let n = one("a:\n  b: 3\n");
+        let b = n.pointer("/a/b").unwrap();
+        assert_eq!(b.pos, Pos { line: 2, column: 6 });
+    }
+
+    #[test]
+    fn strata_tags_are_kept() {
+        let n = one("l: !append [1]\nm: !replace {a: 1}\n");
+        assert_eq!(n.get("l").unwrap().tag, Some(Tag::Append));
+        assert_eq!(n.get("m").unwrap().tag, Some(Tag::Replace));
+    }
+
+    #[test]
+    fn append_on_a_map_is_an_error() {
+        let e = parse_one("m: !append {a: 1}\n").unwrap_err();
+        assert_eq!(e.message, "!append belongs on a list, not on a map");
+        assert_eq!(e.pos.line, 1);
+    }
+
+    #[test]
+    fn unknown_tags_are_errors() {
+        let e = parse_one("m: !include /etc/passwd\n").unwrap_err();
+        assert_eq!(e.message, "unknown YAML tag `!include`");
+    }
+
+    #[test]
+    fn duplicate_keys_are_errors() {
+        let e = parse_one("a: 1\nb: 2\na: 3\n").unwrap_err();
+        assert_eq!(e.message, "duplicate key `a` (first set on line 1)");
+        assert_eq!(e.pos.line, 3);
+    }
+
+    #[test]
+    fn an_alias_bomb_stops_early() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..9 {
+            let p = i - 1;
+            text.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        let started = std::time::Instant::now();
+        let e = parse_one(&text).unwrap_err();
+        assert!(
+            e.message.contains("aliases expand to more than"),
+            "{}",
+            e.message
+        );
+        assert!(started.elapsed().as_secs() < 2);
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        let text = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+        let e = parse_one(&text).unwrap_err();
+        assert_eq!(e.message, "YAML nested deeper than 128 levels");
+    }
+
+    #[test]
+    fn malformed_yaml_names_the_line() {
+        let e = parse_one("a: 1\nb: [1, 2\nc: 3\n").unwrap_err();
+        assert!(e.message.starts_with("invalid YAML:"), "{}", e.message);
+        assert!(e.pos.line >= 2, "{:?}", e.pos);
+    }
+
+    #[test]
+    fn several_documents() {
+        let docs = parse_documents("a: 1\n---\nb: 2\n---\n").unwrap();
+        assert_eq!(docs.len(), 3);
+        assert!(docs[2].is_null(), "a trailing --- starts an empty document");
+        assert!(parse_one("a: 1\n---\nb: 2\n").is_err());
+    }
+}
