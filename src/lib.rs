@@ -19,10 +19,13 @@
 
 pub mod check;
 pub mod diag;
+pub mod drift;
 pub mod emit;
 pub mod explain;
+pub mod git;
 pub mod load;
 pub mod merge;
+pub mod promote;
 pub mod render;
 pub mod validate;
 pub mod world;

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 
 pub use write::{MARKER, WriteError, WriteStats, read_tree, write_tree};
-pub use yaml_out::{canonical, to_yaml};
+pub use yaml_out::{canonical, to_yaml, write as write_yaml};
 
 use crate::diag::{DiagResult, Diagnostic, Diagnostics, Span};
 use crate::load::Source;

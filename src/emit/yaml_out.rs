@@ -3,6 +3,10 @@
 //! Keys are sorted, except that an object starts with `apiVersion`, `kind` and `metadata`, as
 //! people expect to read it. Because the order is canonical, reordering keys in a template or
 //! moving an object to another template changes no byte of the output.
+//!
+//! strata writes YAML itself rather than through a serializer because what it writes is read by
+//! kubectl and Argo CD, whose YAML 1.1 parser reads `off`, `yes` or `0755` differently from a
+//! YAML 1.2 one. Every string that either version could read as something else is quoted.
 
 use serde_json::{Map, Value};
 
@@ -39,17 +43,243 @@ fn sorted(value: &Value, top: bool) -> Value {
 
 /// The YAML text of an object, canonical and ending in a newline.
 pub fn to_yaml(value: &Value) -> String {
-    let mut text = yaml_serde::to_string(&canonical(value)).unwrap_or_default();
-    if !text.ends_with('\n') {
-        text.push('\n');
+    write(&canonical(value))
+}
+
+/// The YAML text of a value in the order it has, ending in a newline.
+pub fn write(value: &Value) -> String {
+    let mut out = String::new();
+    match value {
+        Value::Object(m) if !m.is_empty() => write_map(&mut out, m, 0, false),
+        Value::Array(l) if !l.is_empty() => write_list(&mut out, l, 0, false),
+        v => {
+            out.push_str(&scalar(v, 0));
+            out.push('\n');
+        }
     }
-    text
+    out
+}
+
+fn pad(out: &mut String, n: usize) {
+    out.extend(std::iter::repeat_n(' ', n));
+}
+
+fn write_map(out: &mut String, map: &Map<String, Value>, indent: usize, inline_first: bool) {
+    for (i, (k, v)) in map.iter().enumerate() {
+        if i > 0 || !inline_first {
+            pad(out, indent);
+        }
+        out.push_str(&string(k, indent));
+        out.push(':');
+        match v {
+            Value::Object(m) if !m.is_empty() => {
+                out.push('\n');
+                write_map(out, m, indent + 2, false);
+            }
+            Value::Array(l) if !l.is_empty() => {
+                out.push('\n');
+                write_list(out, l, indent, false);
+            }
+            v => {
+                out.push(' ');
+                out.push_str(&scalar(v, indent + 2));
+                out.push('\n');
+            }
+        }
+    }
+}
+
+fn write_list(out: &mut String, list: &[Value], indent: usize, inline_first: bool) {
+    for (i, v) in list.iter().enumerate() {
+        if i > 0 || !inline_first {
+            pad(out, indent);
+        }
+        out.push('-');
+        match v {
+            Value::Object(m) if !m.is_empty() => {
+                out.push(' ');
+                write_map(out, m, indent + 2, true);
+            }
+            Value::Array(l) if !l.is_empty() => {
+                out.push(' ');
+                write_list(out, l, indent + 2, true);
+            }
+            v => {
+                out.push(' ');
+                out.push_str(&scalar(v, indent + 2));
+                out.push('\n');
+            }
+        }
+    }
+}
+
+fn scalar(v: &Value, indent: usize) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => string(s, indent),
+        Value::Object(_) => "{}".into(),
+        Value::Array(_) => "[]".into(),
+    }
+}
+
+/// A string as plain, block literal or double-quoted scalar, whichever reads back unchanged in
+/// both YAML 1.1 and 1.2.
+fn string(s: &str, indent: usize) -> String {
+    if is_plain_safe(s) {
+        return s.to_string();
+    }
+    if let Some(block) = block_literal(s, indent) {
+        return block;
+    }
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
+}
+
+fn is_plain_safe(s: &str) -> bool {
+    const INDICATORS: &[char] = &[
+        '?', ':', ',', '[', ']', '{', '}', '#', '&', '*', '!', '|', '>', '\'', '"', '%', '@', '`',
+    ];
+    let Some(first) = s.chars().next() else {
+        return false;
+    };
+    if INDICATORS.contains(&first) || first.is_whitespace() {
+        return false;
+    }
+    // `- x` starts a list; `-x` and `--flag` are plain strings.
+    if first == '-' && (s.len() == 1 || s[1..].starts_with(' ')) {
+        return false;
+    }
+    if s.ends_with(char::is_whitespace) || s.ends_with(':') {
+        return false;
+    }
+    if s.contains(": ") || s.contains(" #") || s.contains('\t') {
+        return false;
+    }
+    if s.chars().any(|c| {
+        c.is_control() || c == '\u{feff}' || c == '\u{2028}' || c == '\u{2029}' || c == '\u{85}'
+    }) {
+        return false;
+    }
+    !reads_as_non_string(s) && !looks_numeric(s)
+}
+
+/// YAML 1.1 and 1.2 words that a parser would not read as a string.
+fn reads_as_non_string(s: &str) -> bool {
+    matches!(
+        s,
+        "~" | "="
+            | "<<"
+            | "null"
+            | "Null"
+            | "NULL"
+            | "y"
+            | "Y"
+            | "yes"
+            | "Yes"
+            | "YES"
+            | "n"
+            | "N"
+            | "no"
+            | "No"
+            | "NO"
+            | "true"
+            | "True"
+            | "TRUE"
+            | "false"
+            | "False"
+            | "FALSE"
+            | "on"
+            | "On"
+            | "ON"
+            | "off"
+            | "Off"
+            | "OFF"
+    )
+}
+
+/// Whether YAML 1.1 or 1.2 could read `s` as a number, a date or a special float: ints in any
+/// base, sexagesimal `1:20`, floats including `10.0.0.0` (a YAML 1.1 float!), exponents,
+/// `.inf`/`.nan`, and timestamps. Conservative: a false positive only adds quotes.
+fn looks_numeric(s: &str) -> bool {
+    let body = s.strip_prefix(['-', '+']).unwrap_or(s);
+    let lower = body.to_ascii_lowercase();
+    if matches!(lower.as_str(), ".inf" | ".nan") {
+        return true;
+    }
+    let Some(first) = body.chars().next() else {
+        return false;
+    };
+    if !(first.is_ascii_digit() || first == '.') {
+        return false;
+    }
+    if lower.starts_with("0x") || lower.starts_with("0b") || lower.starts_with("0o") {
+        return true;
+    }
+    if body.len() >= 5
+        && body.as_bytes()[..4].iter().all(u8::is_ascii_digit)
+        && body.as_bytes()[4] == b'-'
+    {
+        return true;
+    }
+    let digits = body.bytes().any(|b| b.is_ascii_digit());
+    digits
+        && body.bytes().all(|b| {
+            b.is_ascii_digit() || matches!(b, b'_' | b':' | b'.' | b'e' | b'E' | b'+' | b'-')
+        })
+}
+
+/// `|`, `|-` or `|+` for a multi-line string, when one can carry it exactly.
+fn block_literal(s: &str, indent: usize) -> Option<String> {
+    if !s.contains('\n') || s.starts_with([' ', '\n']) || s.contains('\r') {
+        return None;
+    }
+    if s.chars().any(|c| {
+        (c.is_control() && c != '\n' && c != '\t')
+            || c == '\u{feff}'
+            || c == '\u{85}'
+            || c == '\u{2028}'
+            || c == '\u{2029}'
+    }) {
+        return None;
+    }
+    let trailing = s.len() - s.trim_end_matches('\n').len();
+    let body = s.trim_end_matches('\n');
+    // A line of only spaces before the last content line would be read as indentation.
+    if body.lines().any(|l| !l.is_empty() && l.trim().is_empty()) {
+        return None;
+    }
+    let chomp = match trailing {
+        0 => "-",
+        1 => "",
+        _ => "+",
+    };
+    let mut out = format!("|{chomp}");
+    for line in body.split('\n') {
+        out.push('\n');
+        if !line.is_empty() {
+            out.extend(std::iter::repeat_n(' ', indent));
+            out.push_str(line);
+        }
+    }
+    for _ in 1..trailing {
+        out.push('\n');
+    }
+    Some(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn round_trips(v: &Value) {
+        let text = to_yaml(v);
+        let back = crate::yaml::parse_one(&text).map(|n| n.to_json());
+        assert_eq!(back.as_ref(), Ok(&canonical(v)), "{text}");
+        let via_serde: Value = yaml_serde::from_str(&text).unwrap_or(Value::Null);
+        assert_eq!(&via_serde, &canonical(v), "{text}");
+    }
 
     #[test]
     fn head_keys_first_then_sorted() {
@@ -61,18 +291,73 @@ mod tests {
     }
 
     #[test]
-    fn ambiguous_strings_stay_strings() {
-        let v = json!({"a": "true", "b": "1.0", "c": "null", "d": "yes", "e": "0123", "f": "a: b"});
-        let text = to_yaml(&v);
-        let back = crate::yaml::parse_one(&text).unwrap().to_json();
-        assert_eq!(back, v, "{text}");
+    fn lists_in_the_kubectl_style() {
+        let v = json!({"spec": {"containers": [{"name": "a", "args": ["x", "z"]}, {"name": "b"}], "m": [[1, 2], []]}});
+        assert_eq!(
+            to_yaml(&v),
+            "spec:\n  containers:\n  - args:\n    - x\n    - z\n    name: a\n  - name: b\n  m:\n  - - 1\n    - 2\n  - []\n"
+        );
+        round_trips(&v);
     }
 
     #[test]
-    fn multi_line_strings_round_trip() {
-        let v = json!({"data": {"conf": "line one\nline two\n"}});
+    fn yaml_1_1_words_and_numbers_stay_strings() {
+        let v = json!({"a": "true", "b": "1.0", "c": "null", "d": "yes", "e": "0123", "f": "a: b", "g": "off",
+            "h": "On", "i": "y", "j": "", "k": " x", "l": "1:20", "m": "2026-12-24", "n": "~", "o": "-x", "p": ".inf",
+            "q": "#c", "r": "x #y", "s": "=", "t": "<<", "u": "10.0.0.0", "v": "é", "w": "a\u{7}b", "x": "-", "z": "- a",
+            "aa": "0x1F", "ab": "1e3", "ac": "-1", "ad": "+.5"});
         let text = to_yaml(&v);
-        assert!(text.contains("|"), "{text}");
-        assert_eq!(crate::yaml::parse_one(&text).unwrap().to_json(), v);
+        for quoted in [
+            "\"true\"",
+            "\"off\"",
+            "\"On\"",
+            "\"y\"",
+            "\"0123\"",
+            "\"2026-12-24\"",
+            "\"<<\"",
+            "\"10.0.0.0\"",
+            "\"0x1F\"",
+            "\"1e3\"",
+            "\"-1\"",
+            "\"- a\"",
+        ] {
+            assert!(text.contains(quoted), "{quoted} in {text}");
+        }
+        round_trips(&v);
+    }
+
+    #[test]
+    fn ordinary_strings_stay_plain() {
+        let v = json!({"a": "--publish-service=x", "b": "512Mi", "c": "100m", "d": "10.0.0.0/8", "e": ".dockerconfigjson",
+            "f": "~/x", "g": "1.27-alpine", "h": "nginx:1.27", "i": "https://x.example.com:6443/a#b"});
+        assert_eq!(
+            to_yaml(&v),
+            "a: --publish-service=x\nb: 512Mi\nc: 100m\nd: 10.0.0.0/8\ne: .dockerconfigjson\nf: ~/x\ng: 1.27-alpine\nh: nginx:1.27\ni: https://x.example.com:6443/a#b\n"
+        );
+        round_trips(&v);
+    }
+
+    #[test]
+    fn multi_line_strings_as_block_literals() {
+        let v = json!({"data": {"conf": "line one\n  indented\n\nlast\n", "nonl": "a\nb", "keep": "a\n\n\n", "lead": " a\nb\n"}});
+        let text = to_yaml(&v);
+        assert!(
+            text.contains("conf: |\n    line one\n      indented\n\n    last\n"),
+            "{text}"
+        );
+        assert!(text.contains("nonl: |-\n"), "{text}");
+        assert!(text.contains("keep: |+\n"), "{text}");
+        assert!(text.contains("lead: \" a\\nb\\n\""), "{text}");
+        round_trips(&v);
+    }
+
+    #[test]
+    fn numbers_and_nulls() {
+        let v = json!({"i": 3, "f": 1.5, "x": null, "b": false, "neg": -2, "n": 1});
+        assert_eq!(
+            to_yaml(&v),
+            "b: false\nf: 1.5\ni: 3\n\"n\": 1\nneg: -2\nx: null\n"
+        );
+        round_trips(&v);
     }
 }

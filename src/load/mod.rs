@@ -88,8 +88,8 @@ pub fn load(world: &dyn World) -> Result<Source, Failure> {
         }
     };
 
-    let components = load_components(world, settings.as_ref(), &mut texts, &mut diags);
-    let (layers, clusters) = load_environments(world, &components, &mut texts, &mut diags);
+    let (components, known) = load_components(world, settings.as_ref(), &mut texts, &mut diags);
+    let (layers, clusters) = load_environments(world, &known, &mut texts, &mut diags);
 
     match settings {
         Some(settings) if !diags.has_errors() => Ok(Source {
@@ -143,7 +143,7 @@ fn load_components(
     settings: Option<&Settings>,
     texts: &mut SourceTexts,
     diags: &mut Diagnostics,
-) -> BTreeMap<String, Component> {
+) -> (BTreeMap<String, Component>, BTreeSet<String>) {
     let mut names = BTreeSet::new();
     for (path, _) in world.under("components") {
         if let Some(name) = path
@@ -167,16 +167,16 @@ fn load_components(
         }
     }
 
+    // Components that fail to load are still known by name, so that layers naming them do not
+    // add a second, misleading "unknown component" error.
+    names.retain(|n| !n.starts_with('_') && !n.starts_with('.'));
     let mut components = BTreeMap::new();
-    for name in names {
-        if name.starts_with('_') || name.starts_with('.') {
-            continue;
-        }
-        if let Some(c) = load_component(world, &name, settings, &lib, texts, diags) {
-            components.insert(name, c);
+    for name in &names {
+        if let Some(c) = load_component(world, name, settings, &lib, texts, diags) {
+            components.insert(name.clone(), c);
         }
     }
-    components
+    (components, names)
 }
 
 fn load_component(
@@ -325,10 +325,12 @@ fn load_component(
                         "command-not-allowed",
                         format!("component `{name}` runs `{program}`, which strata.yaml does not allow"),
                     )
-                    .at(at("source"))
+                    .at({
+                        let pos = node.pointer("/source/command/0").map_or(node.pos, |n| n.pos);
+                        Span::new(&file, pos.line, pos.column)
+                    })
                     .hint(format!("if you trust it, add it to strata.yaml:\n  sources:\n    commands: [{program}]")),
                 );
-                ok = false;
             }
             Renderer::Command {
                 argv: cmd.command,
@@ -381,7 +383,7 @@ fn load_component(
 
 fn load_environments(
     world: &dyn World,
-    components: &BTreeMap<String, Component>,
+    components: &BTreeSet<String>,
     texts: &mut SourceTexts,
     diags: &mut Diagnostics,
 ) -> (BTreeMap<String, Layer>, Vec<ClusterFile>) {
@@ -463,7 +465,7 @@ fn load_environments(
 fn read_layer(
     path: &str,
     node: &Node,
-    components: &BTreeMap<String, Component>,
+    components: &BTreeSet<String>,
     diags: &mut Diagnostics,
 ) -> Layer {
     let unknown = |name: &str, pos: yaml::Pos, what: &str| {
@@ -473,7 +475,7 @@ fn read_layer(
         )
         .at(Span::new(path, pos.line, pos.column));
         let close: Vec<&str> = components
-            .keys()
+            .iter()
             .map(String::as_str)
             .filter(|k| similar_name(k, name))
             .collect();
@@ -493,7 +495,7 @@ fn read_layer(
     };
     if let Some(map) = node.get("components").and_then(Node::as_map) {
         for (name, pos, v) in map {
-            if !components.contains_key(name) {
+            if !components.contains(name) {
                 diags.push(unknown(name, *pos, "`components:`"));
                 continue;
             }
@@ -504,7 +506,7 @@ fn read_layer(
     }
     if let Some(map) = node.get("values").and_then(Node::as_map) {
         for (name, pos, v) in map {
-            if name != "global" && !components.contains_key(name) {
+            if name != "global" && !components.contains(name) {
                 diags.push(unknown(name, *pos, "`values:`"));
                 continue;
             }

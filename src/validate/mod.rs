@@ -78,7 +78,9 @@ pub fn check_component(cluster: &Cluster, component: &Component, values: &Merged
             }
         };
         let span = match error.kind() {
-            jsonschema::error::ValidationErrorKind::Required { .. } => None,
+            jsonschema::error::ValidationErrorKind::Required { .. } => {
+                Some(crate::diag::Span::new(&cluster.file.path, 1, 1))
+            }
             _ => at.and_then(Merged::last_origin).map(|o| o.span()),
         };
         out.push(d.at_opt(span));

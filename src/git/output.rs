@@ -1,0 +1,1 @@
+//! The output repository: env/<e> branches, hydrator metadata, promotion.

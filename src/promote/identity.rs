@@ -1,0 +1,248 @@
+//! Who a person is: the email git records and the login a forge records, and the
+//! `identities:` map of strata.yaml that joins the two.
+//!
+//! Emails are normalized before they are compared:
+//! - trimmed, stripped of `<…>`, and lowercased (as every mail provider treats them);
+//! - the `+tag` of the local part is dropped, so `alice+work@example.com` is `alice@example.com`.
+//!   The four-eyes gate must never count one person twice or let an author approve under an
+//!   alias. Merging aliases can only make the gate stricter, never weaker;
+//! - GitHub's noreply addresses (`12345+alice@users.noreply.github.com`, `alice@users.noreply…`)
+//!   name the login `alice`, which `identities:` then resolves to an email.
+//!
+//! Two identities are the same person when their emails are equal or their logins are.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+const NOREPLY_DOMAIN: &str = "users.noreply.github.com";
+
+/// A person, as a commit or a forge names them.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Identity {
+    pub name: String,
+    /// Normalized, see the module docs.
+    pub email: String,
+    /// The forge login, lowercased, when one is known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub login: Option<String>,
+}
+
+impl Identity {
+    /// From a name and email as git records them.
+    pub fn new(name: &str, email: &str) -> Identity {
+        Identity {
+            name: name.trim().to_string(),
+            email: normalize_email(email),
+            login: noreply_login(email),
+        }
+    }
+
+    /// A forge login whose email is known: `alice` and `alice@example.com`.
+    pub fn from_login(login: &str, email: &str) -> Identity {
+        let login = normalize_login(login);
+        Identity {
+            name: login.clone(),
+            email: normalize_email(email),
+            login: Some(login),
+        }
+    }
+
+    /// Reads `Name <email>` or a bare `email`, as in `Co-authored-by:` and `Approved-by:`.
+    pub fn parse(value: &str) -> Option<Identity> {
+        let value = value.trim();
+        if let Some(open) = value.rfind('<') {
+            let rest = &value[open + 1..];
+            let close = rest.find('>')?;
+            let email = rest[..close].trim();
+            if !email.contains('@') {
+                return None;
+            }
+            return Some(Identity::new(&value[..open], email));
+        }
+        if value.contains('@') && !value.contains(char::is_whitespace) {
+            return Some(Identity::new("", value));
+        }
+        None
+    }
+
+    pub fn same_person(&self, other: &Identity) -> bool {
+        self.email == other.email
+            || matches!((&self.login, &other.login), (Some(a), Some(b)) if a == b)
+    }
+}
+
+/// The `identities:` of strata.yaml: forge login → email.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Identities {
+    by_login: BTreeMap<String, String>,
+}
+
+impl Identities {
+    pub fn new(map: &BTreeMap<String, String>) -> Identities {
+        Identities {
+            by_login: map
+                .iter()
+                .map(|(login, email)| (normalize_login(login), normalize_email(email)))
+                .collect(),
+        }
+    }
+
+    pub fn email_of(&self, login: &str) -> Option<&str> {
+        self.by_login
+            .get(&normalize_login(login))
+            .map(String::as_str)
+    }
+
+    /// Completes an identity with what the map knows: the email of its login, or the login of
+    /// its email (the first such login, in name order).
+    pub fn resolve(&self, mut identity: Identity) -> Identity {
+        match &identity.login {
+            Some(login) => {
+                if let Some(email) = self.by_login.get(login) {
+                    identity.email = email.clone();
+                }
+            }
+            None => {
+                identity.login = self
+                    .by_login
+                    .iter()
+                    .find(|(_, email)| **email == identity.email)
+                    .map(|(login, _)| login.clone());
+            }
+        }
+        identity
+    }
+}
+
+/// See the module docs.
+pub fn normalize_email(email: &str) -> String {
+    let email = email
+        .trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .trim()
+        .to_lowercase();
+    if let Some(login) = noreply_login(&email) {
+        return format!("{login}@{NOREPLY_DOMAIN}");
+    }
+    match email.rsplit_once('@') {
+        Some((local, domain)) => match local.split_once('+') {
+            Some((base, _tag)) if !base.is_empty() => format!("{base}@{domain}"),
+            _ => email.clone(),
+        },
+        None => email.clone(),
+    }
+}
+
+/// The GitHub login of a noreply address: `12345+alice@users.noreply.github.com` → `alice`.
+pub fn noreply_login(email: &str) -> Option<String> {
+    let email = email
+        .trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .to_lowercase();
+    let (local, domain) = email.rsplit_once('@')?;
+    if domain != NOREPLY_DOMAIN {
+        return None;
+    }
+    let login = match local.split_once('+') {
+        Some((id, login)) if id.chars().all(|c| c.is_ascii_digit()) => login,
+        _ => local,
+    };
+    (!login.is_empty()).then(|| login.to_string())
+}
+
+/// Logins are case-insensitive on GitHub and GitLab; `@alice` is `alice`.
+pub fn normalize_login(login: &str) -> String {
+    login.trim().trim_start_matches('@').to_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalize_email_table() {
+        let cases = [
+            ("  Alice@Example.COM ", "alice@example.com"),
+            ("<bob@example.com>", "bob@example.com"),
+            ("alice+work@example.com", "alice@example.com"),
+            ("+only@example.com", "+only@example.com"),
+            (
+                "12345+Alice@users.noreply.github.com",
+                "alice@users.noreply.github.com",
+            ),
+            (
+                "alice@users.noreply.github.com",
+                "alice@users.noreply.github.com",
+            ),
+            ("not-an-email", "not-an-email"),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(normalize_email(raw), want, "{raw}");
+        }
+    }
+
+    #[test]
+    fn noreply_login_table() {
+        let cases = [
+            ("12345+Alice@users.noreply.github.com", Some("alice")),
+            ("alice@users.noreply.github.com", Some("alice")),
+            ("12345+alice@example.com", None),
+            ("abc+alice@users.noreply.github.com", Some("abc+alice")),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(noreply_login(raw).as_deref(), want, "{raw}");
+        }
+    }
+
+    #[test]
+    fn parse_table() {
+        let cases = [
+            (
+                "Alice Liddell <Alice@Example.com>",
+                Some(("Alice Liddell", "alice@example.com")),
+            ),
+            ("bob@example.com", Some(("", "bob@example.com"))),
+            ("Bob", None),
+            ("Bob <bob>", None),
+            ("Bob <bob@example.com", None),
+        ];
+        for (value, want) in cases {
+            let got = Identity::parse(value);
+            assert_eq!(
+                got.as_ref().map(|i| (i.name.as_str(), i.email.as_str())),
+                want,
+                "{value}"
+            );
+        }
+    }
+
+    #[test]
+    fn resolve_fills_the_email_of_a_login_and_the_login_of_an_email() {
+        let map = BTreeMap::from([
+            ("Alice".to_string(), "alice@example.com".to_string()),
+            ("bob".to_string(), "Bob@Example.com".to_string()),
+        ]);
+        let identities = Identities::new(&map);
+        let noreply = identities.resolve(Identity::new(
+            "Alice",
+            "12345+alice@users.noreply.github.com",
+        ));
+        assert_eq!(noreply.email, "alice@example.com");
+        let bob = identities.resolve(Identity::new("Bob", "bob+ci@example.com"));
+        assert_eq!(bob.login.as_deref(), Some("bob"));
+        assert_eq!(identities.email_of("@BOB"), Some("bob@example.com"));
+    }
+
+    #[test]
+    fn same_person_by_email_or_login() {
+        let noreply = Identity::new("A", "1+alice@users.noreply.github.com");
+        let login = Identity::from_login("alice", "alice@example.com");
+        let email = Identity::new("Alice", "ALICE@example.com");
+        assert!(noreply.same_person(&login));
+        assert!(login.same_person(&email));
+        assert!(!noreply.same_person(&email));
+    }
+}
