@@ -37,6 +37,20 @@ pub fn dispatch(cli: Cli) -> Result<Exit> {
         Command::List {
             what: ListWhat::Clusters { format },
         } => list_clusters(&root, format),
+        Command::Drift {
+            cluster,
+            live,
+            kubectl,
+            context,
+            format,
+        } => super::live::drift(
+            &root,
+            &cluster,
+            live.as_deref(),
+            kubectl,
+            context.as_deref(),
+            format,
+        ),
     }
 }
 
@@ -63,13 +77,13 @@ fn resolve_root(given: Option<&Path>) -> Result<PathBuf> {
     }
 }
 
-fn open(root: &Path) -> std::result::Result<FsWorld, Exit> {
+pub(super) fn open(root: &Path) -> std::result::Result<FsWorld, Exit> {
     FsWorld::open(root).map_err(|d| report(&d, &SourceTexts::default()))
 }
 
 /// Prints diagnostics to stderr and picks the exit code: problems with the input are 1, an
 /// environment that stops strata from running is 2.
-fn report(diags: &Diagnostics, texts: &SourceTexts) -> Exit {
+pub(super) fn report(diags: &Diagnostics, texts: &SourceTexts) -> Exit {
     eprint!("{}", diag::render(diags, texts));
     let errors = diags
         .iter()
@@ -100,7 +114,10 @@ fn report(diags: &Diagnostics, texts: &SourceTexts) -> Exit {
     }
 }
 
-fn compile(world: &FsWorld, selection: &Selection) -> std::result::Result<Compiled, Exit> {
+pub(super) fn compile(
+    world: &FsWorld,
+    selection: &Selection,
+) -> std::result::Result<Compiled, Exit> {
     match strata::compile(world, selection) {
         Ok(c) => {
             if !c.warnings.is_empty() {
@@ -112,7 +129,7 @@ fn compile(world: &FsWorld, selection: &Selection) -> std::result::Result<Compil
     }
 }
 
-fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
+pub(super) fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }

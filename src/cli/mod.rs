@@ -2,6 +2,7 @@
 //! module knows about clap.
 
 mod commands;
+mod live;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -95,6 +96,38 @@ pub enum Command {
         /// The rendered directory to compare, e.g. a checkout of the output repository.
         #[arg(long, value_name = "DIR")]
         against: PathBuf,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Live drift: compare what strata renders for a cluster with the objects the cluster has.
+    ///
+    /// Reads the output of `kubectl get -o yaml` or `-o json` (a List, a multi-document stream or
+    /// one object) from a file or stdin, or runs kubectl itself with --kubectl. Server fields,
+    /// defaults and status are normalized away; a field that desired sets and live differs on is
+    /// drift; with a last-applied-configuration, a field removed from desired but still live is
+    /// drift (three-way). Also reports missing objects and orphans: live objects labelled
+    /// `app.kubernetes.io/managed-by: strata` that strata no longer renders.
+    #[command(
+        after_help = "Examples:\n  kubectl get deploy,svc,cm -A -l app.kubernetes.io/managed-by=strata -o yaml | strata drift --cluster prod-sto2-workload --live -\n  strata drift --cluster prod-sto2-workload --live live.yaml --format json\n  strata drift --cluster prod-sto2-workload --kubectl --context prod-sto2-workload"
+    )]
+    Drift {
+        /// The cluster, by name.
+        #[arg(long, value_name = "CLUSTER")]
+        cluster: String,
+        /// A file of live objects, or `-` for stdin.
+        #[arg(
+            long,
+            value_name = "FILE",
+            required_unless_present = "kubectl",
+            conflicts_with = "kubectl"
+        )]
+        live: Option<PathBuf>,
+        /// Run `kubectl get` for the kinds strata renders on this cluster.
+        #[arg(long)]
+        kubectl: bool,
+        /// The kubeconfig context for --kubectl.
+        #[arg(long, value_name = "CTX", requires = "kubectl")]
+        context: Option<String>,
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },

@@ -24,6 +24,8 @@ pub(crate) struct ComponentFile {
     pub sync_wave: i64,
     #[serde(default)]
     pub source: Option<CommandFile>,
+    #[serde(default)]
+    pub ignore_differences: Vec<crate::drift::IgnoreRule>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -66,6 +68,8 @@ pub struct Component {
     /// Templates and partials that `include`/`import` may load: this component's `templates/`
     /// and the shared `components/_lib/`, by the name a template uses for them.
     pub partials: Arc<BTreeMap<String, String>>,
+    /// `ignoreDifferences`: fields live drift leaves alone.
+    pub ignore_differences: Vec<crate::drift::IgnoreRule>,
 }
 
 impl Component {

@@ -378,6 +378,7 @@ fn load_component(
         schema,
         schema_json,
         partials: Arc::new(partials),
+        ignore_differences: spec.ignore_differences,
     })
 }
 

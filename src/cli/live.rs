@@ -1,0 +1,144 @@
+//! `strata drift`: live drift of one cluster.
+
+use std::collections::BTreeSet;
+use std::io::Read as _;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use anyhow::{Context as _, Result};
+
+use strata::{Selection, drift};
+
+use super::commands::{compile, open, print_json};
+use super::{Exit, Format};
+
+pub fn drift(
+    root: &Path,
+    cluster: &str,
+    live: Option<&Path>,
+    kubectl: bool,
+    context: Option<&str>,
+    format: Format,
+) -> Result<Exit> {
+    let world = match open(root) {
+        Ok(w) => w,
+        Err(exit) => return Ok(exit),
+    };
+    let selection = Selection {
+        environment: None,
+        cluster: Some(cluster.to_string()),
+    };
+    let compiled = match compile(&world, &selection) {
+        Ok(c) => c,
+        Err(exit) => return Ok(exit),
+    };
+    let Some(c) = compiled.selected.first() else {
+        return Ok(Exit::Failed);
+    };
+    let prefix = format!("{}/{}/", c.environment, c.path());
+    let mut desired = Vec::new();
+    for (path, bytes) in &compiled.tree.files {
+        if path.starts_with(&prefix) {
+            let object: serde_json::Value = yaml_serde::from_slice(bytes)
+                .with_context(|| format!("cannot read back {path}"))?;
+            desired.push(object);
+        }
+    }
+    let text = match (live, kubectl) {
+        (Some(p), _) if p == Path::new("-") => {
+            let mut s = String::new();
+            std::io::stdin()
+                .read_to_string(&mut s)
+                .context("cannot read live objects from stdin")?;
+            s
+        }
+        (Some(p), _) => std::fs::read_to_string(p)
+            .with_context(|| format!("cannot read live objects from {}", p.display()))?,
+        (None, true) => run_kubectl(&desired, context)?,
+        (None, false) => anyhow::bail!("give --live FILE (or - for stdin) or --kubectl"),
+    };
+    let live = match drift::parse_live(&text) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error[live-input]: {e}");
+            eprintln!("  = hint: feed the output of `kubectl get ... -o yaml` or `-o json`");
+            return Ok(Exit::Failed);
+        }
+    };
+    let mut options = drift::Options::default();
+    for (name, placement) in &c.components {
+        if placement.enabled {
+            if let Some(component) = compiled.source.components.get(name) {
+                options
+                    .ignore
+                    .extend(component.ignore_differences.iter().cloned());
+            }
+        }
+    }
+    let report = drift::drift(&desired, &live, &options);
+    match format {
+        Format::Json => print_json(&report)?,
+        Format::Human => {
+            println!("cluster {cluster}:");
+            print!("{}", drift::render_human(&report));
+        }
+    }
+    Ok(if report.is_in_sync() {
+        Exit::Clean
+    } else {
+        Exit::Found
+    })
+}
+
+/// `kubectl get` of every kind strata renders on the cluster, with its labels, across namespaces.
+fn run_kubectl(desired: &[serde_json::Value], context: Option<&str>) -> Result<String> {
+    let kinds: BTreeSet<String> = desired
+        .iter()
+        .filter_map(|o| {
+            let kind = o.get("kind")?.as_str()?.to_lowercase();
+            let api = o.get("apiVersion")?.as_str()?;
+            Some(match api.rsplit_once('/') {
+                Some((group, _)) => format!("{kind}.{group}"),
+                None => kind,
+            })
+        })
+        .collect();
+    if kinds.is_empty() {
+        anyhow::bail!(
+            "strata renders nothing for this cluster, so there is nothing to ask kubectl for"
+        );
+    }
+    let mut cmd = Command::new("kubectl");
+    if let Some(ctx) = context {
+        cmd.args(["--context", ctx]);
+    }
+    cmd.args([
+        "get",
+        &kinds.into_iter().collect::<Vec<_>>().join(","),
+        "--all-namespaces",
+        "-o",
+        "yaml",
+        "--request-timeout=60s",
+    ]);
+    cmd.stdin(Stdio::null());
+    let out = cmd
+        .output()
+        .context("cannot run kubectl; is it installed and on PATH?")?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let tail: Vec<&str> = stderr
+            .lines()
+            .rev()
+            .take(10)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        anyhow::bail!(
+            "kubectl get failed ({}):\n{}\nhint: check the kubeconfig and --context; `kubectl get ns` should work first",
+            out.status,
+            tail.join("\n")
+        );
+    }
+    String::from_utf8(out.stdout).context("kubectl printed output that is not UTF-8")
+}
