@@ -66,13 +66,11 @@ pub fn drift(
         }
     };
     let mut options = drift::Options::default();
-    for (name, placement) in &c.components {
-        if placement.enabled {
-            if let Some(component) = compiled.source.components.get(name) {
-                options
-                    .ignore
-                    .extend(component.ignore_differences.iter().cloned());
-            }
+    for (name, _) in c.enabled() {
+        if let Some(component) = compiled.source.components.get(name) {
+            options
+                .ignore
+                .extend(component.ignore_differences.iter().cloned());
         }
     }
     let report = drift::drift(&desired, &live, &options);
