@@ -11,8 +11,46 @@ use strata::{Compiled, Failure, Selection, check, emit, explain, load, merge};
 use super::{Cli, Command, Exit, Format, ListWhat};
 
 pub fn dispatch(cli: Cli) -> Result<Exit> {
+    if let Command::Protection { forge, publisher } = &cli.command {
+        return super::repo::protection(*forge, publisher);
+    }
     let root = resolve_root(cli.root.as_deref())?;
+    let now = super::repo::now(cli.now.as_deref())?;
     match cli.command {
+        Command::Publish {
+            repo,
+            env,
+            committer,
+            format,
+        } => super::repo::publish(
+            &root,
+            &repo,
+            env.as_deref(),
+            committer.as_deref(),
+            now,
+            format,
+        ),
+        Command::VerifyPromotion {
+            repo,
+            env,
+            gates,
+            format,
+        } => super::repo::verify(&root, &repo, &env, &gates, now, format),
+        Command::Promote {
+            repo,
+            to,
+            gates,
+            committer,
+            format,
+        } => super::repo::promote(&root, &repo, &to, &gates, committer.as_deref(), now, format),
+        Command::Audit {
+            repo,
+            env,
+            since,
+            format,
+        } => super::repo::audit(&root, &repo, &env, since.as_deref(), format),
+        Command::Status { repo, format } => super::repo::status(&root, &repo, now, format),
+        Command::Protection { .. } => Ok(Exit::Failed),
         Command::Render {
             out,
             env,

@@ -3,6 +3,7 @@
 
 mod commands;
 mod live;
+mod repo;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -36,8 +37,25 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "DIR")]
     pub root: Option<PathBuf>,
 
+    /// Replace the clock (RFC 3339, e.g. 2026-12-01T14:00:00+01:00) in every time-dependent command, for tests and reproducible reports.
+    #[arg(long, global = true, value_name = "TIME")]
+    pub now: Option<String>,
+
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(Clone, Copy, Debug, Default, ValueEnum, PartialEq, Eq)]
+pub enum AuditFormat {
+    #[default]
+    Markdown,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum Forge {
+    Github,
+    Gitlab,
 }
 
 #[derive(Clone, Copy, Debug, Default, ValueEnum, PartialEq, Eq)]
@@ -131,11 +149,122 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
+    /// Commit each environment's rendered tree to its branch of the output repository.
+    ///
+    /// Renders the committed HEAD of the source repository (never uncommitted files) and writes
+    /// env/<e> for the first environment of promotion.order and env/<e>-next for every later one.
+    /// Each commit has a root hydrator.metadata (drySha, repoURL, author, date, subject, body,
+    /// renderer, treeDigest, components) and the trailers Dry-sha, Render-digest, Environment and
+    /// Co-authored-by. When nothing changed there is no commit; a note on
+    /// refs/notes/hydrator.metadata records the drySha. Pushing is left to `git push`.
+    #[command(
+        after_help = "Examples:\n  strata publish --repo ../platform-rendered\n  strata publish --repo ../platform-rendered --env non-prod\n  git -C ../platform-rendered push origin 'refs/heads/env/*' 'refs/notes/*'"
+    )]
+    Publish {
+        /// A local clone of the output repository.
+        #[arg(long, value_name = "PATH")]
+        repo: PathBuf,
+        #[arg(long, value_name = "ENV")]
+        env: Option<String>,
+        /// Committer identity, "Name <email>". Default: user.name/user.email of the output repository, else strata.
+        #[arg(long, value_name = "IDENTITY")]
+        committer: Option<String>,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Check the gates of promoting env/<ENV>-next into env/<ENV>: reproducible, soaked, four eyes, break-glass.
+    ///
+    /// Exit 0 when every gate is open, 1 when one is closed. Use it as the required check of the
+    /// env/<e>-next → env/<e> pull request.
+    #[command(
+        name = "verify-promotion",
+        after_help = "Examples:\n  strata verify-promotion --repo ../platform-rendered --env prod --approvals reviews.json\n  gh api repos/O/R/pulls/42/reviews > reviews.json"
+    )]
+    VerifyPromotion {
+        #[arg(long, value_name = "PATH")]
+        repo: PathBuf,
+        #[arg(long, value_name = "ENV")]
+        env: String,
+        #[command(flatten)]
+        gates: GateArgs,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Promote env/<ENV>-next into env/<ENV> with a merge commit, if every gate is open.
+    ///
+    /// The merge commit records Sha-dry-active, Sha-dry-proposed, Soaked-in, one Approved-by per
+    /// approver and Emergency when used. If a gate is closed it writes nothing and exits 1.
+    #[command(
+        after_help = "Examples:\n  strata promote --repo ../platform-rendered --to prod --approvals approvals.json\n  strata promote --repo ../platform-rendered --to prod --emergency \"CVE-2026-1234 in ingress-nginx\" --approvals approvals.json"
+    )]
+    Promote {
+        #[arg(long, value_name = "PATH")]
+        repo: PathBuf,
+        #[arg(long, value_name = "ENV")]
+        to: String,
+        #[command(flatten)]
+        gates: GateArgs,
+        #[arg(long, value_name = "IDENTITY")]
+        committer: Option<String>,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// The evidence of every change to an environment: when, what, soak, approvers, break-glass.
+    #[command(
+        after_help = "Examples:\n  strata audit --repo ../platform-rendered --env prod > audit.md\n  strata audit --repo ../platform-rendered --env prod --since 2026-01-01 --format json"
+    )]
+    Audit {
+        #[arg(long, value_name = "PATH")]
+        repo: PathBuf,
+        #[arg(long, value_name = "ENV")]
+        env: String,
+        /// Only changes since this date (YYYY-MM-DD) or time (RFC 3339).
+        #[arg(long, value_name = "DATE")]
+        since: Option<String>,
+        #[arg(long, value_enum, default_value_t)]
+        format: AuditFormat,
+    },
+    /// Component versions per environment and cluster, what waits for promotion, and soak progress.
+    #[command(after_help = "Examples:\n  strata status --repo ../platform-rendered")]
+    Status {
+        #[arg(long, value_name = "PATH")]
+        repo: PathBuf,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Print the branch protection to apply to env/* on your forge.
+    #[command(
+        after_help = "Examples:\n  strata protection --forge github > ruleset.json\n  gh api repos/O/R/rulesets --method POST --input ruleset.json"
+    )]
+    Protection {
+        #[arg(long, value_enum)]
+        forge: Forge,
+        /// The identity (GitHub app/user or GitLab user) that publishes and promotes.
+        #[arg(long, value_name = "WHO", default_value = "strata-bot")]
+        publisher: String,
+    },
     /// List things strata knows about.
     List {
         #[command(subcommand)]
         what: ListWhat,
     },
+}
+
+/// What the promotion gates are given.
+#[derive(clap::Args, Debug, Clone)]
+pub struct GateArgs {
+    /// The source repository (default: the one holding strata.yaml).
+    #[arg(long, value_name = "PATH")]
+    pub source: Option<PathBuf>,
+    /// Approvals: GitHub's pull-request reviews JSON (`gh api .../reviews`) or [{"name", "email"}].
+    #[arg(long, value_name = "FILE")]
+    pub approvals: Option<PathBuf>,
+    /// Who promotes, "Name <email>" or an email. Default: user.email of the source repository.
+    #[arg(long, value_name = "IDENTITY")]
+    pub promoter: Option<String>,
+    /// Break-glass: skip the soak gate, with one more approver than usual. The reason is recorded.
+    #[arg(long, value_name = "REASON")]
+    pub emergency: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]

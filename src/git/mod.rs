@@ -2,6 +2,7 @@
 //! (no checkout, no clone, the working tree untouched), and the output repository's branches.
 
 pub mod output;
+pub mod promotion;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -1,1 +1,246 @@
-//! The output repository: env/<e> branches, hydrator metadata, promotion.
+//! The output repository: one branch per environment, each commit a rendered tree plus a root
+//! `hydrator.metadata` that says which source commit it was rendered from.
+//!
+//! strata writes commits straight into the object database and moves branch refs; it never
+//! touches the output repository's working tree or HEAD. Pushing is left to `git push`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use git2::{FileMode, ObjectType, Oid, Repository, Signature, Time};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+use super::GitError;
+
+/// The file at the root of every rendered commit, as Argo CD's source hydrator writes it.
+pub const METADATA_FILE: &str = "hydrator.metadata";
+/// Where a no-op publish records the drySha, as Argo CD does.
+pub const NOTES_REF: &str = "refs/notes/hydrator.metadata";
+
+/// `hydrator.metadata`: compatible with Argo CD's source hydrator and GitOps Promoter, plus
+/// strata's own fields.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Metadata {
+    pub dry_sha: String,
+    #[serde(rename = "repoURL")]
+    pub repo_url: String,
+    pub author: String,
+    pub date: String,
+    pub subject: String,
+    #[serde(default)]
+    pub body: String,
+    #[serde(default)]
+    pub renderer: String,
+    /// sha256 over the tree, this file excluded (see [`tree_digest`]).
+    #[serde(default)]
+    pub tree_digest: String,
+    #[serde(default)]
+    pub environment: String,
+    /// The version of each component, by cluster name.
+    #[serde(default)]
+    pub components: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+/// The digest of a rendered tree: sha256 over `<path>\0<sha256 of the file>\n` for every file in
+/// path order, `hydrator.metadata` excluded. Written as `sha256:<hex>`.
+pub fn tree_digest(files: &BTreeMap<String, Vec<u8>>) -> String {
+    let mut h = Sha256::new();
+    for (path, bytes) in files {
+        if path == METADATA_FILE {
+            continue;
+        }
+        h.update(path.as_bytes());
+        h.update([0]);
+        h.update(hex(&Sha256::digest(bytes)).as_bytes());
+        h.update(b"\n");
+    }
+    format!("sha256:{}", hex(&h.finalize()))
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn open(path: &Path) -> Result<Repository, GitError> {
+    Repository::open(path).map_err(|_| GitError::NotARepository {
+        path: path.to_path_buf(),
+    })
+}
+
+/// The commit a branch points at, if the branch exists.
+pub fn tip<'r>(repo: &'r Repository, branch: &str) -> Result<Option<git2::Commit<'r>>, GitError> {
+    match repo.find_reference(&format!("refs/heads/{branch}")) {
+        Ok(r) => Ok(Some(r.peel_to_commit()?)),
+        Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Every file of a tree, by path.
+pub fn files_of(
+    repo: &Repository,
+    tree: &git2::Tree<'_>,
+) -> Result<BTreeMap<String, Vec<u8>>, GitError> {
+    let mut out = BTreeMap::new();
+    collect(repo, tree, "", &mut out)?;
+    Ok(out)
+}
+
+fn collect(
+    repo: &Repository,
+    tree: &git2::Tree<'_>,
+    prefix: &str,
+    out: &mut BTreeMap<String, Vec<u8>>,
+) -> Result<(), GitError> {
+    for entry in tree.iter() {
+        let Ok(name) = entry.name() else {
+            continue;
+        };
+        let path = if prefix.is_empty() {
+            name.to_string()
+        } else {
+            format!("{prefix}/{name}")
+        };
+        match entry.kind() {
+            Some(ObjectType::Tree) => collect(repo, &repo.find_tree(entry.id())?, &path, out)?,
+            Some(ObjectType::Blob) => {
+                out.insert(path, repo.find_blob(entry.id())?.content().to_vec());
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The metadata of a rendered commit, if it has one.
+pub fn metadata_of(
+    repo: &Repository,
+    commit: &git2::Commit<'_>,
+) -> Result<Option<Metadata>, GitError> {
+    let tree = commit.tree()?;
+    let Ok(entry) = tree.get_path(Path::new(METADATA_FILE)) else {
+        return Ok(None);
+    };
+    let blob = repo.find_blob(entry.id())?;
+    Ok(serde_json::from_slice(blob.content()).ok())
+}
+
+/// Writes `files` as a tree into the object database.
+pub fn write_tree(repo: &Repository, files: &BTreeMap<String, Vec<u8>>) -> Result<Oid, GitError> {
+    #[derive(Default)]
+    struct Dir {
+        files: BTreeMap<String, Oid>,
+        dirs: BTreeMap<String, Dir>,
+    }
+    let mut root = Dir::default();
+    for (path, bytes) in files {
+        let oid = repo.blob(bytes)?;
+        let mut parts: Vec<&str> = path.split('/').collect();
+        let Some(name) = parts.pop() else {
+            continue;
+        };
+        let mut dir = &mut root;
+        for p in parts {
+            dir = dir.dirs.entry(p.to_string()).or_default();
+        }
+        dir.files.insert(name.to_string(), oid);
+    }
+    fn build(repo: &Repository, dir: &Dir) -> Result<Oid, GitError> {
+        let mut b = repo.treebuilder(None)?;
+        for (name, oid) in &dir.files {
+            b.insert(name, *oid, FileMode::Blob.into())?;
+        }
+        for (name, sub) in &dir.dirs {
+            let oid = build(repo, sub)?;
+            b.insert(name, oid, FileMode::Tree.into())?;
+        }
+        Ok(b.write()?)
+    }
+    build(repo, &root)
+}
+
+/// A signature at a fixed time, so commits are reproducible under `--now`.
+pub fn signature(
+    name: &str,
+    email: &str,
+    at: jiff::Timestamp,
+) -> Result<Signature<'static>, GitError> {
+    Ok(Signature::new(name, email, &Time::new(at.as_second(), 0))?)
+}
+
+/// Commits `tree` on `branch` with `parents`, moving the branch.
+pub fn commit(
+    repo: &Repository,
+    branch: &str,
+    tree: Oid,
+    parents: &[Oid],
+    message: &str,
+    author: &Signature<'_>,
+    committer: &Signature<'_>,
+) -> Result<Oid, GitError> {
+    let tree = repo.find_tree(tree)?;
+    let parents: Vec<git2::Commit<'_>> = parents
+        .iter()
+        .map(|p| repo.find_commit(*p))
+        .collect::<Result<_, _>>()?;
+    let refs: Vec<&git2::Commit<'_>> = parents.iter().collect();
+    let oid = repo.commit(None, author, committer, message, &tree, &refs)?;
+    repo.reference(
+        &format!("refs/heads/{branch}"),
+        oid,
+        true,
+        &format!("strata: {}", message.lines().next().unwrap_or("")),
+    )?;
+    Ok(oid)
+}
+
+/// Records `note` on `commit` under [`NOTES_REF`], replacing an older note.
+pub fn note(
+    repo: &Repository,
+    commit: Oid,
+    note: &str,
+    who: &Signature<'_>,
+) -> Result<(), GitError> {
+    repo.note(who, who, Some(NOTES_REF), commit, note, true)?;
+    Ok(())
+}
+
+/// The text of the note on `commit`, if any.
+pub fn note_of(repo: &Repository, commit: Oid) -> Option<String> {
+    repo.find_note(Some(NOTES_REF), commit)
+        .ok()
+        .and_then(|n| n.message().ok().map(str::to_string))
+}
+
+/// A commit time as a timestamp.
+pub fn time_of(commit: &git2::Commit<'_>) -> jiff::Timestamp {
+    jiff::Timestamp::from_second(commit.time().seconds()).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+}
+
+/// `Name <email>` of a signature.
+pub fn who(sig: &Signature<'_>) -> String {
+    format!(
+        "{} <{}>",
+        sig.name().unwrap_or(""),
+        sig.email().unwrap_or("")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_digest_ignores_the_metadata_and_depends_on_every_byte() {
+        let mut files = BTreeMap::new();
+        files.insert("a/x.yaml".to_string(), b"1".to_vec());
+        let d1 = tree_digest(&files);
+        files.insert(METADATA_FILE.to_string(), b"{}".to_vec());
+        assert_eq!(tree_digest(&files), d1);
+        files.insert("a/x.yaml".to_string(), b"2".to_vec());
+        assert_ne!(tree_digest(&files), d1);
+        assert!(d1.starts_with("sha256:") && d1.len() == 7 + 64);
+    }
+}

@@ -1,0 +1,1096 @@
+//! Publishing rendered trees to the output repository, and promoting them between
+//! environments behind the gates of `crate::promote`.
+//!
+//! Everything here is read from git alone: the source repository (for drySha renders, authors
+//! and ancestry) and the output repository (for branches, metadata, landing times and the
+//! trailers of earlier promotions). Time comes in as a value.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use git2::{Oid, Repository};
+use jiff::Timestamp;
+use serde::Serialize;
+
+use super::output::{self, METADATA_FILE, Metadata, tree_digest};
+use super::{GitError, resolve, world_at};
+use crate::check::{TreeDrift, compare};
+use crate::diag::Failure;
+use crate::emit::OutputTree;
+use crate::load::Settings;
+use crate::promote::approvals::{Approval, Member, Role, four_eyes, read_approvals};
+use crate::promote::break_glass::{BreakGlass, required_approvers};
+use crate::promote::calendar::Calendar;
+use crate::promote::gate::{Gate, GateName};
+use crate::promote::identity::{Identities, Identity};
+use crate::promote::trailer::trailers;
+use crate::{Compiled, Selection};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PromotionError {
+    #[error(transparent)]
+    Git(#[from] GitError),
+    #[error("the source at {rev} does not compile")]
+    Render { rev: String, failure: Box<Failure> },
+    #[error("{0}")]
+    Policy(String),
+}
+
+impl From<git2::Error> for PromotionError {
+    fn from(e: git2::Error) -> PromotionError {
+        PromotionError::Git(GitError::Git(e))
+    }
+}
+
+/// The source repository: where strata.yaml lives inside it.
+pub struct SourceRepo {
+    pub repo: Repository,
+    pub prefix: PathBuf,
+}
+
+impl SourceRepo {
+    pub fn open(root: &Path) -> Result<SourceRepo, GitError> {
+        let (repo, prefix) = super::discover(root)?;
+        Ok(SourceRepo { repo, prefix })
+    }
+
+    /// Compiles the platform as of a commit.
+    pub fn compile_at(&self, rev: &str) -> Result<Compiled, PromotionError> {
+        let world = world_at(&self.repo, &self.prefix, rev)?;
+        crate::compile(&world, &Selection::default()).map_err(|f| PromotionError::Render {
+            rev: rev.to_string(),
+            failure: Box::new(f),
+        })
+    }
+
+    fn settings_at(&self, rev: &str) -> Result<Settings, PromotionError> {
+        let world = world_at(&self.repo, &self.prefix, rev)?;
+        crate::load::load(&world)
+            .map(|s| s.settings)
+            .map_err(|f| PromotionError::Render {
+                rev: rev.to_string(),
+                failure: Box::new(f),
+            })
+    }
+
+    fn url(&self) -> String {
+        self.repo
+            .find_remote("origin")
+            .ok()
+            .and_then(|r| r.url().ok().map(str::to_string))
+            .unwrap_or_else(|| {
+                self.repo
+                    .workdir()
+                    .unwrap_or_else(|| self.repo.path())
+                    .display()
+                    .to_string()
+            })
+    }
+
+    /// `descendant` is `ancestor` or has it in its history.
+    fn contains(&self, descendant: &str, ancestor: &str) -> bool {
+        let (Ok(d), Ok(a)) = (Oid::from_str(descendant), Oid::from_str(ancestor)) else {
+            return false;
+        };
+        d == a || self.repo.graph_descendant_of(d, a).unwrap_or(false)
+    }
+
+    /// The commits in `head` that are not in `base` (all of `head` when `base` is `None`).
+    fn range(
+        &self,
+        head: &str,
+        base: Option<&str>,
+    ) -> Result<Vec<git2::Commit<'_>>, PromotionError> {
+        let mut walk = self.repo.revwalk()?;
+        walk.push(Oid::from_str(head).map_err(GitError::Git)?)?;
+        let base = base
+            .and_then(|b| Oid::from_str(b).ok())
+            .filter(|b| self.repo.find_commit(*b).is_ok());
+        if let Some(b) = base {
+            walk.hide(b)?;
+        }
+        walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::TIME)?;
+        let mut out = Vec::new();
+        for oid in walk {
+            out.push(self.repo.find_commit(oid?)?);
+        }
+        Ok(out)
+    }
+}
+
+/// Which branch publish writes an environment to.
+pub fn publish_branch(settings: &Settings, environment: &str) -> String {
+    let first = settings.promotion.as_ref().and_then(|p| p.order.first());
+    match first {
+        Some(first) if first != environment => format!("env/{environment}-next"),
+        _ => format!("env/{environment}"),
+    }
+}
+
+/// Who commits to the output repository.
+#[derive(Clone, Debug)]
+pub struct Committer {
+    pub name: String,
+    pub email: String,
+    pub at: Timestamp,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Published {
+    pub environment: String,
+    pub branch: String,
+    /// The new commit, or `None` when nothing changed (a note records the drySha instead).
+    pub commit: Option<String>,
+    pub dry_sha: String,
+    pub tree_digest: String,
+}
+
+/// Renders the source's committed `HEAD` and commits each environment's tree to its branch.
+pub fn publish(
+    source: &SourceRepo,
+    out: &Repository,
+    environment: Option<&str>,
+    committer: &Committer,
+) -> Result<Vec<Published>, PromotionError> {
+    let head = resolve(&source.repo, "HEAD")?;
+    let dry_sha = head.id().to_string();
+    let compiled = source.compile_at(&dry_sha)?;
+    let settings = &compiled.source.settings;
+    let envs: Vec<String> = compiled
+        .tree
+        .environments()
+        .into_iter()
+        .filter(|e| environment.is_none_or(|x| x == e))
+        .collect();
+    if let Some(e) = environment.filter(|_| envs.is_empty()) {
+        return Err(PromotionError::Policy(format!(
+            "there is no environment `{e}` in the source at HEAD"
+        )));
+    }
+    if let Some(p) = &settings.promotion {
+        for e in &envs {
+            if !p.order.is_empty() && !p.order.contains(e) {
+                return Err(PromotionError::Policy(format!(
+                    "environment `{e}` is not in promotion.order of strata.yaml; add it there so strata knows whether it is gated"
+                )));
+            }
+        }
+    }
+    let sig = output::signature(&committer.name, &committer.email, committer.at)?;
+    let author = head.author();
+    let message = head.message().unwrap_or("");
+    let subject = message.lines().next().unwrap_or("").to_string();
+    let body = message
+        .split_once('\n')
+        .map_or("", |(_, b)| b)
+        .trim()
+        .to_string();
+    let date = Timestamp::from_second(head.time().seconds())
+        .map(|t| t.to_string())
+        .unwrap_or_default();
+    let mut results = Vec::new();
+    for env in envs {
+        let branch = publish_branch(settings, &env);
+        let mut files = compiled.tree.environment(&env);
+        let digest = tree_digest(&files);
+        let mut components: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+        for c in compiled.all.iter().filter(|c| c.environment == env) {
+            let versions = c
+                .enabled()
+                .filter_map(|(n, _)| {
+                    compiled
+                        .source
+                        .components
+                        .get(n)
+                        .map(|comp| (n.clone(), comp.version.clone()))
+                })
+                .collect();
+            components.insert(c.name.clone(), versions);
+        }
+        let current = output::tip(out, &branch)?;
+        if let Some(tip) = &current {
+            let old = output::files_of(out, &tip.tree()?)?;
+            if tree_digest(&old) == digest {
+                output::note(
+                    out,
+                    tip.id(),
+                    &format!("{{\"drySha\": \"{dry_sha}\"}}\n"),
+                    &sig,
+                )?;
+                results.push(Published {
+                    environment: env,
+                    branch,
+                    commit: None,
+                    dry_sha: dry_sha.clone(),
+                    tree_digest: digest,
+                });
+                continue;
+            }
+        }
+        let metadata = Metadata {
+            dry_sha: dry_sha.clone(),
+            repo_url: source.url(),
+            author: output::who(&author),
+            date: date.clone(),
+            subject: subject.clone(),
+            body: body.clone(),
+            renderer: format!("strata {}", env!("CARGO_PKG_VERSION")),
+            tree_digest: digest.clone(),
+            environment: env.clone(),
+            components,
+        };
+        let mut json = serde_json::to_string_pretty(&metadata)
+            .map_err(|e| PromotionError::Policy(e.to_string()))?;
+        json.push('\n');
+        files.insert(METADATA_FILE.to_string(), json.into_bytes());
+        let tree = output::write_tree(out, &files)?;
+        // A new -next branch starts from the environment's own branch, so the pull request
+        // env/<e>-next → env/<e> shows only the change.
+        let parent = match current {
+            Some(c) => Some(c.id()),
+            None => match branch.strip_suffix("-next") {
+                Some(base) => output::tip(out, base)?.map(|c| c.id()),
+                None => None,
+            },
+        };
+        let msg = format!(
+            "{}: {subject}\n\n{}{}Dry-sha: {dry_sha}\nRender-digest: {digest}\nEnvironment: {env}\nCo-authored-by: {}\n",
+            &dry_sha[..7],
+            body,
+            if body.is_empty() { "" } else { "\n\n" },
+            output::who(&author)
+        );
+        let oid = output::commit(
+            out,
+            &branch,
+            tree,
+            &parent.into_iter().collect::<Vec<_>>(),
+            &msg,
+            &sig,
+            &sig,
+        )?;
+        results.push(Published {
+            environment: env,
+            branch,
+            commit: Some(oid.to_string()),
+            dry_sha: dry_sha.clone(),
+            tree_digest: digest,
+        });
+    }
+    Ok(results)
+}
+
+/// What the gates are asked.
+#[derive(Clone, Debug)]
+pub struct PromotionRequest {
+    pub environment: String,
+    pub now: Timestamp,
+    /// The content of the `--approvals` file.
+    pub approvals: Option<String>,
+    pub promoter: Option<Identity>,
+    pub emergency: Option<String>,
+}
+
+/// The verdict of the gates, with the evidence a promotion commit records.
+#[derive(Debug, Serialize)]
+pub struct Verification {
+    pub environment: String,
+    pub previous: String,
+    /// The drySha proposed on `env/<e>-next`.
+    pub proposed: String,
+    pub proposed_subject: String,
+    /// The drySha `env/<e>` has now, if any.
+    pub active: Option<String>,
+    /// The `-next` commit the approvals must be on.
+    pub head: String,
+    pub gates: Vec<Gate>,
+    #[serde(skip)]
+    pub soaked_in: Option<String>,
+    pub approvers: Vec<String>,
+    pub emergency: Option<String>,
+    pub tree_digest: String,
+}
+
+impl Verification {
+    pub fn open(&self) -> bool {
+        self.gates.iter().all(|g| g.open)
+    }
+}
+
+/// Checks every gate of promoting `env/<e>-next` into `env/<e>`.
+pub fn verify(
+    source: &SourceRepo,
+    out: &Repository,
+    req: &PromotionRequest,
+) -> Result<Verification, PromotionError> {
+    let env = &req.environment;
+    let next_branch = format!("env/{env}-next");
+    let Some(next) = output::tip(out, &next_branch)? else {
+        return Err(PromotionError::Policy(format!(
+            "there is no branch {next_branch} in the output repository: nothing is proposed for {env}; run `strata publish` first"
+        )));
+    };
+    let Some(meta) = output::metadata_of(out, &next)? else {
+        return Err(PromotionError::Policy(format!(
+            "{next_branch} has no {METADATA_FILE}; it was not written by strata publish"
+        )));
+    };
+    let proposed = meta.dry_sha.clone();
+    let active_commit = output::tip(out, &format!("env/{env}"))?;
+    let active = match &active_commit {
+        Some(c) => output::metadata_of(out, c)?.map(|m| m.dry_sha),
+        None => None,
+    };
+    // The policy that guards a change is the one already in force: a change cannot relax the
+    // rules it is judged by. The first promotion uses the proposed commit's policy.
+    let policy_rev = active
+        .as_deref()
+        .filter(|a| resolve(&source.repo, a).is_ok())
+        .unwrap_or(&proposed);
+    let settings = source.settings_at(policy_rev)?;
+    let promotion = settings.promotion.clone().ok_or_else(|| {
+        PromotionError::Policy(
+            "strata.yaml has no `promotion:` section; add promotion.order, soak and approvals"
+                .into(),
+        )
+    })?;
+    let index = promotion
+        .order
+        .iter()
+        .position(|e| e == env)
+        .ok_or_else(|| {
+            PromotionError::Policy(format!(
+                "environment `{env}` is not in promotion.order ({})",
+                promotion.order.join(", ")
+            ))
+        })?;
+    if index == 0 {
+        return Err(PromotionError::Policy(format!(
+            "`{env}` is the first environment of promotion.order; publish writes it directly and nothing is promoted into it"
+        )));
+    }
+    let previous = promotion.order[index - 1].clone();
+
+    let mut gates = Vec::new();
+
+    // 1. Reproducible.
+    let compiled = source.compile_at(&proposed)?;
+    let expected = OutputTree {
+        files: compiled.tree.environment(env),
+    };
+    let mut actual = OutputTree {
+        files: output::files_of(out, &next.tree()?)?,
+    };
+    actual.files.remove(METADATA_FILE);
+    let drift = compare(&expected, &actual);
+    gates.push(reproducible_gate(&drift, &proposed, &next_branch));
+
+    // 2. Soaked.
+    let emergency = match &req.emergency {
+        Some(reason) => {
+            Some(BreakGlass::new(reason).map_err(|e| PromotionError::Policy(e.to_string()))?)
+        }
+        None => None,
+    };
+    let soak = promotion.soak.clone().unwrap_or(crate::load::Soak {
+        working_days: 5,
+        timezone: "UTC".into(),
+        workdays: None,
+        holidays: Vec::new(),
+    });
+    let holidays: Vec<jiff::civil::Date> = soak
+        .holidays
+        .iter()
+        .filter_map(|d| d.parse().ok())
+        .collect();
+    let calendar = Calendar::new(&soak.timezone, soak.workdays.as_deref(), &holidays)
+        .map_err(|e| PromotionError::Policy(e.to_string()))?;
+    let prev_branch = format!("env/{previous}");
+    let landing = landing(source, out, &prev_branch, &proposed)?;
+    let mut soak_gate = Gate::soaked(
+        &calendar,
+        landing.as_ref().map(|l| l.at),
+        req.now,
+        soak.working_days,
+        emergency.as_ref(),
+    );
+    let mut soaked_in = None;
+    match &landing {
+        Some(l) if !l.still_there => {
+            soak_gate.open = emergency.is_some();
+            soak_gate.summary = format!(
+                "{prev_branch} no longer contains {}: it now runs {}, which does not descend from it (a revert?)",
+                short(&proposed),
+                short(&l.current)
+            );
+        }
+        Some(l) => {
+            soaked_in = Some(format!(
+                "{prev_branch}@{} since {} ({} working days)",
+                short(&l.commit),
+                l.at.to_zoned_datetime(calendar_tz(&soak.timezone))
+                    .strftime(&format!("%Y-%m-%d %H:%M {}", soak.timezone)),
+                calendar.soaked(l.at, req.now)
+            ));
+        }
+        None => {}
+    }
+    gates.push(soak_gate);
+
+    // 3. Four eyes.
+    let identities = Identities::new(&settings.identities);
+    let mut members: Vec<Member> = Vec::new();
+    for c in source.range(&proposed, active.as_deref())? {
+        let author = Identity::new(
+            c.author().name().unwrap_or(""),
+            c.author().email().unwrap_or(""),
+        );
+        let committer = Identity::new(
+            c.committer().name().unwrap_or(""),
+            c.committer().email().unwrap_or(""),
+        );
+        members.extend(Member::of_commit(
+            author,
+            committer,
+            c.message().unwrap_or(""),
+        ));
+    }
+    let promoter = req.promoter.clone().or_else(|| {
+        let cfg = source.repo.config().ok()?;
+        let email = cfg.get_string("user.email").ok()?;
+        let name = cfg.get_string("user.name").unwrap_or_default();
+        Some(Identity::new(&name, &email))
+    });
+    if let Some(p) = promoter {
+        members.push(Member {
+            role: Role::Promoter,
+            identity: identities.resolve(p),
+        });
+    }
+    let head = next.id().to_string();
+    let approvals: Vec<Approval> = match &req.approvals {
+        Some(text) => read_approvals(text, &head, &identities)
+            .map_err(|e| PromotionError::Policy(format!("--approvals: {e}")))?,
+        None => Vec::new(),
+    };
+    let distinct = promotion.approvals.as_ref().map_or(1, |a| a.distinct);
+    let result = four_eyes(
+        &members,
+        &approvals,
+        required_approvers(distinct, emergency.as_ref()),
+    );
+    let approvers = result
+        .approvers
+        .iter()
+        .map(|a| format!("{} <{}>", a.identity.name, a.identity.email))
+        .collect();
+    gates.push(Gate::four_eyes(&result));
+
+    // 4. Break-glass.
+    if let Some(e) = &emergency {
+        gates.push(Gate::break_glass(e, distinct));
+    }
+
+    Ok(Verification {
+        environment: env.clone(),
+        previous,
+        proposed,
+        proposed_subject: meta.subject.clone(),
+        active,
+        head,
+        gates,
+        soaked_in,
+        approvers,
+        emergency: emergency.map(|e| e.reason().to_string()),
+        tree_digest: meta.tree_digest.clone(),
+    })
+}
+
+fn calendar_tz(name: &str) -> jiff::tz::TimeZone {
+    jiff::tz::TimeZone::get(name).unwrap_or(jiff::tz::TimeZone::UTC)
+}
+
+pub fn short(sha: &str) -> &str {
+    sha.get(..7).unwrap_or(sha)
+}
+
+fn reproducible_gate(drift: &TreeDrift, proposed: &str, branch: &str) -> Gate {
+    if drift.is_clean() {
+        return Gate {
+            name: GateName::Reproducible,
+            open: true,
+            summary: format!("re-rendering {} gives exactly {branch}", short(proposed)),
+            details: Vec::new(),
+        };
+    }
+    let mut details = Vec::new();
+    details.extend(
+        drift
+            .changed
+            .iter()
+            .map(|p| format!("changed by hand: {p}")),
+    );
+    details.extend(drift.missing.iter().map(|p| format!("missing: {p}")));
+    details.extend(
+        drift
+            .extra
+            .iter()
+            .map(|p| format!("not rendered by strata: {p}")),
+    );
+    Gate {
+        name: GateName::Reproducible,
+        open: false,
+        summary: format!(
+            "{branch} differs from a re-render of {}: {} changed, {} missing, {} extra; re-publish from source instead of editing the branch",
+            short(proposed),
+            drift.changed.len(),
+            drift.missing.len(),
+            drift.extra.len()
+        ),
+        details,
+    }
+}
+
+/// When the proposed drySha reached the previous environment.
+struct Landing {
+    /// The output commit where it first arrived.
+    commit: String,
+    at: Timestamp,
+    /// Whether the previous environment still runs it (or a descendant).
+    still_there: bool,
+    /// The drySha the previous environment runs now.
+    current: String,
+}
+
+/// The drySha of an output commit, and those that no-op publishes recorded on it in notes.
+fn dry_shas(out: &Repository, commit: &git2::Commit<'_>) -> Result<Vec<String>, PromotionError> {
+    let mut shas = Vec::new();
+    if let Some(m) = output::metadata_of(out, commit)? {
+        shas.push(m.dry_sha);
+    }
+    let noted = output::note_of(out, commit.id())
+        .and_then(|note| serde_json::from_str::<serde_json::Value>(&note).ok())
+        .and_then(|v| v.get("drySha").and_then(|s| s.as_str()).map(str::to_string));
+    shas.extend(noted);
+    Ok(shas)
+}
+
+fn landing(
+    source: &SourceRepo,
+    out: &Repository,
+    branch: &str,
+    proposed: &str,
+) -> Result<Option<Landing>, PromotionError> {
+    let Some(tip) = output::tip(out, branch)? else {
+        return Ok(None);
+    };
+    let current_shas = dry_shas(out, &tip)?;
+    let current = current_shas.last().cloned().unwrap_or_default();
+    let still_there = current_shas.iter().any(|s| source.contains(s, proposed));
+    // First-parent history, newest first; the landing is the oldest commit that has it.
+    let mut found: Option<(String, Timestamp)> = None;
+    let mut at = Some(tip);
+    while let Some(c) = at {
+        if dry_shas(out, &c)?
+            .iter()
+            .any(|s| source.contains(s, proposed))
+        {
+            found = Some((c.id().to_string(), output::time_of(&c)));
+        }
+        at = c.parents().next();
+    }
+    Ok(found.map(|(commit, at)| Landing {
+        commit,
+        at,
+        still_there,
+        current,
+    }))
+}
+
+/// Merges `env/<e>-next` into `env/<e>` when every gate is open. Returns the merge commit.
+pub fn promote(
+    out: &Repository,
+    v: &Verification,
+    committer: &Committer,
+) -> Result<String, PromotionError> {
+    if !v.open() {
+        return Err(PromotionError::Policy(
+            "a gate is closed; nothing was written".into(),
+        ));
+    }
+    let env = &v.environment;
+    let next = output::tip(out, &format!("env/{env}-next"))?
+        .ok_or_else(|| PromotionError::Policy(format!("env/{env}-next vanished")))?;
+    let current = output::tip(out, &format!("env/{env}"))?;
+    let mut parents: Vec<Oid> = current.iter().map(|c| c.id()).collect();
+    parents.push(next.id());
+    let mut msg = format!(
+        "Promote {} to {env}: {}\n\n",
+        short(&v.proposed),
+        v.proposed_subject
+    );
+    msg.push_str(&format!(
+        "Sha-dry-active: {}\n",
+        v.active.as_deref().unwrap_or("none")
+    ));
+    msg.push_str(&format!("Sha-dry-proposed: {}\n", v.proposed));
+    match &v.soaked_in {
+        Some(s) => msg.push_str(&format!("Soaked-in: {s}\n")),
+        None => msg.push_str(&format!(
+            "Soaked-in: none (env/{} does not have it)\n",
+            v.previous
+        )),
+    }
+    for a in &v.approvers {
+        msg.push_str(&format!("Approved-by: {a}\n"));
+    }
+    if let Some(e) = &v.emergency {
+        msg.push_str(&format!("Emergency: {e}\n"));
+    }
+    msg.push_str(&format!(
+        "Render-digest: {}\nEnvironment: {env}\n",
+        v.tree_digest
+    ));
+    let sig = output::signature(&committer.name, &committer.email, committer.at)?;
+    let oid = output::commit(
+        out,
+        &format!("env/{env}"),
+        next.tree_id(),
+        &parents,
+        &msg,
+        &sig,
+        &sig,
+    )?;
+    Ok(oid.to_string())
+}
+
+/// One entry of the audit trail of an environment.
+#[derive(Debug, Serialize)]
+pub struct AuditEntry {
+    pub commit: String,
+    pub at: String,
+    /// `promotion` (a gated merge) or `publish` (a direct render).
+    pub kind: &'static str,
+    pub active: Option<String>,
+    pub proposed: String,
+    pub source_commits: Vec<SourceCommit>,
+    pub version_changes: Vec<VersionChange>,
+    pub soaked_in: Option<String>,
+    pub approvers: Vec<String>,
+    pub emergency: Option<String>,
+    pub render_digest: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SourceCommit {
+    pub sha: String,
+    pub subject: String,
+    pub author: String,
+}
+
+#[derive(Debug, Serialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct VersionChange {
+    pub cluster: String,
+    pub component: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+/// The evidence of every change to `env/<e>`, newest first, rebuilt from git history alone.
+pub fn audit(
+    source: &SourceRepo,
+    out: &Repository,
+    env: &str,
+    since: Option<Timestamp>,
+) -> Result<Vec<AuditEntry>, PromotionError> {
+    let branch = format!("env/{env}");
+    let Some(tip) = output::tip(out, &branch)? else {
+        return Err(PromotionError::Policy(format!(
+            "there is no branch {branch} in the output repository"
+        )));
+    };
+    // A gated environment changes only by promotion; its first-parent history runs on into the
+    // -next branch it was promoted from, whose publishes are proposals, not changes.
+    let gated = output::tip(out, &format!("{branch}-next"))?.is_some();
+    let mut entries = Vec::new();
+    let mut at = Some(tip);
+    while let Some(c) = at {
+        let when = output::time_of(&c);
+        if since.is_some_and(|s| when < s) {
+            break;
+        }
+        let parent = c.parents().next();
+        let message = c.message().unwrap_or("");
+        let t: BTreeMap<String, Vec<String>> =
+            trailers(message)
+                .into_iter()
+                .fold(BTreeMap::new(), |mut m, (k, v)| {
+                    m.entry(k.to_ascii_lowercase()).or_default().push(v);
+                    m
+                });
+        let first = |k: &str| t.get(k).and_then(|v| v.first()).cloned();
+        let meta = output::metadata_of(out, &c)?.unwrap_or_default();
+        // The first promotion has no earlier state of the environment to compare with.
+        let first_promotion = first("sha-dry-active").as_deref() == Some("none");
+        let old = match &parent {
+            Some(p) if !first_promotion => output::metadata_of(out, p)?.unwrap_or_default(),
+            _ => Metadata::default(),
+        };
+        let (kind, active, proposed) = match first("sha-dry-proposed") {
+            Some(p) => (
+                "promotion",
+                first("sha-dry-active").filter(|a| a != "none"),
+                p,
+            ),
+            None => (
+                "publish",
+                (!old.dry_sha.is_empty()).then(|| old.dry_sha.clone()),
+                meta.dry_sha.clone(),
+            ),
+        };
+        if proposed.is_empty() || (gated && kind == "publish") {
+            at = parent;
+            continue;
+        }
+        let source_commits = source
+            .range(&proposed, active.as_deref())
+            .map(|cs| {
+                cs.iter()
+                    .map(|s| SourceCommit {
+                        sha: s.id().to_string(),
+                        subject: s.summary().ok().flatten().unwrap_or("").to_string(),
+                        author: output::who(&s.author()),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        entries.push(AuditEntry {
+            commit: c.id().to_string(),
+            at: when.to_string(),
+            kind,
+            active,
+            proposed,
+            source_commits,
+            version_changes: version_changes(&old, &meta),
+            soaked_in: first("soaked-in"),
+            approvers: t.get("approved-by").cloned().unwrap_or_default(),
+            emergency: first("emergency"),
+            render_digest: first("render-digest").unwrap_or(meta.tree_digest.clone()),
+        });
+        at = parent;
+    }
+    Ok(entries)
+}
+
+fn version_changes(old: &Metadata, new: &Metadata) -> Vec<VersionChange> {
+    let mut out = BTreeSet::new();
+    let clusters: BTreeSet<&String> = old.components.keys().chain(new.components.keys()).collect();
+    for cluster in clusters {
+        let empty = BTreeMap::new();
+        let a = old.components.get(cluster).unwrap_or(&empty);
+        let b = new.components.get(cluster).unwrap_or(&empty);
+        for comp in a.keys().chain(b.keys()) {
+            if a.get(comp) != b.get(comp) {
+                out.insert(VersionChange {
+                    cluster: cluster.clone(),
+                    component: comp.clone(),
+                    from: a.get(comp).cloned(),
+                    to: b.get(comp).cloned(),
+                });
+            }
+        }
+    }
+    out.into_iter().collect()
+}
+
+/// The audit trail as Markdown, for an auditor.
+pub fn audit_markdown(env: &str, entries: &[AuditEntry]) -> String {
+    let mut s = format!(
+        "# Audit trail of `{env}`\n\n{} change(s), newest first. Rebuilt from the git history of `env/{env}`.\n",
+        entries.len()
+    );
+    for e in entries {
+        s.push_str(&format!(
+            "\n## {} {} — `{}`\n\n",
+            if e.kind == "promotion" {
+                "Promotion"
+            } else {
+                "Publish"
+            },
+            e.at,
+            short(&e.commit)
+        ));
+        s.push_str(&format!(
+            "- **Source:** `{}` → `{}`\n",
+            e.active.as_deref().map_or("(none)", short),
+            short(&e.proposed)
+        ));
+        if let Some(soak) = &e.soaked_in {
+            s.push_str(&format!("- **Soaked in:** {soak}\n"));
+        }
+        if e.kind == "promotion" {
+            s.push_str(&format!(
+                "- **Approved by:** {}\n",
+                if e.approvers.is_empty() {
+                    "(nobody)".to_string()
+                } else {
+                    e.approvers.join(", ")
+                }
+            ));
+        }
+        if let Some(em) = &e.emergency {
+            s.push_str(&format!("- **Break-glass:** {em}\n"));
+        }
+        s.push_str(&format!("- **Render digest:** `{}`\n", e.render_digest));
+        let authors: BTreeSet<&str> = e.source_commits.iter().map(|c| c.author.as_str()).collect();
+        s.push_str(&format!(
+            "- **Authors:** {}\n",
+            authors.into_iter().collect::<Vec<_>>().join(", ")
+        ));
+        if !e.source_commits.is_empty() {
+            s.push_str("\n| source commit | subject | author |\n|---|---|---|\n");
+            for c in &e.source_commits {
+                s.push_str(&format!(
+                    "| `{}` | {} | {} |\n",
+                    short(&c.sha),
+                    c.subject.replace('|', "\\|"),
+                    c.author
+                ));
+            }
+        }
+        if !e.version_changes.is_empty() {
+            s.push_str("\n| cluster | component | from | to |\n|---|---|---|---|\n");
+            for v in &e.version_changes {
+                s.push_str(&format!(
+                    "| {} | {} | {} | {} |\n",
+                    v.cluster,
+                    v.component,
+                    v.from.as_deref().unwrap_or("—"),
+                    v.to.as_deref().unwrap_or("—")
+                ));
+            }
+        }
+    }
+    s
+}
+
+/// What runs where, and what waits.
+#[derive(Debug, Serialize)]
+pub struct Status {
+    pub environments: Vec<EnvironmentStatus>,
+    /// component → environment → version; `a (cluster-x), b (cluster-y)` where clusters differ.
+    pub versions: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EnvironmentStatus {
+    pub environment: String,
+    pub branch: String,
+    pub dry_sha: Option<String>,
+    pub subject: Option<String>,
+    pub since: Option<String>,
+    /// The proposal on `env/<e>-next` that is not promoted yet, with its gates.
+    pub pending: Option<Pending>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Pending {
+    pub branch: String,
+    pub proposed: String,
+    pub subject: String,
+    pub gates: Vec<Gate>,
+    pub versions: BTreeMap<String, String>,
+}
+
+fn summarize_versions(meta: &Metadata) -> BTreeMap<String, String> {
+    let mut by_component: BTreeMap<String, BTreeMap<String, Vec<String>>> = BTreeMap::new();
+    for (cluster, comps) in &meta.components {
+        for (comp, version) in comps {
+            by_component
+                .entry(comp.clone())
+                .or_default()
+                .entry(version.clone())
+                .or_default()
+                .push(cluster.clone());
+        }
+    }
+    by_component
+        .into_iter()
+        .map(|(comp, versions)| {
+            let text = if versions.len() == 1 {
+                versions.into_keys().next().unwrap_or_default()
+            } else {
+                versions
+                    .iter()
+                    .map(|(v, cs)| format!("{v} ({})", cs.join(", ")))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            };
+            (comp, text)
+        })
+        .collect()
+}
+
+/// Versions per environment from the output branches, and the gates of every pending promotion.
+pub fn status(
+    source: &SourceRepo,
+    out: &Repository,
+    now: Timestamp,
+) -> Result<Status, PromotionError> {
+    let settings = source.settings_at("HEAD")?;
+    let mut envs: Vec<String> = settings
+        .promotion
+        .as_ref()
+        .map(|p| p.order.clone())
+        .unwrap_or_default();
+    for r in out.references_glob("refs/heads/env/*")? {
+        let r = r?;
+        if let Some(name) = r.shorthand().ok().and_then(|s| s.strip_prefix("env/")) {
+            let env = name.strip_suffix("-next").unwrap_or(name).to_string();
+            if !envs.contains(&env) {
+                envs.push(env);
+            }
+        }
+    }
+    let mut status = Status {
+        environments: Vec::new(),
+        versions: BTreeMap::new(),
+    };
+    for env in envs {
+        let branch = format!("env/{env}");
+        let tip = output::tip(out, &branch)?;
+        let meta = match &tip {
+            Some(c) => output::metadata_of(out, c)?,
+            None => None,
+        };
+        if let Some(m) = &meta {
+            for (comp, v) in summarize_versions(m) {
+                status
+                    .versions
+                    .entry(comp)
+                    .or_default()
+                    .insert(env.clone(), v);
+            }
+        }
+        let next = output::tip(out, &format!("{branch}-next"))?;
+        let pending = match next {
+            Some(n) => {
+                let next_meta = output::metadata_of(out, &n)?;
+                match next_meta {
+                    Some(nm)
+                        if meta
+                            .as_ref()
+                            .is_none_or(|m| m.tree_digest != nm.tree_digest) =>
+                    {
+                        let req = PromotionRequest {
+                            environment: env.clone(),
+                            now,
+                            approvals: None,
+                            promoter: None,
+                            emergency: None,
+                        };
+                        let gates = match verify(source, out, &req) {
+                            Ok(v) => v
+                                .gates
+                                .into_iter()
+                                .filter(|g| g.name != GateName::FourEyes)
+                                .collect(),
+                            Err(e) => vec![Gate {
+                                name: GateName::Reproducible,
+                                open: false,
+                                summary: e.to_string(),
+                                details: Vec::new(),
+                            }],
+                        };
+                        Some(Pending {
+                            branch: format!("{branch}-next"),
+                            proposed: nm.dry_sha.clone(),
+                            subject: nm.subject.clone(),
+                            gates,
+                            versions: summarize_versions(&nm),
+                        })
+                    }
+                    _ => None,
+                }
+            }
+            None => None,
+        };
+        status.environments.push(EnvironmentStatus {
+            environment: env,
+            branch,
+            dry_sha: meta.as_ref().map(|m| m.dry_sha.clone()),
+            subject: meta.as_ref().map(|m| m.subject.clone()),
+            since: tip.as_ref().map(|c| output::time_of(c).to_string()),
+            pending,
+        });
+    }
+    Ok(status)
+}
+
+pub fn status_human(s: &Status) -> String {
+    let mut out = String::new();
+    let envs: Vec<&str> = s
+        .environments
+        .iter()
+        .map(|e| e.environment.as_str())
+        .collect();
+    let width = s.versions.keys().map(String::len).max().unwrap_or(9).max(9);
+    out.push_str(&format!("{:width$}", "component"));
+    for e in &envs {
+        out.push_str(&format!("  {e:<14}"));
+    }
+    out.push('\n');
+    for (comp, by_env) in &s.versions {
+        out.push_str(&format!("{comp:width$}"));
+        for e in &envs {
+            let v = by_env.get(*e).map_or("—", String::as_str);
+            let pending = s
+                .environments
+                .iter()
+                .find(|x| x.environment == *e)
+                .and_then(|x| x.pending.as_ref())
+                .and_then(|p| p.versions.get(comp))
+                .filter(|pv| Some(*pv) != by_env.get(*e));
+            let cell = match pending {
+                Some(p) => format!("{v} → {p}"),
+                None => v.to_string(),
+            };
+            out.push_str(&format!("  {cell:<14}"));
+        }
+        out.push('\n');
+    }
+    for e in &s.environments {
+        out.push('\n');
+        match (&e.dry_sha, &e.subject) {
+            (Some(sha), Some(subject)) => out.push_str(&format!(
+                "{}: {} runs {} \"{subject}\" since {}\n",
+                e.environment,
+                e.branch,
+                short(sha),
+                e.since.as_deref().unwrap_or("?")
+            )),
+            _ => out.push_str(&format!(
+                "{}: {} does not exist yet\n",
+                e.environment, e.branch
+            )),
+        }
+        if let Some(p) = &e.pending {
+            out.push_str(&format!(
+                "  waiting on {}: {} \"{}\"\n",
+                p.branch,
+                short(&p.proposed),
+                p.subject
+            ));
+            for g in &p.gates {
+                out.push_str(&format!(
+                    "    {} {}  {}\n",
+                    if g.open { '✔' } else { '✘' },
+                    g.name,
+                    g.summary
+                ));
+            }
+            out.push_str("    four-eyes  checked on the pull request with `strata verify-promotion --approvals`\n");
+        }
+    }
+    out
+}
