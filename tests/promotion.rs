@@ -658,3 +658,80 @@ fn status_shows_versions_and_what_waits() {
     assert!(text.contains("waiting on env/prod-next"), "{text}");
     assert!(text.contains("soaked 1 of 5 working days"), "{text}");
 }
+
+#[test]
+fn check_repo_finds_hand_edits_extra_files_and_unpublished_commits() {
+    let s = Setup::new();
+    s.publish("2026-11-02T10:00:00Z");
+    let o = s.strata(&["check", "--repo", "OUT"]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains("in sync: 2 branch(es)"),
+        "{}",
+        stdout(&o)
+    );
+
+    // A hand edit and an extra file on env/dev.
+    let out = s.output_repo();
+    let dev = out
+        .find_reference("refs/heads/env/dev")
+        .expect("r")
+        .peel_to_commit()
+        .expect("c");
+    let mut files = strata::git::output::files_of(&out, &dev.tree().expect("t")).expect("files");
+    let path = "sto2/workload/web/deployment-web.yaml".to_string();
+    let edited = format!(
+        "{}# hotfix\n",
+        String::from_utf8(files[&path].clone()).expect("utf8")
+    );
+    files.insert(path.clone(), edited.into_bytes());
+    files.insert(
+        "sto2/workload/web/extra.yaml".into(),
+        b"kind: ConfigMap\n".to_vec(),
+    );
+    let tree = strata::git::output::write_tree(&out, &files).expect("tree");
+    let sig = Signature::new(
+        "Mallory",
+        "mallory@example.com",
+        &Time::new(ts("2026-11-03T09:00:00Z"), 0),
+    )
+    .expect("sig");
+    strata::git::output::commit(&out, "env/dev", tree, &[dev.id()], "hotfix", &sig, &sig)
+        .expect("commit");
+
+    // And a source change nobody published.
+    s.platform.write(
+        "environments/layer.yaml",
+        "values:\n  global: {domain: example.net}\n",
+    );
+    s.commit(
+        "Switch to example.net",
+        "Alice Author <alice@example.com>",
+        "2026-11-04T09:00:00Z",
+    );
+
+    let o = s.strata(&["check", "--repo", "OUT"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let text = stdout(&o);
+    assert!(text.contains(&format!("edited by hand: {path}")), "{text}");
+    assert!(
+        text.contains("extra, not rendered by strata: sto2/workload/web/extra.yaml"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Switch to example.net (Alice Author <alice@example.com>)"),
+        "{text}"
+    );
+    assert!(text.contains("stale: HEAD"), "{text}");
+
+    let o = s.strata(&[
+        "check", "--repo", "OUT", "--env", "prod", "--format", "json",
+    ]);
+    let checks: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(checks.as_array().expect("list").len(), 1);
+    assert_eq!(checks[0]["branch"], "env/prod-next");
+    assert_eq!(
+        checks[0]["stale"]["unpublished"][0]["subject"],
+        "Switch to example.net"
+    );
+}

@@ -71,7 +71,18 @@ pub fn dispatch(cli: Cli) -> Result<Exit> {
             target,
             format,
         } => explain_cmd(&root, &cluster, &target, format),
-        Command::Check { against, format } => check_cmd(&root, &against, format),
+        Command::Check {
+            against: Some(against),
+            format,
+            ..
+        } => check_cmd(&root, &against, format),
+        Command::Check {
+            repo: Some(repo),
+            env,
+            format,
+            ..
+        } => super::repo::check(&root, &repo, env.as_deref(), format),
+        Command::Check { .. } => anyhow::bail!("give --against DIR or --repo PATH"),
         Command::List {
             what: ListWhat::Clusters { format },
         } => list_clusters(&root, format),

@@ -106,14 +106,30 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
-    /// Report render drift: files in a directory that differ from a fresh render.
+    /// Report render drift: output that differs from a fresh render.
+    ///
+    /// With --against DIR: the files of a rendered directory that are changed, missing or extra.
+    /// With --repo PATH: every env/* branch of the output repository against a re-render of the
+    /// drySha its hydrator.metadata records (hand edits, extra and missing files), and the
+    /// branches publish writes against the source's HEAD (unpublished source commits).
     #[command(
-        after_help = "Examples:\n  strata check --against rendered\n  strata check --against golden --format json"
+        after_help = "Examples:\n  strata check --against golden\n  strata check --repo ../platform-rendered\n  strata check --repo ../platform-rendered --env prod --format json"
     )]
     Check {
-        /// The rendered directory to compare, e.g. a checkout of the output repository.
-        #[arg(long, value_name = "DIR")]
-        against: PathBuf,
+        /// A rendered directory to compare, e.g. golden/ or a checkout of one environment's output.
+        #[arg(
+            long,
+            value_name = "DIR",
+            required_unless_present = "repo",
+            conflicts_with = "repo"
+        )]
+        against: Option<PathBuf>,
+        /// A local clone of the output repository.
+        #[arg(long, value_name = "PATH")]
+        repo: Option<PathBuf>,
+        /// With --repo: only this environment's branches.
+        #[arg(long, value_name = "ENV", requires = "repo")]
+        env: Option<String>,
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },

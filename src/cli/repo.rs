@@ -313,3 +313,29 @@ curl --request PUT --header \"PRIVATE-TOKEN: $TOKEN\" \"$CI_API_V4_URL/projects/
     }
     Ok(Exit::Clean)
 }
+
+pub fn check(root: &Path, repo: &Path, env: Option<&str>, format: Format) -> Result<Exit> {
+    let source = source_repo(root, None)?;
+    let out = output_repo(repo)?;
+    let checks = match promotion::check_repo(&source, &out, env) {
+        Ok(c) => c,
+        Err(e) => return Ok(failed(e)),
+    };
+    if checks.is_empty() {
+        anyhow::bail!(
+            "{} has no env/* branches{}\nhint: run `strata publish --repo {}` first",
+            repo.display(),
+            env.map(|e| format!(" for {e}")).unwrap_or_default(),
+            repo.display()
+        );
+    }
+    match format {
+        Format::Json => print_json(&checks)?,
+        Format::Human => print!("{}", promotion::check_repo_human(&checks)),
+    }
+    Ok(if checks.iter().all(|c| c.is_clean()) {
+        Exit::Clean
+    } else {
+        Exit::Found
+    })
+}
