@@ -17,6 +17,26 @@ pub fn dispatch(cli: Cli) -> Result<Exit> {
     let root = resolve_root(cli.root.as_deref())?;
     let now = super::repo::now(cli.now.as_deref())?;
     match cli.command {
+        Command::Diff {
+            base,
+            head,
+            format,
+            stat,
+            env,
+            cluster,
+            color,
+            context,
+        } => super::diff::diff(
+            &root,
+            base.as_deref(),
+            head.as_deref(),
+            format,
+            stat,
+            env,
+            cluster,
+            color,
+            context,
+        ),
         Command::Publish {
             repo,
             env,

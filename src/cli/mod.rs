@@ -2,6 +2,7 @@
 //! module knows about clap.
 
 mod commands;
+mod diff;
 mod live;
 mod repo;
 
@@ -43,6 +44,22 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(Clone, Copy, Debug, Default, ValueEnum, PartialEq, Eq)]
+pub enum DiffFormat {
+    #[default]
+    Human,
+    Json,
+    Markdown,
+}
+
+#[derive(Clone, Copy, Debug, Default, ValueEnum, PartialEq, Eq)]
+pub enum ColorChoice {
+    #[default]
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Clone, Copy, Debug, Default, ValueEnum, PartialEq, Eq)]
@@ -132,6 +149,40 @@ pub enum Command {
         env: Option<String>,
         #[arg(long, value_enum, default_value_t)]
         format: Format,
+    },
+    /// Render two versions of the platform and diff them per resource.
+    ///
+    /// By default compares the committed HEAD with the working tree, uncommitted and untracked
+    /// files included. Refs are read straight from git: no checkout, the working tree is never
+    /// touched. Resources are keyed by (environment, cluster, component, group/kind, namespace,
+    /// name), so moving a resource between files or reordering keys is not a change. Secret
+    /// values are never printed, only their sha256 prefix. Exit 0: no differences; 1: differences.
+    #[command(
+        after_help = "Examples:\n  strata diff\n  strata diff --base origin/main --format markdown > comment.md\n  strata diff --base v1.4 --head v1.5 --env prod --stat"
+    )]
+    Diff {
+        /// The base revision. Default: HEAD.
+        #[arg(long, value_name = "REF")]
+        base: Option<String>,
+        /// The head revision. Default: the working tree.
+        #[arg(long, value_name = "REF")]
+        head: Option<String>,
+        #[arg(long, value_enum, default_value_t)]
+        format: DiffFormat,
+        /// The summary only.
+        #[arg(long)]
+        stat: bool,
+        /// Only this environment.
+        #[arg(long, value_name = "ENV")]
+        env: Option<String>,
+        /// Only this cluster (name or path).
+        #[arg(long, value_name = "CLUSTER")]
+        cluster: Option<String>,
+        #[arg(long, value_enum, default_value_t)]
+        color: ColorChoice,
+        /// Lines of context around each change.
+        #[arg(long, value_name = "N", default_value_t = 3)]
+        context: usize,
     },
     /// Live drift: compare what strata renders for a cluster with the objects the cluster has.
     ///

@@ -1,0 +1,134 @@
+//! `strata diff`: two renders, compared per resource.
+
+use std::io::IsTerminal as _;
+use std::path::Path;
+
+use anyhow::{Context as _, Result};
+
+use strata::diff::{self, DiffOptions};
+use strata::emit::OutputTree;
+use strata::world::{FsWorld, World};
+use strata::{Selection, git};
+
+use super::commands::report;
+use super::{ColorChoice, DiffFormat, Exit};
+
+/// One side of the diff, rendered, with its gated environments. A side without strata.yaml
+/// (a base from before the platform existed) is empty: everything shows as added.
+fn render_side(
+    world: &dyn World,
+    what: &str,
+) -> std::result::Result<(OutputTree, Vec<String>), Exit> {
+    if world.read("strata.yaml").is_none() {
+        return Ok((OutputTree::default(), Vec::new()));
+    }
+    match strata::compile(world, &Selection::default()) {
+        Ok(c) => {
+            let gated = c
+                .source
+                .settings
+                .promotion
+                .as_ref()
+                .map(|p| p.order.iter().skip(1).cloned().collect())
+                .unwrap_or_default();
+            Ok((c.tree, gated))
+        }
+        Err(f) => {
+            // Either side being invalid means there is no diff to show: strata could not run.
+            eprintln!("error: the {what} ({}) does not compile:", world.describe());
+            report(&f.diagnostics, &f.texts);
+            Err(Exit::Failed)
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn diff(
+    root: &Path,
+    base: Option<&str>,
+    head: Option<&str>,
+    format: DiffFormat,
+    stat: bool,
+    env: Option<String>,
+    cluster: Option<String>,
+    color: ColorChoice,
+    context: usize,
+) -> Result<Exit> {
+    let (repo, prefix) = git::discover(root).with_context(|| {
+        format!("{} is not in a git repository\nhint: strata diff compares git revisions; use `strata render` outside git", root.display())
+    })?;
+    let base_rev = base.unwrap_or("HEAD");
+    let base_world = match git::world_at(&repo, &prefix, base_rev) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!(
+                "error: {e}\nhint: --base takes any git revision: a branch, tag, sha, HEAD~3 or origin/main"
+            );
+            return Ok(Exit::Failed);
+        }
+    };
+    let head_world: Box<dyn World> = match head {
+        Some(rev) => match git::world_at(&repo, &prefix, rev) {
+            Ok(w) => Box::new(w),
+            Err(e) => {
+                eprintln!(
+                    "error: {e}\nhint: --head takes any git revision; leave it out to use the working tree"
+                );
+                return Ok(Exit::Failed);
+            }
+        },
+        None => match FsWorld::open(root) {
+            Ok(w) => Box::new(w),
+            Err(d) => return Ok(report(&d, &Default::default())),
+        },
+    };
+    // Both sides render at once; each also renders its clusters in parallel.
+    let (b, h) = rayon::join(
+        || render_side(&base_world, "base"),
+        || render_side(head_world.as_ref(), "head"),
+    );
+    let (base_tree, _) = match b {
+        Ok(t) => t,
+        Err(exit) => return Ok(exit),
+    };
+    let (head_tree, gated) = match h {
+        Ok(t) => t,
+        Err(exit) => return Ok(exit),
+    };
+    let d = match diff::diff(&base_tree, &head_tree) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(Exit::Failed);
+        }
+    };
+    let color = match color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+        }
+    };
+    let options = DiffOptions {
+        gated,
+        env,
+        cluster,
+        stat,
+        color: color && format == DiffFormat::Human,
+        context,
+    };
+    let text = match format {
+        DiffFormat::Human => diff::render_human(&d, &options),
+        DiffFormat::Json => diff::render_json(&d, &options),
+        DiffFormat::Markdown => diff::render_markdown(&d, &options),
+    };
+    print!("{text}");
+    if !text.ends_with('\n') {
+        println!();
+    }
+    Ok(if d.filtered(&options).is_empty() {
+        Exit::Clean
+    } else {
+        Exit::Found
+    })
+}

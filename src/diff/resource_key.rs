@@ -1,0 +1,196 @@
+//! `ResourceKey`: which resource a diff line is about, independent of its file name.
+
+use std::fmt;
+
+use serde_json::Value;
+
+use crate::diff::ARGOCD;
+
+/// The identity of a rendered resource: where it is deployed (environment, cluster path,
+/// component: from its place in the tree) and what it is (group, kind, namespace, name: from
+/// the object).
+///
+/// The API version is not part of it: `apps/v1beta1` and `apps/v1` name the same object, so a
+/// version bump is a change of the resource, not a removal and an addition. Ordering is by the
+/// fields in declaration order, which is the order of every diff.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ResourceKey {
+    pub environment: String,
+    /// `sto2/workload`, `edge1`, or [`ARGOCD`] for the Argo CD objects.
+    pub cluster: String,
+    /// The component, or [`ARGOCD`] for the Argo CD objects.
+    pub component: String,
+    /// `apps`, `argoproj.io`, or `""` for the core group.
+    pub group: String,
+    pub kind: String,
+    /// `None` when the object has none (cluster-scoped objects).
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+impl ResourceKey {
+    /// The key of `object`, read from `file` of an output tree, or why it has none.
+    pub(crate) fn of(file: &str, object: &Value) -> Result<ResourceKey, String> {
+        let (environment, cluster, component) = place(file).ok_or_else(|| {
+            "not in the output layout `<environment>/<cluster path>/<component>/<file>.yaml` \
+             or `<environment>/argocd/...`"
+                .to_string()
+        })?;
+        if !object.is_object() {
+            return Err("expected one Kubernetes object (a YAML mapping)".into());
+        }
+        let kind = non_empty_str(object.get("kind")).ok_or("the object has no `kind`")?;
+        let metadata = object.get("metadata");
+        let name = non_empty_str(metadata.and_then(|m| m.get("name")))
+            .ok_or("the object has no `metadata.name`")?;
+        let namespace = non_empty_str(metadata.and_then(|m| m.get("namespace")));
+        let api_version = object
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let group = match api_version.split_once('/') {
+            Some((group, _version)) => group,
+            None => "",
+        };
+        Ok(ResourceKey {
+            environment,
+            cluster,
+            component,
+            group: group.to_owned(),
+            kind: kind.to_owned(),
+            namespace: namespace.map(str::to_owned),
+            name: name.to_owned(),
+        })
+    }
+
+    pub(crate) fn is(&self, group: &str, kind: &str) -> bool {
+        self.group == group && self.kind == kind
+    }
+
+    /// A core-group Secret, whose values are never shown.
+    pub(crate) fn is_secret(&self) -> bool {
+        self.is("", "Secret")
+    }
+
+    /// `apps/Deployment`; the core group shows as the bare kind, `Service`.
+    pub fn group_kind(&self) -> String {
+        if self.group.is_empty() {
+            self.kind.clone()
+        } else {
+            format!("{}/{}", self.group, self.kind)
+        }
+    }
+}
+
+/// (environment, cluster path, component) of a file of the output tree.
+fn place(file: &str) -> Option<(String, String, String)> {
+    let segments: Vec<&str> = file.split('/').collect();
+    if segments.iter().any(|s| s.is_empty()) {
+        return None;
+    }
+    match segments.as_slice() {
+        [environment, argocd, _, ..] if *argocd == ARGOCD => Some((
+            (*environment).to_owned(),
+            ARGOCD.to_owned(),
+            ARGOCD.to_owned(),
+        )),
+        [environment, cluster @ .., component, _file] if !cluster.is_empty() => Some((
+            (*environment).to_owned(),
+            cluster.join("/"),
+            (*component).to_owned(),
+        )),
+        _ => None,
+    }
+}
+
+fn non_empty_str(value: Option<&Value>) -> Option<&str> {
+    value.and_then(Value::as_str).filter(|s| !s.is_empty())
+}
+
+/// `apps/Deployment ingress-nginx/ingress-nginx-controller`, `ClusterRole grafana`.
+impl fmt::Display for ResourceKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ", self.group_kind())?;
+        if let Some(namespace) = &self.namespace {
+            write!(f, "{namespace}/")?;
+        }
+        f.write_str(&self.name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::{ResourceKey, place};
+
+    #[test]
+    fn places() {
+        type Place<'a> = Option<(&'a str, &'a str, &'a str)>;
+        let cases: [(&str, Place); 8] = [
+            (
+                "prod/sto2/workload/ingress-nginx/deployment.yaml",
+                Some(("prod", "sto2/workload", "ingress-nginx")),
+            ),
+            (
+                "prod/edge1/harbor/svc.yaml",
+                Some(("prod", "edge1", "harbor")),
+            ),
+            (
+                "prod/argocd/project.yaml",
+                Some(("prod", "argocd", "argocd")),
+            ),
+            (
+                "prod/argocd/apps/sto2-workload-harbor.yaml",
+                Some(("prod", "argocd", "argocd")),
+            ),
+            ("prod/harbor/svc.yaml", None),
+            ("prod/svc.yaml", None),
+            ("prod//harbor/svc.yaml", None),
+            ("/prod/edge1/harbor/svc.yaml", None),
+        ];
+        for (file, expected) in cases {
+            let got = place(file);
+            let got = got
+                .as_ref()
+                .map(|(e, c, k)| (e.as_str(), c.as_str(), k.as_str()));
+            assert_eq!(got, expected, "{file}");
+        }
+    }
+
+    #[test]
+    fn display() {
+        let file = "prod/edge1/c/x.yaml";
+        let deployment = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "shop"}});
+        let role = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+            "metadata": {"name": "reader"}});
+        let service = json!({"apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "web", "namespace": "shop"}});
+        let shown = [deployment, role, service]
+            .iter()
+            .map(|o| ResourceKey::of(file, o).map(|k| k.to_string()))
+            .collect::<Result<Vec<_>, _>>();
+        assert_eq!(
+            shown,
+            Ok(vec![
+                "apps/Deployment shop/web".to_string(),
+                "rbac.authorization.k8s.io/ClusterRole reader".to_string(),
+                "Service shop/web".to_string(),
+            ])
+        );
+    }
+
+    #[test]
+    fn objects_without_identity_are_refused() {
+        let file = "prod/edge1/c/x.yaml";
+        assert_eq!(
+            ResourceKey::of(file, &json!({"kind": "Service", "metadata": {}})),
+            Err("the object has no `metadata.name`".to_string())
+        );
+        assert_eq!(
+            ResourceKey::of(file, &json!("text")),
+            Err("expected one Kubernetes object (a YAML mapping)".to_string())
+        );
+    }
+}

@@ -1,0 +1,141 @@
+//! Secret values are shown as short hashes, never as text.
+//!
+//! Before a Secret is compared or printed, every value of its `data` and `stringData` becomes
+//! `sha256:<first 12 hex digits>` of the value's bytes: the decoded bytes for `data` (so a
+//! value moved between `data` and `stringData` keeps its hash), the text for `stringData`.
+//! A changed value therefore shows as a changed hash line, and the plaintext or its base64
+//! never reaches a `Diff`, let alone an output. The hashes match the ones `strata drift` shows.
+//!
+//! A `data` or `stringData` that is not a map is hashed whole. The
+//! `kubectl.kubernetes.io/last-applied-configuration` annotation, which would hold the values
+//! again, is hashed too.
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+const SHOWN_BYTES: usize = 6;
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// Replaces the values of a Secret by their hashes.
+pub(crate) fn hash_values(secret: &mut Value) {
+    let Value::Object(fields) = secret else {
+        return;
+    };
+    for (field, base64) in [("data", true), ("stringData", false)] {
+        match fields.get_mut(field) {
+            Some(Value::Object(entries)) => {
+                for value in entries.values_mut() {
+                    *value = Value::String(hash_value(value, base64));
+                }
+            }
+            Some(Value::Null) | None => {}
+            Some(other) => *other = Value::String(hash(other.to_string().as_bytes())),
+        }
+    }
+    if let Some(Value::Object(annotations)) = fields
+        .get_mut("metadata")
+        .and_then(|m| m.get_mut("annotations"))
+        && let Some(applied) = annotations.get_mut(LAST_APPLIED)
+    {
+        *applied = Value::String(hash(applied.to_string().as_bytes()));
+    }
+}
+
+fn hash_value(value: &Value, base64: bool) -> String {
+    match value {
+        Value::String(text) if base64 => match decode_base64(text) {
+            Some(bytes) => hash(&bytes),
+            None => hash(text.as_bytes()),
+        },
+        Value::String(text) => hash(text.as_bytes()),
+        Value::Null => hash(b""),
+        other => hash(other.to_string().as_bytes()),
+    }
+}
+
+/// `sha256:` and the first 12 hex digits of the SHA-256 of `bytes`.
+fn hash(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let mut text = String::from("sha256:");
+    for byte in digest.iter().take(SHOWN_BYTES) {
+        text.push(hex_digit(byte >> 4));
+        text.push(hex_digit(byte & 0xf));
+    }
+    text
+}
+
+fn hex_digit(nibble: u8) -> char {
+    char::from_digit(u32::from(nibble), 16).unwrap_or('0')
+}
+
+/// Standard base64 (RFC 4648 §4), as Kubernetes encodes Secret data. Padding may be left out.
+fn decode_base64(text: &str) -> Option<Vec<u8>> {
+    let unpadded = text.trim_end_matches('=');
+    if text.len() - unpadded.len() > 2 || unpadded.len() % 4 == 1 {
+        return None;
+    }
+    let mut bytes = Vec::with_capacity(unpadded.len() / 4 * 3 + 2);
+    let mut buffer: u32 = 0;
+    let mut bits = 0;
+    for byte in unpadded.bytes() {
+        let sextet = match byte {
+            b'A'..=b'Z' => byte - b'A',
+            b'a'..=b'z' => byte - b'a' + 26,
+            b'0'..=b'9' => byte - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        };
+        buffer = (buffer << 6) | u32::from(sextet);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            bytes.push(((buffer >> bits) & 0xff) as u8);
+        }
+    }
+    Some(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::{decode_base64, hash_values};
+
+    #[test]
+    fn base64_decodes_as_kubernetes_encodes() {
+        let cases: [(&str, Option<&[u8]>); 6] = [
+            ("", Some(b"")),
+            ("aHVudGVyMg==", Some(b"hunter2")),
+            ("aHVudGVyMg", Some(b"hunter2")),
+            ("Zm9vYmFy", Some(b"foobar")),
+            ("not base64!", None),
+            ("Zm9vY===", None),
+        ];
+        for (text, bytes) in cases {
+            assert_eq!(decode_base64(text).as_deref(), bytes, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn data_and_string_data_hash_the_same_bytes() {
+        let mut secret = json!({
+            "kind": "Secret",
+            "data": {"password": "aHVudGVyMg=="},
+            "stringData": {"password": "hunter2", "empty": null},
+            "metadata": {"annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{\"data\":{\"password\":\"aHVudGVyMg==\"}}"}},
+        });
+        hash_values(&mut secret);
+        assert_eq!(secret["data"]["password"], json!("sha256:f52fbd32b2b3"));
+        assert_eq!(
+            secret["stringData"]["password"],
+            json!("sha256:f52fbd32b2b3")
+        );
+        assert_eq!(secret["stringData"]["empty"], json!("sha256:e3b0c44298fc"));
+        let text = secret.to_string();
+        assert!(
+            !text.contains("hunter2") && !text.contains("aHVudGVyMg"),
+            "{text}"
+        );
+    }
+}
