@@ -145,8 +145,15 @@ impl Diagnostics {
                 &b.notes,
             ))
         });
-        self.0
-            .dedup_by(|a, b| a.span == b.span && a.code == b.code && a.message == b.message);
+        // A diagnostic with a place is one mistake however many clusters see it; without a
+        // place, its notes (the rendered file, the cluster) are what tell two apart.
+        self.0.dedup_by(|a, b| {
+            a.span == b.span
+                && a.code == b.code
+                && a.message == b.message
+                && a.severity == b.severity
+                && (a.span.is_some() || a.notes == b.notes)
+        });
         self
     }
 }

@@ -26,6 +26,7 @@ pub mod explain;
 pub mod git;
 pub mod load;
 pub mod merge;
+pub mod policy;
 pub mod promote;
 pub mod render;
 pub mod validate;
@@ -61,6 +62,8 @@ pub struct Compiled {
     pub objects: usize,
     /// Findings that do not stop the render.
     pub warnings: Diagnostics,
+    /// Every policy violation, failing or not, exempted ones included.
+    pub violations: Vec<policy::Violation>,
 }
 
 /// Loads, merges, validates, renders and emits the platform in `world`.
@@ -101,20 +104,71 @@ pub fn compile(world: &dyn World, selection: &Selection) -> Result<Compiled, Fai
         return Err(fail(diags.sorted()));
     }
     let rendered = rendered.unwrap_or_default();
-    let tree = emit::emit(&source, &selected, &rendered, &all).map_err(fail)?;
-    let objects = rendered
+    let (tree, emitted) = emit::emit(&source, &selected, &rendered, &all).map_err(fail)?;
+    let objects = emitted.len();
+
+    // Policies run on the rendered objects; a violation at level deny fails the compile.
+    let envs: Vec<String> = all
         .iter()
-        .flat_map(|r| r.components.values())
-        .map(Vec::len)
-        .sum();
+        .map(|c| c.environment.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let config_errors: Diagnostics = source
+        .settings
+        .policies
+        .validate(&envs)
+        .into_iter()
+        .map(|e| {
+            Diagnostic::error("policy-config", e.to_string()).at(diag::Span::new(
+                "strata.yaml",
+                1,
+                1,
+            ))
+        })
+        .collect();
+    if !config_errors.is_empty() {
+        return Err(fail(config_errors));
+    }
+    let facts = validate::facts::cluster_facts(&source, &selected).map_err(fail)?;
+    let leaves = validate::facts::leaves(&all);
+    let violations = policy::check(&emitted, &facts, &leaves, &source.settings.policies);
+    for v in &violations {
+        if v.exemption.is_none() {
+            diags.push(violation_diagnostic(v));
+        }
+    }
+    if diags.has_errors() {
+        return Err(fail(diags.sorted()));
+    }
     Ok(Compiled {
         source,
         all,
         selected,
         tree,
         objects,
-        warnings: diags,
+        warnings: diags.sorted(),
+        violations,
     })
+}
+
+/// A policy violation as a diagnostic: at the layer line that set the value when known.
+fn violation_diagnostic(v: &policy::Violation) -> Diagnostic {
+    let d = if v.fails() {
+        Diagnostic::error(v.rule, format!("{}: {}", v.resource, v.message))
+    } else {
+        Diagnostic::warning(v.rule, format!("{}: {}", v.resource, v.message))
+    };
+    let d = match &v.origin {
+        Some((file, line)) => d.at(diag::Span::new(file.clone(), *line, 1)),
+        None => d,
+    };
+    d.note(format!(
+        "in {} (cluster {}, component {})",
+        v.file, v.cluster, v.component
+    ))
+    .note(format!("field: {}", v.field))
+    .hint(v.hint.clone())
 }
 
 fn select(all: &[Cluster], selection: &Selection) -> DiagResult<Vec<Cluster>> {

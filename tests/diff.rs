@@ -17,7 +17,11 @@ impl Repo {
         let p = Platform::minimal();
         p.write(
             "strata.yaml",
-            &format!("{}promotion:\n  order: [dev, prod]\n", common::STRATA_YAML),
+            &format!(
+                "{}{}promotion:\n  order: [dev, prod]\n",
+                common::STRATA_YAML,
+                common::POLICIES_OFF
+            ),
         );
         p.write(
             "environments/prod/osl2/workload.cluster.yaml",

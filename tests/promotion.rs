@@ -28,7 +28,10 @@ struct Setup {
 impl Setup {
     fn new() -> Setup {
         let platform = Platform::minimal();
-        platform.write("strata.yaml", &format!("{}{POLICY}", common::STRATA_YAML));
+        platform.write(
+            "strata.yaml",
+            &format!("{}{}{POLICY}", common::STRATA_YAML, common::POLICIES_OFF),
+        );
         let source = Repository::init(platform.path()).expect("init source");
         let mut cfg = source.config().expect("cfg");
         cfg.set_str("user.name", "Paula Promoter").expect("cfg");

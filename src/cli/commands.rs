@@ -8,7 +8,7 @@ use strata::diag::{self, Diagnostics, SourceTexts};
 use strata::world::{FsWorld, find_root};
 use strata::{Compiled, Failure, Selection, check, emit, explain, load, merge};
 
-use super::{Cli, Command, Exit, Format, ListWhat};
+use super::{Cli, Command, Exit, Format, ListWhat, PolicyWhat, ValidateFormat};
 
 pub fn dispatch(cli: Cli) -> Result<Exit> {
     if let Command::Protection { forge, publisher } = &cli.command {
@@ -86,6 +86,9 @@ pub fn dispatch(cli: Cli) -> Result<Exit> {
             format,
         ),
         Command::Validate { format } => validate(&root, format),
+        Command::Policy {
+            what: PolicyWhat::List,
+        } => policy_list(&root),
         Command::Explain {
             cluster,
             target,
@@ -258,7 +261,7 @@ fn render(root: &Path, out: Option<PathBuf>, selection: Selection, format: Forma
     Ok(Exit::Clean)
 }
 
-fn validate(root: &Path, format: Format) -> Result<Exit> {
+fn validate(root: &Path, format: ValidateFormat) -> Result<Exit> {
     let world = match FsWorld::open(root) {
         Ok(w) => w,
         Err(d) => return validate_failed(format, &d, &SourceTexts::default()),
@@ -266,22 +269,39 @@ fn validate(root: &Path, format: Format) -> Result<Exit> {
     match strata::compile(&world, &Selection::default()) {
         Ok(c) => {
             match format {
-                Format::Json => print_json(&serde_json::json!({
+                ValidateFormat::Json => print_json(&serde_json::json!({
                     "valid": true,
                     "clusters": c.all.len(),
                     "components": c.source.components.len(),
                     "objects": c.objects,
                     "diagnostics": c.warnings.0,
+                    "exempted": c.violations.iter().filter(|v| v.exemption.is_some()).map(|v| serde_json::json!({
+                        "rule": v.rule, "file": v.file, "resource": v.resource, "reason": v.exemption,
+                    })).collect::<Vec<_>>(),
                 }))?,
-                Format::Human => {
+                ValidateFormat::Sarif => println!(
+                    "{}",
+                    strata::policy::render_sarif(&c.violations, env!("CARGO_PKG_VERSION"))
+                ),
+                ValidateFormat::Human => {
                     if !c.warnings.is_empty() {
                         eprint!("{}", diag::render(&c.warnings, &c.source.texts));
                     }
+                    let exempted = c
+                        .violations
+                        .iter()
+                        .filter(|v| v.exemption.is_some())
+                        .count();
                     println!(
-                        "valid: {} clusters, {} components, {} objects",
+                        "valid: {} clusters, {} components, {} objects{}",
                         c.all.len(),
                         c.source.components.len(),
-                        c.objects
+                        c.objects,
+                        if exempted > 0 {
+                            format!(" ({exempted} exempted policy findings)")
+                        } else {
+                            String::new()
+                        }
                     );
                 }
             }
@@ -291,12 +311,75 @@ fn validate(root: &Path, format: Format) -> Result<Exit> {
     }
 }
 
-fn validate_failed(format: Format, diags: &Diagnostics, texts: &SourceTexts) -> Result<Exit> {
+fn validate_failed(
+    format: ValidateFormat,
+    diags: &Diagnostics,
+    texts: &SourceTexts,
+) -> Result<Exit> {
     let exit = report(diags, texts);
-    if format == Format::Json {
-        print_json(&serde_json::json!({"valid": false, "diagnostics": diags.0}))?;
+    match format {
+        ValidateFormat::Json => {
+            print_json(&serde_json::json!({"valid": false, "diagnostics": diags.0}))?
+        }
+        ValidateFormat::Sarif => println!("{}", diagnostics_sarif(diags)),
+        ValidateFormat::Human => {}
     }
     Ok(exit)
+}
+
+/// Every diagnostic as a SARIF 2.1.0 result, so code scanning shows input errors too.
+fn diagnostics_sarif(diags: &Diagnostics) -> String {
+    let results: Vec<serde_json::Value> = diags
+        .iter()
+        .map(|d| {
+            let mut r = serde_json::json!({
+                "ruleId": d.code,
+                "level": if d.severity == diag::Severity::Error { "error" } else { "warning" },
+                "message": {"text": match &d.hint { Some(h) => format!("{} (hint: {h})", d.message), None => d.message.clone() }},
+            });
+            if let Some(span) = &d.span {
+                r["locations"] = serde_json::json!([{"physicalLocation": {
+                    "artifactLocation": {"uri": span.file},
+                    "region": {"startLine": span.line, "startColumn": span.column},
+                }}]);
+            }
+            r
+        })
+        .collect();
+    let rules: std::collections::BTreeSet<&str> = diags.iter().map(|d| d.code).collect();
+    serde_json::to_string_pretty(&serde_json::json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "strata", "version": env!("CARGO_PKG_VERSION"), "informationUri": "https://github.com/strata-dev/strata",
+                "rules": rules.iter().map(|r| serde_json::json!({"id": r})).collect::<Vec<_>>()}},
+            "results": results,
+        }],
+    }))
+    .unwrap_or_default()
+}
+
+fn policy_list(root: &Path) -> Result<Exit> {
+    let world = match open(root) {
+        Ok(w) => w,
+        Err(exit) => return Ok(exit),
+    };
+    let source = match load::load(&world) {
+        Ok(s) => s,
+        Err(f) => return Ok(report(&f.diagnostics, &f.texts)),
+    };
+    let envs: Vec<String> = source
+        .clusters
+        .iter()
+        .map(|c| c.environment.clone())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    print!(
+        "{}",
+        strata::policy::list_rules(&source.settings.policies, &envs)
+    );
+    Ok(Exit::Clean)
 }
 
 fn explain_cmd(root: &Path, cluster: &str, target: &str, format: Format) -> Result<Exit> {

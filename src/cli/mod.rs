@@ -47,6 +47,21 @@ pub struct Cli {
 }
 
 #[derive(Clone, Copy, Debug, Default, ValueEnum, PartialEq, Eq)]
+pub enum ValidateFormat {
+    #[default]
+    Human,
+    Json,
+    /// SARIF 2.1.0, for GitHub code scanning.
+    Sarif,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PolicyWhat {
+    /// The rules, their level per environment, and what each checks.
+    List,
+}
+
+#[derive(Clone, Copy, Debug, Default, ValueEnum, PartialEq, Eq)]
 pub enum DiffFormat {
     #[default]
     Human,
@@ -105,11 +120,18 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
-    /// Check everything a render checks, and write nothing.
-    #[command(after_help = "Examples:\n  strata validate\n  strata validate --format json")]
+    /// Check everything a render checks, policies included, and write nothing.
+    #[command(
+        after_help = "Examples:\n  strata validate\n  strata validate --format json\n  strata validate --format sarif > strata.sarif   # for GitHub code scanning"
+    )]
     Validate {
         #[arg(long, value_enum, default_value_t)]
-        format: Format,
+        format: ValidateFormat,
+    },
+    /// The compliance policies.
+    Policy {
+        #[command(subcommand)]
+        what: PolicyWhat,
     },
     /// Show a merged value and every layer that set it, in order.
     #[command(

@@ -18,6 +18,7 @@ pub use yaml_out::{canonical, to_yaml, write as write_yaml};
 use crate::diag::{DiagResult, Diagnostic, Diagnostics, Span};
 use crate::load::Source;
 use crate::merge::Cluster;
+use crate::policy::RenderedObject;
 use crate::render::{Manifest, RenderedCluster};
 use argocd::{COMPONENT_LABEL, MANAGED_BY};
 
@@ -196,11 +197,12 @@ pub fn emit(
     clusters: &[Cluster],
     rendered: &[RenderedCluster],
     all: &[Cluster],
-) -> DiagResult<OutputTree> {
+) -> DiagResult<(OutputTree, Vec<RenderedObject>)> {
     let mut tree = OutputTree::default();
+    let mut objects = Vec::new();
     let mut diags = Diagnostics::new();
     for (cluster, r) in clusters.iter().zip(rendered) {
-        emit_cluster(source, cluster, r, &mut tree, &mut diags);
+        emit_cluster(source, cluster, r, &mut tree, &mut objects, &mut diags);
     }
     let environments: BTreeSet<&str> = clusters.iter().map(|c| c.environment.as_str()).collect();
     for env in environments {
@@ -236,7 +238,7 @@ pub fn emit(
     if diags.has_errors() {
         Err(diags.sorted())
     } else {
-        Ok(tree)
+        Ok((tree, objects))
     }
 }
 
@@ -245,6 +247,7 @@ fn emit_cluster(
     cluster: &Cluster,
     rendered: &RenderedCluster,
     tree: &mut OutputTree,
+    rendered_objects: &mut Vec<RenderedObject>,
     diags: &mut Diagnostics,
 ) {
     let mut seen: BTreeMap<ObjectKey, &Manifest> = BTreeMap::new();
@@ -300,9 +303,16 @@ fn emit_cluster(
                 component.name,
                 file_name(&key, &component.namespace, qualified)
             );
-            if let Err(d) = tree.insert(path, to_yaml(&object).into_bytes()) {
+            if let Err(d) = tree.insert(path.clone(), to_yaml(&object).into_bytes()) {
                 diags.push(d);
             }
+            rendered_objects.push(RenderedObject {
+                environment: cluster.environment.clone(),
+                cluster: cluster.name.clone(),
+                component: component.name.clone(),
+                file: path,
+                object,
+            });
         }
         let app = argocd::application(&source.settings, cluster, component);
         let path = format!(

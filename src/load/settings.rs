@@ -22,6 +22,8 @@ pub struct Settings {
     pub promotion: Option<Promotion>,
     #[serde(default)]
     pub identities: BTreeMap<String, String>,
+    #[serde(default)]
+    pub policies: crate::policy::PolicyConfig,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]

@@ -1,6 +1,8 @@
 //! Merged values → diagnostics against each component's `values.schema.json`, pointing back to
 //! the layer and line that set the offending value.
 
+pub mod facts;
+
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::load::schema::dotted;
 use crate::load::{Component, Source};

@@ -10,6 +10,8 @@ pub struct Platform {
     pub dir: tempfile::TempDir,
 }
 
+/// The fixture's workloads are deliberately bare; policy tests switch rules back on.
+pub const POLICIES_OFF: &str = "policies:\n  rules:\n    no-privileged: off\n    run-as-non-root: off\n    no-privilege-escalation: off\n    no-host-namespaces: off\n    volume-types: off\n    image-pinned: off\n    resource-requests: off\n    network-policy: off\n    no-plaintext-secrets: off\n";
 pub const STRATA_YAML: &str =
     "output: {repoURL: https://git.example.com/out.git}\nsources:\n  commands: [kubectl, sh]\n";
 
@@ -56,7 +58,7 @@ impl Platform {
         let p = Platform {
             dir: tempfile::tempdir().expect("tempdir"),
         };
-        p.write("strata.yaml", STRATA_YAML);
+        p.write("strata.yaml", &format!("{STRATA_YAML}{POLICIES_OFF}"));
         p.write("components/web/component.yaml", WEB_COMPONENT);
         p.write("components/web/values.yaml", WEB_VALUES);
         p.write("components/web/values.schema.json", WEB_SCHEMA);

@@ -1,0 +1,49 @@
+//! What the compiler hands the policy engine: rendered objects and facts about each cluster.
+
+/// One rendered Kubernetes object and where it is written.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RenderedObject {
+    pub environment: String,
+    /// The cluster's name, e.g. `prod-sto2-workload`.
+    pub cluster: String,
+    pub component: String,
+    /// The output path, e.g. `rendered/prod/sto2/workload/grafana/deployment-grafana.yaml`.
+    pub file: String,
+    pub object: serde_json::Value,
+}
+
+/// What the policies need to know about one cluster beyond its objects.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClusterFacts {
+    pub environment: String,
+    pub cluster: String,
+    /// `policies.registries` of the cluster's environment, rendered for this cluster.
+    pub registries: Vec<String>,
+    /// Every value of this cluster that a component's schema marks `"x-strata-secret": true`.
+    pub secret_values: Vec<SecretValue>,
+}
+
+/// A value that must never appear in clear. Reports show its hash, never the value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SecretValue {
+    pub value: String,
+    /// The layer file that set it, relative to the source root.
+    pub set_in: String,
+    pub line: u32,
+    /// Where in the values it was set: `grafana.adminPassword`.
+    pub path: String,
+}
+
+/// One string leaf of one cluster's merged values, with the layer that set it last.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResolvedLeaf {
+    pub environment: String,
+    pub cluster: String,
+    /// `component.a.b`, or `global.a` for a global value.
+    pub path: String,
+    pub value: String,
+    /// The file of the last layer that set it, relative to the source root:
+    /// `environments/prod/layer.yaml`, `components/grafana/values.yaml`.
+    pub set_in: String,
+    pub line: u32,
+}

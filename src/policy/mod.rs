@@ -1,0 +1,155 @@
+//! The compliance policies: rules that the rendered output must follow, whatever the layers say.
+//!
+//! [`check`] runs every rule over the rendered objects of the selected clusters and returns
+//! [`Violation`]s sorted by file, rule and field. It is a pure function: no files, no clock.
+//!
+//! - The built-in pack ([`pod_security`]) checks every pod that a Pod, Deployment, StatefulSet,
+//!   DaemonSet, ReplicaSet, ReplicationController, Job or CronJob runs, and each of its regular,
+//!   init and ephemeral containers.
+//! - [`network_policy`]: every pod is selected by a NetworkPolicy of its namespace and cluster.
+//! - [`secret`]: no Secret in plaintext, no `x-strata-secret` value in clear.
+//! - [`leak`]: nothing one environment owns in another environment's output.
+//! - [`exemption`]: `strata.dev/exempt: <rule>=<reason>` on a resource records a violation as
+//!   exempted instead of failing.
+//!
+//! Each rule's level comes from [`PolicyConfig`] (`policies:` in strata.yaml): `deny` (the
+//! default) fails `strata render` and `strata validate`, `warn` reports, `off` skips.
+
+mod config;
+mod exemption;
+mod finding;
+mod human;
+mod image;
+mod input;
+mod json;
+mod leak;
+mod list;
+mod network_policy;
+mod pod_security;
+mod resource;
+mod rule;
+mod sarif;
+mod secret;
+mod text;
+mod violation;
+mod workload;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+pub use config::{ConfigError, Level, PolicyConfig, RuleLevel};
+pub use exemption::ANNOTATION as EXEMPT_ANNOTATION;
+pub use human::render_human;
+pub use input::{ClusterFacts, RenderedObject, ResolvedLeaf, SecretValue};
+pub use json::render_json;
+pub use leak::{MIN_OWNED_LEN, STOP_WORDS};
+pub use list::list_rules;
+pub use rule::{RULES, Rule, rule};
+pub use sarif::render_sarif;
+pub use violation::{Violation, any_fails};
+
+use exemption::Exemptions;
+use finding::Finding;
+use leak::Ownership;
+use network_policy::NetworkPolicies;
+use resource::Resource;
+
+/// Every violation of every rule in `objects`, sorted by file, rule and field.
+///
+/// - `clusters`: the rendered registries and the `x-strata-secret` values of each cluster. A
+///   cluster without facts uses `config.registries` of its environment as written.
+/// - `leaves`: every string leaf of every cluster's merged values, for leak detection. Pass the
+///   leaves of all clusters, not only the rendered ones: ownership compares environments.
+///
+/// Rules at level `off` are not reported. Exempted violations are reported with their reason.
+pub fn check(
+    objects: &[RenderedObject],
+    clusters: &[ClusterFacts],
+    leaves: &[ResolvedLeaf],
+    config: &PolicyConfig,
+) -> Vec<Violation> {
+    let facts: BTreeMap<(&str, &str), &ClusterFacts> = clusters
+        .iter()
+        .map(|c| ((c.environment.as_str(), c.cluster.as_str()), c))
+        .collect();
+    let secrets: BTreeSet<&str> = clusters
+        .iter()
+        .flat_map(|c| &c.secret_values)
+        .map(|s| s.value.as_str())
+        .filter(|s| !s.trim().is_empty())
+        .collect();
+    let ownership = Ownership::build(leaves, config, secrets);
+    let network_policies = NetworkPolicies::index(objects);
+
+    let mut violations = Vec::new();
+    for object in objects {
+        let cluster = facts.get(&(object.environment.as_str(), object.cluster.as_str()));
+        let registries: &[String] = match cluster {
+            Some(c) => &c.registries,
+            None => config
+                .registries
+                .get(&object.environment)
+                .map_or(&[], Vec::as_slice),
+        };
+        let secret_values = cluster.map_or(&[][..], |c| &c.secret_values);
+        let resource = Resource::of(&object.object);
+
+        let (exemptions, mut findings) = Exemptions::of(&object.object);
+        if let Some(pod) = workload::pod_template(&resource, &object.object) {
+            let context = pod_security::Context {
+                environment: &object.environment,
+                registries,
+            };
+            pod_security::check(&pod, &context, &mut findings);
+            findings.extend(network_policies.check(object, &resource, &pod));
+        }
+        findings.extend(secret::plaintext(&resource, &object.object));
+        let texts = text::texts(&object.object, resource.is_core("Secret"));
+        secret::value_leaks(&texts, secret_values, &mut findings);
+        ownership.check(&object.environment, &object.cluster, &texts, &mut findings);
+
+        for finding in findings {
+            if let Some(v) = violation(object, &resource, &exemptions, config, finding) {
+                violations.push(v);
+            }
+        }
+    }
+    violations.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    violations.dedup();
+    violations
+}
+
+fn violation(
+    object: &RenderedObject,
+    resource: &Resource,
+    exemptions: &Exemptions,
+    config: &PolicyConfig,
+    finding: Finding,
+) -> Option<Violation> {
+    let level = config.level(finding.rule, &object.environment);
+    if level == Level::Off {
+        return None;
+    }
+    let hint = match finding.hint {
+        Some(hint) => hint,
+        None => rule(finding.rule)
+            .map(|r| r.hint.to_string())
+            .unwrap_or_default(),
+    };
+    Some(Violation {
+        rule: finding.rule,
+        level,
+        environment: object.environment.clone(),
+        cluster: object.cluster.clone(),
+        component: object.component.clone(),
+        file: object.file.clone(),
+        resource: resource.display(),
+        field: finding.field,
+        message: finding.message,
+        hint,
+        origin: finding.origin,
+        exemption: exemptions.reason(finding.rule).map(str::to_string),
+    })
+}

@@ -1,0 +1,157 @@
+//! What the policies need from the merged values: each cluster's rendered registry list and
+//! `x-strata-secret` values, and every string leaf with the layer that set it.
+
+use minijinja::Environment;
+
+use crate::diag::{Diagnostic, Diagnostics, Span};
+use crate::load::Source;
+use crate::merge::{Cluster, MValue, Merged};
+use crate::policy::{ClusterFacts, ResolvedLeaf, SecretValue};
+use crate::yaml::Scalar;
+
+/// Facts of the given clusters. Registry templates (`harbor.{{ global.baseDomain }}`) render
+/// with the cluster's `global` and `cluster`.
+pub fn cluster_facts(
+    source: &Source,
+    clusters: &[Cluster],
+) -> Result<Vec<ClusterFacts>, Diagnostics> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    let mut out = Vec::new();
+    let mut diags = Diagnostics::new();
+    for c in clusters {
+        let mut registries = Vec::new();
+        for template in source
+            .settings
+            .policies
+            .registries
+            .get(&c.environment)
+            .into_iter()
+            .flatten()
+        {
+            let ctx = minijinja::context! {
+                global => minijinja::Value::from(minijinja::value::Serde(&c.global)),
+                cluster => minijinja::Value::from(minijinja::value::Serde(&c.identity)),
+            };
+            match env.render_str(template, ctx) {
+                Ok(r) => registries.push(r),
+                Err(e) => diags.push(
+                    Diagnostic::error("policy-config", format!("policies.registries.{}: `{template}` does not render for cluster `{}`: {e}", c.environment, c.name))
+                        .at(Span::new("strata.yaml", 1, 1))
+                        .hint("registry templates see `global` and `cluster`, e.g. harbor.{{ global.baseDomain }}"),
+                ),
+            }
+        }
+        let mut secret_values = Vec::new();
+        for (name, values) in c.enabled() {
+            if let Some(component) = source.components.get(name) {
+                secrets(&component.schema_json, values, name, &mut secret_values);
+            }
+        }
+        out.push(ClusterFacts {
+            environment: c.environment.clone(),
+            cluster: c.name.clone(),
+            registries,
+            secret_values,
+        });
+    }
+    if diags.is_empty() {
+        Ok(out)
+    } else {
+        Err(diags)
+    }
+}
+
+/// Walks a schema and the values together, collecting values under `"x-strata-secret": true`.
+fn secrets(schema: &serde_json::Value, value: &Merged, path: &str, out: &mut Vec<SecretValue>) {
+    if schema
+        .get("x-strata-secret")
+        .and_then(serde_json::Value::as_bool)
+        == Some(true)
+    {
+        let mut leaves = Vec::new();
+        string_leaves(value, path, &mut leaves);
+        for (p, v, origin) in leaves {
+            out.push(SecretValue {
+                value: v,
+                set_in: origin
+                    .as_ref()
+                    .map(|o| o.file.to_string())
+                    .unwrap_or_default(),
+                line: origin.map_or(0, |o| o.line),
+                path: p,
+            });
+        }
+        return;
+    }
+    match &value.value {
+        MValue::Map(m) => {
+            for (k, v) in m {
+                let sub = schema
+                    .get("properties")
+                    .and_then(|p| p.get(k))
+                    .or_else(|| schema.get("additionalProperties").filter(|a| a.is_object()));
+                if let Some(sub) = sub {
+                    secrets(sub, v, &format!("{path}.{k}"), out);
+                }
+            }
+        }
+        MValue::List(l) => {
+            if let Some(items) = schema.get("items") {
+                for (i, v) in l.iter().enumerate() {
+                    secrets(items, v, &format!("{path}.{i}"), out);
+                }
+            }
+        }
+        MValue::Scalar(_) => {}
+    }
+}
+
+fn string_leaves(
+    value: &Merged,
+    path: &str,
+    out: &mut Vec<(String, String, Option<crate::merge::Origin>)>,
+) {
+    match &value.value {
+        MValue::Scalar(Scalar::Str(s)) => {
+            out.push((path.to_string(), s.clone(), value.last_origin().cloned()))
+        }
+        MValue::Scalar(_) => {}
+        MValue::Map(m) => {
+            for (k, v) in m {
+                string_leaves(v, &format!("{path}.{k}"), out);
+            }
+        }
+        MValue::List(l) => {
+            for (i, v) in l.iter().enumerate() {
+                string_leaves(v, &format!("{path}.{i}"), out);
+            }
+        }
+    }
+}
+
+/// Every string leaf of every cluster's enabled component values and globals.
+pub fn leaves(clusters: &[Cluster]) -> Vec<ResolvedLeaf> {
+    let mut out = Vec::new();
+    for c in clusters {
+        let mut found = Vec::new();
+        string_leaves(&c.global, "global", &mut found);
+        for (name, values) in c.enabled() {
+            string_leaves(values, name, &mut found);
+        }
+        for (path, value, origin) in found {
+            out.push(ResolvedLeaf {
+                environment: c.environment.clone(),
+                cluster: c.name.clone(),
+                path,
+                value,
+                set_in: origin
+                    .as_ref()
+                    .map(|o| o.file.to_string())
+                    .unwrap_or_default(),
+                line: origin.map_or(0, |o| o.line),
+            });
+        }
+    }
+    out
+}
