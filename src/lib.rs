@@ -64,6 +64,32 @@ pub struct Compiled {
     pub warnings: Diagnostics,
     /// Every policy violation, failing or not, exempted ones included.
     pub violations: Vec<policy::Violation>,
+    /// How long each stage took.
+    pub timings: Timings,
+}
+
+/// Wall time per pipeline stage, for `--timings`.
+#[derive(Debug)]
+pub struct Timings {
+    last: std::time::Instant,
+    pub stages: Vec<(&'static str, std::time::Duration)>,
+}
+
+impl Default for Timings {
+    fn default() -> Timings {
+        Timings {
+            last: std::time::Instant::now(),
+            stages: Vec::new(),
+        }
+    }
+}
+
+impl Timings {
+    pub fn mark(&mut self, stage: &'static str) {
+        let now = std::time::Instant::now();
+        self.stages.push((stage, now - self.last));
+        self.last = now;
+    }
 }
 
 /// Loads, merges, validates, renders and emits the platform in `world`.
@@ -71,7 +97,9 @@ pub struct Compiled {
 /// On failure the diagnostics of every stage that could run are returned together, with the
 /// source texts to quote; callers print them with [`diag::render`].
 pub fn compile(world: &dyn World, selection: &Selection) -> Result<Compiled, Failure> {
+    let mut timings = Timings::default();
     let source = load::load(world)?;
+    timings.mark("load");
     let texts = source.texts.clone();
     let fail = |d: Diagnostics| Failure {
         diagnostics: d,
@@ -79,6 +107,7 @@ pub fn compile(world: &dyn World, selection: &Selection) -> Result<Compiled, Fai
     };
     let all = merge::merge_all(&source).map_err(fail)?;
     let selected = select(&all, selection).map_err(fail)?;
+    timings.mark("merge");
 
     let mut diags = Diagnostics::new();
     let mut skip = BTreeSet::new();
@@ -93,6 +122,7 @@ pub fn compile(world: &dyn World, selection: &Selection) -> Result<Compiled, Fai
             }
         }
     }
+    timings.mark("values schemas");
     let rendered = match render::render_all(&source, &selected, world, &skip) {
         Ok(r) => Some(r),
         Err(d) => {
@@ -104,8 +134,10 @@ pub fn compile(world: &dyn World, selection: &Selection) -> Result<Compiled, Fai
         return Err(fail(diags.sorted()));
     }
     let rendered = rendered.unwrap_or_default();
+    timings.mark("render");
     let (tree, emitted) = emit::emit(&source, &selected, &rendered, &all).map_err(fail)?;
     let objects = emitted.len();
+    timings.mark("emit");
 
     // Policies run on the rendered objects; a violation at level deny fails the compile.
     let envs: Vec<String> = all
@@ -138,6 +170,7 @@ pub fn compile(world: &dyn World, selection: &Selection) -> Result<Compiled, Fai
             diags.push(violation_diagnostic(v));
         }
     }
+    timings.mark("policies");
     if diags.has_errors() {
         return Err(fail(diags.sorted()));
     }
@@ -149,6 +182,7 @@ pub fn compile(world: &dyn World, selection: &Selection) -> Result<Compiled, Fai
         objects,
         warnings: diags.sorted(),
         violations,
+        timings,
     })
 }
 

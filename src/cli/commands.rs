@@ -11,6 +11,7 @@ use strata::{Compiled, Failure, Selection, check, emit, explain, load, merge};
 use super::{Cli, Command, Exit, Format, ListWhat, PolicyWhat, ValidateFormat};
 
 pub fn dispatch(cli: Cli) -> Result<Exit> {
+    TIMINGS.store(cli.timings, std::sync::atomic::Ordering::Relaxed);
     if let Command::Protection { forge, publisher } = &cli.command {
         return super::repo::protection(*forge, publisher);
     }
@@ -186,12 +187,20 @@ pub(super) fn report(diags: &Diagnostics, texts: &SourceTexts) -> Exit {
     }
 }
 
+/// Whether `--timings` was given.
+static TIMINGS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 pub(super) fn compile(
     world: &FsWorld,
     selection: &Selection,
 ) -> std::result::Result<Compiled, Exit> {
     match strata::compile(world, selection) {
         Ok(c) => {
+            if TIMINGS.load(std::sync::atomic::Ordering::Relaxed) {
+                for (stage, d) in &c.timings.stages {
+                    eprintln!("{stage:>16}: {:>8.1} ms", d.as_secs_f64() * 1000.0);
+                }
+            }
             if !c.warnings.is_empty() {
                 eprint!("{}", diag::render(&c.warnings, &c.source.texts));
             }

@@ -42,6 +42,10 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "TIME")]
     pub now: Option<String>,
 
+    /// Print how long each stage of the compile took, on stderr.
+    #[arg(long, global = true)]
+    pub timings: bool,
+
     #[command(subcommand)]
     pub command: Command,
 }

@@ -11,7 +11,7 @@ use sha2::Digest as _;
 
 /// Template execution budget: minijinja's fuel, roughly one unit per instruction. A template
 /// that loops past it is stopped with an error instead of running forever.
-pub const TEMPLATE_FUEL: u64 = 50_000_000;
+pub const TEMPLATE_FUEL: u64 = 2_000_000;
 /// How deep includes, macros and recursion may nest.
 pub const TEMPLATE_RECURSION: usize = 64;
 /// The most text one template may render.
