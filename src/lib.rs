@@ -17,6 +17,7 @@
 // boxing it would add noise to every signature for no measurable gain.
 #![allow(clippy::result_large_err)]
 
+pub mod cache;
 pub mod check;
 pub mod diag;
 pub mod diff;
@@ -33,7 +34,7 @@ pub mod validate;
 pub mod world;
 pub mod yaml;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 pub use diag::Failure;
 use diag::{DiagResult, Diagnostic, Diagnostics};
@@ -66,6 +67,12 @@ pub struct Compiled {
     pub violations: Vec<policy::Violation>,
     /// How long each stage took.
     pub timings: Timings,
+    /// Clusters skipped because the cache had seen their inputs: their files are not in `tree`.
+    pub reused: BTreeSet<String>,
+    /// The cache to save for the next render.
+    pub cache: cache::Cache,
+    /// The rendered objects of the clusters that were rendered.
+    pub emitted: Vec<policy::RenderedObject>,
 }
 
 /// Wall time per pipeline stage, for `--timings`.
@@ -97,6 +104,30 @@ impl Timings {
 /// On failure the diagnostics of every stage that could run are returned together, with the
 /// source texts to quote; callers print them with [`diag::render`].
 pub fn compile(world: &dyn World, selection: &Selection) -> Result<Compiled, Failure> {
+    compile_with(world, selection, &Incremental::default())
+}
+
+/// Loads the saved objects of a cluster by name.
+pub type LoadObjects = dyn Fn(&str) -> Option<Vec<policy::RenderedObject>> + Sync;
+
+/// What an incremental compile may reuse from the last render.
+#[derive(Default)]
+pub struct Incremental<'a> {
+    /// Identifies this strata build: a cache made by another build is not used.
+    pub renderer: String,
+    pub cache: Option<&'a cache::Cache>,
+    /// The rendered objects of an unchanged cluster, as the last render saved them; needed only
+    /// when the environment-leak rule must look at them again.
+    pub objects: Option<&'a LoadObjects>,
+}
+
+/// Like [`compile`], skipping the clusters whose inputs the cache has seen. Skipped clusters
+/// are listed in [`Compiled::reused`]; their files are not in the tree.
+pub fn compile_with(
+    world: &dyn World,
+    selection: &Selection,
+    incremental: &Incremental<'_>,
+) -> Result<Compiled, Failure> {
     let mut timings = Timings::default();
     let source = load::load(world)?;
     timings.mark("load");
@@ -109,9 +140,51 @@ pub fn compile(world: &dyn World, selection: &Selection) -> Result<Compiled, Fai
     let selected = select(&all, selection).map_err(fail)?;
     timings.mark("merge");
 
+    // Which clusters changed since the cache was written.
+    let settings_bytes = world.read("strata.yaml").unwrap_or_default();
+    let component_hashes = cache::component_hashes(&source, world);
+    let leaves = validate::facts::leaves(&all);
+    let leaves_hash = cache::leaves_hash(&leaves);
+    let usable = incremental
+        .cache
+        .filter(|c| c.renderer == incremental.renderer && !incremental.renderer.is_empty());
+    let mut inputs = BTreeMap::new();
+    for c in &selected {
+        let members: Vec<&str> = all
+            .iter()
+            .filter(|o| o.environment == c.environment)
+            .map(|o| o.name.as_str())
+            .collect();
+        inputs.insert(
+            c.name.clone(),
+            cache::cluster_input(
+                &incremental.renderer,
+                settings_bytes,
+                &component_hashes,
+                c,
+                &members,
+            ),
+        );
+    }
+    let reused: BTreeSet<String> = selected
+        .iter()
+        .filter(|c| {
+            usable
+                .and_then(|u| u.clusters.get(&c.name))
+                .is_some_and(|cc| Some(&cc.input) == inputs.get(&c.name))
+        })
+        .map(|c| c.name.clone())
+        .collect();
+    let dirty: Vec<Cluster> = selected
+        .iter()
+        .filter(|c| !reused.contains(&c.name))
+        .cloned()
+        .collect();
+    timings.mark("hash");
+
     let mut diags = Diagnostics::new();
     let mut skip = BTreeSet::new();
-    for cluster in &selected {
+    for cluster in &dirty {
         for (name, values) in cluster.enabled() {
             if let Some(component) = source.components.get(name) {
                 let found = validate::check_component(cluster, component, values);
@@ -123,7 +196,7 @@ pub fn compile(world: &dyn World, selection: &Selection) -> Result<Compiled, Fai
         }
     }
     timings.mark("values schemas");
-    let rendered = match render::render_all(&source, &selected, world, &skip) {
+    let rendered = match render::render_all(&source, &dirty, world, &skip) {
         Ok(r) => Some(r),
         Err(d) => {
             diags.extend(d);
@@ -135,8 +208,9 @@ pub fn compile(world: &dyn World, selection: &Selection) -> Result<Compiled, Fai
     }
     let rendered = rendered.unwrap_or_default();
     timings.mark("render");
-    let (tree, emitted) = emit::emit(&source, &selected, &rendered, &all).map_err(fail)?;
-    let objects = emitted.len();
+    let environments: BTreeSet<String> = selected.iter().map(|c| c.environment.clone()).collect();
+    let (tree, emitted) =
+        emit::emit(&source, &dirty, rendered, &all, &environments).map_err(fail)?;
     timings.mark("emit");
 
     // Policies run on the rendered objects; a violation at level deny fails the compile.
@@ -162,9 +236,79 @@ pub fn compile(world: &dyn World, selection: &Selection) -> Result<Compiled, Fai
     if !config_errors.is_empty() {
         return Err(fail(config_errors));
     }
-    let facts = validate::facts::cluster_facts(&source, &selected).map_err(fail)?;
-    let leaves = validate::facts::leaves(&all);
-    let violations = policy::check(&emitted, &facts, &leaves, &source.settings.policies);
+    let mut violations = Vec::new();
+    let leaves_changed = usable.is_none_or(|u| u.leaves != leaves_hash);
+    let recheck: Vec<&Cluster> = selected
+        .iter()
+        .filter(|c| reused.contains(&c.name) && leaves_changed)
+        .collect();
+    let mut checked_objects: Vec<policy::RenderedObject> = Vec::new();
+    let mut recheck_clusters: Vec<Cluster> = Vec::new();
+    for c in &recheck {
+        match incremental.objects.and_then(|load| load(&c.name)) {
+            Some(objects) => {
+                checked_objects.extend(objects);
+                recheck_clusters.push((*c).clone());
+            }
+            None => {
+                return Err(fail(
+                    Diagnostic::error(
+                        "cache",
+                        format!("the render cache has no objects for cluster `{}`", c.name),
+                    )
+                    .hint("delete the output directory's .strata-cache and render again")
+                    .into(),
+                ));
+            }
+        }
+    }
+    let mut facts_for: Vec<Cluster> = dirty.clone();
+    facts_for.extend(recheck_clusters);
+    let facts = validate::facts::cluster_facts(&source, &facts_for).map_err(fail)?;
+    let rechecked: BTreeSet<&str> = recheck.iter().map(|c| c.name.as_str()).collect();
+    let mut all_objects: Vec<&policy::RenderedObject> = emitted.iter().collect();
+    all_objects.extend(checked_objects.iter());
+    let to_check: Vec<policy::RenderedObject> = if checked_objects.is_empty() {
+        Vec::new()
+    } else {
+        all_objects.iter().map(|o| (*o).clone()).collect()
+    };
+    let found = if to_check.is_empty() {
+        policy::check(&emitted, &facts, &leaves, &source.settings.policies)
+    } else {
+        policy::check(&to_check, &facts, &leaves, &source.settings.policies)
+    };
+    violations.extend(found);
+    for name in &reused {
+        if rechecked.contains(name.as_str()) {
+            continue;
+        }
+        if let Some(cc) = usable.and_then(|u| u.clusters.get(name)) {
+            violations.extend(
+                cc.violations
+                    .iter()
+                    .filter_map(cache::CachedViolation::violation),
+            );
+        }
+    }
+    violations.sort_by(|a, b| {
+        (
+            &a.file,
+            a.rule,
+            &a.field,
+            &a.resource,
+            &a.cluster,
+            &a.message,
+        )
+            .cmp(&(
+                &b.file,
+                b.rule,
+                &b.field,
+                &b.resource,
+                &b.cluster,
+                &b.message,
+            ))
+    });
     for v in &violations {
         if v.exemption.is_none() {
             diags.push(violation_diagnostic(v));
@@ -174,6 +318,61 @@ pub fn compile(world: &dyn World, selection: &Selection) -> Result<Compiled, Fai
     if diags.has_errors() {
         return Err(fail(diags.sorted()));
     }
+
+    // The cache this render leaves behind.
+    let mut next = cache::Cache {
+        renderer: incremental.renderer.clone(),
+        leaves: leaves_hash,
+        clusters: BTreeMap::new(),
+    };
+    for c in &selected {
+        if reused.contains(&c.name) {
+            if let Some(cc) = usable.and_then(|u| u.clusters.get(&c.name)) {
+                let mut cc = cc.clone();
+                if rechecked.contains(c.name.as_str()) {
+                    cc.violations = violations
+                        .iter()
+                        .filter(|v| v.cluster == c.name)
+                        .map(cache::CachedViolation::of)
+                        .collect();
+                }
+                next.clusters.insert(c.name.clone(), cc);
+            }
+            continue;
+        }
+        let prefix = format!("{}/{}/", c.environment, c.path());
+        let apps = format!("{}/argocd/apps/{}-", c.environment, c.slug());
+        let files = tree
+            .files
+            .iter()
+            .filter(|(p, _)| {
+                p.starts_with(&prefix)
+                    || (p.starts_with(&apps)
+                        && c.enabled().any(|(n, _)| **p == format!("{apps}{n}.yaml")))
+            })
+            .map(|(p, b)| (p.clone(), cache::FileRecord::of(b)))
+            .collect();
+        next.clusters.insert(
+            c.name.clone(),
+            cache::CachedCluster {
+                input: inputs.get(&c.name).cloned().unwrap_or_default(),
+                environment: c.environment.clone(),
+                files,
+                objects: emitted.iter().filter(|o| o.cluster == c.name).count(),
+                violations: violations
+                    .iter()
+                    .filter(|v| v.cluster == c.name)
+                    .map(cache::CachedViolation::of)
+                    .collect(),
+            },
+        );
+    }
+    let objects = next
+        .clusters
+        .iter()
+        .filter(|(n, _)| selected.iter().any(|c| &c.name == *n))
+        .map(|(_, c)| c.objects)
+        .sum();
     Ok(Compiled {
         source,
         all,
@@ -183,6 +382,9 @@ pub fn compile(world: &dyn World, selection: &Selection) -> Result<Compiled, Fai
         warnings: diags.sorted(),
         violations,
         timings,
+        reused,
+        cache: next,
+        emitted,
     })
 }
 

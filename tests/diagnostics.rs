@@ -239,7 +239,6 @@ fn command_source_that_exits_non_zero() {
 
 #[test]
 fn command_source_that_hangs() {
-    let started = std::time::Instant::now();
     let err = fails(|p| {
         p.write(
             "components/web/component.yaml",
@@ -254,7 +253,6 @@ fn command_source_that_hangs() {
         "{err}"
     );
     assert!(err.contains("components/web/component.yaml:1:1"), "{err}");
-    assert!(started.elapsed().as_secs() < 30);
 }
 
 #[test]

@@ -12,7 +12,6 @@ fn fails(break_it: impl FnOnce(&Platform)) -> String {
     assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
     let before = p.rendered();
     break_it(&p);
-    let started = std::time::Instant::now();
     let bad = p.strata(&["render"]);
     let err = stderr(&bad);
     assert_eq!(bad.status.code(), Some(1), "{err}");

@@ -77,7 +77,7 @@ pub fn dispatch(cli: Cli) -> Result<Exit> {
             env,
             cluster,
             format,
-        } => render(
+        } => super::render::render(
             &root,
             out,
             Selection {
@@ -194,7 +194,19 @@ pub(super) fn compile(
     world: &FsWorld,
     selection: &Selection,
 ) -> std::result::Result<Compiled, Exit> {
-    match strata::compile(world, selection) {
+    compile_incremental(world, selection, &strata::Incremental::default())
+}
+
+pub(super) fn report_compiled(f: &Failure) -> Exit {
+    report(&f.diagnostics, &f.texts)
+}
+
+pub(super) fn compile_incremental(
+    world: &FsWorld,
+    selection: &Selection,
+    incremental: &strata::Incremental<'_>,
+) -> std::result::Result<Compiled, Exit> {
+    match strata::compile_with(world, selection, incremental) {
         Ok(c) => {
             if TIMINGS.load(std::sync::atomic::Ordering::Relaxed) {
                 for (stage, d) in &c.timings.stages {
@@ -213,61 +225,6 @@ pub(super) fn compile(
 pub(super) fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
-}
-
-fn render(root: &Path, out: Option<PathBuf>, selection: Selection, format: Format) -> Result<Exit> {
-    let world = match open(root) {
-        Ok(w) => w,
-        Err(exit) => return Ok(exit),
-    };
-    let compiled = match compile(&world, &selection) {
-        Ok(c) => c,
-        Err(exit) => return Ok(exit),
-    };
-    let out_dir = match out {
-        Some(dir) => dir,
-        None => root.join(compiled.source.settings.output.dir()),
-    };
-    let partial = selection.environment.is_some() || selection.cluster.is_some();
-    let owned = if partial {
-        let mut owned = emit::owned_prefixes(&compiled.source, &compiled.selected);
-        if selection.cluster.is_none() {
-            owned.extend(selection.environment.iter().map(|e| format!("{e}/")));
-        }
-        owned
-    } else {
-        vec![String::new()]
-    };
-    let stats = emit::write_tree(&out_dir, &compiled.tree, &owned).map_err(|e| {
-        anyhow::anyhow!("{e}\nhint: choose an empty directory with --out, or remove the directory if it holds nothing you need")
-    })?;
-    match format {
-        Format::Json => print_json(&serde_json::json!({
-            "out": out_dir.display().to_string(),
-            "clusters": compiled.selected.len(),
-            "objects": compiled.objects,
-            "files": compiled.tree.files.len(),
-            "written": stats.written,
-            "unchanged": stats.unchanged,
-            "removed": stats.removed,
-        }))?,
-        Format::Human => println!(
-            "rendered {} cluster{}, {} objects into {} ({} files: {} written, {} unchanged, {} removed)",
-            compiled.selected.len(),
-            if compiled.selected.len() == 1 {
-                ""
-            } else {
-                "s"
-            },
-            compiled.objects,
-            out_dir.display(),
-            compiled.tree.files.len(),
-            stats.written,
-            stats.unchanged,
-            stats.removed
-        ),
-    }
-    Ok(Exit::Clean)
 }
 
 fn validate(root: &Path, format: ValidateFormat) -> Result<Exit> {

@@ -4,6 +4,7 @@
 mod commands;
 mod diff;
 mod live;
+mod render;
 mod repo;
 
 use std::path::PathBuf;

@@ -12,8 +12,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-pub use write::{MARKER, WriteError, WriteStats, read_tree, write_tree};
-pub use yaml_out::{canonical, to_yaml, write as write_yaml};
+pub use write::{CACHE_DIR, MARKER, WriteError, WriteStats, read_tree, write_tree};
+pub use yaml_out::{canonical, canonicalize, to_yaml, to_yaml_canonical, write as write_yaml};
 
 use crate::diag::{DiagResult, Diagnostic, Diagnostics, Span};
 use crate::load::Source;
@@ -149,9 +149,10 @@ impl ObjectKey {
     }
 }
 
-/// Adds strata's labels and the component namespace to a rendered object.
-fn finish_object(m: &Manifest, namespace: &str) -> Value {
-    let mut object = m.object.clone();
+/// Adds strata's labels and the component namespace to a rendered object, and puts its keys in
+/// canonical order.
+fn finish_object(m: &mut Manifest, namespace: &str) -> Value {
+    let mut object = std::mem::take(&mut m.object);
     let kind = object
         .get("kind")
         .and_then(Value::as_str)
@@ -172,6 +173,7 @@ fn finish_object(m: &Manifest, namespace: &str) -> Value {
             labels.insert(COMPONENT_LABEL.into(), Value::String(m.component.clone()));
         }
     }
+    canonicalize(&mut object);
     object
 }
 
@@ -195,8 +197,9 @@ fn file_name(key: &ObjectKey, component_namespace: &str, qualified: bool) -> Str
 pub fn emit(
     source: &Source,
     clusters: &[Cluster],
-    rendered: &[RenderedCluster],
+    rendered: Vec<RenderedCluster>,
     all: &[Cluster],
+    environments: &BTreeSet<String>,
 ) -> DiagResult<(OutputTree, Vec<RenderedObject>)> {
     let mut tree = OutputTree::default();
     let mut objects = Vec::new();
@@ -204,8 +207,7 @@ pub fn emit(
     for (cluster, r) in clusters.iter().zip(rendered) {
         emit_cluster(source, cluster, r, &mut tree, &mut objects, &mut diags);
     }
-    let environments: BTreeSet<&str> = clusters.iter().map(|c| c.environment.as_str()).collect();
-    for env in environments {
+    for env in environments.iter().map(String::as_str) {
         let members: Vec<&Cluster> = all.iter().filter(|c| c.environment == env).collect();
         let argocd_server = source.settings.argocd.server_for(env);
         if let Some(other) = all
@@ -245,20 +247,21 @@ pub fn emit(
 fn emit_cluster(
     source: &Source,
     cluster: &Cluster,
-    rendered: &RenderedCluster,
+    mut rendered: RenderedCluster,
     tree: &mut OutputTree,
     rendered_objects: &mut Vec<RenderedObject>,
     diags: &mut Diagnostics,
 ) {
     let mut seen: BTreeMap<ObjectKey, &Manifest> = BTreeMap::new();
-    for (name, manifests) in &rendered.components {
+    for (name, manifests) in rendered.components.iter_mut() {
         let Some(component) = source.components.get(name) else {
             continue;
         };
         let objects: Vec<(ObjectKey, Value, &Manifest)> = manifests
-            .iter()
+            .iter_mut()
             .map(|m| {
                 let o = finish_object(m, &component.namespace);
+                let m: &Manifest = m;
                 (ObjectKey::of(&o), o, m)
             })
             .collect();
@@ -303,7 +306,7 @@ fn emit_cluster(
                 component.name,
                 file_name(&key, &component.namespace, qualified)
             );
-            if let Err(d) = tree.insert(path.clone(), to_yaml(&object).into_bytes()) {
+            if let Err(d) = tree.insert(path.clone(), to_yaml_canonical(&object).into_bytes()) {
                 diags.push(d);
             }
             rendered_objects.push(RenderedObject {

@@ -9,6 +9,8 @@ use super::OutputTree;
 
 /// The file that marks a directory as strata's output. Without it strata refuses to clean.
 pub const MARKER: &str = ".strata-output";
+/// The render cache inside the output directory (see `crate::cache`).
+pub const CACHE_DIR: &str = ".strata-cache/";
 const MARKER_TEXT: &str = "This directory is written by `strata render`.\nstrata removes files here that it no longer renders: do not keep other files in it.\n";
 
 #[derive(Debug, thiserror::Error)]
@@ -61,21 +63,34 @@ pub fn write_tree(
     }
 
     let mut stats = WriteStats::default();
+    let mut made: BTreeSet<PathBuf> = BTreeSet::new();
     for (rel, bytes) in &tree.files {
         let path = dir.join(rel);
-        if std::fs::read(&path).is_ok_and(|old| old == *bytes) {
-            stats.unchanged += 1;
-            continue;
-        }
         let parent = path.parent().unwrap_or(dir);
-        std::fs::create_dir_all(parent).map_err(io(parent))?;
-        // Write beside the target and rename, so a reader never sees half a file.
-        let mut tmp = tempfile::NamedTempFile::new_in(parent).map_err(io(parent))?;
-        tmp.write_all(bytes).map_err(io(&path))?;
-        tmp.persist(&path).map_err(|e| WriteError::Io {
-            path: path.clone(),
-            source: e.error,
-        })?;
+        match std::fs::read(&path) {
+            Ok(old) if old == *bytes => {
+                stats.unchanged += 1;
+                continue;
+            }
+            Ok(_) => {
+                // Replace beside the target and rename, so a reader never sees half a file.
+                let mut tmp = tempfile::NamedTempFile::new_in(parent).map_err(io(parent))?;
+                tmp.write_all(bytes).map_err(io(&path))?;
+                tmp.persist(&path).map_err(|e| WriteError::Io {
+                    path: path.clone(),
+                    source: e.error,
+                })?;
+            }
+            Err(_) => {
+                // A new file: nothing to protect, so one write (creating files dominates the
+                // time of a first render).
+                if !made.contains(parent) {
+                    std::fs::create_dir_all(parent).map_err(io(parent))?;
+                    made.insert(parent.to_path_buf());
+                }
+                std::fs::write(&path, bytes).map_err(io(&path))?;
+            }
+        }
         stats.written += 1;
     }
 
@@ -99,7 +114,7 @@ pub fn write_tree(
             dirs.insert(entry.path().to_path_buf());
             continue;
         }
-        if rel == MARKER || tree.files.contains_key(&rel) {
+        if rel == MARKER || rel.starts_with(CACHE_DIR) || tree.files.contains_key(&rel) {
             continue;
         }
         if owned.iter().any(|p| rel.starts_with(p.as_str())) {
@@ -139,7 +154,7 @@ pub fn read_tree(dir: &Path) -> std::io::Result<OutputTree> {
             .map(|c| c.as_os_str().to_string_lossy())
             .collect::<Vec<_>>()
             .join("/");
-        if rel == MARKER {
+        if rel == MARKER || rel.starts_with(CACHE_DIR) {
             continue;
         }
         tree.files.insert(rel, std::fs::read(entry.path())?);

@@ -13,37 +13,47 @@ use serde_json::{Map, Value};
 const HEAD: [&str; 3] = ["apiVersion", "kind", "metadata"];
 
 pub fn canonical(value: &Value) -> Value {
-    sorted(value, true)
+    let mut v = value.clone();
+    canonicalize(&mut v);
+    v
 }
 
-fn sorted(value: &Value, top: bool) -> Value {
+/// Puts an object into canonical key order in place.
+pub fn canonicalize(value: &mut Value) {
+    sort_in_place(value);
+    if let Value::Object(map) = value {
+        // Keys are sorted; move the head keys to the front, keeping the rest in order.
+        let mut at = 0;
+        for key in HEAD {
+            if let Some(v) = map.shift_remove(key) {
+                map.shift_insert(at, key.to_string(), v);
+                at += 1;
+            }
+        }
+    }
+}
+
+fn sort_in_place(value: &mut Value) {
     match value {
         Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort_by(|a, b| {
-                let rank = |k: &str| {
-                    if top {
-                        HEAD.iter().position(|h| *h == k).unwrap_or(HEAD.len())
-                    } else {
-                        0
-                    }
-                };
-                (rank(a), *a).cmp(&(rank(b), *b))
-            });
-            let mut out = Map::new();
-            for k in keys {
-                out.insert(k.clone(), sorted(&map[k], false));
+            map.sort_keys();
+            for (_, v) in map.iter_mut() {
+                sort_in_place(v);
             }
-            Value::Object(out)
         }
-        Value::Array(items) => Value::Array(items.iter().map(|v| sorted(v, false)).collect()),
-        other => other.clone(),
+        Value::Array(items) => items.iter_mut().for_each(sort_in_place),
+        _ => {}
     }
 }
 
 /// The YAML text of an object, canonical and ending in a newline.
 pub fn to_yaml(value: &Value) -> String {
     write(&canonical(value))
+}
+
+/// Like [`to_yaml`], for an object already in canonical order (see [`canonicalize`]).
+pub fn to_yaml_canonical(value: &Value) -> String {
+    write(value)
 }
 
 /// The YAML text of a value in the order it has, ending in a newline.

@@ -1,7 +1,7 @@
 //! What the compiler hands the policy engine: rendered objects and facts about each cluster.
 
 /// One rendered Kubernetes object and where it is written.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RenderedObject {
     pub environment: String,
     /// The cluster's name, e.g. `prod-sto2-workload`.

@@ -1,0 +1,215 @@
+//! `strata render`, with the render cache kept in the output directory.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+
+use strata::cache::Cache;
+use strata::emit::{self, CACHE_DIR};
+use strata::policy::RenderedObject;
+use strata::{Incremental, Selection};
+
+use super::commands::{open, print_json, report_compiled};
+use super::{Exit, Format};
+
+/// Identifies this build of strata: the hash of its own executable, so a rebuilt strata never
+/// trusts a cache an older one wrote.
+fn renderer_id() -> String {
+    let exe = std::env::current_exe()
+        .ok()
+        .and_then(|p| std::fs::read(p).ok());
+    match exe {
+        Some(bytes) => format!(
+            "strata {} {}",
+            env!("CARGO_PKG_VERSION"),
+            strata::cache::sha256(&bytes)
+        ),
+        None => String::new(),
+    }
+}
+
+fn cache_dir(out: &Path) -> PathBuf {
+    out.join(CACHE_DIR.trim_end_matches('/'))
+}
+
+/// The cache of `out`, minus the clusters whose files on disk no longer match it.
+fn load_cache(out: &Path) -> Option<Cache> {
+    let bytes = std::fs::read(cache_dir(out).join("index.json")).ok()?;
+    let mut cache: Cache = serde_json::from_slice(&bytes).ok()?;
+    cache.clusters.retain(|_, c| {
+        c.files.iter().all(|(path, record)| {
+            std::fs::metadata(out.join(path)).is_ok_and(|m| m.is_file() && m.len() == record.len)
+        })
+    });
+    Some(cache)
+}
+
+fn save_cache(
+    out: &Path,
+    cache: &Cache,
+    emitted: &[RenderedObject],
+    written: &[String],
+) -> std::io::Result<()> {
+    let dir = cache_dir(out);
+    std::fs::create_dir_all(dir.join("objects"))?;
+    let mut by_cluster: BTreeMap<&str, Vec<&RenderedObject>> = BTreeMap::new();
+    for o in emitted {
+        by_cluster.entry(o.cluster.as_str()).or_default().push(o);
+    }
+    for name in written {
+        let objects = by_cluster.get(name.as_str()).cloned().unwrap_or_default();
+        std::fs::write(
+            dir.join("objects").join(format!("{name}.json")),
+            serde_json::to_vec(&objects).map_err(std::io::Error::other)?,
+        )?;
+    }
+    // Objects of clusters that no longer exist.
+    if let Ok(entries) = std::fs::read_dir(dir.join("objects")) {
+        for e in entries.flatten() {
+            let name = e
+                .file_name()
+                .to_string_lossy()
+                .trim_end_matches(".json")
+                .to_string();
+            if !cache.clusters.contains_key(&name) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+    let tmp = dir.join("index.json.tmp");
+    std::fs::write(
+        &tmp,
+        serde_json::to_vec(cache).map_err(std::io::Error::other)?,
+    )?;
+    std::fs::rename(tmp, dir.join("index.json"))
+}
+
+pub fn render(
+    root: &Path,
+    out: Option<PathBuf>,
+    selection: Selection,
+    format: Format,
+) -> Result<Exit> {
+    let world = match open(root) {
+        Ok(w) => w,
+        Err(exit) => return Ok(exit),
+    };
+    let partial = selection.environment.is_some() || selection.cluster.is_some();
+    // The output directory may come from strata.yaml, which only the compile reads; peek at it.
+    let out_dir = match &out {
+        Some(dir) => dir.clone(),
+        None => match strata::load::load(&world) {
+            Ok(s) => root.join(s.settings.output.dir()),
+            Err(f) => return Ok(report_compiled(&f)),
+        },
+    };
+    let cache = if partial { None } else { load_cache(&out_dir) };
+    let objects_dir = cache_dir(&out_dir).join("objects");
+    let load_objects = move |cluster: &str| -> Option<Vec<RenderedObject>> {
+        let bytes = std::fs::read(objects_dir.join(format!("{cluster}.json"))).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    };
+    let incremental = Incremental {
+        renderer: if partial {
+            String::new()
+        } else {
+            renderer_id()
+        },
+        cache: cache.as_ref(),
+        objects: Some(&load_objects),
+    };
+    let compiled = match super::commands::compile_incremental(&world, &selection, &incremental) {
+        Ok(c) => c,
+        Err(exit) => return Ok(exit),
+    };
+
+    // What this render may delete: everything for a full render without a cache; otherwise the
+    // directories of the clusters it rendered and the files of clusters that are gone.
+    let mut owned: Vec<String> = if partial {
+        let mut owned = emit::owned_prefixes(&compiled.source, &compiled.selected);
+        if selection.cluster.is_none() {
+            owned.extend(selection.environment.iter().map(|e| format!("{e}/")));
+        }
+        owned
+    } else if cache.is_none() {
+        vec![String::new()]
+    } else {
+        let dirty: Vec<_> = compiled
+            .selected
+            .iter()
+            .filter(|c| !compiled.reused.contains(&c.name))
+            .cloned()
+            .collect();
+        emit::owned_prefixes(&compiled.source, &dirty)
+    };
+    if let Some(old) = &cache {
+        for (name, c) in &old.clusters {
+            if !compiled.cache.clusters.contains_key(name) {
+                owned.extend(c.files.keys().cloned());
+            }
+        }
+    }
+    let stats = emit::write_tree(&out_dir, &compiled.tree, &owned).map_err(|e| {
+        anyhow::anyhow!("{e}\nhint: choose an empty directory with --out, or remove the directory if it holds nothing you need")
+    })?;
+    if !partial {
+        let written: Vec<String> = compiled
+            .selected
+            .iter()
+            .filter(|c| !compiled.reused.contains(&c.name))
+            .map(|c| c.name.clone())
+            .collect();
+        if let Err(e) = save_cache(&out_dir, &compiled.cache, &compiled.emitted, &written) {
+            eprintln!(
+                "warning: could not save the render cache in {}: {e}; the next render will be a full one",
+                cache_dir(&out_dir).display()
+            );
+        }
+    }
+    let reused_files: usize = compiled
+        .reused
+        .iter()
+        .filter_map(|n| compiled.cache.clusters.get(n))
+        .map(|c| c.files.len())
+        .sum();
+    let files = compiled.tree.files.len() + reused_files;
+    let unchanged = stats.unchanged + reused_files;
+    match format {
+        Format::Json => print_json(&serde_json::json!({
+            "out": out_dir.display().to_string(),
+            "clusters": compiled.selected.len(),
+            "rendered": compiled.selected.len() - compiled.reused.len(),
+            "cached": compiled.reused.len(),
+            "objects": compiled.objects,
+            "files": files,
+            "written": stats.written,
+            "unchanged": unchanged,
+            "removed": stats.removed,
+        }))?,
+        Format::Human => println!(
+            "rendered {} cluster{}{}, {} objects into {} ({} files: {} written, {} unchanged, {} removed)",
+            compiled.selected.len(),
+            if compiled.selected.len() == 1 {
+                ""
+            } else {
+                "s"
+            },
+            if compiled.reused.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " ({} unchanged since the last render)",
+                    compiled.reused.len()
+                )
+            },
+            compiled.objects,
+            out_dir.display(),
+            files,
+            stats.written,
+            unchanged,
+            stats.removed
+        ),
+    }
+    Ok(Exit::Clean)
+}
