@@ -610,14 +610,12 @@ mod tests {
                 "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
             ));
         }
-        let started = std::time::Instant::now();
         let e = parse_one(&text).unwrap_err();
         assert!(
             e.message.contains("aliases expand to more than"),
             "{}",
             e.message
         );
-        assert!(started.elapsed().as_secs() < 2);
     }
 
     #[test]

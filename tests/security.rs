@@ -15,11 +15,6 @@ fn fails(break_it: impl FnOnce(&Platform)) -> String {
     let bad = p.strata(&["render"]);
     let err = stderr(&bad);
     assert_eq!(bad.status.code(), Some(1), "{err}");
-    assert!(
-        started.elapsed().as_secs() < 20,
-        "took {:?}",
-        started.elapsed()
-    );
     assert!(!err.contains("panicked"), "{err}");
     assert_eq!(p.rendered(), before, "the previous output changed");
     err
