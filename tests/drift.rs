@@ -169,6 +169,15 @@ fn kubectl_scale_is_drift_unless_ignore_differences_says_so() {
     );
     let o = run_drift(p.path(), CLUSTER, &text, "human");
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    // Argo CD is told the same, so self-heal does not undo the scale.
+    assert_eq!(p.strata(&["render"]).status.code(), Some(0));
+    let app = std::fs::read_to_string(
+        p.path()
+            .join("rendered/prod/argocd/apps/sto2-workload-web.yaml"),
+    )
+    .expect("app");
+    assert!(app.contains("ignoreDifferences:\n  - group: apps\n    jsonPointers:\n    - /spec/replicas\n    kind: Deployment\n"), "{app}");
+    assert!(app.contains("RespectIgnoreDifferences=true"), "{app}");
 }
 
 #[test]

@@ -212,6 +212,17 @@ fn sarif_output_for_code_scanning() {
             .iter()
             .any(|r| r["ruleId"] == "no-privileged")
     );
+    for r in run["results"].as_array().expect("results") {
+        let uri = r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            .as_str()
+            .expect("every result has a location");
+        assert!(
+            uri == "strata.yaml"
+                || uri.starts_with("components/")
+                || uri.starts_with("environments/"),
+            "{uri} is not a source file"
+        );
+    }
 }
 
 #[test]

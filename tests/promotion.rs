@@ -738,3 +738,187 @@ fn check_repo_finds_hand_edits_extra_files_and_unpublished_commits() {
         "Switch to example.net"
     );
 }
+
+#[test]
+fn a_change_that_leaves_the_previous_environment_alone_soaks_from_its_publish() {
+    let s = Setup::new();
+    s.publish("2026-11-02T10:00:00Z");
+    // Only prod's values change: dev's output is the same, so publish only notes the drySha.
+    s.platform.write(
+        "environments/prod/layer.yaml",
+        "values:\n  web:\n    replicas: 2\n    image: nginx:1.28\n    args: !append [--prod]\n",
+    );
+    s.commit(
+        "Newer nginx in prod",
+        "Alice Author <alice@example.com>",
+        "2026-11-26T13:00:00Z",
+    );
+    let o = s.publish("2026-11-26T13:00:00Z");
+    assert!(stdout(&o).contains("env/dev: unchanged"), "{}", stdout(&o));
+    let bob = s.approvals(BOB);
+    let (code, out) = s.gate(&[
+        "--approvals",
+        &bob,
+        "--now",
+        "2026-11-27T09:00:00Z",
+        "--promoter",
+        "paula@example.com",
+    ]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("soaked 0 of 5 working days; ready at 2026-12-03 14:00 Europe/Stockholm"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_merge_on_the_forge_shows_in_the_audit() {
+    let s = proposed_change("2026-11-02T13:00:00Z");
+    let out = s.output_repo();
+    let next = out
+        .find_reference("refs/heads/env/prod-next")
+        .expect("r")
+        .peel_to_commit()
+        .expect("c");
+    let sig = Signature::new(
+        "Forge",
+        "noreply@forge.example.com",
+        &Time::new(ts("2026-11-20T10:00:00Z"), 0),
+    )
+    .expect("sig");
+    strata::git::output::commit(
+        &out,
+        "env/prod",
+        next.tree_id(),
+        &[next.id()],
+        "Merge pull request #7 from env/prod-next",
+        &sig,
+        &sig,
+    )
+    .expect("commit");
+    let audit = s.strata(&[
+        "audit", "--repo", "OUT", "--env", "prod", "--format", "json",
+    ]);
+    let entries: serde_json::Value = serde_json::from_slice(&audit.stdout).expect("json");
+    assert_eq!(entries[0]["kind"], "direct-push", "{entries}");
+    let md = stdout(&s.strata(&["audit", "--repo", "OUT", "--env", "prod"]));
+    assert!(
+        md.contains("⚠ Direct push, not through a promotion"),
+        "{md}"
+    );
+}
+
+#[test]
+fn approved_by_trailers_on_the_proposal_count() {
+    let s = proposed_change("2026-11-02T13:00:00Z");
+    let out = s.output_repo();
+    let next = out
+        .find_reference("refs/heads/env/prod-next")
+        .expect("r")
+        .peel_to_commit()
+        .expect("c");
+    let message = format!(
+        "{}Approved-by: Bob Reviewer <bob@example.com>\n",
+        next.message().expect("m")
+    );
+    let sig = next.committer();
+    let parents: Vec<git2::Oid> = next.parent_ids().collect();
+    strata::git::output::commit(
+        &out,
+        "env/prod-next",
+        next.tree_id(),
+        &parents,
+        &message,
+        &sig,
+        &sig,
+    )
+    .expect("recommit");
+    let (code, text) = s.gate(&[
+        "--now",
+        "2026-11-20T09:00:00Z",
+        "--promoter",
+        "paula@example.com",
+    ]);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("✔ four-eyes  1 of 1"), "{text}");
+}
+
+#[test]
+fn verify_promotion_runs_from_the_output_repository_with_source() {
+    let s = proposed_change("2026-11-02T13:00:00Z");
+    let bob = s.approvals(BOB);
+    let o = assert_cmd::Command::cargo_bin("strata")
+        .expect("bin")
+        .current_dir(s.out())
+        .args([
+            "verify-promotion",
+            "--repo",
+            ".",
+            "--env",
+            "prod",
+            "--source",
+        ])
+        .arg(s.platform.path())
+        .args([
+            "--approvals",
+            &bob,
+            "--now",
+            "2026-11-20T09:00:00Z",
+            "--promoter",
+            "paula@example.com",
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+}
+
+#[test]
+fn check_against_a_checkout_of_one_environment() {
+    let s = Setup::new();
+    s.publish("2026-11-02T10:00:00Z");
+    let out = s.output_repo();
+    let dev = out
+        .find_reference("refs/heads/env/dev")
+        .expect("r")
+        .peel_to_commit()
+        .expect("c");
+    let files = strata::git::output::files_of(&out, &dev.tree().expect("t")).expect("files");
+    let checkout = tempfile::tempdir().expect("tmp");
+    for (path, bytes) in &files {
+        let p = checkout.path().join(path);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, bytes).expect("write");
+    }
+    let o = s.platform.strata(&[
+        "check",
+        "--against",
+        checkout.path().to_str().expect("utf8"),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+}
+
+#[test]
+fn a_holiday_that_is_not_a_date_is_an_error() {
+    let s = proposed_change("2026-11-02T13:00:00Z");
+    let strata_yaml = std::fs::read_to_string(s.platform.path().join("strata.yaml")).expect("read");
+    s.platform.write(
+        "strata.yaml",
+        &strata_yaml.replace("2026-12-25", "2026-02-30"),
+    );
+    s.platform.write(
+        "environments/layer.yaml",
+        "values:\n  global: {domain: example.net}\n",
+    );
+    s.commit(
+        "Bad holiday",
+        "Alice Author <alice@example.com>",
+        "2026-11-03T09:00:00Z",
+    );
+    s.publish("2026-11-03T09:00:00Z");
+    let (code, text) = s.gate(&["--now", "2026-11-20T09:00:00Z"]);
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        text.contains("promotion.soak.holidays: `2026-02-30` is not a date"),
+        "{text}"
+    );
+}

@@ -15,7 +15,15 @@ pub fn dispatch(cli: Cli) -> Result<Exit> {
     if let Command::Protection { forge, publisher } = &cli.command {
         return super::repo::protection(*forge, publisher);
     }
-    let root = resolve_root(cli.root.as_deref())?;
+    // verify-promotion and promote run in the output repository's CI, where --source names
+    // the source repository; it stands in for --root there.
+    let source = match &cli.command {
+        Command::VerifyPromotion { gates, .. } | Command::Promote { gates, .. } => {
+            gates.source.clone()
+        }
+        _ => None,
+    };
+    let root = resolve_root(cli.root.as_deref().or(source.as_deref()))?;
     let now = super::repo::now(cli.now.as_deref())?;
     match cli.command {
         Command::Diff {
@@ -97,9 +105,10 @@ pub fn dispatch(cli: Cli) -> Result<Exit> {
         } => explain_cmd(&root, &cluster, &target, format),
         Command::Check {
             against: Some(against),
+            env,
             format,
             ..
-        } => check_cmd(&root, &against, format),
+        } => check_cmd(&root, &against, env.as_deref(), format),
         Command::Check {
             repo: Some(repo),
             env,
@@ -303,11 +312,19 @@ fn diagnostics_sarif(diags: &Diagnostics) -> String {
                 "level": if d.severity == diag::Severity::Error { "error" } else { "warning" },
                 "message": {"text": match &d.hint { Some(h) => format!("{} (hint: {h})", d.message), None => d.message.clone() }},
             });
-            if let Some(span) = &d.span {
-                r["locations"] = serde_json::json!([{"physicalLocation": {
-                    "artifactLocation": {"uri": span.file},
-                    "region": {"startLine": span.line, "startColumn": span.column},
-                }}]);
+            // Code scanning needs a location on every result; strata.yaml stands in for
+            // findings without a source line (the notes name the rendered file).
+            let (file, line, column) = match &d.span {
+                Some(span) => (span.file.clone(), span.line, span.column),
+                None => ("strata.yaml".to_string(), 1, 1),
+            };
+            r["locations"] = serde_json::json!([{"physicalLocation": {
+                "artifactLocation": {"uri": file},
+                "region": {"startLine": line.max(1), "startColumn": column.max(1)},
+            }}]);
+            let text = r["message"]["text"].as_str().map(str::to_string);
+            if let Some(text) = text.filter(|_| !d.notes.is_empty()) {
+                r["message"]["text"] = serde_json::json!(format!("{text} ({})", d.notes.join("; ")));
             }
             r
         })
@@ -373,7 +390,7 @@ fn explain_cmd(root: &Path, cluster: &str, target: &str, format: Format) -> Resu
     }
 }
 
-fn check_cmd(root: &Path, against: &Path, format: Format) -> Result<Exit> {
+fn check_cmd(root: &Path, against: &Path, env: Option<&str>, format: Format) -> Result<Exit> {
     if !against.is_dir() {
         anyhow::bail!(
             "{} is not a directory\nhint: --against names a rendered directory, e.g. golden/ or a checkout of the output repository",
@@ -388,9 +405,22 @@ fn check_cmd(root: &Path, against: &Path, format: Format) -> Result<Exit> {
         Ok(c) => c,
         Err(exit) => return Ok(exit),
     };
-    let actual =
+    let mut actual =
         emit::read_tree(against).with_context(|| format!("cannot read {}", against.display()))?;
-    let drift = check::compare(&compiled.tree, &actual);
+    // A checkout of one environment's branch holds that environment's tree and its
+    // hydrator.metadata, which names the environment.
+    let metadata = actual.files.remove("hydrator.metadata");
+    let env = env.map(str::to_string).or_else(|| {
+        let m: strata::git::output::Metadata = serde_json::from_slice(metadata.as_deref()?).ok()?;
+        Some(m.environment).filter(|e| !e.is_empty())
+    });
+    let expected = match &env {
+        Some(e) => emit::OutputTree {
+            files: compiled.tree.environment(e),
+        },
+        None => compiled.tree.clone(),
+    };
+    let drift = check::compare(&expected, &actual);
     match format {
         Format::Json => print_json(&drift)?,
         Format::Human => print!(

@@ -171,8 +171,10 @@ pub enum Command {
         /// A local clone of the output repository.
         #[arg(long, value_name = "PATH")]
         repo: Option<PathBuf>,
-        /// With --repo: only this environment's branches.
-        #[arg(long, value_name = "ENV", requires = "repo")]
+        /// Only this environment: with --against, DIR holds that environment's tree (a
+        /// checkout of env/<ENV>; found from its hydrator.metadata when not given); with
+        /// --repo, only that environment's branches.
+        #[arg(long, value_name = "ENV")]
         env: Option<String>,
         #[arg(long, value_enum, default_value_t)]
         format: Format,

@@ -13,18 +13,22 @@ use strata::{Incremental, Selection};
 use super::commands::{open, print_json, report_compiled};
 use super::{Exit, Format};
 
-/// Identifies this build of strata: the hash of its own executable, so a rebuilt strata never
-/// trusts a cache an older one wrote.
+/// Identifies this build of strata: its version and the size and modification time of its own
+/// executable, so a rebuilt or replaced strata never trusts a cache an older one wrote. (Hashing
+/// the executable itself would cost more than a small render.)
 fn renderer_id() -> String {
-    let exe = std::env::current_exe()
+    let meta = std::env::current_exe()
         .ok()
-        .and_then(|p| std::fs::read(p).ok());
-    match exe {
-        Some(bytes) => format!(
-            "strata {} {}",
-            env!("CARGO_PKG_VERSION"),
-            strata::cache::sha256(&bytes)
-        ),
+        .and_then(|p| std::fs::metadata(p).ok());
+    match meta {
+        Some(m) => {
+            let mtime = m
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos());
+            format!("strata {} {} {mtime}", env!("CARGO_PKG_VERSION"), m.len())
+        }
         None => String::new(),
     }
 }
@@ -147,6 +151,10 @@ pub fn render(
         for (name, c) in &old.clusters {
             if !compiled.cache.clusters.contains_key(name) {
                 owned.extend(c.files.keys().cloned());
+            }
+            // An environment with no clusters left goes entirely, its Argo CD objects too.
+            if !compiled.all.iter().any(|a| a.environment == c.environment) {
+                owned.push(format!("{}/", c.environment));
             }
         }
     }

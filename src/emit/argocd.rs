@@ -15,7 +15,7 @@ pub fn branch(environment: &str) -> String {
 }
 
 pub fn application(settings: &Settings, cluster: &Cluster, component: &Component) -> Value {
-    json!({
+    let mut app = json!({
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Application",
         "metadata": {
@@ -49,7 +49,30 @@ pub fn application(settings: &Settings, cluster: &Cluster, component: &Component
                 "syncOptions": ["CreateNamespace=true", "ServerSideApply=true"],
             },
         },
-    })
+    });
+    // What live drift ignores, Argo CD must not self-heal either (an HPA's replicas).
+    if !component.ignore_differences.is_empty() {
+        let rules: Vec<Value> = component
+            .ignore_differences
+            .iter()
+            .map(|r| {
+                let mut v =
+                    json!({"group": r.group, "kind": r.kind, "jsonPointers": r.json_pointers});
+                if let Some(name) = &r.name {
+                    v["name"] = json!(name);
+                }
+                if let Some(ns) = &r.namespace {
+                    v["namespace"] = json!(ns);
+                }
+                v
+            })
+            .collect();
+        app["spec"]["ignoreDifferences"] = json!(rules);
+        if let Some(opts) = app["spec"]["syncPolicy"]["syncOptions"].as_array_mut() {
+            opts.push(json!("RespectIgnoreDifferences=true"));
+        }
+    }
+    app
 }
 
 /// The AppProject of an environment: its own clusters and the output repository, nothing else.

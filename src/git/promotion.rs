@@ -214,7 +214,7 @@ pub fn publish(
                 output::note(
                     out,
                     tip.id(),
-                    &format!("{{\"drySha\": \"{dry_sha}\"}}\n"),
+                    &noted(out, tip.id(), &dry_sha, committer.at),
                     &sig,
                 )?;
                 results.push(Published {
@@ -398,11 +398,17 @@ pub fn verify(
         workdays: None,
         holidays: Vec::new(),
     });
-    let holidays: Vec<jiff::civil::Date> = soak
-        .holidays
-        .iter()
-        .filter_map(|d| d.parse().ok())
-        .collect();
+    let mut holidays: Vec<jiff::civil::Date> = Vec::new();
+    for h in &soak.holidays {
+        match h.parse() {
+            Ok(d) => holidays.push(d),
+            Err(e) => {
+                return Err(PromotionError::Policy(format!(
+                    "promotion.soak.holidays: `{h}` is not a date ({e}); write dates like 2026-12-24"
+                )));
+            }
+        }
+    }
     let calendar = Calendar::new(&soak.timezone, soak.workdays.as_deref(), &holidays)
         .map_err(|e| PromotionError::Policy(e.to_string()))?;
     let prev_branch = format!("env/{previous}");
@@ -473,6 +479,13 @@ pub fn verify(
             .map_err(|e| PromotionError::Policy(format!("--approvals: {e}")))?,
         None => Vec::new(),
     };
+    // `Approved-by:` trailers on the proposed commit count as well, for forges that record
+    // reviews in git.
+    let mut approvals = approvals;
+    approvals.extend(crate::promote::approvals::approved_by(
+        next.message().unwrap_or(""),
+        &identities,
+    ));
     let distinct = promotion.approvals.as_ref().map_or(1, |a| a.distinct);
     let result = four_eyes(
         &members,
@@ -563,15 +576,56 @@ struct Landing {
 }
 
 /// The drySha of an output commit, and those that no-op publishes recorded on it in notes.
-fn dry_shas(out: &Repository, commit: &git2::Commit<'_>) -> Result<Vec<String>, PromotionError> {
+/// One no-op publish recorded in a note: which drySha, and when.
+#[derive(Debug, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Noted {
+    dry_sha: String,
+    #[serde(default)]
+    at: Option<String>,
+}
+
+/// The note on `commit` with one more no-op publish appended. Every earlier entry is kept: the
+/// soak gate needs the time each drySha arrived, not only the latest.
+fn noted(out: &Repository, commit: Oid, dry_sha: &str, at: Timestamp) -> String {
+    let mut entries = read_noted(out, commit);
+    if !entries.iter().any(|e| e.dry_sha == dry_sha) {
+        entries.push(Noted {
+            dry_sha: dry_sha.to_string(),
+            at: Some(at.to_string()),
+        });
+    }
+    let mut text = serde_json::to_string_pretty(&entries).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+fn read_noted(out: &Repository, commit: Oid) -> Vec<Noted> {
+    let Some(note) = output::note_of(out, commit) else {
+        return Vec::new();
+    };
+    serde_json::from_str::<Vec<Noted>>(&note)
+        .or_else(|_| serde_json::from_str::<Noted>(&note).map(|n| vec![n]))
+        .unwrap_or_default()
+}
+
+/// The drySha of an output commit with the time it arrived (the commit's time), and those that
+/// no-op publishes recorded on it in notes, with the time of each publish.
+fn dry_shas(
+    out: &Repository,
+    commit: &git2::Commit<'_>,
+) -> Result<Vec<(String, Timestamp)>, PromotionError> {
     let mut shas = Vec::new();
     if let Some(m) = output::metadata_of(out, commit)? {
-        shas.push(m.dry_sha);
+        shas.push((m.dry_sha, output::time_of(commit)));
     }
-    let noted = output::note_of(out, commit.id())
-        .and_then(|note| serde_json::from_str::<serde_json::Value>(&note).ok())
-        .and_then(|v| v.get("drySha").and_then(|s| s.as_str()).map(str::to_string));
-    shas.extend(noted);
+    for n in read_noted(out, commit.id()) {
+        let at =
+            n.at.as_deref()
+                .and_then(|t| t.parse().ok())
+                .unwrap_or_else(|| output::time_of(commit));
+        shas.push((n.dry_sha, at));
+    }
     Ok(shas)
 }
 
@@ -585,17 +639,24 @@ fn landing(
         return Ok(None);
     };
     let current_shas = dry_shas(out, &tip)?;
-    let current = current_shas.last().cloned().unwrap_or_default();
-    let still_there = current_shas.iter().any(|s| source.contains(s, proposed));
-    // First-parent history, newest first; the landing is the oldest commit that has it.
+    let current = current_shas
+        .last()
+        .map(|(s, _)| s.clone())
+        .unwrap_or_default();
+    let still_there = current_shas
+        .iter()
+        .any(|(s, _)| source.contains(s, proposed));
+    // First-parent history: the landing is the earliest arrival of the drySha or a descendant,
+    // whether by a commit or by a no-op publish noted on one. A change that left this
+    // environment's output as it was lands when its publish was noted, not when the older
+    // commit it was noted on was made.
     let mut found: Option<(String, Timestamp)> = None;
     let mut at = Some(tip);
     while let Some(c) = at {
-        if dry_shas(out, &c)?
-            .iter()
-            .any(|s| source.contains(s, proposed))
-        {
-            found = Some((c.id().to_string(), output::time_of(&c)));
+        for (sha, when) in dry_shas(out, &c)? {
+            if source.contains(&sha, proposed) && found.as_ref().is_none_or(|(_, t)| when < *t) {
+                found = Some((c.id().to_string(), when));
+            }
         }
         at = c.parents().next();
     }
@@ -669,7 +730,8 @@ pub fn promote(
 pub struct AuditEntry {
     pub commit: String,
     pub at: String,
-    /// `promotion` (a gated merge) or `publish` (a direct render).
+    /// `promotion` (a strata merge), `forge-merge` (a merge without strata's trailers), `direct-push`
+    /// (a gated branch changed around the gates) or `publish` (a direct render).
     pub kind: &'static str,
     pub active: Option<String>,
     pub proposed: String,
@@ -736,17 +798,33 @@ pub fn audit(
             Some(p) if !first_promotion => output::metadata_of(out, p)?.unwrap_or_default(),
             _ => Metadata::default(),
         };
+        let merge = c.parent_count() > 1;
         let (kind, active, proposed) = match first("sha-dry-proposed") {
             Some(p) => (
                 "promotion",
                 first("sha-dry-active").filter(|a| a != "none"),
                 p,
             ),
+            // A merge into a gated environment that strata did not write: promoted on the forge.
+            // Its approvals live there; the entry says so rather than hiding the change.
+            None if gated && merge => (
+                "forge-merge",
+                (!old.dry_sha.is_empty()).then(|| old.dry_sha.clone()),
+                meta.dry_sha.clone(),
+            ),
             None => (
                 "publish",
                 (!old.dry_sha.is_empty()).then(|| old.dry_sha.clone()),
                 meta.dry_sha.clone(),
             ),
+        };
+        // On a gated branch, single-parent commits with publish trailers are the proposals a
+        // promotion merged in; anything else is a change pushed around the gates.
+        let proposal = first("dry-sha").is_some() && !merge;
+        let kind = if gated && kind == "publish" && !proposal {
+            "direct-push"
+        } else {
+            kind
         };
         if proposed.is_empty() || (gated && kind == "publish") {
             at = parent;
@@ -810,16 +888,20 @@ pub fn audit_markdown(env: &str, entries: &[AuditEntry]) -> String {
         entries.len()
     );
     for e in entries {
+        let title = match e.kind {
+            "promotion" => "Promotion",
+            "forge-merge" => "Promotion merged outside strata",
+            "direct-push" => "⚠ Direct push, not through a promotion",
+            _ => "Publish",
+        };
         s.push_str(&format!(
-            "\n## {} {} — `{}`\n\n",
-            if e.kind == "promotion" {
-                "Promotion"
-            } else {
-                "Publish"
-            },
+            "\n## {title} {} — `{}`\n\n",
             e.at,
             short(&e.commit)
         ));
+        if e.kind == "forge-merge" {
+            s.push_str("- **Note:** no strata promotion trailers; its approvals and checks are on the forge's pull request\n");
+        }
         s.push_str(&format!(
             "- **Source:** `{}` → `{}`\n",
             e.active.as_deref().map_or("(none)", short),
@@ -828,7 +910,7 @@ pub fn audit_markdown(env: &str, entries: &[AuditEntry]) -> String {
         if let Some(soak) = &e.soaked_in {
             s.push_str(&format!("- **Soaked in:** {soak}\n"));
         }
-        if e.kind == "promotion" {
+        if e.kind != "publish" {
             s.push_str(&format!(
                 "- **Approved by:** {}\n",
                 if e.approvers.is_empty() {

@@ -61,8 +61,8 @@ fn result(v: &Violation) -> Value {
         (None, Level::Warn) => "warning",
     };
     let mut text = format!(
-        "{} — {} on cluster {} ({}), field `{}`.",
-        v.message, v.resource, v.cluster, v.environment, v.field
+        "{} — {} in {} on cluster {} ({}), field `{}`.",
+        v.message, v.resource, v.file, v.cluster, v.environment, v.field
     );
     if let Some((file, line)) = &v.origin {
         text.push_str(&format!(" Set at {file}:{line}."));
@@ -72,10 +72,15 @@ fn result(v: &Violation) -> Value {
         "ruleId": v.rule,
         "level": level,
         "message": {"text": text},
+        // Code scanning shows results on files of the scanned (source) repository: the layer
+        // that set the value when known, else the component that rendered the object.
         "locations": [{
-            "physicalLocation": {
-                "artifactLocation": {"uri": v.file},
-                "region": {"startLine": 1},
+            "physicalLocation": match &v.origin {
+                Some((file, line)) => json!({"artifactLocation": {"uri": file}, "region": {"startLine": (*line).max(1)}}),
+                None => json!({
+                    "artifactLocation": {"uri": format!("components/{}/component.yaml", v.component)},
+                    "region": {"startLine": 1},
+                }),
             },
         }],
         "partialFingerprints": {"strataViolation/v1": fingerprint(v)},

@@ -998,7 +998,14 @@ fn sarif_output_has_the_fields_code_scanning_requires() {
             .is_some_and(|t| t.starts_with("container `app` runs privileged"))
     );
     let location = &result["locations"][0]["physicalLocation"];
-    assert_eq!(location["artifactLocation"]["uri"], FILE);
+    // Code scanning needs a file of the source repository: the component, for a finding
+    // without a layer line.
+    assert!(
+        location["artifactLocation"]["uri"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("components/") && u.ends_with("/component.yaml")),
+        "{location}"
+    );
     assert_eq!(location["region"]["startLine"], 1);
     let suppressed = &run["results"][1];
     assert_eq!(suppressed["level"], "note");
