@@ -48,6 +48,26 @@ use world::World;
 pub struct Selection {
     pub environment: Option<String>,
     pub cluster: Option<String>,
+    /// `(i, n)`: only the clusters of shard `i` of `n` (1-based), see [`shard_of`].
+    pub shard: Option<(u32, u32)>,
+}
+
+impl Selection {
+    /// Whether this selects less than the whole platform.
+    pub fn is_partial(&self) -> bool {
+        self.environment.is_some() || self.cluster.is_some() || self.shard.is_some()
+    }
+}
+
+/// The shard (1-based, of `n`) a cluster belongs to: from a hash of its name, so a cluster keeps
+/// its shard when others are added or removed, and every machine agrees.
+pub fn shard_of(cluster: &str, n: u32) -> u32 {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(cluster.as_bytes());
+    let head = u64::from_be_bytes([
+        digest[0], digest[1], digest[2], digest[3], digest[4], digest[5], digest[6], digest[7],
+    ]);
+    (head % u64::from(n.max(1))) as u32 + 1
 }
 
 /// A compiled platform.
@@ -119,6 +139,14 @@ pub struct Incremental<'a> {
     /// The rendered objects of an unchanged cluster, as the last render saved them; needed only
     /// when the environment-leak rule must look at them again.
     pub objects: Option<&'a LoadObjects>,
+    /// Told how many (cluster, component) pairs there are to render, and of each one done.
+    pub progress: Option<&'a dyn Progress>,
+}
+
+/// Progress of a long render, for a progress line.
+pub trait Progress: Sync {
+    fn start(&self, total: usize);
+    fn advance(&self);
 }
 
 /// Like [`compile`], skipping the clusters whose inputs the cache has seen. Skipped clusters
@@ -196,7 +224,7 @@ pub fn compile_with(
         }
     }
     timings.mark("values schemas");
-    let rendered = match render::render_all(&source, &dirty, world, &skip) {
+    let rendered = match render::render_all(&source, &dirty, world, &skip, incremental.progress) {
         Ok(r) => Some(r),
         Err(d) => {
             diags.extend(d);
@@ -422,6 +450,9 @@ fn select(all: &[Cluster], selection: &Selection) -> DiagResult<Vec<Cluster>> {
                     .into(),
             );
         }
+    }
+    if let Some((i, n)) = selection.shard {
+        out.retain(|c| shard_of(&c.name, n) == i);
     }
     if let Some(name) = &selection.cluster {
         out.retain(|c| &c.name == name);

@@ -84,6 +84,8 @@ pub fn dispatch(cli: Cli) -> Result<Exit> {
             out,
             env,
             cluster,
+            shard,
+            progress,
             format,
         } => super::render::render(
             &root,
@@ -91,7 +93,9 @@ pub fn dispatch(cli: Cli) -> Result<Exit> {
             Selection {
                 environment: env,
                 cluster,
+                shard,
             },
+            progress,
             format,
         ),
         Command::Validate { format } => validate(&root, format),
@@ -117,8 +121,8 @@ pub fn dispatch(cli: Cli) -> Result<Exit> {
         } => super::repo::check(&root, &repo, env.as_deref(), format),
         Command::Check { .. } => anyhow::bail!("give --against DIR or --repo PATH"),
         Command::List {
-            what: ListWhat::Clusters { format },
-        } => list_clusters(&root, format),
+            what: ListWhat::Clusters { format, shards },
+        } => list_clusters(&root, format, shards),
         Command::Drift {
             cluster,
             live,
@@ -435,7 +439,7 @@ fn check_cmd(root: &Path, against: &Path, env: Option<&str>, format: Format) -> 
     })
 }
 
-fn list_clusters(root: &Path, format: Format) -> Result<Exit> {
+fn list_clusters(root: &Path, format: Format, shards: Option<u32>) -> Result<Exit> {
     let world = match open(root) {
         Ok(w) => w,
         Err(exit) => return Ok(exit),
@@ -453,7 +457,7 @@ fn list_clusters(root: &Path, format: Format) -> Result<Exit> {
             let list: Vec<_> = clusters
                 .iter()
                 .map(|c| {
-                    serde_json::json!({
+                    let mut v = serde_json::json!({
                         "name": c.name,
                         "environment": c.environment,
                         "datacenter": c.datacenter,
@@ -461,7 +465,11 @@ fn list_clusters(root: &Path, format: Format) -> Result<Exit> {
                         "server": c.server,
                         "path": c.path(),
                         "file": c.file.path,
-                    })
+                    });
+                    if let Some(n) = shards {
+                        v["shard"] = serde_json::json!(strata::shard_of(&c.name, n));
+                    }
+                    v
                 })
                 .collect();
             print_json(&list)?;

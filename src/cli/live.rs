@@ -25,8 +25,8 @@ pub fn drift(
         Err(exit) => return Ok(exit),
     };
     let selection = Selection {
-        environment: None,
         cluster: Some(cluster.to_string()),
+        ..Selection::default()
     };
     let compiled = match compile(&world, &selection) {
         Ok(c) => c,

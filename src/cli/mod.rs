@@ -122,6 +122,14 @@ pub enum Command {
         /// Render only this cluster (by name, e.g. prod-sto2-workload).
         #[arg(long, value_name = "CLUSTER")]
         cluster: Option<String>,
+        /// Render only shard I of N (e.g. 2/8): a fixed share of the clusters, by a hash of their
+        /// names. Copying the output directories of all N shards together gives exactly the
+        /// output of one full render.
+        #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+        shard: Option<(u32, u32)>,
+        /// Show a progress line on stderr even when stderr is not a terminal.
+        #[arg(long)]
+        progress: bool,
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
@@ -366,10 +374,29 @@ pub struct GateArgs {
 #[derive(Subcommand, Debug)]
 pub enum ListWhat {
     /// The clusters, one a line, or as JSON for CI matrices.
+    #[command(
+        after_help = "Examples:\n  strata list clusters\n  strata list clusters --format json --shards 4   # each cluster with the shard that renders it"
+    )]
     Clusters {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
+        /// Also give each cluster's shard of N, as `render --shard I/N` splits them.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        shards: Option<u32>,
     },
+}
+
+fn parse_shard(s: &str) -> Result<(u32, u32), String> {
+    let bad = || format!("`{s}` is not a shard: write I/N with 1 <= I <= N, e.g. 2/8");
+    let (i, n) = s.split_once('/').ok_or_else(bad)?;
+    let (i, n): (u32, u32) = (
+        i.trim().parse().map_err(|_| bad())?,
+        n.trim().parse().map_err(|_| bad())?,
+    );
+    if n == 0 || i == 0 || i > n {
+        return Err(bad());
+    }
+    Ok((i, n))
 }
 
 pub fn run(cli: Cli) -> ExitCode {

@@ -33,6 +33,55 @@ fn renderer_id() -> String {
     }
 }
 
+/// A progress line on stderr: a count and an ETA, for renders that take over a second, when
+/// stderr is a terminal or `--progress` asks for it. CI logs stay clean otherwise.
+struct ProgressLine {
+    bar: indicatif::ProgressBar,
+    started: std::time::Instant,
+    wanted: bool,
+}
+
+impl ProgressLine {
+    fn new(forced: bool) -> ProgressLine {
+        use std::io::IsTerminal as _;
+        let bar = indicatif::ProgressBar::hidden();
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{prefix} [{bar:30}] {pos}/{len} (cluster, component) pairs, ETA {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        bar.set_prefix("rendering");
+        ProgressLine {
+            bar,
+            started: std::time::Instant::now(),
+            wanted: forced || std::io::stderr().is_terminal(),
+        }
+    }
+
+    fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+impl strata::Progress for ProgressLine {
+    fn start(&self, total: usize) {
+        self.bar.set_length(total as u64);
+    }
+
+    fn advance(&self) {
+        self.bar.inc(1);
+        if self.wanted
+            && self.bar.is_hidden()
+            && self.started.elapsed() > std::time::Duration::from_secs(1)
+        {
+            self.bar
+                .set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        }
+    }
+}
+
 fn cache_dir(out: &Path) -> PathBuf {
     out.join(CACHE_DIR.trim_end_matches('/'))
 }
@@ -93,13 +142,14 @@ pub fn render(
     root: &Path,
     out: Option<PathBuf>,
     selection: Selection,
+    progress: bool,
     format: Format,
 ) -> Result<Exit> {
     let world = match open(root) {
         Ok(w) => w,
         Err(exit) => return Ok(exit),
     };
-    let partial = selection.environment.is_some() || selection.cluster.is_some();
+    let partial = selection.is_partial();
     // The output directory may come from strata.yaml, which only the compile reads; peek at it.
     let out_dir = match &out {
         Some(dir) => dir.clone(),
@@ -114,7 +164,9 @@ pub fn render(
         let bytes = std::fs::read(objects_dir.join(format!("{cluster}.json"))).ok()?;
         serde_json::from_slice(&bytes).ok()
     };
+    let bar = ProgressLine::new(progress);
     let incremental = Incremental {
+        progress: Some(&bar),
         renderer: if partial {
             String::new()
         } else {
@@ -123,7 +175,9 @@ pub fn render(
         cache: cache.as_ref(),
         objects: Some(&load_objects),
     };
-    let compiled = match super::commands::compile_incremental(&world, &selection, &incremental) {
+    let compiled = super::commands::compile_incremental(&world, &selection, &incremental);
+    bar.finish();
+    let compiled = match compiled {
         Ok(c) => c,
         Err(exit) => return Ok(exit),
     };
@@ -132,7 +186,7 @@ pub fn render(
     // directories of the clusters it rendered and the files of clusters that are gone.
     let mut owned: Vec<String> = if partial {
         let mut owned = emit::owned_prefixes(&compiled.source, &compiled.selected);
-        if selection.cluster.is_none() {
+        if selection.cluster.is_none() && selection.shard.is_none() {
             owned.extend(selection.environment.iter().map(|e| format!("{e}/")));
         }
         owned

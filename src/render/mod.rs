@@ -46,6 +46,7 @@ pub fn render_all(
     clusters: &[Cluster],
     world: &dyn World,
     skip: &std::collections::BTreeSet<(String, String)>,
+    progress: Option<&dyn crate::Progress>,
 ) -> DiagResult<Vec<RenderedCluster>> {
     let envs: BTreeMap<&str, Environment<'static>> = source
         .components
@@ -62,6 +63,9 @@ pub fn render_all(
                 .filter_map(move |(n, v)| source.components.get(n).map(|c| (i, cl, c, v)))
         })
         .collect();
+    if let Some(p) = progress {
+        p.start(jobs.len());
+    }
     let results: Vec<(usize, String, DiagResult<Vec<Manifest>>)> = jobs
         .par_iter()
         .map(|(i, cluster, component, values)| {
@@ -74,6 +78,9 @@ pub fn render_all(
                     render_command(world, argv, *timeout, cluster, component, values)
                 }
             };
+            if let Some(p) = progress {
+                p.advance();
+            }
             (*i, component.name.clone(), r)
         })
         .collect();
