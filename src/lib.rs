@@ -91,8 +91,6 @@ pub struct Compiled {
     pub reused: BTreeSet<String>,
     /// The cache to save for the next render.
     pub cache: cache::Cache,
-    /// The rendered objects of the clusters that were rendered.
-    pub emitted: Vec<policy::RenderedObject>,
 }
 
 /// Wall time per pipeline stage, for `--timings`.
@@ -128,7 +126,7 @@ pub fn compile(world: &dyn World, selection: &Selection) -> Result<Compiled, Fai
 }
 
 /// Loads the saved objects of a cluster by name.
-pub type LoadObjects = dyn Fn(&str) -> Option<Vec<policy::RenderedObject>> + Sync;
+pub type LoadObjects<'a> = dyn Fn(&str) -> Option<Vec<policy::RenderedObject>> + Sync + 'a;
 
 /// What an incremental compile may reuse from the last render.
 #[derive(Default)]
@@ -138,7 +136,7 @@ pub struct Incremental<'a> {
     pub cache: Option<&'a cache::Cache>,
     /// The rendered objects of an unchanged cluster, as the last render saved them; needed only
     /// when the environment-leak rule must look at them again.
-    pub objects: Option<&'a LoadObjects>,
+    pub objects: Option<&'a LoadObjects<'a>>,
     /// Told how many (cluster, component) pairs there are to render, and of each one done.
     pub progress: Option<&'a dyn Progress>,
 }
@@ -348,6 +346,17 @@ pub fn compile_with(
     }
 
     // The cache this render leaves behind.
+    let mut object_counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for o in &emitted {
+        *object_counts.entry(o.cluster.as_str()).or_default() += 1;
+    }
+    let mut violations_of: BTreeMap<&str, Vec<cache::CachedViolation>> = BTreeMap::new();
+    for v in &violations {
+        violations_of
+            .entry(v.cluster.as_str())
+            .or_default()
+            .push(cache::CachedViolation::of(v));
+    }
     let mut next = cache::Cache {
         renderer: incremental.renderer.clone(),
         leaves: leaves_hash,
@@ -358,11 +367,7 @@ pub fn compile_with(
             if let Some(cc) = usable.and_then(|u| u.clusters.get(&c.name)) {
                 let mut cc = cc.clone();
                 if rechecked.contains(c.name.as_str()) {
-                    cc.violations = violations
-                        .iter()
-                        .filter(|v| v.cluster == c.name)
-                        .map(cache::CachedViolation::of)
-                        .collect();
+                    cc.violations = violations_of.remove(c.name.as_str()).unwrap_or_default();
                 }
                 next.clusters.insert(c.name.clone(), cc);
             }
@@ -370,28 +375,28 @@ pub fn compile_with(
         }
         let prefix = format!("{}/{}/", c.environment, c.path());
         let apps = format!("{}/argocd/apps/{}-", c.environment, c.slug());
-        let files = tree
+        // The cluster's directory is one range of the sorted tree; its Applications are looked
+        // up by name. (A filter over the whole tree per cluster is quadratic at 1,000 clusters.)
+        let mut files: BTreeMap<String, cache::FileRecord> = tree
             .files
-            .iter()
-            .filter(|(p, _)| {
-                p.starts_with(&prefix)
-                    || (p.starts_with(&apps)
-                        && c.enabled().any(|(n, _)| **p == format!("{apps}{n}.yaml")))
-            })
+            .range(prefix.clone()..)
+            .take_while(|(p, _)| p.starts_with(&prefix))
             .map(|(p, b)| (p.clone(), cache::FileRecord::of(b)))
             .collect();
+        for (n, _) in c.enabled() {
+            let app = format!("{apps}{n}.yaml");
+            if let Some(b) = tree.files.get(&app) {
+                files.insert(app, cache::FileRecord::of(b));
+            }
+        }
         next.clusters.insert(
             c.name.clone(),
             cache::CachedCluster {
                 input: inputs.get(&c.name).cloned().unwrap_or_default(),
                 environment: c.environment.clone(),
                 files,
-                objects: emitted.iter().filter(|o| o.cluster == c.name).count(),
-                violations: violations
-                    .iter()
-                    .filter(|v| v.cluster == c.name)
-                    .map(cache::CachedViolation::of)
-                    .collect(),
+                objects: object_counts.get(c.name.as_str()).copied().unwrap_or(0),
+                violations: violations_of.remove(c.name.as_str()).unwrap_or_default(),
             },
         );
     }
@@ -412,7 +417,6 @@ pub fn compile_with(
         timings,
         reused,
         cache: next,
-        emitted,
     })
 }
 

@@ -138,3 +138,37 @@ fn a_removed_cluster_takes_its_files_along() {
     assert!(!p.path().join("rendered/dev/sto2").exists());
     assert_fresh(&p);
 }
+
+#[test]
+fn a_new_leak_in_an_unchanged_cluster_is_still_found() {
+    let p = Platform::minimal();
+    p.write(
+        "environments/prod/layer.yaml",
+        "values:\n  global: {domain: shop.prod.example.com}\n  web:\n    replicas: 2\n",
+    );
+    p.write(
+        "environments/dev/layer.yaml",
+        "values:\n  global: {domain: shop.dev.example.com}\n",
+    );
+    p.write(
+        "components/web/templates/status.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web-status\ndata:\n  url: https://status.example.org/web\n",
+    );
+    render(&p);
+    // prod now claims a string that dev's unchanged output already contains.
+    p.write(
+        "environments/prod/layer.yaml",
+        "values:\n  global: {domain: status.example.org}\n  web:\n    replicas: 2\n",
+    );
+    let o = p.strata(&["render"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("error[environment-leak]: ConfigMap web/web-status"),
+        "{err}"
+    );
+    assert!(
+        err.contains("in dev/sto2/workload/web/configmap-web-status.yaml"),
+        "{err}"
+    );
+}

@@ -1,6 +1,5 @@
 //! `strata render`, with the render cache kept in the output directory.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
@@ -98,44 +97,38 @@ fn load_cache(out: &Path) -> Option<Cache> {
     Some(cache)
 }
 
-fn save_cache(
-    out: &Path,
-    cache: &Cache,
-    emitted: &[RenderedObject],
-    written: &[String],
-) -> std::io::Result<()> {
+fn save_cache(out: &Path, cache: &Cache) -> std::io::Result<()> {
     let dir = cache_dir(out);
-    std::fs::create_dir_all(dir.join("objects"))?;
-    let mut by_cluster: BTreeMap<&str, Vec<&RenderedObject>> = BTreeMap::new();
-    for o in emitted {
-        by_cluster.entry(o.cluster.as_str()).or_default().push(o);
-    }
-    for name in written {
-        let objects = by_cluster.get(name.as_str()).cloned().unwrap_or_default();
-        std::fs::write(
-            dir.join("objects").join(format!("{name}.json")),
-            serde_json::to_vec(&objects).map_err(std::io::Error::other)?,
-        )?;
-    }
-    // Objects of clusters that no longer exist.
-    if let Ok(entries) = std::fs::read_dir(dir.join("objects")) {
-        for e in entries.flatten() {
-            let name = e
-                .file_name()
-                .to_string_lossy()
-                .trim_end_matches(".json")
-                .to_string();
-            if !cache.clusters.contains_key(&name) {
-                let _ = std::fs::remove_file(e.path());
-            }
-        }
-    }
+    std::fs::create_dir_all(&dir)?;
     let tmp = dir.join("index.json.tmp");
     std::fs::write(
         &tmp,
         serde_json::to_vec(cache).map_err(std::io::Error::other)?,
     )?;
     std::fs::rename(tmp, dir.join("index.json"))
+}
+
+/// The rendered objects of an unchanged cluster, read back from the files it wrote: needed only
+/// when the environment-leak rule must look at them again.
+fn read_objects(out: &Path, cache: &Cache, cluster: &str) -> Option<Vec<RenderedObject>> {
+    let record = cache.clusters.get(cluster)?;
+    let argocd = format!("{}/argocd/", record.environment);
+    let mut objects = Vec::new();
+    for path in record.files.keys().filter(|p| !p.starts_with(&argocd)) {
+        let bytes = std::fs::read(out.join(path)).ok()?;
+        let object: serde_json::Value = yaml_serde::from_slice(&bytes).ok()?;
+        let mut parts = path.rsplit('/');
+        let _file = parts.next();
+        let component = parts.next()?.to_string();
+        objects.push(RenderedObject {
+            environment: record.environment.clone(),
+            cluster: cluster.to_string(),
+            component,
+            file: path.clone(),
+            object,
+        });
+    }
+    Some(objects)
 }
 
 pub fn render(
@@ -159,10 +152,8 @@ pub fn render(
         },
     };
     let cache = if partial { None } else { load_cache(&out_dir) };
-    let objects_dir = cache_dir(&out_dir).join("objects");
-    let load_objects = move |cluster: &str| -> Option<Vec<RenderedObject>> {
-        let bytes = std::fs::read(objects_dir.join(format!("{cluster}.json"))).ok()?;
-        serde_json::from_slice(&bytes).ok()
+    let load_objects = |cluster: &str| -> Option<Vec<RenderedObject>> {
+        read_objects(&out_dir, cache.as_ref()?, cluster)
     };
     let bar = ProgressLine::new(progress);
     let incremental = Incremental {
@@ -216,13 +207,7 @@ pub fn render(
         anyhow::anyhow!("{e}\nhint: choose an empty directory with --out, or remove the directory if it holds nothing you need")
     })?;
     if !partial {
-        let written: Vec<String> = compiled
-            .selected
-            .iter()
-            .filter(|c| !compiled.reused.contains(&c.name))
-            .map(|c| c.name.clone())
-            .collect();
-        if let Err(e) = save_cache(&out_dir, &compiled.cache, &compiled.emitted, &written) {
+        if let Err(e) = save_cache(&out_dir, &compiled.cache) {
             eprintln!(
                 "warning: could not save the render cache in {}: {e}; the next render will be a full one",
                 cache_dir(&out_dir).display()

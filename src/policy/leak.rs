@@ -366,6 +366,24 @@ impl<'a> Ownership<'a> {
                 shared.insert(leaf.value.as_str());
             }
         }
+        // Per path: how many clusters of each environment have it, and with which value. A leaf
+        // then needs one look per environment instead of one per cluster (quadratic at scale).
+        let mut clusters_in: BTreeMap<&str, usize> = BTreeMap::new();
+        for (env, _) in resolved.keys() {
+            *clusters_in.entry(env).or_default() += 1;
+        }
+        let mut has: BTreeMap<&str, BTreeMap<&str, usize>> = BTreeMap::new();
+        let mut with_value: BTreeMap<(&str, &str), BTreeMap<&str, usize>> = BTreeMap::new();
+        for ((env, _), paths) in &resolved {
+            for (path, value) in paths {
+                *has.entry(path).or_default().entry(env).or_default() += 1;
+                *with_value
+                    .entry((path, value))
+                    .or_default()
+                    .entry(env)
+                    .or_default() += 1;
+            }
+        }
         let mut owners: BTreeMap<&str, BTreeMap<&str, Owner>> = BTreeMap::new();
         for leaf in leaves {
             let value = leaf.value.as_str();
@@ -381,14 +399,19 @@ impl<'a> Ownership<'a> {
             // that both environments happen to write in their own layers).
             let mut differs = false;
             let mut same = false;
-            for ((env, _), paths) in &resolved {
+            let path = leaf.path.as_str();
+            for (env, total) in &clusters_in {
                 if *env == leaf.environment {
                     continue;
                 }
-                match paths.get(leaf.path.as_str()) {
-                    Some(v) if *v == value => same = true,
-                    _ => differs = true,
-                }
+                let having = has.get(path).and_then(|h| h.get(env)).copied().unwrap_or(0);
+                let alike = with_value
+                    .get(&(path, value))
+                    .and_then(|h| h.get(env))
+                    .copied()
+                    .unwrap_or(0);
+                same |= alike > 0;
+                differs |= alike < *total || having > alike;
             }
             if !differs || same {
                 continue;

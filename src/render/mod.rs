@@ -66,6 +66,7 @@ pub fn render_all(
     if let Some(p) = progress {
         p.start(jobs.len());
     }
+    let memo = CommandMemo::default();
     let results: Vec<(usize, String, DiagResult<Vec<Manifest>>)> = jobs
         .par_iter()
         .map(|(i, cluster, component, values)| {
@@ -75,7 +76,7 @@ pub fn render_all(
                     None => Ok(Vec::new()),
                 },
                 Renderer::Command { argv, timeout } => {
-                    render_command(world, argv, *timeout, cluster, component, values)
+                    render_command(world, argv, *timeout, cluster, component, values, &memo)
                 }
             };
             if let Some(p) = progress {
@@ -409,6 +410,12 @@ fn kind_name(v: &serde_json::Value) -> &'static str {
     }
 }
 
+/// Command outputs by (component, merged values): a command sees only its directory and its
+/// values, so clusters with the same values share one run.
+type CommandMemo = std::sync::Mutex<
+    BTreeMap<(String, String), std::sync::Arc<std::sync::OnceLock<DiagResult<String>>>>,
+>;
+
 fn render_command(
     world: &dyn World,
     argv: &[String],
@@ -416,7 +423,28 @@ fn render_command(
     cluster: &Cluster,
     component: &Component,
     values: &Merged,
+    memo: &CommandMemo,
 ) -> DiagResult<Vec<Manifest>> {
+    let origin = format!("{}/component.yaml", component.dir);
+    let key = (component.name.clone(), values.to_json().to_string());
+    let cell = match memo.lock() {
+        Ok(mut m) => m.entry(key).or_default().clone(),
+        Err(_) => std::sync::Arc::default(),
+    };
+    let text = cell
+        .get_or_init(|| run_command(world, argv, timeout, cluster, component, values))
+        .clone()?;
+    documents(&text, &origin, None, cluster, component)
+}
+
+fn run_command(
+    world: &dyn World,
+    argv: &[String],
+    timeout: std::time::Duration,
+    cluster: &Cluster,
+    component: &Component,
+    values: &Merged,
+) -> DiagResult<String> {
     let origin = format!("{}/component.yaml", component.dir);
     let fail = |message: String, hint: &str| -> Diagnostics {
         Diagnostic::error("command", message)
@@ -482,5 +510,5 @@ fn render_command(
         };
         Diagnostics::from(d.hint(hint))
     })?;
-    documents(&text, &origin, None, cluster, component)
+    Ok(text)
 }
