@@ -206,13 +206,12 @@ pub fn render(
     let stats = emit::write_tree(&out_dir, &compiled.tree, &owned).map_err(|e| {
         anyhow::anyhow!("{e}\nhint: choose an empty directory with --out, or remove the directory if it holds nothing you need")
     })?;
-    if !partial {
-        if let Err(e) = save_cache(&out_dir, &compiled.cache) {
-            eprintln!(
-                "warning: could not save the render cache in {}: {e}; the next render will be a full one",
-                cache_dir(&out_dir).display()
-            );
-        }
+    let saved = if partial { Ok(()) } else { save_cache(&out_dir, &compiled.cache) };
+    if let Err(e) = saved {
+        eprintln!(
+            "warning: could not save the render cache in {}: {e}; the next render will be a full one",
+            cache_dir(&out_dir).display()
+        );
     }
     let reused_files: usize = compiled
         .reused
