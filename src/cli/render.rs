@@ -206,7 +206,11 @@ pub fn render(
     let stats = emit::write_tree(&out_dir, &compiled.tree, &owned).map_err(|e| {
         anyhow::anyhow!("{e}\nhint: choose an empty directory with --out, or remove the directory if it holds nothing you need")
     })?;
-    let saved = if partial { Ok(()) } else { save_cache(&out_dir, &compiled.cache) };
+    let saved = if partial {
+        Ok(())
+    } else {
+        save_cache(&out_dir, &compiled.cache)
+    };
     if let Err(e) = saved {
         eprintln!(
             "warning: could not save the render cache in {}: {e}; the next render will be a full one",

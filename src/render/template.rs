@@ -56,13 +56,10 @@ fn to_json(value: &Value) -> Result<serde_json::Value, Error> {
 /// `{{ values.resources | toyaml }}`: block YAML without a trailing newline.
 fn toyaml(value: &Value) -> Result<String, Error> {
     let json = to_json(value)?;
-    let text = yaml_serde::to_string(&json).map_err(|e| {
-        Error::new(
-            ErrorKind::InvalidOperation,
-            format!("cannot write YAML: {e}"),
-        )
-    })?;
-    Ok(text.trim_end_matches('\n').to_string())
+    // strata's own writer: strings YAML 1.1 would misread (`off`, `0755`) come out quoted.
+    Ok(crate::emit::write_yaml(&json)
+        .trim_end_matches('\n')
+        .to_string())
 }
 
 /// `{{ x | tojson }}`: compact JSON, with no HTML escaping (the output is YAML, not HTML).
@@ -115,4 +112,69 @@ fn fail(message: String, _kwargs: Kwargs) -> Result<Value, Error> {
         ErrorKind::InvalidOperation,
         format!("fail: {message}"),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn render(template: &str, ctx: minijinja::Value) -> Result<String, minijinja::Error> {
+        let env = environment(Arc::new(BTreeMap::new()));
+        env.render_str(template, ctx)
+    }
+
+    #[test]
+    fn the_filters_of_the_design() {
+        let ctx = minijinja::context! { v => minijinja::Value::from(minijinja::value::Serde(serde_json::json!({"b": [1, "off"], "a": "x: y"}))) };
+        assert_eq!(
+            render("{{ v | toyaml }}", ctx.clone()).unwrap(),
+            "b:\n- 1\n- \"off\"\na: \"x: y\""
+        );
+        assert_eq!(
+            render("{{ v | tojson }}", ctx.clone()).unwrap(),
+            r#"{"b":[1,"off"],"a":"x: y"}"#
+        );
+        assert_eq!(
+            render("a:\n  {{ v | toyaml | indent(2) }}", ctx.clone()).unwrap(),
+            "a:\n  b:\n  - 1\n  - \"off\"\n  a: \"x: y\""
+        );
+        assert_eq!(
+            render("{{ 'hello' | b64encode }}", ctx.clone()).unwrap(),
+            "aGVsbG8="
+        );
+        assert_eq!(
+            render("{{ 'hello' | sha256 }}", ctx.clone()).unwrap(),
+            "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+        );
+        assert_eq!(
+            render("{{ 'say \"hi\"' | quote }}", ctx.clone()).unwrap(),
+            r#""say \"hi\"""#
+        );
+        assert_eq!(
+            render("{{ v.a | required('set a') }}", ctx.clone()).unwrap(),
+            "x: y"
+        );
+    }
+
+    #[test]
+    fn required_and_fail_stop_with_their_message() {
+        let ctx = minijinja::context! { empty => "" };
+        let e = render(
+            "{{ empty | required('set values.host for the ingress') }}",
+            ctx.clone(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.detail(),
+            Some("required: set values.host for the ingress")
+        );
+        let e = render("{{ fail('no prod without backups') }}", ctx).unwrap_err();
+        assert_eq!(e.detail(), Some("fail: no prod without backups"));
+    }
+
+    #[test]
+    fn undefined_is_an_error() {
+        let e = render("{{ values.nope }}", minijinja::context! {}).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::UndefinedError);
+    }
 }
