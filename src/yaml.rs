@@ -10,7 +10,11 @@ use std::collections::BTreeMap;
 use saphyr_parser::{Event, Parser, ScalarStyle, Span as YSpan};
 
 /// The most nodes that aliases may add to one file. A "billion laughs" file stops here.
+/// A scalar counts one node per [`ALIAS_BYTES_PER_NODE`] bytes of its text, so one long string
+/// aliased many times stops here too.
 pub const MAX_ALIAS_NODES: usize = 100_000;
+/// The bytes of scalar text that count as one more node towards [`MAX_ALIAS_NODES`].
+pub const ALIAS_BYTES_PER_NODE: usize = 64;
 /// The deepest nesting of maps and lists accepted in one file.
 pub const MAX_DEPTH: usize = 128;
 
@@ -59,11 +63,15 @@ pub struct Node {
 
 impl Node {
     pub fn scalar(s: Scalar, pos: Pos) -> Node {
+        let text = match &s {
+            Scalar::Str(text) => text.len(),
+            _ => 0,
+        };
         Node {
             kind: NodeKind::Scalar(s),
             pos,
             tag: None,
-            size: 1,
+            size: 1 + text / ALIAS_BYTES_PER_NODE,
         }
     }
 
@@ -436,6 +444,8 @@ impl Builder {
                         )
                         .with_hint("remove one of the two; YAML would silently keep only one"));
                     }
+                    // A key is text an alias to this map copies too.
+                    *size = size.saturating_add(node.size);
                     *pending_key = Some((key, node.pos));
                 }
                 Some((key, key_pos)) => {
@@ -610,6 +620,23 @@ mod tests {
                 "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
             ));
         }
+        let started = std::time::Instant::now();
+        let e = parse_one(&text).unwrap_err();
+        assert!(
+            e.message.contains("aliases expand to more than"),
+            "{}",
+            e.message
+        );
+        assert!(started.elapsed().as_secs() < 2);
+    }
+
+    #[test]
+    fn a_long_string_aliased_many_times_is_an_alias_bomb() {
+        let text = format!(
+            "s: &s {}\nl: [{}]\n",
+            "x".repeat(10_000),
+            "*s, ".repeat(1_000)
+        );
         let e = parse_one(&text).unwrap_err();
         assert!(
             e.message.contains("aliases expand to more than"),

@@ -141,11 +141,28 @@ fn render_templates(
             continue;
         }
         let file = format!("{}/templates/{name}", component.dir);
-        let text = env.get_template(name).and_then(|t| t.render(&ctx));
+        // minijinja panics on some templates it parsed (`{% import "x" as 1 %}` reaches an
+        // `unreachable!` in its code generator). A template is user input: that is a
+        // diagnostic, not a crash of the whole render.
+        let text = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            env.get_template(name).and_then(|t| t.render(&ctx))
+        }));
         let text = match text {
-            Ok(t) => t,
-            Err(e) => {
+            Ok(Ok(t)) => t,
+            Ok(Err(e)) => {
                 diags.push(template_error(&e, component, cluster));
+                continue;
+            }
+            Err(_) => {
+                diags.push(
+                    Diagnostic::error(
+                        "template-engine",
+                        format!("the template engine crashed on {file}"),
+                    )
+                    .at(Span::new(&file, 1, 1))
+                    .note(format!("cluster: {}", cluster.name))
+                    .hint("this is a bug in minijinja, not in your values; look for an unusual construct such as `import ... as` followed by anything but a name"),
+                );
                 continue;
             }
         };
