@@ -43,6 +43,18 @@ use load::Source;
 use merge::Cluster;
 use world::World;
 
+/// Decodes Secret `data` as Kubernetes writes it: standard base64, padding optional. One
+/// decoder for drift, diff and the policies, so they agree on what a Secret holds.
+pub(crate) fn decode_base64(text: &str) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    const LENIENT: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+    );
+    LENIENT.decode(text).ok()
+}
+
 /// Which clusters to compile.
 #[derive(Clone, Debug, Default)]
 pub struct Selection {

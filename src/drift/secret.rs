@@ -98,32 +98,8 @@ pub(crate) fn shorten_hashes(value: &mut Value) {
     }
 }
 
-/// Standard base64 (RFC 4648 §4), as Kubernetes encodes Secret data. Padding may be left out.
 fn decode_base64(text: &str) -> Option<Vec<u8>> {
-    let unpadded = text.trim_end_matches('=');
-    if text.len() - unpadded.len() > 2 || unpadded.len() % 4 == 1 {
-        return None;
-    }
-    let mut bytes = Vec::with_capacity(unpadded.len() / 4 * 3 + 2);
-    let mut buffer: u32 = 0;
-    let mut bits = 0;
-    for byte in unpadded.bytes() {
-        let sextet = match byte {
-            b'A'..=b'Z' => byte - b'A',
-            b'a'..=b'z' => byte - b'a' + 26,
-            b'0'..=b'9' => byte - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        };
-        buffer = (buffer << 6) | u32::from(sextet);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            bytes.push(((buffer >> bits) & 0xff) as u8);
-        }
-    }
-    Some(bytes)
+    crate::decode_base64(text)
 }
 
 #[cfg(test)]

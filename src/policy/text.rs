@@ -58,30 +58,9 @@ pub(crate) fn texts(object: &Value, is_secret: bool) -> Vec<Text> {
     out
 }
 
-/// Standard base64 with optional padding; `None` unless it decodes to UTF-8 text.
+/// Secret data as text; `None` unless it is base64 of UTF-8 text.
 fn decode_base64(text: &str) -> Option<String> {
-    let mut bits: u32 = 0;
-    let mut count = 0;
-    let mut bytes = Vec::with_capacity(text.len() * 3 / 4);
-    for c in text.bytes() {
-        let value = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' | b'-' => 62,
-            b'/' | b'_' => 63,
-            b'=' | b'\n' | b'\r' | b' ' | b'\t' => continue,
-            _ => return None,
-        };
-        bits = (bits << 6) | u32::from(value);
-        count += 6;
-        if count >= 8 {
-            count -= 8;
-            bytes.push((bits >> count) as u8);
-            bits &= (1 << count) - 1;
-        }
-    }
-    String::from_utf8(bytes).ok()
+    String::from_utf8(crate::decode_base64(text.trim())?).ok()
 }
 
 #[cfg(test)]
