@@ -88,8 +88,8 @@ pub struct Compiled {
     pub source: Source,
     /// Every cluster of the platform.
     pub all: Vec<Cluster>,
-    /// The clusters that were rendered.
-    pub selected: Vec<Cluster>,
+    /// The indexes in `all` of the clusters that were rendered; see [`Compiled::selected`].
+    selected: Vec<usize>,
     pub tree: OutputTree,
     /// The number of Kubernetes objects rendered (Argo CD objects not counted).
     pub objects: usize,
@@ -103,6 +103,13 @@ pub struct Compiled {
     pub reused: BTreeSet<String>,
     /// The cache to save for the next render.
     pub cache: cache::Cache,
+}
+
+impl Compiled {
+    /// The clusters that were rendered.
+    pub fn selected(&self) -> Vec<&Cluster> {
+        self.selected.iter().map(|&i| &self.all[i]).collect()
+    }
 }
 
 /// Wall time per pipeline stage, for `--timings`.
@@ -127,6 +134,34 @@ impl Timings {
         self.stages.push((stage, now - self.last));
         self.last = now;
     }
+}
+
+/// Time spent in a stage that runs on many threads at once, summed over the threads.
+#[derive(Default)]
+struct Busy(std::sync::atomic::AtomicU64);
+
+impl Busy {
+    fn time<T>(&self, f: impl FnOnce() -> T) -> T {
+        let start = std::time::Instant::now();
+        let out = f();
+        let nanos = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.0
+            .fetch_add(nanos, std::sync::atomic::Ordering::Relaxed);
+        out
+    }
+
+    fn total(&self) -> std::time::Duration {
+        std::time::Duration::from_nanos(self.0.load(std::sync::atomic::Ordering::Relaxed))
+    }
+}
+
+/// What the pipeline made of one cluster.
+struct ClusterOutput {
+    tree: OutputTree,
+    records: BTreeMap<String, cache::FileRecord>,
+    objects: usize,
+    violations: Vec<policy::Violation>,
+    warnings: Diagnostics,
 }
 
 /// Loads, merges, validates, renders and emits the platform in `world`.
@@ -161,18 +196,24 @@ pub trait Progress: Sync {
 
 /// Like [`compile`], skipping the clusters whose inputs the cache has seen. Skipped clusters
 /// are listed in [`Compiled::reused`]; their files are not in the tree.
+///
+/// Each changed cluster goes through the rest of the pipeline on its own, in parallel with the
+/// others: its values are checked, its components rendered, its files emitted and its objects
+/// checked by the policies, and then only its files are kept. What the policies need from every
+/// cluster (leak ownership, each cluster's facts) is built once before.
 pub fn compile_with(
     world: &dyn World,
     selection: &Selection,
     incremental: &Incremental<'_>,
 ) -> Result<Compiled, Failure> {
+    use rayon::prelude::*;
+
     let mut timings = Timings::default();
     let source = load::load(world)?;
     timings.mark("load");
-    let texts = source.texts.clone();
     let fail = |d: Diagnostics| Failure {
         diagnostics: d,
-        texts: texts.clone(),
+        texts: source.texts.clone(),
     };
     let all = merge::merge_all(&source).map_err(fail)?;
     let selected = select(&all, selection).map_err(fail)?;
@@ -186,78 +227,48 @@ pub fn compile_with(
     let usable = incremental
         .cache
         .filter(|c| c.renderer == incremental.renderer && !incremental.renderer.is_empty());
-    let mut inputs = BTreeMap::new();
-    for c in &selected {
-        let members: Vec<&str> = all
-            .iter()
-            .filter(|o| o.environment == c.environment)
-            .map(|o| o.name.as_str())
-            .collect();
-        inputs.insert(
-            c.name.clone(),
-            cache::cluster_input(
+    let mut members: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for c in &all {
+        members
+            .entry(c.environment.as_str())
+            .or_default()
+            .push(c.name.as_str());
+    }
+    let inputs: BTreeMap<&str, String> = selected
+        .par_iter()
+        .map(|&i| {
+            let c = &all[i];
+            let members = members.get(c.environment.as_str()).map_or(&[][..], |m| m);
+            let input = cache::cluster_input(
                 &incremental.renderer,
                 settings_bytes,
                 &component_hashes,
                 c,
-                &members,
-            ),
-        );
-    }
+                members,
+            );
+            (c.name.as_str(), input)
+        })
+        .collect();
     let reused: BTreeSet<String> = selected
         .iter()
+        .map(|&i| &all[i])
         .filter(|c| {
             usable
                 .and_then(|u| u.clusters.get(&c.name))
-                .is_some_and(|cc| Some(&cc.input) == inputs.get(&c.name))
+                .is_some_and(|cc| Some(&cc.input) == inputs.get(c.name.as_str()))
         })
         .map(|c| c.name.clone())
         .collect();
-    let dirty: Vec<Cluster> = selected
+    let dirty: Vec<&Cluster> = selected
         .iter()
+        .map(|&i| &all[i])
         .filter(|c| !reused.contains(&c.name))
-        .cloned()
         .collect();
     timings.mark("hash");
 
-    let mut diags = Diagnostics::new();
-    let mut skip = BTreeSet::new();
-    for cluster in &dirty {
-        for (name, values) in cluster.enabled() {
-            if let Some(component) = source.components.get(name) {
-                let found = validate::check_component(cluster, component, values);
-                if !found.is_empty() {
-                    skip.insert((cluster.name.clone(), name.clone()));
-                    diags.extend(found);
-                }
-            }
-        }
-    }
-    timings.mark("values schemas");
-    let rendered = match render::render_all(&source, &dirty, world, &skip, incremental.progress) {
-        Ok(r) => Some(r),
-        Err(d) => {
-            diags.extend(d);
-            None
-        }
-    };
-    if diags.has_errors() {
-        return Err(fail(diags.sorted()));
-    }
-    let rendered = rendered.unwrap_or_default();
-    timings.mark("render");
-    let environments: BTreeSet<String> = selected.iter().map(|c| c.environment.clone()).collect();
-    let (tree, emitted) =
-        emit::emit(&source, &dirty, rendered, &all, &environments).map_err(fail)?;
-    timings.mark("emit");
-
-    // Policies run on the rendered objects; a violation at level deny fails the compile.
-    let envs: Vec<String> = all
-        .iter()
-        .map(|c| c.environment.clone())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    // What is wrong whatever the clusters render: the policy settings, the environments' Argo
+    // CD objects.
+    let envs: Vec<String> = members.keys().map(|e| e.to_string()).collect();
     let config_errors: Diagnostics = source
         .settings
         .policies
@@ -274,20 +285,23 @@ pub fn compile_with(
     if !config_errors.is_empty() {
         return Err(fail(config_errors));
     }
-    let mut violations = Vec::new();
+    let environments: BTreeSet<String> = selected
+        .iter()
+        .map(|&i| all[i].environment.clone())
+        .collect();
+    let mut tree = emit::environments(&source, &all, &environments).map_err(fail)?;
+
+    // Unchanged clusters are checked again when the leak rule's ownership may have changed.
     let leaves_changed = usable.is_none_or(|u| u.leaves != leaves_hash);
     let recheck: Vec<&Cluster> = selected
         .iter()
+        .map(|&i| &all[i])
         .filter(|c| reused.contains(&c.name) && leaves_changed)
         .collect();
-    let mut checked_objects: Vec<policy::RenderedObject> = Vec::new();
-    let mut recheck_clusters: Vec<Cluster> = Vec::new();
+    let mut recheck_objects: Vec<Vec<policy::RenderedObject>> = Vec::new();
     for c in &recheck {
         match incremental.objects.and_then(|load| load(&c.name)) {
-            Some(objects) => {
-                checked_objects.extend(objects);
-                recheck_clusters.push((*c).clone());
-            }
+            Some(objects) => recheck_objects.push(objects),
             None => {
                 return Err(fail(
                     Diagnostic::error(
@@ -300,25 +314,105 @@ pub fn compile_with(
             }
         }
     }
-    let mut facts_for: Vec<Cluster> = dirty.clone();
-    facts_for.extend(recheck_clusters);
+    let facts_for: Vec<&Cluster> = dirty.iter().chain(&recheck).copied().collect();
     let facts = validate::facts::cluster_facts(&source, &facts_for).map_err(fail)?;
-    let rechecked: BTreeSet<&str> = recheck.iter().map(|c| c.name.as_str()).collect();
-    let mut all_objects: Vec<&policy::RenderedObject> = emitted.iter().collect();
-    all_objects.extend(checked_objects.iter());
-    let to_check: Vec<policy::RenderedObject> = if checked_objects.is_empty() {
-        Vec::new()
-    } else {
-        all_objects.iter().map(|o| (*o).clone()).collect()
-    };
-    let found = if to_check.is_empty() {
-        policy::check(&emitted, &facts, &leaves, &source.settings.policies)
-    } else {
-        policy::check(&to_check, &facts, &leaves, &source.settings.policies)
-    };
-    violations.extend(found);
+    let checker = policy::Checker::new(&facts, &leaves, &source.settings.policies);
+    timings.mark("policy setup");
+
+    // The pipeline, one changed cluster at a time on each thread.
+    let renderer = render::Renderer::new(&source, world, incremental.progress);
+    if let Some(p) = incremental.progress {
+        p.start(dirty.iter().map(|c| c.enabled().count()).sum());
+    }
+    // Components render in parallel too when there are too few clusters to keep every thread busy.
+    let parallel = dirty.len() < 2 * rayon::current_num_threads();
+    let (render_busy, emit_busy, check_busy) = (Busy::default(), Busy::default(), Busy::default());
+    let outputs: Vec<Result<ClusterOutput, Diagnostics>> = dirty
+        .par_iter()
+        .map(|cluster| {
+            let mut diags = Diagnostics::new();
+            let mut skip = BTreeSet::new();
+            let rendered = render_busy.time(|| {
+                for (name, values) in cluster.enabled() {
+                    if let Some(component) = source.components.get(name) {
+                        let found = validate::check_component(cluster, component, values);
+                        if !found.is_empty() {
+                            skip.insert(name.as_str());
+                            diags.extend(found);
+                        }
+                    }
+                }
+                renderer.cluster(cluster, &skip, parallel)
+            });
+            let rendered = match rendered {
+                Ok(r) if !diags.has_errors() => r,
+                Ok(_) => return Err(diags),
+                Err(d) => {
+                    diags.extend(d);
+                    return Err(diags);
+                }
+            };
+            let emitted = emit_busy.time(|| emit::cluster(&source, cluster, rendered));
+            let emitted = match emitted {
+                Ok(e) => e,
+                Err(d) => {
+                    diags.extend(d);
+                    return Err(diags);
+                }
+            };
+            let violations = check_busy.time(|| checker.check(&emitted.objects));
+            let records = emitted
+                .tree
+                .files
+                .iter()
+                .map(|(p, b)| (p.clone(), cache::FileRecord::of(b)))
+                .collect();
+            Ok(ClusterOutput {
+                objects: emitted.objects.len(),
+                tree: emitted.tree,
+                records,
+                violations,
+                warnings: diags,
+            })
+        })
+        .collect();
+    timings.mark("pipeline");
+    timings.stages.push(("render (cpu)", render_busy.total()));
+    timings.stages.push(("emit (cpu)", emit_busy.total()));
+    timings.stages.push(("policies (cpu)", check_busy.total()));
+
+    let mut diags = Diagnostics::new();
+    let mut violations = Vec::new();
+    let mut done: BTreeMap<&str, ClusterOutput> = BTreeMap::new();
+    // One bulk build: appending each cluster's map to the whole would copy it every time.
+    let mut files: Vec<(String, Vec<u8>)> = std::mem::take(&mut tree.files).into_iter().collect();
+    for (cluster, output) in dirty.iter().zip(outputs) {
+        match output {
+            Ok(mut o) => {
+                diags.extend(std::mem::take(&mut o.warnings));
+                violations.append(&mut o.violations);
+                files.extend(std::mem::take(&mut o.tree.files));
+                done.insert(cluster.name.as_str(), o);
+            }
+            Err(d) => diags.extend(d),
+        }
+    }
+    tree.files = files.into_iter().collect();
+    if diags.has_errors() {
+        return Err(fail(diags.sorted()));
+    }
+    let rechecked: Vec<Vec<policy::Violation>> = recheck_objects
+        .par_iter()
+        .map(|objects| checker.check(objects))
+        .collect();
+    let rechecked_names: BTreeSet<&str> = recheck.iter().map(|c| c.name.as_str()).collect();
+    let mut rechecked_of: BTreeMap<&str, Vec<policy::Violation>> = BTreeMap::new();
+    for (c, found) in recheck.iter().zip(rechecked) {
+        violations.extend(found.iter().cloned());
+        rechecked_of.insert(c.name.as_str(), found);
+    }
     for name in &reused {
-        if rechecked.contains(name.as_str()) {
+        if rechecked_names.contains(name.as_str()) {
             continue;
         }
         if let Some(cc) = usable.and_then(|u| u.clusters.get(name)) {
@@ -358,66 +452,38 @@ pub fn compile_with(
     }
 
     // The cache this render leaves behind.
-    let mut object_counts: BTreeMap<&str, usize> = BTreeMap::new();
-    for o in &emitted {
-        *object_counts.entry(o.cluster.as_str()).or_default() += 1;
-    }
-    let mut violations_of: BTreeMap<&str, Vec<cache::CachedViolation>> = BTreeMap::new();
-    for v in &violations {
-        violations_of
-            .entry(v.cluster.as_str())
-            .or_default()
-            .push(cache::CachedViolation::of(v));
-    }
+    let cached = |v: &[policy::Violation]| v.iter().map(cache::CachedViolation::of).collect();
     let mut next = cache::Cache {
         renderer: incremental.renderer.clone(),
         leaves: leaves_hash,
         clusters: BTreeMap::new(),
     };
-    for c in &selected {
-        if reused.contains(&c.name) {
-            if let Some(cc) = usable.and_then(|u| u.clusters.get(&c.name)) {
-                let mut cc = cc.clone();
-                if rechecked.contains(c.name.as_str()) {
-                    cc.violations = violations_of.remove(c.name.as_str()).unwrap_or_default();
-                }
-                next.clusters.insert(c.name.clone(), cc);
+    let mut objects = 0;
+    for c in selected.iter().map(|&i| &all[i]) {
+        if let Some(o) = done.remove(c.name.as_str()) {
+            objects += o.objects;
+            next.clusters.insert(
+                c.name.clone(),
+                cache::CachedCluster {
+                    input: inputs.get(c.name.as_str()).cloned().unwrap_or_default(),
+                    environment: c.environment.clone(),
+                    files: o.records,
+                    objects: o.objects,
+                    violations: cached(&o.violations),
+                },
+            );
+        } else if let Some(cc) = usable.and_then(|u| u.clusters.get(&c.name)) {
+            let mut cc = cc.clone();
+            if let Some(found) = rechecked_of.get(c.name.as_str()) {
+                cc.violations = cached(found);
             }
-            continue;
+            objects += cc.objects;
+            next.clusters.insert(c.name.clone(), cc);
         }
-        let prefix = format!("{}/{}/", c.environment, c.path());
-        let apps = format!("{}/argocd/apps/{}-", c.environment, c.slug());
-        // The cluster's directory is one range of the sorted tree; its Applications are looked
-        // up by name. (A filter over the whole tree per cluster is quadratic at 1,000 clusters.)
-        let mut files: BTreeMap<String, cache::FileRecord> = tree
-            .files
-            .range(prefix.clone()..)
-            .take_while(|(p, _)| p.starts_with(&prefix))
-            .map(|(p, b)| (p.clone(), cache::FileRecord::of(b)))
-            .collect();
-        for (n, _) in c.enabled() {
-            let app = format!("{apps}{n}.yaml");
-            if let Some(b) = tree.files.get(&app) {
-                files.insert(app, cache::FileRecord::of(b));
-            }
-        }
-        next.clusters.insert(
-            c.name.clone(),
-            cache::CachedCluster {
-                input: inputs.get(&c.name).cloned().unwrap_or_default(),
-                environment: c.environment.clone(),
-                files,
-                objects: object_counts.get(c.name.as_str()).copied().unwrap_or(0),
-                violations: violations_of.remove(c.name.as_str()).unwrap_or_default(),
-            },
-        );
     }
-    let objects = next
-        .clusters
-        .iter()
-        .filter(|(n, _)| selected.iter().any(|c| &c.name == *n))
-        .map(|(_, c)| c.objects)
-        .sum();
+    drop(checker);
+    drop(facts);
+    drop(leaves);
     Ok(Compiled {
         source,
         all,
@@ -451,10 +517,10 @@ fn violation_diagnostic(v: &policy::Violation) -> Diagnostic {
     .hint(v.hint.clone())
 }
 
-fn select(all: &[Cluster], selection: &Selection) -> DiagResult<Vec<Cluster>> {
-    let mut out: Vec<Cluster> = all.to_vec();
+fn select(all: &[Cluster], selection: &Selection) -> DiagResult<Vec<usize>> {
+    let mut out: Vec<usize> = (0..all.len()).collect();
     if let Some(env) = &selection.environment {
-        out.retain(|c| &c.environment == env);
+        out.retain(|&i| &all[i].environment == env);
         if out.is_empty() {
             let known: BTreeSet<&str> = all.iter().map(|c| c.environment.as_str()).collect();
             return Err(
@@ -468,10 +534,10 @@ fn select(all: &[Cluster], selection: &Selection) -> DiagResult<Vec<Cluster>> {
         }
     }
     if let Some((i, n)) = selection.shard {
-        out.retain(|c| shard_of(&c.name, n) == i);
+        out.retain(|&c| shard_of(&all[c].name, n) == i);
     }
     if let Some(name) = &selection.cluster {
-        out.retain(|c| &c.name == name);
+        out.retain(|&i| &all[i].name == name);
         if out.is_empty() {
             let known: Vec<&str> = all.iter().map(|c| c.name.as_str()).collect();
             return Err(

@@ -6,6 +6,11 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 
+// The render allocates and frees many small values on every thread; glibc's malloc spent a
+// quarter of the CPU time of a 100-cluster render (perf), mimalloc about half as much.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     // A closed pipe (`strata diff | head`) is a normal end, not a crash.
     #[cfg(unix)]

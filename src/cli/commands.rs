@@ -203,6 +203,13 @@ pub(super) fn report(diags: &Diagnostics, texts: &SourceTexts) -> Exit {
 /// Whether `--timings` was given.
 static TIMINGS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
+/// Prints one stage's time when `--timings` was given.
+pub(super) fn print_timing(stage: &str, took: std::time::Duration) {
+    if TIMINGS.load(std::sync::atomic::Ordering::Relaxed) {
+        eprintln!("{stage:>16}: {:>8.1} ms", took.as_secs_f64() * 1000.0);
+    }
+}
+
 pub(super) fn compile(
     world: &FsWorld,
     selection: &Selection,
@@ -221,10 +228,8 @@ pub(super) fn compile_incremental(
 ) -> std::result::Result<Compiled, Exit> {
     match strata::compile_with(world, selection, incremental) {
         Ok(c) => {
-            if TIMINGS.load(std::sync::atomic::Ordering::Relaxed) {
-                for (stage, d) in &c.timings.stages {
-                    eprintln!("{stage:>16}: {:>8.1} ms", d.as_secs_f64() * 1000.0);
-                }
+            for (stage, d) in &c.timings.stages {
+                print_timing(stage, *d);
             }
             if !c.warnings.is_empty() {
                 eprint!("{}", diag::render(&c.warnings, &c.source.texts));

@@ -32,7 +32,8 @@ pub fn drift(
         Ok(c) => c,
         Err(exit) => return Ok(exit),
     };
-    let Some(c) = compiled.selected.first() else {
+    let selected = compiled.selected();
+    let Some(c) = selected.first() else {
         return Ok(Exit::Failed);
     };
     let prefix = format!("{}/{}/", c.environment, c.path());

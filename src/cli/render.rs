@@ -9,7 +9,7 @@ use strata::emit::{self, CACHE_DIR};
 use strata::policy::RenderedObject;
 use strata::{Incremental, Selection};
 
-use super::commands::{open, print_json, report_compiled};
+use super::commands::{open, print_json, print_timing, report_compiled};
 use super::{Exit, Format};
 
 /// Identifies this build of strata: its version and the size and modification time of its own
@@ -151,7 +151,9 @@ pub fn render(
             Err(f) => return Ok(report_compiled(&f)),
         },
     };
+    let started = std::time::Instant::now();
     let cache = if partial { None } else { load_cache(&out_dir) };
+    print_timing("read cache", started.elapsed());
     let load_objects = |cluster: &str| -> Option<Vec<RenderedObject>> {
         read_objects(&out_dir, cache.as_ref()?, cluster)
     };
@@ -175,8 +177,9 @@ pub fn render(
 
     // What this render may delete: everything for a full render without a cache; otherwise the
     // directories of the clusters it rendered and the files of clusters that are gone.
+    let selected = compiled.selected();
     let mut owned: Vec<String> = if partial {
-        let mut owned = emit::owned_prefixes(&compiled.source, &compiled.selected);
+        let mut owned = emit::owned_prefixes(&compiled.source, selected.iter().copied());
         if selection.cluster.is_none() && selection.shard.is_none() {
             owned.extend(selection.environment.iter().map(|e| format!("{e}/")));
         }
@@ -184,13 +187,11 @@ pub fn render(
     } else if cache.is_none() {
         vec![String::new()]
     } else {
-        let dirty: Vec<_> = compiled
-            .selected
+        let dirty = selected
             .iter()
-            .filter(|c| !compiled.reused.contains(&c.name))
-            .cloned()
-            .collect();
-        emit::owned_prefixes(&compiled.source, &dirty)
+            .copied()
+            .filter(|c| !compiled.reused.contains(&c.name));
+        emit::owned_prefixes(&compiled.source, dirty)
     };
     if let Some(old) = &cache {
         for (name, c) in &old.clusters {
@@ -203,14 +204,18 @@ pub fn render(
             }
         }
     }
+    let started = std::time::Instant::now();
     let stats = emit::write_tree(&out_dir, &compiled.tree, &owned).map_err(|e| {
         anyhow::anyhow!("{e}\nhint: choose an empty directory with --out, or remove the directory if it holds nothing you need")
     })?;
+    print_timing("write", started.elapsed());
+    let started = std::time::Instant::now();
     let saved = if partial {
         Ok(())
     } else {
         save_cache(&out_dir, &compiled.cache)
     };
+    print_timing("save cache", started.elapsed());
     if let Err(e) = saved {
         eprintln!(
             "warning: could not save the render cache in {}: {e}; the next render will be a full one",
@@ -228,8 +233,8 @@ pub fn render(
     match format {
         Format::Json => print_json(&serde_json::json!({
             "out": out_dir.display().to_string(),
-            "clusters": compiled.selected.len(),
-            "rendered": compiled.selected.len() - compiled.reused.len(),
+            "clusters": selected.len(),
+            "rendered": selected.len() - compiled.reused.len(),
             "cached": compiled.reused.len(),
             "objects": compiled.objects,
             "files": files,
@@ -239,12 +244,8 @@ pub fn render(
         }))?,
         Format::Human => println!(
             "rendered {} cluster{}{}, {} objects into {} ({} files: {} written, {} unchanged, {} removed)",
-            compiled.selected.len(),
-            if compiled.selected.len() == 1 {
-                ""
-            } else {
-                "s"
-            },
+            selected.len(),
+            if selected.len() == 1 { "" } else { "s" },
             if compiled.reused.is_empty() {
                 String::new()
             } else {

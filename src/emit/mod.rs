@@ -192,21 +192,47 @@ fn file_name(key: &ObjectKey, component_namespace: &str, qualified: bool) -> Str
     }
 }
 
-/// Builds the output tree of the given clusters. `all` is every cluster of the platform: the
-/// AppProjects list them even when only some are rendered.
-pub fn emit(
+/// One cluster's output: its files (its directory and its Applications), and its objects as
+/// the policies check them.
+#[derive(Debug, Default)]
+pub struct EmittedCluster {
+    pub tree: OutputTree,
+    pub objects: Vec<RenderedObject>,
+}
+
+/// The files and objects of one rendered cluster.
+pub fn cluster(
     source: &Source,
-    clusters: &[Cluster],
-    rendered: Vec<RenderedCluster>,
+    cluster: &Cluster,
+    rendered: RenderedCluster,
+) -> DiagResult<EmittedCluster> {
+    let mut out = EmittedCluster::default();
+    let mut diags = Diagnostics::new();
+    emit_cluster(
+        source,
+        cluster,
+        rendered,
+        &mut out.tree,
+        &mut out.objects,
+        &mut diags,
+    );
+    if diags.has_errors() {
+        Err(diags)
+    } else {
+        Ok(out)
+    }
+}
+
+/// The Argo CD objects of each environment in `environments`: its AppProject and root
+/// Application. `all` is every cluster of the platform: the AppProjects list them even when
+/// only some are rendered.
+pub fn environments(
+    source: &Source,
     all: &[Cluster],
     environments: &BTreeSet<String>,
-) -> DiagResult<(OutputTree, Vec<RenderedObject>)> {
+) -> DiagResult<OutputTree> {
     let mut tree = OutputTree::default();
-    let mut objects = Vec::new();
     let mut diags = Diagnostics::new();
-    for (cluster, r) in clusters.iter().zip(rendered) {
-        emit_cluster(source, cluster, r, &mut tree, &mut objects, &mut diags);
-    }
     for env in environments.iter().map(String::as_str) {
         let members: Vec<&Cluster> = all.iter().filter(|c| c.environment == env).collect();
         let argocd_server = source.settings.argocd.server_for(env);
@@ -240,7 +266,7 @@ pub fn emit(
     if diags.has_errors() {
         Err(diags.sorted())
     } else {
-        Ok((tree, objects))
+        Ok(tree)
     }
 }
 
@@ -332,7 +358,10 @@ fn emit_cluster(
 
 /// The paths a render of `clusters` owns: what a successful render of only these clusters may
 /// delete when it no longer produces them.
-pub fn owned_prefixes(source: &Source, clusters: &[Cluster]) -> Vec<String> {
+pub fn owned_prefixes<'a>(
+    source: &Source,
+    clusters: impl IntoIterator<Item = &'a Cluster>,
+) -> Vec<String> {
     let mut out = Vec::new();
     for c in clusters {
         out.push(format!("{}/{}/", c.environment, c.path()));

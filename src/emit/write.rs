@@ -42,13 +42,19 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> WriteError + '_ {
 }
 
 /// Writes `tree` under `dir`. Files under `dir` that start with one of `owned` and that the tree
-/// does not hold are removed; others are left alone.
+/// does not hold are removed; others are left alone. An entry of `owned` is a directory
+/// (`prod/sto2/workload/`, or `""` for all of `dir`) or one file's path.
+///
+/// Files are written on every thread: creating a file costs more than rendering it.
 pub fn write_tree(
     dir: &Path,
     tree: &OutputTree,
     owned: &[String],
 ) -> Result<WriteStats, WriteError> {
+    use rayon::prelude::*;
+
     let marker = dir.join(MARKER);
+    let mut fresh = true;
     if dir.exists() {
         let empty = std::fs::read_dir(dir).map_err(io(dir))?.next().is_none();
         if !empty && !marker.is_file() {
@@ -56,79 +62,162 @@ pub fn write_tree(
                 dir: dir.to_path_buf(),
             });
         }
+        fresh = empty;
     }
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     if !marker.is_file() {
         std::fs::write(&marker, MARKER_TEXT).map_err(io(&marker))?;
     }
 
+    // Every directory first, so that no two threads race to make one.
+    let parents: Vec<&str> = tree
+        .files
+        .keys()
+        .filter_map(|rel| rel.rsplit_once('/').map(|(parent, _)| parent))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    // A directory that is the parent of the next one is made with it.
+    let leaves: Vec<&str> = parents
+        .iter()
+        .enumerate()
+        .filter(|(i, p)| {
+            parents
+                .get(i + 1)
+                .is_none_or(|next| !(next.starts_with(**p) && next[p.len()..].starts_with('/')))
+        })
+        .map(|(_, p)| *p)
+        .collect();
+    leaves.par_iter().try_for_each(|p| {
+        let path = dir.join(p);
+        std::fs::create_dir_all(&path).map_err(io(&path))
+    })?;
+
+    let files: Vec<(&String, &Vec<u8>)> = tree.files.iter().collect();
+    let written: Vec<bool> = files
+        .par_iter()
+        .map(|(rel, bytes)| write_file(&dir.join(rel), bytes, fresh))
+        .collect::<Result<_, _>>()?;
     let mut stats = WriteStats::default();
-    let mut made: BTreeSet<PathBuf> = BTreeSet::new();
-    for (rel, bytes) in &tree.files {
-        let path = dir.join(rel);
-        let parent = path.parent().unwrap_or(dir);
-        match std::fs::read(&path) {
-            Ok(old) if old == *bytes => {
-                stats.unchanged += 1;
+    stats.written = written.iter().filter(|w| **w).count();
+    stats.unchanged = written.len() - stats.written;
+
+    // Nothing can be stale in a directory that was empty.
+    if !fresh {
+        stats.removed = remove_stale(dir, tree, owned)?;
+    }
+    Ok(stats)
+}
+
+/// Writes one file unless it already holds `bytes`; whether it wrote.
+fn write_file(path: &Path, bytes: &[u8], fresh: bool) -> Result<bool, WriteError> {
+    let old = if fresh {
+        None
+    } else {
+        std::fs::read(path).ok()
+    };
+    match old {
+        Some(old) if old == bytes => Ok(false),
+        Some(_) => {
+            // Replace beside the target and rename, so a reader never sees half a file.
+            let parent = path.parent().unwrap_or(path);
+            let mut tmp = tempfile::NamedTempFile::new_in(parent).map_err(io(parent))?;
+            tmp.write_all(bytes).map_err(io(path))?;
+            tmp.persist(path).map_err(|e| WriteError::Io {
+                path: path.to_path_buf(),
+                source: e.error,
+            })?;
+            Ok(true)
+        }
+        // A new file: nothing to protect, so one write.
+        None => {
+            std::fs::write(path, bytes).map_err(io(path))?;
+            Ok(true)
+        }
+    }
+}
+
+/// Removes the files under the `owned` paths of `dir` that `tree` does not hold, then the
+/// directories that left empty. Returns how many files went.
+fn remove_stale(dir: &Path, tree: &OutputTree, owned: &[String]) -> Result<usize, WriteError> {
+    let roots: Vec<&str> = if owned.iter().any(String::is_empty) {
+        vec![""]
+    } else {
+        owned.iter().map(String::as_str).collect()
+    };
+    let mut removed = 0;
+    let mut dirs = BTreeSet::new();
+    for root in roots {
+        let start = dir.join(root);
+        if !root.is_empty() && !root.ends_with('/') {
+            // One file.
+            if start.is_file() && !tree.files.contains_key(root) {
+                std::fs::remove_file(&start).map_err(io(&start))?;
+                removed += 1;
+                let mut parent = start.parent();
+                while let Some(p) = parent.filter(|p| p.starts_with(dir) && *p != dir) {
+                    dirs.insert(p.to_path_buf());
+                    parent = p.parent();
+                }
+            }
+            continue;
+        }
+        if !start.is_dir() {
+            continue;
+        }
+        for entry in walkdir::WalkDir::new(&start).follow_links(false) {
+            let entry = match entry {
+                Ok(e) => e,
+                // Removed by an earlier root of this loop.
+                Err(e)
+                    if e.io_error()
+                        .is_some_and(|e| e.kind() == std::io::ErrorKind::NotFound) =>
+                {
+                    continue;
+                }
+                Err(e) => {
+                    return Err(WriteError::Io {
+                        path: e.path().unwrap_or(&start).to_path_buf(),
+                        source: e
+                            .into_io_error()
+                            .unwrap_or_else(|| std::io::Error::other("walk failed")),
+                    });
+                }
+            };
+            let Ok(rel) = entry.path().strip_prefix(dir) else {
+                continue;
+            };
+            let rel = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/");
+            if entry.file_type().is_dir() {
+                if !rel.is_empty() {
+                    dirs.insert(entry.path().to_path_buf());
+                }
                 continue;
             }
-            Ok(_) => {
-                // Replace beside the target and rename, so a reader never sees half a file.
-                let mut tmp = tempfile::NamedTempFile::new_in(parent).map_err(io(parent))?;
-                tmp.write_all(bytes).map_err(io(&path))?;
-                tmp.persist(&path).map_err(|e| WriteError::Io {
-                    path: path.clone(),
-                    source: e.error,
-                })?;
+            if rel == MARKER || rel.starts_with(CACHE_DIR) || tree.files.contains_key(&rel) {
+                continue;
             }
-            Err(_) => {
-                // A new file: nothing to protect, so one write (creating files dominates the
-                // time of a first render).
-                if !made.contains(parent) {
-                    std::fs::create_dir_all(parent).map_err(io(parent))?;
-                    made.insert(parent.to_path_buf());
-                }
-                std::fs::write(&path, bytes).map_err(io(&path))?;
+            match std::fs::remove_file(entry.path()) {
+                Ok(()) => removed += 1,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io(entry.path())(e)),
             }
-        }
-        stats.written += 1;
-    }
-
-    let mut dirs = BTreeSet::new();
-    for entry in walkdir::WalkDir::new(dir).min_depth(1).follow_links(false) {
-        let entry = entry.map_err(|e| WriteError::Io {
-            path: dir.to_path_buf(),
-            source: e
-                .into_io_error()
-                .unwrap_or_else(|| std::io::Error::other("walk failed")),
-        })?;
-        let Ok(rel) = entry.path().strip_prefix(dir) else {
-            continue;
-        };
-        let rel = rel
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy())
-            .collect::<Vec<_>>()
-            .join("/");
-        if entry.file_type().is_dir() {
-            dirs.insert(entry.path().to_path_buf());
-            continue;
-        }
-        if rel == MARKER || rel.starts_with(CACHE_DIR) || tree.files.contains_key(&rel) {
-            continue;
-        }
-        if owned.iter().any(|p| rel.starts_with(p.as_str())) {
-            std::fs::remove_file(entry.path()).map_err(io(entry.path()))?;
-            stats.removed += 1;
         }
     }
     // Deepest first, so a directory emptied by its children goes too.
     for d in dirs.iter().rev() {
+        if d.starts_with(dir.join(CACHE_DIR.trim_end_matches('/'))) {
+            continue;
+        }
         if std::fs::read_dir(d).is_ok_and(|mut r| r.next().is_none()) {
             let _ = std::fs::remove_dir(d);
         }
     }
-    Ok(stats)
+    Ok(removed)
 }
 
 /// Reads a rendered directory back as a tree (for `check --against`). The marker is skipped.
@@ -228,5 +317,29 @@ mod tests {
         let s = write_tree(&out, &tree(&[]), &["prod/".to_string()]).unwrap();
         assert_eq!(s.removed, 1);
         assert!(out.join("dev/b.yaml").exists());
+    }
+
+    #[test]
+    fn a_removed_file_takes_the_directories_it_leaves_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let all = vec![String::new()];
+        write_tree(
+            &out,
+            &tree(&[("dev/c1/app/a.yaml", "1"), ("dev/c2/app/b.yaml", "2")]),
+            &all,
+        )
+        .unwrap();
+        // c1 is gone: its file is owned by path, as a cached render lists it.
+        let s = write_tree(
+            &out,
+            &tree(&[("dev/c2/app/b.yaml", "2")]),
+            &["dev/c1/app/a.yaml".to_string(), "dev/c2/".to_string()],
+        )
+        .unwrap();
+        assert_eq!((s.written, s.unchanged, s.removed), (0, 1, 1));
+        assert!(!out.join("dev/c1").exists(), "empty directories are left");
+        assert!(out.join("dev/c2/app/b.yaml").is_file());
+        assert!(out.join(MARKER).is_file());
     }
 }

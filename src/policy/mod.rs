@@ -70,55 +70,88 @@ pub fn check(
     leaves: &[ResolvedLeaf],
     config: &PolicyConfig,
 ) -> Vec<Violation> {
-    let facts: BTreeMap<(&str, &str), &ClusterFacts> = clusters
-        .iter()
-        .map(|c| ((c.environment.as_str(), c.cluster.as_str()), c))
-        .collect();
-    let secrets: BTreeSet<&str> = clusters
-        .iter()
-        .flat_map(|c| &c.secret_values)
-        .map(|s| s.value.as_str())
-        .filter(|s| !s.trim().is_empty())
-        .collect();
-    let ownership = Ownership::build(leaves, config, secrets);
-    let network_policies = NetworkPolicies::index(objects);
+    Checker::new(clusters, leaves, config).check(objects)
+}
 
-    let mut violations = Vec::new();
-    for object in objects {
-        let cluster = facts.get(&(object.environment.as_str(), object.cluster.as_str()));
-        let registries: &[String] = match cluster {
-            Some(c) => &c.registries,
-            None => config
-                .registries
-                .get(&object.environment)
-                .map_or(&[], Vec::as_slice),
-        };
-        let secret_values = cluster.map_or(&[][..], |c| &c.secret_values);
-        let resource = Resource::of(&object.object);
+/// The rules with what they need from every cluster built once — leak ownership from all
+/// leaves, the facts of each cluster — so that each cluster's objects can be checked on their
+/// own, in parallel, as soon as they are rendered.
+pub struct Checker<'a> {
+    facts: BTreeMap<(&'a str, &'a str), &'a ClusterFacts>,
+    ownership: Ownership<'a>,
+    config: &'a PolicyConfig,
+}
 
-        let (exemptions, mut findings) = Exemptions::of(&object.object);
-        if let Some(pod) = workload::pod_template(&resource, &object.object) {
-            let context = pod_security::Context {
-                environment: &object.environment,
-                registries,
-            };
-            pod_security::check(&pod, &context, &mut findings);
-            findings.extend(network_policies.check(object, &resource, &pod));
-        }
-        findings.extend(secret::plaintext(&resource, &object.object));
-        let texts = text::texts(&object.object, resource.is_core("Secret"));
-        secret::value_leaks(&texts, secret_values, &mut findings);
-        ownership.check(&object.environment, &object.cluster, &texts, &mut findings);
-
-        for finding in findings {
-            if let Some(v) = violation(object, &resource, &exemptions, config, finding) {
-                violations.push(v);
-            }
+impl<'a> Checker<'a> {
+    /// `clusters`: the rendered registries and `x-strata-secret` values of each cluster to be
+    /// checked. `leaves`: the string leaves of every cluster (see [`check`]).
+    pub fn new(
+        clusters: &'a [ClusterFacts],
+        leaves: &'a [ResolvedLeaf],
+        config: &'a PolicyConfig,
+    ) -> Checker<'a> {
+        let facts = clusters
+            .iter()
+            .map(|c| ((c.environment.as_str(), c.cluster.as_str()), c))
+            .collect();
+        let secrets: BTreeSet<&str> = clusters
+            .iter()
+            .flat_map(|c| &c.secret_values)
+            .map(|s| s.value.as_str())
+            .filter(|s| !s.trim().is_empty())
+            .collect();
+        Checker {
+            facts,
+            ownership: Ownership::build(leaves, config, secrets),
+            config,
         }
     }
-    violations.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    violations.dedup();
-    violations
+
+    /// Every violation in `objects`, sorted by file, rule and field. A NetworkPolicy selects
+    /// pods of its own cluster only, so `objects` may be one cluster's or many clusters'.
+    pub fn check(&self, objects: &[RenderedObject]) -> Vec<Violation> {
+        let config = self.config;
+        let network_policies = NetworkPolicies::index(objects);
+        let mut violations = Vec::new();
+        for object in objects {
+            let cluster = self
+                .facts
+                .get(&(object.environment.as_str(), object.cluster.as_str()));
+            let registries: &[String] = match cluster {
+                Some(c) => &c.registries,
+                None => config
+                    .registries
+                    .get(&object.environment)
+                    .map_or(&[], Vec::as_slice),
+            };
+            let secret_values = cluster.map_or(&[][..], |c| &c.secret_values);
+            let resource = Resource::of(&object.object);
+
+            let (exemptions, mut findings) = Exemptions::of(&object.object);
+            if let Some(pod) = workload::pod_template(&resource, &object.object) {
+                let context = pod_security::Context {
+                    environment: &object.environment,
+                    registries,
+                };
+                pod_security::check(&pod, &context, &mut findings);
+                findings.extend(network_policies.check(object, &resource, &pod));
+            }
+            findings.extend(secret::plaintext(&resource, &object.object));
+            let texts = text::texts(&object.object, resource.is_core("Secret"));
+            secret::value_leaks(&texts, secret_values, &mut findings);
+            self.ownership
+                .check(&object.environment, &object.cluster, &texts, &mut findings);
+
+            for finding in findings {
+                if let Some(v) = violation(object, &resource, &exemptions, config, finding) {
+                    violations.push(v);
+                }
+            }
+        }
+        violations.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        violations.dedup();
+        violations
+    }
 }
 
 fn violation(

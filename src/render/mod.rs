@@ -16,7 +16,7 @@ use serde::Serialize;
 pub use command::{CommandError, MAX_COMMAND_STDOUT};
 
 use crate::diag::{DiagResult, Diagnostic, Diagnostics, Span};
-use crate::load::{Component, Renderer, Source};
+use crate::load::{self, Component, Source};
 use crate::merge::{Cluster, Merged};
 use crate::world::World;
 use crate::yaml;
@@ -38,72 +38,90 @@ pub struct RenderedCluster {
     pub components: BTreeMap<String, Vec<Manifest>>,
 }
 
-/// Renders every enabled component of every cluster.
-/// Pairs in `skip` (cluster name, component name) are left out: their values are already known
-/// to be invalid, and their template errors would only repeat that.
-pub fn render_all(
-    source: &Source,
-    clusters: &[Cluster],
-    world: &dyn World,
-    skip: &std::collections::BTreeSet<(String, String)>,
-    progress: Option<&dyn crate::Progress>,
-) -> DiagResult<Vec<RenderedCluster>> {
-    let envs: BTreeMap<&str, Environment<'static>> = source
-        .components
-        .iter()
-        .filter(|(_, c)| matches!(c.renderer, Renderer::Templates(_)))
-        .map(|(n, c)| (n.as_str(), template::environment(c.partials.clone())))
-        .collect();
-    let jobs: Vec<(usize, &Cluster, &Component, &Merged)> = clusters
-        .iter()
-        .enumerate()
-        .flat_map(|(i, cl)| {
-            cl.enabled()
-                .filter(move |(n, _)| !skip.contains(&(cl.name.clone(), (*n).clone())))
-                .filter_map(move |(n, v)| source.components.get(n).map(|c| (i, cl, c, v)))
-        })
-        .collect();
-    if let Some(p) = progress {
-        p.start(jobs.len());
-    }
-    let memo = CommandMemo::default();
-    let results: Vec<(usize, String, DiagResult<Vec<Manifest>>)> = jobs
-        .par_iter()
-        .map(|(i, cluster, component, values)| {
-            let r = match &component.renderer {
-                Renderer::Templates(templates) => match envs.get(component.name.as_str()) {
-                    Some(env) => render_templates(env, templates, cluster, component, values),
-                    None => Ok(Vec::new()),
-                },
-                Renderer::Command { argv, timeout } => {
-                    render_command(world, argv, *timeout, cluster, component, values, &memo)
-                }
-            };
-            if let Some(p) = progress {
-                p.advance();
-            }
-            (*i, component.name.clone(), r)
-        })
-        .collect();
-    let mut out: Vec<RenderedCluster> = clusters
-        .iter()
-        .map(|_| RenderedCluster {
-            components: BTreeMap::new(),
-        })
-        .collect();
-    let mut diags = Diagnostics::new();
-    for (i, name, r) in results {
-        match r {
-            Ok(manifests) => {
-                out[i].components.insert(name, manifests);
-            }
-            Err(d) => diags.extend(d),
+/// Renders clusters: the minijinja environment of each component is built once and shared by
+/// every cluster, and a command source runs once per distinct set of values.
+pub struct Renderer<'a> {
+    source: &'a Source,
+    world: &'a dyn World,
+    envs: BTreeMap<&'a str, Environment<'static>>,
+    memo: CommandMemo,
+    progress: Option<&'a dyn crate::Progress>,
+}
+
+impl<'a> Renderer<'a> {
+    /// `progress` is told of each (cluster, component) pair done; the caller tells it the total.
+    pub fn new(
+        source: &'a Source,
+        world: &'a dyn World,
+        progress: Option<&'a dyn crate::Progress>,
+    ) -> Renderer<'a> {
+        let envs = source
+            .components
+            .iter()
+            .filter(|(_, c)| matches!(c.renderer, load::Renderer::Templates(_)))
+            .map(|(n, c)| (n.as_str(), template::environment(c.partials.clone())))
+            .collect();
+        Renderer {
+            source,
+            world,
+            envs,
+            memo: CommandMemo::default(),
+            progress,
         }
     }
-    if diags.has_errors() {
-        Err(diags.sorted())
-    } else {
-        Ok(out)
+
+    /// Renders every enabled component of `cluster`, in parallel. Components in `skip` are left
+    /// out: their values are already known to be invalid, and their template errors would only
+    /// repeat that. `parallel` renders the components on several threads: worth it when there
+    /// are fewer clusters than threads.
+    pub fn cluster(
+        &self,
+        cluster: &Cluster,
+        skip: &std::collections::BTreeSet<&str>,
+        parallel: bool,
+    ) -> DiagResult<RenderedCluster> {
+        let jobs: Vec<(&Component, &Merged)> = cluster
+            .enabled()
+            .filter(|(n, _)| !skip.contains(n.as_str()))
+            .filter_map(|(n, v)| self.source.components.get(n).map(|c| (c, v)))
+            .collect();
+        let render = |(component, values): &(&Component, &Merged)| {
+            let r = match &component.renderer {
+                load::Renderer::Templates(templates) => {
+                    match self.envs.get(component.name.as_str()) {
+                        Some(env) => render_templates(env, templates, cluster, component, values),
+                        None => Ok(Vec::new()),
+                    }
+                }
+                load::Renderer::Command { argv, timeout } => render_command(
+                    self.world, argv, *timeout, cluster, component, values, &self.memo,
+                ),
+            };
+            if let Some(p) = self.progress {
+                p.advance();
+            }
+            (component.name.clone(), r)
+        };
+        let results: Vec<(String, DiagResult<Vec<Manifest>>)> = if parallel {
+            jobs.par_iter().map(render).collect()
+        } else {
+            jobs.iter().map(render).collect()
+        };
+        let mut out = RenderedCluster::default();
+        let mut diags = Diagnostics::new();
+        for (name, r) in results {
+            match r {
+                Ok(manifests) => {
+                    out.components.insert(name, manifests);
+                }
+                Err(d) => diags.extend(d),
+            }
+        }
+        if diags.has_errors() {
+            Err(diags)
+        } else {
+            Ok(out)
+        }
     }
 }
 

@@ -13,7 +13,7 @@ use crate::yaml::Scalar;
 /// with the cluster's `global` and `cluster`.
 pub fn cluster_facts(
     source: &Source,
-    clusters: &[Cluster],
+    clusters: &[&Cluster],
 ) -> Result<Vec<ClusterFacts>, Diagnostics> {
     let mut env = Environment::new();
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
