@@ -139,6 +139,19 @@ impl Node {
             }
         }
     }
+
+    /// Like [`Node::to_json`], moving the strings instead of copying them.
+    pub fn into_json(self) -> serde_json::Value {
+        use serde_json::Value as J;
+        match self.kind {
+            NodeKind::Scalar(Scalar::Str(s)) => J::String(s),
+            NodeKind::Scalar(s) => scalar_to_json(&s),
+            NodeKind::Seq(items) => J::Array(items.into_iter().map(Node::into_json).collect()),
+            NodeKind::Map(m) => {
+                J::Object(m.into_iter().map(|(k, _, v)| (k, v.into_json())).collect())
+            }
+        }
+    }
 }
 
 pub fn scalar_to_json(s: &Scalar) -> serde_json::Value {

@@ -63,7 +63,7 @@ pub fn write(value: &Value) -> String {
         Value::Object(m) if !m.is_empty() => write_map(&mut out, m, 0, false),
         Value::Array(l) if !l.is_empty() => write_list(&mut out, l, 0, false),
         v => {
-            out.push_str(&scalar(v, 0));
+            scalar(&mut out, v, 0);
             out.push('\n');
         }
     }
@@ -79,7 +79,7 @@ fn write_map(out: &mut String, map: &Map<String, Value>, indent: usize, inline_f
         if i > 0 || !inline_first {
             pad(out, indent);
         }
-        out.push_str(&string(k, indent));
+        string(out, k, indent);
         out.push(':');
         match v {
             Value::Object(m) if !m.is_empty() => {
@@ -92,7 +92,7 @@ fn write_map(out: &mut String, map: &Map<String, Value>, indent: usize, inline_f
             }
             v => {
                 out.push(' ');
-                out.push_str(&scalar(v, indent + 2));
+                scalar(out, v, indent + 2);
                 out.push('\n');
             }
         }
@@ -116,34 +116,37 @@ fn write_list(out: &mut String, list: &[Value], indent: usize, inline_first: boo
             }
             v => {
                 out.push(' ');
-                out.push_str(&scalar(v, indent + 2));
+                scalar(out, v, indent + 2);
                 out.push('\n');
             }
         }
     }
 }
 
-fn scalar(v: &Value, indent: usize) -> String {
+fn scalar(out: &mut String, v: &Value, indent: usize) {
+    use std::fmt::Write as _;
     match v {
-        Value::Null => "null".into(),
-        Value::Bool(b) => b.to_string(),
-        Value::Number(n) => n.to_string(),
-        Value::String(s) => string(s, indent),
-        Value::Object(_) => "{}".into(),
-        Value::Array(_) => "[]".into(),
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => {
+            let _ = write!(out, "{n}");
+        }
+        Value::String(s) => string(out, s, indent),
+        Value::Object(_) => out.push_str("{}"),
+        Value::Array(_) => out.push_str("[]"),
     }
 }
 
 /// A string as plain, block literal or double-quoted scalar, whichever reads back unchanged in
 /// both YAML 1.1 and 1.2.
-fn string(s: &str, indent: usize) -> String {
+fn string(out: &mut String, s: &str, indent: usize) {
     if is_plain_safe(s) {
-        return s.to_string();
+        out.push_str(s);
+    } else if let Some(block) = block_literal(s, indent) {
+        out.push_str(&block);
+    } else {
+        out.push_str(&serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into()));
     }
-    if let Some(block) = block_literal(s, indent) {
-        return block;
-    }
-    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
 }
 
 fn is_plain_safe(s: &str) -> bool {
@@ -213,8 +216,7 @@ fn reads_as_non_string(s: &str) -> bool {
 /// `.inf`/`.nan`, and timestamps. Conservative: a false positive only adds quotes.
 fn looks_numeric(s: &str) -> bool {
     let body = s.strip_prefix(['-', '+']).unwrap_or(s);
-    let lower = body.to_ascii_lowercase();
-    if matches!(lower.as_str(), ".inf" | ".nan") {
+    if body.eq_ignore_ascii_case(".inf") || body.eq_ignore_ascii_case(".nan") {
         return true;
     }
     let Some(first) = body.chars().next() else {
@@ -223,7 +225,9 @@ fn looks_numeric(s: &str) -> bool {
     if !(first.is_ascii_digit() || first == '.') {
         return false;
     }
-    if lower.starts_with("0x") || lower.starts_with("0b") || lower.starts_with("0o") {
+    if let [b'0', base, ..] = body.as_bytes()
+        && matches!(base.to_ascii_lowercase(), b'x' | b'b' | b'o')
+    {
         return true;
     }
     if body.len() >= 5

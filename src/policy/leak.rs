@@ -66,7 +66,7 @@ use super::finding::Finding;
 use super::input::ResolvedLeaf;
 use super::rule::ENVIRONMENT_LEAK;
 use super::secret::fingerprint;
-use super::text::Text;
+use super::text::{Text, Texts};
 
 /// Shorter strings are never owned.
 pub const MIN_OWNED_LEN: usize = 6;
@@ -557,8 +557,8 @@ impl<'a> Ownership<'a> {
     }
 
     /// Leaks in the strings of one object of `cluster` in `environment`.
-    pub fn check(&self, environment: &str, cluster: &str, texts: &[Text], out: &mut Vec<Finding>) {
-        for text in texts {
+    pub fn check(&self, environment: &str, cluster: &str, texts: &Texts, out: &mut Vec<Finding>) {
+        for text in texts.iter() {
             let mut reported: Vec<&str> = Vec::new();
             for (_, i) in self.matches(&text.value, environment) {
                 let owned = &self.owned[i];
@@ -566,9 +566,10 @@ impl<'a> Ownership<'a> {
                     continue;
                 };
                 reported.push(&owned.value);
-                out.push(self.owned_leak(environment, cluster, text, owned, owner));
+                let field = texts.field(text);
+                out.push(self.owned_leak(environment, cluster, text, field, owned, owner));
             }
-            self.pattern_leaks(environment, text, &reported, out);
+            self.pattern_leaks(environment, texts, text, &reported, out);
         }
     }
 
@@ -577,6 +578,7 @@ impl<'a> Ownership<'a> {
         environment: &str,
         cluster: &str,
         text: &Text,
+        field: String,
         owned: &Owned,
         owner: &Owner,
     ) -> Finding {
@@ -616,7 +618,7 @@ impl<'a> Ownership<'a> {
                  `policies.allowShared`"
             ),
         };
-        Finding::new(ENVIRONMENT_LEAK, text.field.clone(), message)
+        Finding::new(ENVIRONMENT_LEAK, field, message)
             .hint(hint)
             .origin(owner.set_in.clone(), owner.line)
     }
@@ -624,6 +626,7 @@ impl<'a> Ownership<'a> {
     fn pattern_leaks(
         &self,
         environment: &str,
+        texts: &Texts,
         text: &Text,
         reported: &[&str],
         out: &mut Vec<Finding>,
@@ -633,7 +636,7 @@ impl<'a> Ownership<'a> {
                 continue;
             }
             let mut candidates: BTreeSet<&str> = words(&text.value).collect();
-            candidates.insert(text.value.as_str());
+            candidates.insert(&text.value);
             let hits: Vec<(&str, &str)> = candidates
                 .iter()
                 .filter(|c| !allowed(c, self.allow_shared))
@@ -661,7 +664,7 @@ impl<'a> Ownership<'a> {
                 out.push(
                     Finding::new(
                         ENVIRONMENT_LEAK,
-                        text.field.clone(),
+                        texts.field(text),
                         format!(
                             "{shown} matches `{glob}`, which `policies.ownedPatterns` reserves for \
                          environment {owner}"

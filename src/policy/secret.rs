@@ -8,7 +8,7 @@ use super::finding::Finding;
 use super::input::SecretValue;
 use super::resource::Resource;
 use super::rule::{NO_PLAINTEXT_SECRETS, SECRET_VALUE_LEAK};
-use super::text::Text;
+use super::text::Texts;
 
 /// Secret values this long or longer are also found inside longer strings; shorter ones only as
 /// a whole value, so that a secret `admin` does not match every `administrator`.
@@ -45,13 +45,13 @@ pub(crate) fn plaintext(resource: &Resource, object: &Value) -> Option<Finding> 
 }
 
 /// Every place where a secret value of the cluster appears in `texts`.
-pub(crate) fn value_leaks(texts: &[Text], secrets: &[SecretValue], out: &mut Vec<Finding>) {
+pub(crate) fn value_leaks(texts: &Texts, secrets: &[SecretValue], out: &mut Vec<Finding>) {
     for secret in secrets {
         if secret.value.trim().is_empty() {
             continue;
         }
         let long = secret.value.chars().count() >= SUBSTRING_MIN;
-        for text in texts {
+        for text in texts.iter() {
             let found = if long {
                 text.value.contains(&secret.value)
             } else {
@@ -63,7 +63,7 @@ pub(crate) fn value_leaks(texts: &[Text], secrets: &[SecretValue], out: &mut Vec
             out.push(
                 Finding::new(
                     SECRET_VALUE_LEAK,
-                    text.field.clone(),
+                    texts.field(text),
                     format!(
                         "the secret value of `{}` ({}) appears in clear",
                         secret.path,

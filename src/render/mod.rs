@@ -331,7 +331,7 @@ fn documents(
         if doc.is_null() {
             continue;
         }
-        let object = doc.to_json();
+        let object = doc.into_json();
         if let Err(d) = check_object(&object, origin, template_text, i + 1) {
             diags.push(d.note(format!(
                 "cluster: {}, component: {}",
