@@ -158,49 +158,80 @@ pub fn cluster_input(
     environment_members: &[&str],
 ) -> String {
     let mut h = Sha256::new();
-    let mut field = |label: &str, bytes: &[u8]| {
+    let field = |h: &mut Sha256, label: &str, bytes: &[u8]| {
         h.update(label.as_bytes());
         h.update([0]);
         h.update((bytes.len() as u64).to_le_bytes());
         h.update(bytes);
     };
-    field("renderer", renderer.as_bytes());
-    field("settings", settings);
-    field("file", cluster.file.path.as_bytes());
-    field(
-        "identity",
-        cluster.identity.to_json().to_string().as_bytes(),
-    );
-    field("global", cluster.global.to_json().to_string().as_bytes());
-    field("members", environment_members.join(",").as_bytes());
+    field(&mut h, "renderer", renderer.as_bytes());
+    field(&mut h, "settings", settings);
+    field(&mut h, "file", cluster.file.path.as_bytes());
+    field(&mut h, "identity", b"");
+    merged(&mut h, &cluster.identity);
+    field(&mut h, "global", b"");
+    merged(&mut h, &cluster.global);
+    field(&mut h, "members", environment_members.join(",").as_bytes());
     for (name, placement) in &cluster.components {
-        field("component", name.as_bytes());
-        field("enabled", &[u8::from(placement.enabled)]);
+        field(&mut h, "component", name.as_bytes());
+        field(&mut h, "enabled", &[u8::from(placement.enabled)]);
         if let (true, Some(values)) = (placement.enabled, &placement.values) {
             field(
+                &mut h,
                 "source",
                 components.get(name).map_or(&b""[..], |s| s.as_bytes()),
             );
-            field("values", values.to_json().to_string().as_bytes());
-            // Provenance reaches diagnostics, which name files and lines.
-            field("origins", format!("{:?}", origins(values)).as_bytes());
+            field(&mut h, "values", b"");
+            merged(&mut h, values);
         }
     }
     hex(&h.finalize())
 }
 
-fn origins(m: &crate::merge::Merged) -> Vec<(String, u32)> {
-    let mut out = Vec::new();
-    let mut stack = vec![m];
-    while let Some(v) = stack.pop() {
-        out.extend(v.origins.iter().map(|o| (o.file.to_string(), o.line)));
-        match &v.value {
-            crate::merge::MValue::Map(map) => stack.extend(map.values()),
-            crate::merge::MValue::List(l) => stack.extend(l.iter()),
-            crate::merge::MValue::Scalar(_) => {}
+/// Feeds a merged value to `h`: every key, item and scalar, and the file and line of every
+/// origin (provenance reaches diagnostics, which name files and lines). Each part is tagged
+/// and length-prefixed, so that two different values never feed the same bytes.
+fn merged(h: &mut Sha256, m: &crate::merge::Merged) {
+    use crate::merge::MValue;
+    use crate::yaml::Scalar;
+    let text = |h: &mut Sha256, tag: u8, s: &[u8]| {
+        h.update([tag]);
+        h.update((s.len() as u64).to_le_bytes());
+        h.update(s);
+    };
+    h.update((m.origins.len() as u64).to_le_bytes());
+    for o in &m.origins {
+        text(h, b'o', o.file.as_bytes());
+        h.update(o.line.to_le_bytes());
+    }
+    match &m.value {
+        MValue::Scalar(Scalar::Null) => h.update([b'~']),
+        MValue::Scalar(Scalar::Bool(b)) => h.update([b'b', u8::from(*b)]),
+        MValue::Scalar(Scalar::Int(i)) => {
+            h.update([b'i']);
+            h.update(i.to_le_bytes());
+        }
+        MValue::Scalar(Scalar::Float(f)) => {
+            h.update([b'f']);
+            h.update(f.to_bits().to_le_bytes());
+        }
+        MValue::Scalar(Scalar::Str(s)) => text(h, b's', s.as_bytes()),
+        MValue::List(items) => {
+            h.update([b'[']);
+            h.update((items.len() as u64).to_le_bytes());
+            for item in items {
+                merged(h, item);
+            }
+        }
+        MValue::Map(map) => {
+            h.update([b'{']);
+            h.update((map.len() as u64).to_le_bytes());
+            for (k, v) in map {
+                text(h, b'k', k.as_bytes());
+                merged(h, v);
+            }
         }
     }
-    out
 }
 
 /// The hash of every string leaf (value, path, and where it was set).

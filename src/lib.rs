@@ -222,8 +222,11 @@ pub fn compile_with(
     // Which clusters changed since the cache was written.
     let settings_bytes = world.read("strata.yaml").unwrap_or_default();
     let component_hashes = cache::component_hashes(&source, world);
-    let leaves = validate::facts::leaves(&all);
-    let leaves_hash = cache::leaves_hash(&leaves);
+    let (leaves, leaves_hash) = {
+        let leaves = validate::facts::leaves(&all);
+        let hash = cache::leaves_hash(&leaves);
+        (leaves, hash)
+    };
     let usable = incremental
         .cache
         .filter(|c| c.renderer == incremental.renderer && !incremental.renderer.is_empty());
@@ -315,8 +318,18 @@ pub fn compile_with(
         }
     }
     let facts_for: Vec<&Cluster> = dirty.iter().chain(&recheck).copied().collect();
-    let facts = validate::facts::cluster_facts(&source, &facts_for).map_err(fail)?;
-    let checker = policy::Checker::new(&facts, &leaves, &source.settings.policies);
+    // Leak ownership is built from every cluster: only when some cluster is to be checked.
+    let (ownership, facts) = rayon::join(
+        || {
+            (!facts_for.is_empty())
+                .then(|| policy::Ownership::build(&leaves, &source.settings.policies))
+        },
+        || validate::facts::cluster_facts(&source, &facts_for),
+    );
+    let ownership =
+        ownership.unwrap_or_else(|| policy::Ownership::build(&[], &source.settings.policies));
+    let facts = facts.map_err(fail)?;
+    let checker = policy::Checker::new(&facts, ownership, &source.settings.policies);
     timings.mark("policy setup");
 
     // The pipeline, one changed cluster at a time on each thread.

@@ -205,7 +205,8 @@ struct Owned {
 
 /// Everything each environment owns, indexed for searching rendered strings.
 #[derive(Debug)]
-pub(crate) struct Ownership<'a> {
+/// What each environment owns: the strings the environment-leak rule looks for elsewhere.
+pub struct Ownership<'a> {
     owned: Vec<Owned>,
     /// Owned strings by their leading run of ASCII letters and digits.
     by_key: BTreeMap<&'a [u8], Vec<usize>>,
@@ -344,13 +345,9 @@ fn words(v: &str) -> impl Iterator<Item = &str> {
 }
 
 impl<'a> Ownership<'a> {
-    /// What each environment owns, from every cluster's leaves. `secrets` are the
-    /// `x-strata-secret` values of every cluster, so that reports never show them.
-    pub fn build(
-        leaves: &'a [ResolvedLeaf],
-        config: &'a PolicyConfig,
-        secrets: BTreeSet<&'a str>,
-    ) -> Ownership<'a> {
+    /// What each environment owns, from every cluster's leaves. Reports show no
+    /// `x-strata-secret` value once [`Ownership::hide`] has been told them.
+    pub fn build(leaves: &'a [ResolvedLeaf], config: &'a PolicyConfig) -> Ownership<'a> {
         let environments: BTreeSet<&str> = leaves.iter().map(|l| l.environment.as_str()).collect();
         let mut resolved: BTreeMap<(&str, &str), BTreeMap<&str, &str>> = BTreeMap::new();
         let mut by_cluster: BTreeMap<(&str, &str), Vec<&ResolvedLeaf>> = BTreeMap::new();
@@ -466,9 +463,14 @@ impl<'a> Ownership<'a> {
             unkeyed,
             patterns,
             allow_shared: &config.allow_shared,
-            secrets,
+            secrets: BTreeSet::new(),
             leaves: by_cluster,
         }
+    }
+
+    /// `secrets`: the `x-strata-secret` values of every cluster, which reports never show.
+    pub fn hide(&mut self, secrets: BTreeSet<&'a str>) {
+        self.secrets = secrets;
     }
 
     /// The strings some environment owns, with their owning environments.
@@ -557,7 +559,13 @@ impl<'a> Ownership<'a> {
     }
 
     /// Leaks in the strings of one object of `cluster` in `environment`.
-    pub fn check(&self, environment: &str, cluster: &str, texts: &Texts, out: &mut Vec<Finding>) {
+    pub(crate) fn check(
+        &self,
+        environment: &str,
+        cluster: &str,
+        texts: &Texts,
+        out: &mut Vec<Finding>,
+    ) {
         for text in texts.iter() {
             let mut reported: Vec<&str> = Vec::new();
             for (_, i) in self.matches(&text.value, environment) {
@@ -848,7 +856,7 @@ mod tests {
             ),
         ];
         let config = PolicyConfig::default();
-        let o = Ownership::build(&leaves, &config, BTreeSet::new());
+        let o = Ownership::build(&leaves, &config);
         assert_eq!(
             o.owned_values(),
             [
@@ -897,7 +905,7 @@ mod tests {
             ),
         ];
         let config = PolicyConfig::default();
-        let o = Ownership::build(&leaves, &config, BTreeSet::new());
+        let o = Ownership::build(&leaves, &config);
         let found = |text: &str| -> Vec<&str> {
             o.matches(text, "elsewhere")
                 .into_iter()
@@ -946,7 +954,7 @@ mod tests {
             ),
         ];
         let config = PolicyConfig::default();
-        let o = Ownership::build(&leaves, &config, BTreeSet::new());
+        let o = Ownership::build(&leaves, &config);
         assert!(
             o.owned_values().iter().all(|(v, _)| !v.contains("sto2")),
             "{:?}",
@@ -999,7 +1007,7 @@ mod tests {
             ),
         ];
         let config = PolicyConfig::default();
-        let o = Ownership::build(&leaves, &config, BTreeSet::new());
+        let o = Ownership::build(&leaves, &config);
         let found = |text: &str| -> Vec<&str> {
             o.matches(text, "non-prod")
                 .into_iter()

@@ -37,14 +37,14 @@ mod workload;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 pub use config::{ConfigError, Level, PolicyConfig, RuleLevel};
 pub use exemption::ANNOTATION as EXEMPT_ANNOTATION;
 pub use human::render_human;
 pub use input::{ClusterFacts, RenderedObject, ResolvedLeaf, SecretValue};
 pub use json::render_json;
-pub use leak::{MIN_OWNED_LEN, STOP_WORDS};
+pub use leak::{MIN_OWNED_LEN, Ownership, STOP_WORDS};
 pub use list::list_rules;
 pub use rule::{RULES, Rule, rule};
 pub use sarif::render_sarif;
@@ -52,7 +52,6 @@ pub use violation::{Violation, any_fails};
 
 use exemption::Exemptions;
 use finding::Finding;
-use leak::Ownership;
 use network_policy::NetworkPolicies;
 use resource::Resource;
 
@@ -70,7 +69,7 @@ pub fn check(
     leaves: &[ResolvedLeaf],
     config: &PolicyConfig,
 ) -> Vec<Violation> {
-    Checker::new(clusters, leaves, config).check(objects)
+    Checker::new(clusters, Ownership::build(leaves, config), config).check(objects)
 }
 
 /// The rules with what they need from every cluster built once — leak ownership from all
@@ -84,25 +83,27 @@ pub struct Checker<'a> {
 
 impl<'a> Checker<'a> {
     /// `clusters`: the rendered registries and `x-strata-secret` values of each cluster to be
-    /// checked. `leaves`: the string leaves of every cluster (see [`check`]).
+    /// checked. `ownership`: built from the string leaves of every cluster (see [`check`]).
     pub fn new(
         clusters: &'a [ClusterFacts],
-        leaves: &'a [ResolvedLeaf],
+        mut ownership: Ownership<'a>,
         config: &'a PolicyConfig,
     ) -> Checker<'a> {
         let facts = clusters
             .iter()
             .map(|c| ((c.environment.as_str(), c.cluster.as_str()), c))
             .collect();
-        let secrets: BTreeSet<&str> = clusters
-            .iter()
-            .flat_map(|c| &c.secret_values)
-            .map(|s| s.value.as_str())
-            .filter(|s| !s.trim().is_empty())
-            .collect();
+        ownership.hide(
+            clusters
+                .iter()
+                .flat_map(|c| &c.secret_values)
+                .map(|s| s.value.as_str())
+                .filter(|s| !s.trim().is_empty())
+                .collect(),
+        );
         Checker {
             facts,
-            ownership: Ownership::build(leaves, config, secrets),
+            ownership,
             config,
         }
     }

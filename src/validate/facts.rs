@@ -132,26 +132,30 @@ fn string_leaves(
 
 /// Every string leaf of every cluster's enabled component values and globals.
 pub fn leaves(clusters: &[Cluster]) -> Vec<ResolvedLeaf> {
-    let mut out = Vec::new();
-    for c in clusters {
-        let mut found = Vec::new();
-        string_leaves(&c.global, "global", &mut found);
-        for (name, values) in c.enabled() {
-            string_leaves(values, name, &mut found);
-        }
-        for (path, value, origin) in found {
-            out.push(ResolvedLeaf {
-                environment: c.environment.clone(),
-                cluster: c.name.clone(),
-                path,
-                value,
-                set_in: origin
-                    .as_ref()
-                    .map(|o| o.file.to_string())
-                    .unwrap_or_default(),
-                line: origin.map_or(0, |o| o.line),
-            });
-        }
-    }
-    out
+    use rayon::prelude::*;
+    let per_cluster: Vec<Vec<ResolvedLeaf>> = clusters
+        .par_iter()
+        .map(|c| {
+            let mut found = Vec::new();
+            string_leaves(&c.global, "global", &mut found);
+            for (name, values) in c.enabled() {
+                string_leaves(values, name, &mut found);
+            }
+            found
+                .into_iter()
+                .map(|(path, value, origin)| ResolvedLeaf {
+                    environment: c.environment.clone(),
+                    cluster: c.name.clone(),
+                    path,
+                    value,
+                    set_in: origin
+                        .as_ref()
+                        .map(|o| o.file.to_string())
+                        .unwrap_or_default(),
+                    line: origin.map_or(0, |o| o.line),
+                })
+                .collect()
+        })
+        .collect();
+    per_cluster.concat()
 }
