@@ -44,7 +44,7 @@ pub struct Renderer<'a> {
     source: &'a Source,
     world: &'a dyn World,
     envs: BTreeMap<&'a str, Environment<'static>>,
-    memo: CommandMemo,
+    memos: Memos,
     progress: Option<&'a dyn crate::Progress>,
 }
 
@@ -65,7 +65,7 @@ impl<'a> Renderer<'a> {
             source,
             world,
             envs,
-            memo: CommandMemo::default(),
+            memos: Memos::default(),
             progress,
         }
     }
@@ -89,12 +89,25 @@ impl<'a> Renderer<'a> {
             let r = match &component.renderer {
                 load::Renderer::Templates(templates) => {
                     match self.envs.get(component.name.as_str()) {
-                        Some(env) => render_templates(env, templates, cluster, component, values),
+                        Some(env) => render_templates(
+                            env,
+                            templates,
+                            cluster,
+                            component,
+                            values,
+                            &self.memos.parsed,
+                        ),
                         None => Ok(Vec::new()),
                     }
                 }
                 load::Renderer::Command { argv, timeout } => render_command(
-                    self.world, argv, *timeout, cluster, component, values, &self.memo,
+                    self.world,
+                    argv,
+                    *timeout,
+                    cluster,
+                    component,
+                    values,
+                    &self.memos,
                 ),
             };
             if let Some(p) = self.progress {
@@ -138,6 +151,7 @@ fn render_templates(
     cluster: &Cluster,
     component: &Component,
     values: &Merged,
+    parsed: &ParseMemo,
 ) -> DiagResult<Vec<Manifest>> {
     let ctx = minijinja::context! {
         values => minijinja::Value::from(minijinja::value::Serde(values)),
@@ -206,6 +220,7 @@ fn render_templates(
             templates.get(name).map(String::as_str),
             cluster,
             component,
+            parsed,
         ) {
             Ok(m) => manifests.extend(m),
             Err(d) => diags.extend(d),
@@ -306,8 +321,9 @@ fn documents(
     template_text: Option<&str>,
     cluster: &Cluster,
     component: &Component,
+    parsed: &ParseMemo,
 ) -> DiagResult<Vec<Manifest>> {
-    let docs = match yaml::parse_documents(text) {
+    let docs = match parsed.parse(text) {
         Ok(d) => d,
         Err(e) => {
             let bad_line = text
@@ -327,11 +343,10 @@ fn documents(
     };
     let mut out = Vec::new();
     let mut diags = Diagnostics::new();
-    for (i, doc) in docs.into_iter().enumerate() {
-        if doc.is_null() {
+    for (i, object) in docs.into_iter().enumerate() {
+        if object.is_null() {
             continue;
         }
-        let object = doc.into_json();
         if let Err(d) = check_object(&object, origin, template_text, i + 1) {
             diags.push(d.note(format!(
                 "cluster: {}, component: {}",
@@ -445,6 +460,45 @@ fn kind_name(v: &serde_json::Value) -> &'static str {
     }
 }
 
+/// Rendered texts that were parsed before, by their sha256. Most clusters render some
+/// templates to the same text (a Service, a NetworkPolicy, a CRD), and parsing YAML costs more
+/// than rendering it. A text's documents are kept from its second sighting on, so texts that
+/// only one cluster renders cost no memory.
+#[derive(Default)]
+struct ParseMemo {
+    seen: std::sync::Mutex<std::collections::HashMap<[u8; 32], Option<SharedDocuments>>>,
+}
+
+type SharedDocuments = std::sync::Arc<Vec<serde_json::Value>>;
+
+/// What renders of different clusters share.
+#[derive(Default)]
+struct Memos {
+    commands: CommandMemo,
+    parsed: ParseMemo,
+}
+
+impl ParseMemo {
+    /// The documents of `text` as JSON; a null document stands for an empty one.
+    fn parse(&self, text: &str) -> Result<Vec<serde_json::Value>, yaml::YamlError> {
+        use sha2::Digest as _;
+        let key: [u8; 32] = sha2::Sha256::digest(text.as_bytes()).into();
+        let lock = || self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        let seen_before = match lock().get(&key) {
+            Some(Some(docs)) => return Ok(docs.as_ref().clone()),
+            Some(None) => true,
+            None => false,
+        };
+        let docs: Vec<serde_json::Value> = yaml::parse_documents(text)?
+            .into_iter()
+            .map(yaml::Node::into_json)
+            .collect();
+        let kept = seen_before.then(|| std::sync::Arc::new(docs.clone()));
+        lock().insert(key, kept);
+        Ok(docs)
+    }
+}
+
 /// Command outputs by (component, merged values): a command sees only its directory and its
 /// values, so clusters with the same values share one run.
 type CommandMemo = std::sync::Mutex<
@@ -458,18 +512,18 @@ fn render_command(
     cluster: &Cluster,
     component: &Component,
     values: &Merged,
-    memo: &CommandMemo,
+    memos: &Memos,
 ) -> DiagResult<Vec<Manifest>> {
     let origin = format!("{}/component.yaml", component.dir);
     let key = (component.name.clone(), values.to_json().to_string());
-    let cell = match memo.lock() {
+    let cell = match memos.commands.lock() {
         Ok(mut m) => m.entry(key).or_default().clone(),
         Err(_) => std::sync::Arc::default(),
     };
     let text = cell
         .get_or_init(|| run_command(world, argv, timeout, cluster, component, values))
         .clone()?;
-    documents(&text, &origin, None, cluster, component)
+    documents(&text, &origin, None, cluster, component, &memos.parsed)
 }
 
 fn run_command(
@@ -546,4 +600,39 @@ fn run_command(
         Diagnostics::from(d.hint(hint))
     })?;
     Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_text_seen_twice_is_parsed_once_more_and_then_shared() {
+        let memo = ParseMemo::default();
+        let text = "a: 1\n---\n---\nb: [x, 'y']\n";
+        let first = memo.parse(text).unwrap();
+        assert_eq!(
+            first,
+            [
+                serde_json::json!({"a": 1}),
+                serde_json::Value::Null,
+                serde_json::json!({"b": ["x", "y"]})
+            ]
+        );
+        let kept = |memo: &ParseMemo| {
+            memo.seen
+                .lock()
+                .unwrap()
+                .values()
+                .filter(|v| v.is_some())
+                .count()
+        };
+        assert_eq!(kept(&memo), 0, "a text seen once is not kept");
+        assert_eq!(memo.parse(text).unwrap(), first);
+        assert_eq!(kept(&memo), 1);
+        assert_eq!(memo.parse(text).unwrap(), first);
+        // An invalid text is an error every time, never a remembered success.
+        assert!(memo.parse("a: [").is_err());
+        assert!(memo.parse("a: [").is_err());
+    }
 }
