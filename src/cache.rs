@@ -27,31 +27,56 @@ pub struct Cache {
     pub renderer: String,
     /// The hash of every string leaf of every cluster: what environment-leak ownership is built on.
     pub leaves: String,
+    /// The hash of what each environment owns ([`crate::policy::Ownership::fingerprint`]).
+    pub ownership: String,
     pub clusters: BTreeMap<String, CachedCluster>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct CachedCluster {
+    /// The hash of all of the cluster's inputs ([`Inputs::whole`]).
     pub input: String,
+    /// The hash of the inputs every component of the cluster sees ([`Inputs::shared`]).
+    pub shared: String,
+    /// The hash of the cluster's `x-strata-secret` values, which every object is checked against.
+    pub secrets: String,
     pub environment: String,
     /// The files the cluster produced (its directory and its Applications), by path.
     pub files: BTreeMap<String, FileRecord>,
     pub objects: usize,
     pub violations: Vec<CachedViolation>,
+    /// What each enabled component was made from and made, so that a change to one component
+    /// re-renders that component only.
+    pub components: BTreeMap<String, CachedComponent>,
 }
 
-/// A file as written: its length and the sha256 of its bytes.
+/// One component of one cluster, as the last render made it.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct CachedComponent {
+    /// The hash of the component's own inputs ([`Inputs::components`]).
+    pub input: String,
+    /// The identity of each object (`group/Kind/namespace/name`): another component of the
+    /// cluster may not render one of them.
+    pub keys: Vec<String>,
+    /// The namespace and `podSelector` of each NetworkPolicy: they cover the pods of every
+    /// component of the cluster.
+    pub network_policies: Vec<(String, serde_json::Value)>,
+    /// Its files: its directory's and its Application.
+    pub files: Vec<String>,
+    pub objects: usize,
+    pub violations: Vec<CachedViolation>,
+}
+
+/// A file as written: its length, which a cheap look at the disk compares.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct FileRecord {
     pub len: u64,
-    pub sha256: String,
 }
 
 impl FileRecord {
     pub fn of(bytes: &[u8]) -> FileRecord {
         FileRecord {
             len: bytes.len() as u64,
-            sha256: sha256(bytes),
         }
     }
 }
@@ -149,21 +174,33 @@ pub fn component_hashes(source: &Source, world: &dyn World) -> BTreeMap<String, 
         .collect()
 }
 
-/// Everything one cluster's output depends on, hashed.
-pub fn cluster_input(
+/// Everything one cluster's output depends on, hashed: as a whole, and split into what every
+/// component sees and what each component adds.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Inputs {
+    pub whole: String,
+    /// strata itself (the renderer id), strata.yaml, the cluster file, identity, globals and the
+    /// clusters of its environment.
+    pub shared: String,
+    /// Per component: whether it is enabled, its files (and `components/_lib/`), its merged
+    /// values and where each was set.
+    pub components: BTreeMap<String, String>,
+}
+
+pub fn cluster_inputs(
     renderer: &str,
     settings: &[u8],
     components: &BTreeMap<String, String>,
     cluster: &Cluster,
     environment_members: &[&str],
-) -> String {
-    let mut h = Sha256::new();
+) -> Inputs {
     let field = |h: &mut Sha256, label: &str, bytes: &[u8]| {
         h.update(label.as_bytes());
         h.update([0]);
         h.update((bytes.len() as u64).to_le_bytes());
         h.update(bytes);
     };
+    let mut h = Sha256::new();
     field(&mut h, "renderer", renderer.as_bytes());
     field(&mut h, "settings", settings);
     field(&mut h, "file", cluster.file.path.as_bytes());
@@ -172,7 +209,13 @@ pub fn cluster_input(
     field(&mut h, "global", b"");
     merged(&mut h, &cluster.global);
     field(&mut h, "members", environment_members.join(",").as_bytes());
+    let shared = hex(&h.finalize());
+
+    let mut whole = Sha256::new();
+    field(&mut whole, "shared", shared.as_bytes());
+    let mut per_component = BTreeMap::new();
     for (name, placement) in &cluster.components {
+        let mut h = Sha256::new();
         field(&mut h, "component", name.as_bytes());
         field(&mut h, "enabled", &[u8::from(placement.enabled)]);
         if let (true, Some(values)) = (placement.enabled, &placement.values) {
@@ -184,6 +227,26 @@ pub fn cluster_input(
             field(&mut h, "values", b"");
             merged(&mut h, values);
         }
+        let input = hex(&h.finalize());
+        field(&mut whole, name, input.as_bytes());
+        per_component.insert(name.clone(), input);
+    }
+    Inputs {
+        whole: hex(&whole.finalize()),
+        shared,
+        components: per_component,
+    }
+}
+
+/// The hash of a cluster's `x-strata-secret` values.
+pub fn secrets_hash(facts: &crate::policy::ClusterFacts) -> String {
+    let mut h = Sha256::new();
+    for s in &facts.secret_values {
+        for part in [&s.path, &s.value, &s.set_in] {
+            h.update((part.len() as u64).to_le_bytes());
+            h.update(part.as_bytes());
+        }
+        h.update(s.line.to_le_bytes());
     }
     hex(&h.finalize())
 }

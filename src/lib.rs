@@ -103,6 +103,14 @@ pub struct Compiled {
     pub reused: BTreeSet<String>,
     /// The cache to save for the next render.
     pub cache: cache::Cache,
+    /// The paths of the rendered clusters that a write of `tree` may delete when `tree` no
+    /// longer holds them: a cluster's directory and Applications, or only its changed
+    /// components'.
+    pub owned: Vec<String>,
+    /// Files of unchanged components of rendered clusters: on disk, not in `tree`.
+    pub kept_files: usize,
+    /// How many (cluster, component) pairs were rendered.
+    pub components_rendered: usize,
 }
 
 impl Compiled {
@@ -157,11 +165,284 @@ impl Busy {
 
 /// What the pipeline made of one cluster.
 struct ClusterOutput {
+    /// The files it wrote: all of the cluster's, or its changed components'.
     tree: OutputTree,
+    /// Every file of the cluster, kept ones included.
     records: BTreeMap<String, cache::FileRecord>,
+    components: BTreeMap<String, cache::CachedComponent>,
     objects: usize,
+    /// Every violation of the cluster, kept ones included.
     violations: Vec<policy::Violation>,
     warnings: Diagnostics,
+    /// What a write of `tree` may delete: the cluster's paths, or its changed components'.
+    owned: Vec<String>,
+    /// The files of components kept from the last render.
+    kept_files: usize,
+    /// How many of its components were rendered.
+    rendered: usize,
+}
+
+/// What the last render of a changed cluster can stand for: its unchanged components.
+struct Reuse<'a> {
+    record: &'a cache::CachedCluster,
+    /// Components to render again: changed, or new to the cluster.
+    changed: BTreeSet<&'a str>,
+    /// Components of the record that the cluster no longer enables.
+    removed: Vec<&'a str>,
+}
+
+/// The stages after the merge, for one cluster at a time.
+struct Pipeline<'a> {
+    source: &'a Source,
+    renderer: render::Renderer<'a>,
+    checker: policy::Checker<'a>,
+    /// Render a cluster's components in parallel too (when there are few clusters).
+    parallel: bool,
+    render: Busy,
+    emit: Busy,
+    check: Busy,
+}
+
+impl Pipeline<'_> {
+    /// Renders `cluster`: only its changed components when `reuse` allows, else all of them.
+    fn cluster(
+        &self,
+        cluster: &Cluster,
+        reuse: Option<&Reuse<'_>>,
+    ) -> Result<ClusterOutput, Diagnostics> {
+        if let Some(reuse) = reuse
+            && let Some(out) = self.partial(cluster, reuse)?
+        {
+            return Ok(out);
+        }
+        let (emitted, warnings) = self.build(cluster, None)?;
+        let violations = self.check.time(|| self.checker.check(&emitted.objects));
+        let components = self.components(cluster, &emitted, &violations);
+        let records = emitted
+            .tree
+            .files
+            .iter()
+            .map(|(p, b)| (p.clone(), cache::FileRecord::of(b)))
+            .collect();
+        Ok(ClusterOutput {
+            objects: emitted.objects.len(),
+            tree: emitted.tree,
+            records,
+            components,
+            violations,
+            warnings,
+            owned: emit::owned_prefixes(self.source, [cluster]),
+            kept_files: 0,
+            rendered: cluster.enabled().count(),
+        })
+    }
+
+    /// Validates, renders and emits the enabled components of `cluster`, or those in `only`.
+    fn build(
+        &self,
+        cluster: &Cluster,
+        only: Option<&BTreeSet<&str>>,
+    ) -> Result<(emit::EmittedCluster, Diagnostics), Diagnostics> {
+        let mut diags = Diagnostics::new();
+        let rendered = self.render.time(|| {
+            let mut skip = BTreeSet::new();
+            for (name, values) in cluster.enabled() {
+                if only.is_some_and(|only| !only.contains(name.as_str())) {
+                    skip.insert(name.as_str());
+                } else if let Some(component) = self.source.components.get(name) {
+                    let found = validate::check_component(cluster, component, values);
+                    if !found.is_empty() {
+                        skip.insert(name.as_str());
+                        diags.extend(found);
+                    }
+                }
+            }
+            self.renderer.cluster(cluster, &skip, self.parallel)
+        });
+        let rendered = match rendered {
+            Ok(r) if !diags.has_errors() => r,
+            Ok(_) => return Err(diags),
+            Err(d) => {
+                diags.extend(d);
+                return Err(diags);
+            }
+        };
+        match self
+            .emit
+            .time(|| emit::cluster(self.source, cluster, rendered))
+        {
+            Ok(e) => Ok((e, diags)),
+            Err(d) => {
+                diags.extend(d);
+                Err(diags)
+            }
+        }
+    }
+
+    /// The cache records of the components `emitted` holds.
+    fn components(
+        &self,
+        cluster: &Cluster,
+        emitted: &emit::EmittedCluster,
+        violations: &[policy::Violation],
+    ) -> BTreeMap<String, cache::CachedComponent> {
+        let mut out: BTreeMap<String, cache::CachedComponent> = BTreeMap::new();
+        let dir = format!("{}/{}/", cluster.environment, cluster.path());
+        let apps = format!("{}/argocd/apps/{}-", cluster.environment, cluster.slug());
+        for path in emitted.tree.files.keys() {
+            let component = match (path.strip_prefix(&dir), path.strip_prefix(&apps)) {
+                (Some(rest), _) => rest.split('/').next(),
+                (None, Some(rest)) => rest.strip_suffix(".yaml"),
+                (None, None) => None,
+            };
+            if let Some(c) = component {
+                out.entry(c.to_string())
+                    .or_default()
+                    .files
+                    .push(path.clone());
+            }
+        }
+        for o in &emitted.objects {
+            let key = emit::ObjectKey::of(&o.object);
+            let entry = out.entry(o.component.clone()).or_default();
+            entry.keys.push(format!(
+                "{}/{}/{}/{}",
+                key.group, key.kind, key.namespace, key.name
+            ));
+            entry.objects += 1;
+        }
+        // A component's objects are emitted together.
+        for objects in emitted.objects.chunk_by(|a, b| a.component == b.component) {
+            if let Some(c) = out.get_mut(&objects[0].component) {
+                c.network_policies
+                    .extend(policy::network_policy_selectors(objects));
+            }
+        }
+        for v in violations {
+            if let Some(c) = out.get_mut(&v.component) {
+                c.violations.push(cache::CachedViolation::of(v));
+            }
+        }
+        out
+    }
+
+    /// Renders only the changed components of `cluster`; `None` when the change reaches the
+    /// kept ones (an object two components now render, a NetworkPolicy added or removed), and
+    /// the whole cluster must be rendered again.
+    fn partial(
+        &self,
+        cluster: &Cluster,
+        reuse: &Reuse<'_>,
+    ) -> Result<Option<ClusterOutput>, Diagnostics> {
+        let record = reuse.record;
+        let kept: Vec<(&String, &cache::CachedComponent)> = record
+            .components
+            .iter()
+            .filter(|(n, _)| {
+                !reuse.changed.contains(n.as_str()) && !reuse.removed.contains(&n.as_str())
+            })
+            .collect();
+        // A kept leak finding's hint may name a value of the changed components.
+        if kept
+            .iter()
+            .flat_map(|(_, c)| &c.violations)
+            .any(|v| v.rule == policy::ENVIRONMENT_LEAK)
+        {
+            return Ok(None);
+        }
+        let (emitted, warnings) = self.build(cluster, Some(&reuse.changed))?;
+        let fresh = self.components(cluster, &emitted, &[]);
+        let kept_keys: BTreeSet<&str> = kept
+            .iter()
+            .flat_map(|(_, c)| c.keys.iter().map(String::as_str))
+            .collect();
+        if fresh
+            .values()
+            .flat_map(|c| &c.keys)
+            .any(|k| kept_keys.contains(k.as_str()))
+        {
+            return Ok(None);
+        }
+        let selectors = |cs: &mut dyn Iterator<Item = &cache::CachedComponent>| {
+            let mut v: Vec<String> = cs
+                .flat_map(|c| &c.network_policies)
+                .map(|(ns, sel)| format!("{ns} {sel}"))
+                .collect();
+            v.sort();
+            v
+        };
+        let before = selectors(
+            &mut reuse
+                .changed
+                .iter()
+                .chain(&reuse.removed)
+                .filter_map(|n| record.components.get(*n)),
+        );
+        if before != selectors(&mut fresh.values()) {
+            return Ok(None);
+        }
+
+        let extra: Vec<(String, serde_json::Value)> = kept
+            .iter()
+            .flat_map(|(_, c)| c.network_policies.iter().cloned())
+            .collect();
+        let mut violations = self.check.time(|| {
+            self.checker.check_with(
+                &emitted.objects,
+                Some((&cluster.environment, &cluster.name, &extra)),
+            )
+        });
+        let mut components = self.components(cluster, &emitted, &violations);
+        let mut records: BTreeMap<String, cache::FileRecord> = emitted
+            .tree
+            .files
+            .iter()
+            .map(|(p, b)| (p.clone(), cache::FileRecord::of(b)))
+            .collect();
+        let mut objects = emitted.objects.len();
+        let mut kept_files = 0;
+        for (name, c) in &kept {
+            for path in &c.files {
+                if let Some(r) = record.files.get(path) {
+                    records.insert(path.clone(), r.clone());
+                }
+            }
+            kept_files += c.files.len();
+            objects += c.objects;
+            violations.extend(
+                c.violations
+                    .iter()
+                    .filter_map(cache::CachedViolation::violation),
+            );
+            components.insert((*name).clone(), (*c).clone());
+        }
+        let owned = reuse
+            .changed
+            .iter()
+            .chain(&reuse.removed)
+            .flat_map(|n| {
+                [
+                    format!("{}/{}/{n}/", cluster.environment, cluster.path()),
+                    format!(
+                        "{}/argocd/apps/{}-{n}.yaml",
+                        cluster.environment,
+                        cluster.slug()
+                    ),
+                ]
+            })
+            .collect();
+        Ok(Some(ClusterOutput {
+            tree: emitted.tree,
+            records,
+            components,
+            objects,
+            violations,
+            warnings,
+            owned,
+            kept_files,
+            rendered: reuse.changed.len(),
+        }))
+    }
 }
 
 /// Loads, merges, validates, renders and emits the platform in `world`.
@@ -237,12 +518,12 @@ pub fn compile_with(
             .or_default()
             .push(c.name.as_str());
     }
-    let inputs: BTreeMap<&str, String> = selected
+    let inputs: BTreeMap<&str, cache::Inputs> = selected
         .par_iter()
         .map(|&i| {
             let c = &all[i];
             let members = members.get(c.environment.as_str()).map_or(&[][..], |m| m);
-            let input = cache::cluster_input(
+            let input = cache::cluster_inputs(
                 &incremental.renderer,
                 settings_bytes,
                 &component_hashes,
@@ -258,7 +539,11 @@ pub fn compile_with(
         .filter(|c| {
             usable
                 .and_then(|u| u.clusters.get(&c.name))
-                .is_some_and(|cc| Some(&cc.input) == inputs.get(c.name.as_str()))
+                .is_some_and(|cc| {
+                    inputs
+                        .get(c.name.as_str())
+                        .is_some_and(|i| i.whole == cc.input)
+                })
         })
         .map(|c| c.name.clone())
         .collect();
@@ -294,12 +579,27 @@ pub fn compile_with(
         .collect();
     let mut tree = emit::environments(&source, &all, &environments).map_err(fail)?;
 
-    // Unchanged clusters are checked again when the leak rule's ownership may have changed.
+    // Leak ownership is built from every cluster's leaves, when some cluster is to be checked
+    // or the leaves changed. Unchanged clusters are checked again only when what each
+    // environment owns changed, not on every change of a string value.
     let leaves_changed = usable.is_none_or(|u| u.leaves != leaves_hash);
+    let (ownership, dirty_facts) = rayon::join(
+        || {
+            (leaves_changed || !dirty.is_empty())
+                .then(|| policy::Ownership::build(&leaves, &source.settings.policies))
+        },
+        || validate::facts::cluster_facts(&source, &dirty),
+    );
+    let ownership_hash = match (&ownership, usable) {
+        (Some(o), _) => o.fingerprint(),
+        (None, Some(u)) => u.ownership.clone(),
+        (None, None) => String::new(),
+    };
+    let ownership_changed = usable.is_none_or(|u| u.ownership != ownership_hash);
     let recheck: Vec<&Cluster> = selected
         .iter()
         .map(|&i| &all[i])
-        .filter(|c| reused.contains(&c.name) && leaves_changed)
+        .filter(|c| reused.contains(&c.name) && ownership_changed)
         .collect();
     let mut recheck_objects: Vec<Vec<policy::RenderedObject>> = Vec::new();
     for c in &recheck {
@@ -317,82 +617,91 @@ pub fn compile_with(
             }
         }
     }
-    let facts_for: Vec<&Cluster> = dirty.iter().chain(&recheck).copied().collect();
-    // Leak ownership is built from every cluster: only when some cluster is to be checked.
-    let (ownership, facts) = rayon::join(
-        || {
-            (!facts_for.is_empty())
-                .then(|| policy::Ownership::build(&leaves, &source.settings.policies))
-        },
-        || validate::facts::cluster_facts(&source, &facts_for),
-    );
-    let ownership =
-        ownership.unwrap_or_else(|| policy::Ownership::build(&[], &source.settings.policies));
-    let facts = facts.map_err(fail)?;
+    let mut facts = dirty_facts.map_err(fail)?;
+    facts.extend(validate::facts::cluster_facts(&source, &recheck).map_err(fail)?);
+    let ownership = match ownership {
+        Some(o) if !(dirty.is_empty() && recheck.is_empty()) => o,
+        _ => policy::Ownership::build(&[], &source.settings.policies),
+    };
     let checker = policy::Checker::new(&facts, ownership, &source.settings.policies);
     timings.mark("policy setup");
 
-    // The pipeline, one changed cluster at a time on each thread.
-    let renderer = render::Renderer::new(&source, world, incremental.progress);
-    if let Some(p) = incremental.progress {
-        p.start(dirty.iter().map(|c| c.enabled().count()).sum());
-    }
-    // Components render in parallel too when there are too few clusters to keep every thread busy.
-    let parallel = dirty.len() < 2 * rayon::current_num_threads();
-    let (render_busy, emit_busy, check_busy) = (Busy::default(), Busy::default(), Busy::default());
-    let outputs: Vec<Result<ClusterOutput, Diagnostics>> = dirty
-        .par_iter()
-        .map(|cluster| {
-            let mut diags = Diagnostics::new();
-            let mut skip = BTreeSet::new();
-            let rendered = render_busy.time(|| {
-                for (name, values) in cluster.enabled() {
-                    if let Some(component) = source.components.get(name) {
-                        let found = validate::check_component(cluster, component, values);
-                        if !found.is_empty() {
-                            skip.insert(name.as_str());
-                            diags.extend(found);
-                        }
-                    }
-                }
-                renderer.cluster(cluster, &skip, parallel)
-            });
-            let rendered = match rendered {
-                Ok(r) if !diags.has_errors() => r,
-                Ok(_) => return Err(diags),
-                Err(d) => {
-                    diags.extend(d);
-                    return Err(diags);
-                }
-            };
-            let emitted = emit_busy.time(|| emit::cluster(&source, cluster, rendered));
-            let emitted = match emitted {
-                Ok(e) => e,
-                Err(d) => {
-                    diags.extend(d);
-                    return Err(diags);
-                }
-            };
-            let violations = check_busy.time(|| checker.check(&emitted.objects));
-            let records = emitted
-                .tree
-                .files
+    // A changed cluster whose shared inputs, secrets and leak ownership are as they were
+    // renders only its changed components.
+    let facts_of: BTreeMap<&str, &policy::ClusterFacts> =
+        facts.iter().map(|f| (f.cluster.as_str(), f)).collect();
+    let secrets_of = |c: &Cluster| {
+        facts_of
+            .get(c.name.as_str())
+            .map(|f| cache::secrets_hash(f))
+            .unwrap_or_default()
+    };
+    let reuse: Vec<Option<Reuse>> = dirty
+        .iter()
+        .map(|c| {
+            let record = usable
+                .filter(|_| !ownership_changed)?
+                .clusters
+                .get(&c.name)?;
+            let inputs = inputs.get(c.name.as_str())?;
+            if record.shared != inputs.shared || record.secrets != secrets_of(c) {
+                return None;
+            }
+            let enabled: BTreeSet<&str> = c.enabled().map(|(n, _)| n.as_str()).collect();
+            let changed = enabled
                 .iter()
-                .map(|(p, b)| (p.clone(), cache::FileRecord::of(b)))
+                .copied()
+                .filter(|n| {
+                    record.components.get(*n).map(|r| &r.input) != inputs.components.get(*n)
+                })
                 .collect();
-            Ok(ClusterOutput {
-                objects: emitted.objects.len(),
-                tree: emitted.tree,
-                records,
-                violations,
-                warnings: diags,
+            let removed = record
+                .components
+                .keys()
+                .map(String::as_str)
+                .filter(|n| !enabled.contains(n))
+                .collect();
+            Some(Reuse {
+                record,
+                changed,
+                removed,
             })
         })
         .collect();
+
+    // The pipeline, one changed cluster at a time on each thread.
+    if let Some(p) = incremental.progress {
+        let total = dirty
+            .iter()
+            .zip(&reuse)
+            .map(|(c, r)| r.as_ref().map_or(c.enabled().count(), |r| r.changed.len()))
+            .sum();
+        p.start(total);
+    }
+    let pipeline = Pipeline {
+        source: &source,
+        renderer: render::Renderer::new(&source, world, incremental.progress),
+        checker,
+        // Components render in parallel too when there are too few clusters to keep every
+        // thread busy.
+        parallel: dirty.len() < 2 * rayon::current_num_threads(),
+        render: Busy::default(),
+        emit: Busy::default(),
+        check: Busy::default(),
+    };
+    let outputs: Vec<Result<ClusterOutput, Diagnostics>> = dirty
+        .par_iter()
+        .zip(&reuse)
+        .map(|(cluster, reuse)| pipeline.cluster(cluster, reuse.as_ref()))
+        .collect();
     timings.mark("pipeline");
-    timings.stages.push(("render (cpu)", render_busy.total()));
-    timings.stages.push(("emit (cpu)", emit_busy.total()));
-    timings.stages.push(("policies (cpu)", check_busy.total()));
+    timings
+        .stages
+        .push(("render (cpu)", pipeline.render.total()));
+    timings.stages.push(("emit (cpu)", pipeline.emit.total()));
+    timings
+        .stages
+        .push(("policies (cpu)", pipeline.check.total()));
 
     let mut diags = Diagnostics::new();
     let mut violations = Vec::new();
@@ -416,7 +725,7 @@ pub fn compile_with(
     }
     let rechecked: Vec<Vec<policy::Violation>> = recheck_objects
         .par_iter()
-        .map(|objects| checker.check(objects))
+        .map(|objects| pipeline.checker.check(objects))
         .collect();
     let rechecked_names: BTreeSet<&str> = recheck.iter().map(|c| c.name.as_str()).collect();
     let mut rechecked_of: BTreeMap<&str, Vec<policy::Violation>> = BTreeMap::new();
@@ -469,20 +778,35 @@ pub fn compile_with(
     let mut next = cache::Cache {
         renderer: incremental.renderer.clone(),
         leaves: leaves_hash,
+        ownership: ownership_hash,
         clusters: BTreeMap::new(),
     };
     let mut objects = 0;
+    let mut owned = Vec::new();
+    let mut kept_files = 0;
+    let mut components_rendered = 0;
     for c in selected.iter().map(|&i| &all[i]) {
         if let Some(o) = done.remove(c.name.as_str()) {
             objects += o.objects;
+            owned.extend(o.owned);
+            kept_files += o.kept_files;
+            components_rendered += o.rendered;
+            let inputs = inputs.get(c.name.as_str()).cloned().unwrap_or_default();
+            let mut components = o.components;
+            for (name, component) in components.iter_mut() {
+                component.input = inputs.components.get(name).cloned().unwrap_or_default();
+            }
             next.clusters.insert(
                 c.name.clone(),
                 cache::CachedCluster {
-                    input: inputs.get(c.name.as_str()).cloned().unwrap_or_default(),
+                    input: inputs.whole,
+                    shared: inputs.shared,
+                    secrets: secrets_of(c),
                     environment: c.environment.clone(),
                     files: o.records,
                     objects: o.objects,
                     violations: cached(&o.violations),
+                    components,
                 },
             );
         } else if let Some(cc) = usable.and_then(|u| u.clusters.get(&c.name)) {
@@ -494,7 +818,8 @@ pub fn compile_with(
             next.clusters.insert(c.name.clone(), cc);
         }
     }
-    drop(checker);
+    drop(pipeline);
+    drop(facts_of);
     drop(facts);
     drop(leaves);
     Ok(Compiled {
@@ -502,6 +827,9 @@ pub fn compile_with(
         all,
         selected,
         tree,
+        owned,
+        kept_files,
+        components_rendered,
         objects,
         warnings: diags.sorted(),
         violations,

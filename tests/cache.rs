@@ -172,3 +172,139 @@ fn a_new_leak_in_an_unchanged_cluster_is_still_found() {
         "{err}"
     );
 }
+
+/// A second component, `netpol`, in the namespace of `web`: a NetworkPolicy for every pod of
+/// the namespace while its `on` value is true, and any extra objects given in its template.
+fn with_netpol(p: &Platform, extra: &str) {
+    p.write(
+        "components/netpol/component.yaml",
+        "name: netpol\nversion: \"1.0\"\nnamespace: web\nroles: [workload]\n",
+    );
+    p.write("components/netpol/values.yaml", "on: true\n");
+    p.write(
+        "components/netpol/values.schema.json",
+        r#"{"type": "object", "properties": {"on": {"type": "boolean"}, "note": {"type": "string"}, "clash": {"type": "boolean"}}, "additionalProperties": false}"#,
+    );
+    p.write(
+        "components/netpol/templates/np.yaml",
+        &format!(
+            "{{% if values.on %}}apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: default\nspec:\n  podSelector: {{}}\n{{% endif %}}\n{extra}"
+        ),
+    );
+    // The network-policy rule on; the rules the fixture's bare pods would fail, off.
+    p.write(
+        "strata.yaml",
+        &format!(
+            "{}{}",
+            common::STRATA_YAML,
+            common::POLICIES_OFF.replace("    network-policy: off\n", "")
+        ),
+    );
+}
+
+#[test]
+fn a_values_change_to_one_component_renders_that_component_only() {
+    let p = Platform::minimal();
+    with_netpol(&p, "");
+    let first = render(&p);
+    let deployment = p
+        .path()
+        .join("rendered/prod/sto2/workload/web/deployment-web.yaml");
+    let before = std::fs::metadata(&deployment).expect("web").modified().ok();
+    p.write(
+        "environments/prod/sto2/workload.cluster.yaml",
+        "cluster: {role: workload, server: https://prod-sto2.example.com:6443}\nvalues:\n  web: {replicas: 3}\n  netpol: {on: true, note: x}\n",
+    );
+    let r = render(&p);
+    // The prod cluster changed, but only netpol's inputs did: web is neither rendered nor
+    // written, and the counts still cover the whole cluster.
+    assert_eq!(r["cached"], 1, "{r}");
+    assert_eq!(r["components_rendered"], 1, "{r}");
+    assert_eq!(first["components_rendered"], 4, "{first}");
+    assert_eq!(r["written"], 0, "{r}");
+    assert_eq!(r["files"], first["files"], "{r}");
+    assert_eq!(r["objects"], first["objects"], "{r}");
+    assert_eq!(
+        std::fs::metadata(&deployment).expect("web").modified().ok(),
+        before
+    );
+    assert_fresh(&p);
+}
+
+#[test]
+fn a_changed_component_that_renders_an_unchanged_ones_object_is_a_duplicate() {
+    let p = Platform::minimal();
+    with_netpol(
+        &p,
+        "{% if values.clash is defined %}---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web-prod\n{% endif %}\n",
+    );
+    render(&p);
+    p.write(
+        "environments/prod/sto2/workload.cluster.yaml",
+        "cluster: {role: workload, server: https://prod-sto2.example.com:6443}\nvalues:\n  web: {replicas: 3}\n  netpol: {on: true, clash: true}\n",
+    );
+    let o = p.strata(&["render"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("ConfigMap web/web-prod is rendered by both `netpol` and `web` on cluster `prod-sto2-workload`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_networkpolicy_removed_from_a_changed_component_uncovers_an_unchanged_ones_pods() {
+    let p = Platform::minimal();
+    with_netpol(&p, "");
+    render(&p);
+    p.write(
+        "environments/prod/sto2/workload.cluster.yaml",
+        "cluster: {role: workload, server: https://prod-sto2.example.com:6443}\nvalues:\n  web: {replicas: 3}\n  netpol: {on: false}\n",
+    );
+    let o = p.strata(&["render"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("error[network-policy]")
+            && err.contains("prod/sto2/workload/web/deployment-web.yaml"),
+        "web did not change, but its pods lost their NetworkPolicy: {err}"
+    );
+}
+
+#[test]
+fn a_disabled_component_takes_its_files_and_leaves_the_others() {
+    let p = Platform::minimal();
+    with_netpol(&p, "");
+    render(&p);
+    let np = p
+        .path()
+        .join("rendered/prod/sto2/workload/netpol/networkpolicy-default.yaml");
+    assert!(np.is_file());
+    // web gets a NetworkPolicy of its own first, so that netpol's going uncovers nothing.
+    p.write(
+        "components/web/templates/np.yaml",
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: web\nspec:\n  podSelector: {}\n",
+    );
+    render(&p);
+    p.write(
+        "environments/prod/sto2/workload.cluster.yaml",
+        "cluster: {role: workload, server: https://prod-sto2.example.com:6443}\ncomponents:\n  netpol: false\nvalues:\n  web: {replicas: 3}\n",
+    );
+    let r = render(&p);
+    assert!(
+        r["removed"].as_u64() >= Some(2),
+        "its object and its Application: {r}"
+    );
+    assert!(!np.exists());
+    assert!(
+        !p.path()
+            .join("rendered/prod/argocd/apps/sto2-workload-netpol.yaml")
+            .exists()
+    );
+    assert!(
+        p.path()
+            .join("rendered/prod/sto2/workload/web/deployment-web.yaml")
+            .is_file()
+    );
+    assert_fresh(&p);
+}

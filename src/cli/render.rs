@@ -197,11 +197,7 @@ pub fn render(
     } else if cache.is_none() {
         vec![String::new()]
     } else {
-        let dirty = selected
-            .iter()
-            .copied()
-            .filter(|c| !compiled.reused.contains(&c.name));
-        emit::owned_prefixes(&compiled.source, dirty)
+        compiled.owned.clone()
     };
     if let Some(old) = &cache {
         for (name, c) in &old.clusters {
@@ -238,14 +234,15 @@ pub fn render(
         .filter_map(|n| compiled.cache.clusters.get(n))
         .map(|c| c.files.len())
         .sum();
-    let files = compiled.tree.files.len() + reused_files;
-    let unchanged = stats.unchanged + reused_files;
+    let files = compiled.tree.files.len() + reused_files + compiled.kept_files;
+    let unchanged = stats.unchanged + reused_files + compiled.kept_files;
     match format {
         Format::Json => print_json(&serde_json::json!({
             "out": out_dir.display().to_string(),
             "clusters": selected.len(),
             "rendered": selected.len() - compiled.reused.len(),
             "cached": compiled.reused.len(),
+            "components_rendered": compiled.components_rendered,
             "objects": compiled.objects,
             "files": files,
             "written": stats.written,

@@ -468,6 +468,38 @@ impl<'a> Ownership<'a> {
         }
     }
 
+    /// A hash of what each environment owns, and of the patterns and exceptions: when it is
+    /// unchanged, so are the leak findings of an unchanged object.
+    pub fn fingerprint(&self) -> String {
+        use sha2::Digest as _;
+        let mut h = sha2::Sha256::new();
+        let mut text = |s: &str| {
+            h.update((s.len() as u64).to_le_bytes());
+            h.update(s.as_bytes());
+        };
+        for o in &self.owned {
+            text(&o.value);
+            text(&o.owners.len().to_string());
+            for w in &o.owners {
+                text(&w.environment);
+                text(&w.set_in);
+                text(&w.line.to_string());
+                text(&w.path);
+            }
+        }
+        for (environment, globs) in &self.patterns {
+            text(environment);
+            text(&globs.len().to_string());
+            for (glob, _) in globs {
+                text(glob);
+            }
+        }
+        for allowed in self.allow_shared {
+            text(allowed);
+        }
+        crate::cache::hex(&h.finalize())
+    }
+
     /// `secrets`: the `x-strata-secret` values of every cluster, which reports never show.
     pub fn hide(&mut self, secrets: BTreeSet<&'a str>) {
         self.secrets = secrets;

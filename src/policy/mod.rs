@@ -46,7 +46,7 @@ pub use input::{ClusterFacts, RenderedObject, ResolvedLeaf, SecretValue};
 pub use json::render_json;
 pub use leak::{MIN_OWNED_LEN, Ownership, STOP_WORDS};
 pub use list::list_rules;
-pub use rule::{RULES, Rule, rule};
+pub use rule::{ENVIRONMENT_LEAK, RULES, Rule, rule};
 pub use sarif::render_sarif;
 pub use violation::{Violation, any_fails};
 
@@ -71,6 +71,16 @@ pub fn check(
 ) -> Vec<Violation> {
     Checker::new(clusters, Ownership::build(leaves, config), config).check(objects)
 }
+
+/// The `(namespace, podSelector)` of each NetworkPolicy among `objects`, in order: what a
+/// NetworkPolicy contributes to the checks of the other objects of its cluster.
+pub fn network_policy_selectors(objects: &[RenderedObject]) -> Vec<(String, serde_json::Value)> {
+    NetworkPolicies::of(objects)
+}
+
+/// `(environment, cluster, [(namespace, podSelector)])`: NetworkPolicies of a cluster that
+/// are not among the objects being checked.
+pub type OtherNetworkPolicies<'a> = (&'a str, &'a str, &'a [(String, serde_json::Value)]);
 
 /// The rules with what they need from every cluster built once — leak ownership from all
 /// leaves, the facts of each cluster — so that each cluster's objects can be checked on their
@@ -111,8 +121,21 @@ impl<'a> Checker<'a> {
     /// Every violation in `objects`, sorted by file, rule and field. A NetworkPolicy selects
     /// pods of its own cluster only, so `objects` may be one cluster's or many clusters'.
     pub fn check(&self, objects: &[RenderedObject]) -> Vec<Violation> {
+        self.check_with(objects, None)
+    }
+
+    /// Like [`Checker::check`], for objects of one cluster whose other NetworkPolicies are not
+    /// among them: `extra` is `(environment, cluster, [(namespace, podSelector)])`.
+    pub fn check_with(
+        &self,
+        objects: &[RenderedObject],
+        extra: Option<OtherNetworkPolicies<'_>>,
+    ) -> Vec<Violation> {
         let config = self.config;
-        let network_policies = NetworkPolicies::index(objects);
+        let mut network_policies = NetworkPolicies::index(objects);
+        if let Some((environment, cluster, selectors)) = extra {
+            network_policies.add(environment, cluster, selectors);
+        }
         let mut violations = Vec::new();
         for object in objects {
             let cluster = self

@@ -41,6 +41,35 @@ impl<'a> NetworkPolicies<'a> {
         NetworkPolicies { selectors }
     }
 
+    /// Adds NetworkPolicies that are not among the objects: `(namespace, podSelector)` of
+    /// cluster `cluster` in `environment`.
+    pub fn add(&mut self, environment: &'a str, cluster: &'a str, extra: &'a [(String, Value)]) {
+        for (namespace, selector) in extra {
+            self.selectors
+                .entry((environment, cluster, namespace.as_str()))
+                .or_default()
+                .push(selector);
+        }
+    }
+
+    /// The `(namespace, podSelector)` of each NetworkPolicy among `objects`, in order.
+    pub fn of(objects: &[RenderedObject]) -> Vec<(String, Value)> {
+        objects
+            .iter()
+            .filter_map(|o| {
+                let r = Resource::of(&o.object);
+                (r.group == "networking.k8s.io" && r.kind == "NetworkPolicy").then(|| {
+                    let selector = o
+                        .object
+                        .get("spec")
+                        .and_then(|s| s.get("podSelector"))
+                        .unwrap_or(&SELECT_ALL);
+                    (r.namespace.to_string(), selector.clone())
+                })
+            })
+            .collect()
+    }
+
     /// A finding when no NetworkPolicy selects the pods of `pod`.
     pub fn check(
         &self,
