@@ -58,7 +58,7 @@ pub fn to_yaml_canonical(value: &Value) -> String {
 
 /// The YAML text of a value in the order it has, ending in a newline.
 pub fn write(value: &Value) -> String {
-    let mut out = String::new();
+    let mut out = String::with_capacity(1024);
     match value {
         Value::Object(m) if !m.is_empty() => write_map(&mut out, m, 0, false),
         Value::Array(l) if !l.is_empty() => write_list(&mut out, l, 0, false),
@@ -71,7 +71,13 @@ pub fn write(value: &Value) -> String {
 }
 
 fn pad(out: &mut String, n: usize) {
-    out.extend(std::iter::repeat_n(' ', n));
+    const SPACES: &str = "                                                                ";
+    let mut left = n;
+    while left > 0 {
+        let step = left.min(SPACES.len());
+        out.push_str(&SPACES[..step]);
+        left -= step;
+    }
 }
 
 fn write_map(out: &mut String, map: &Map<String, Value>, indent: usize, inline_first: bool) {
@@ -166,12 +172,22 @@ fn is_plain_safe(s: &str) -> bool {
     if s.ends_with(char::is_whitespace) || s.ends_with(':') {
         return false;
     }
-    if s.contains(": ") || s.contains(" #") || s.contains('\t') {
-        return false;
+    // One pass over the bytes: `: ` and ` #` end a plain scalar; a control character (a tab
+    // included) cannot be in one.
+    let mut ascii = true;
+    let mut prev = 0u8;
+    for &b in s.as_bytes() {
+        if b < 0x20 || b == 0x7f || (prev == b':' && b == b' ') || (prev == b' ' && b == b'#') {
+            return false;
+        }
+        ascii &= b.is_ascii();
+        prev = b;
     }
-    if s.chars().any(|c| {
-        c.is_control() || c == '\u{feff}' || c == '\u{2028}' || c == '\u{2029}' || c == '\u{85}'
-    }) {
+    if !ascii
+        && s.chars().any(|c| {
+            c.is_control() || c == '\u{feff}' || c == '\u{2028}' || c == '\u{2029}' || c == '\u{85}'
+        })
+    {
         return false;
     }
     !reads_as_non_string(s) && !looks_numeric(s)
