@@ -132,14 +132,9 @@ impl FsWorld {
                     }
                 };
                 let path = entry.path();
-                let Ok(rel) = path.strip_prefix(&root) else {
+                let Some(rel) = relative_slash(path, &root) else {
                     continue;
                 };
-                let rel = rel
-                    .components()
-                    .map(|c| c.as_os_str().to_string_lossy())
-                    .collect::<Vec<_>>()
-                    .join("/");
                 let ft = entry.file_type();
                 if ft.is_symlink() {
                     match path.canonicalize() {
@@ -230,4 +225,16 @@ pub fn find_root(start: &Path) -> Option<PathBuf> {
         dir = d.parent();
     }
     None
+}
+
+/// `path` relative to `root`, with `/` between its parts whatever the platform: how strata names
+/// files in messages, the cache and the output. `None` outside `root`.
+pub(crate) fn relative_slash(path: &Path, root: &Path) -> Option<String> {
+    let rel = path.strip_prefix(root).ok()?;
+    Some(
+        rel.components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/"),
+    )
 }

@@ -202,6 +202,19 @@ fn with_netpol(p: &Platform, extra: &str) {
     );
 }
 
+/// Sets the prod cluster's values (web's replicas and `values`), renders, and returns stderr
+/// of the render, which must fail.
+fn render_fails_with_prod_values(p: &Platform, values: &str) -> String {
+    p.write(
+        "environments/prod/sto2/workload.cluster.yaml",
+        &format!("cluster: {{role: workload, server: https://prod-sto2.example.com:6443}}\nvalues:\n  web: {{replicas: 3}}\n  {values}\n"),
+    );
+    let o = p.strata(&["render"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    err
+}
+
 #[test]
 fn a_values_change_to_one_component_renders_that_component_only() {
     let p = Platform::minimal();
@@ -239,13 +252,7 @@ fn a_changed_component_that_renders_an_unchanged_ones_object_is_a_duplicate() {
         "{% if values.clash is defined %}---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web-prod\n{% endif %}\n",
     );
     render(&p);
-    p.write(
-        "environments/prod/sto2/workload.cluster.yaml",
-        "cluster: {role: workload, server: https://prod-sto2.example.com:6443}\nvalues:\n  web: {replicas: 3}\n  netpol: {on: true, clash: true}\n",
-    );
-    let o = p.strata(&["render"]);
-    let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(1), "{err}");
+    let err = render_fails_with_prod_values(&p, "netpol: {on: true, clash: true}");
     assert!(
         err.contains("ConfigMap web/web-prod is rendered by both `netpol` and `web` on cluster `prod-sto2-workload`"),
         "{err}"
@@ -257,13 +264,7 @@ fn a_networkpolicy_removed_from_a_changed_component_uncovers_an_unchanged_ones_p
     let p = Platform::minimal();
     with_netpol(&p, "");
     render(&p);
-    p.write(
-        "environments/prod/sto2/workload.cluster.yaml",
-        "cluster: {role: workload, server: https://prod-sto2.example.com:6443}\nvalues:\n  web: {replicas: 3}\n  netpol: {on: false}\n",
-    );
-    let o = p.strata(&["render"]);
-    let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(1), "{err}");
+    let err = render_fails_with_prod_values(&p, "netpol: {on: false}");
     assert!(
         err.contains("error[network-policy]")
             && err.contains("prod/sto2/workload/web/deployment-web.yaml"),

@@ -184,14 +184,9 @@ fn remove_stale(dir: &Path, tree: &OutputTree, owned: &[String]) -> Result<usize
                     });
                 }
             };
-            let Ok(rel) = entry.path().strip_prefix(dir) else {
+            let Some(rel) = crate::world::relative_slash(entry.path(), dir) else {
                 continue;
             };
-            let rel = rel
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy())
-                .collect::<Vec<_>>()
-                .join("/");
             if entry.file_type().is_dir() {
                 if !rel.is_empty() {
                     dirs.insert(entry.path().to_path_buf());
@@ -235,14 +230,9 @@ pub fn read_tree(dir: &Path) -> std::io::Result<OutputTree> {
         if !entry.file_type().is_file() {
             continue;
         }
-        let Ok(rel) = entry.path().strip_prefix(dir) else {
+        let Some(rel) = crate::world::relative_slash(entry.path(), dir) else {
             continue;
         };
-        let rel = rel
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy())
-            .collect::<Vec<_>>()
-            .join("/");
         if rel == MARKER || rel.starts_with(CACHE_DIR) {
             continue;
         }
