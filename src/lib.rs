@@ -191,6 +191,18 @@ struct Reuse<'a> {
     removed: Vec<&'a str>,
 }
 
+/// Files each violation under the cache record of its component.
+fn record_violations(
+    components: &mut BTreeMap<String, cache::CachedComponent>,
+    violations: &[policy::Violation],
+) {
+    for v in violations {
+        if let Some(c) = components.get_mut(&v.component) {
+            c.violations.push(cache::CachedViolation::of(v));
+        }
+    }
+}
+
 /// The stages after the merge, for one cluster at a time.
 struct Pipeline<'a> {
     source: &'a Source,
@@ -217,7 +229,8 @@ impl Pipeline<'_> {
         }
         let (emitted, warnings) = self.build(cluster, None)?;
         let violations = self.check.time(|| self.checker.check(&emitted.objects));
-        let components = self.components(cluster, &emitted, &violations);
+        let mut components = self.components(cluster, &emitted);
+        record_violations(&mut components, &violations);
         let records = emitted
             .tree
             .files
@@ -284,7 +297,6 @@ impl Pipeline<'_> {
         &self,
         cluster: &Cluster,
         emitted: &emit::EmittedCluster,
-        violations: &[policy::Violation],
     ) -> BTreeMap<String, cache::CachedComponent> {
         let mut out: BTreeMap<String, cache::CachedComponent> = BTreeMap::new();
         let dir = format!("{}/{}/", cluster.environment, cluster.path());
@@ -318,11 +330,6 @@ impl Pipeline<'_> {
                     .extend(policy::network_policy_selectors(objects));
             }
         }
-        for v in violations {
-            if let Some(c) = out.get_mut(&v.component) {
-                c.violations.push(cache::CachedViolation::of(v));
-            }
-        }
         out
     }
 
@@ -351,7 +358,7 @@ impl Pipeline<'_> {
             return Ok(None);
         }
         let (emitted, warnings) = self.build(cluster, Some(&reuse.changed))?;
-        let fresh = self.components(cluster, &emitted, &[]);
+        let fresh = self.components(cluster, &emitted);
         let kept_keys: BTreeSet<&str> = kept
             .iter()
             .flat_map(|(_, c)| c.keys.iter().map(String::as_str))
@@ -392,7 +399,8 @@ impl Pipeline<'_> {
                 Some((&cluster.environment, &cluster.name, &extra)),
             )
         });
-        let mut components = self.components(cluster, &emitted, &violations);
+        let mut components = fresh;
+        record_violations(&mut components, &violations);
         let mut records: BTreeMap<String, cache::FileRecord> = emitted
             .tree
             .files

@@ -136,16 +136,23 @@ impl ObjectKey {
 
     /// `apps/Deployment ingress-nginx/controller`, `ClusterRole grafana`.
     pub fn display(&self) -> String {
-        let gk = if self.group.is_empty() {
-            self.kind.clone()
-        } else {
-            format!("{}/{}", self.group, self.kind)
-        };
-        if self.namespace.is_empty() {
-            format!("{gk} {}", self.name)
-        } else {
-            format!("{gk} {}/{}", self.namespace, self.name)
-        }
+        display_object(&self.group, &self.kind, &self.namespace, &self.name)
+    }
+}
+
+/// How messages name an object: `apps/Deployment ingress-nginx/controller`, `Secret
+/// ingress/tls`, `ClusterRole grafana` (no group for the core API, no namespace when cluster
+/// scoped).
+pub fn display_object(group: &str, kind: &str, namespace: &str, name: &str) -> String {
+    let gk = if group.is_empty() {
+        kind.to_string()
+    } else {
+        format!("{group}/{kind}")
+    };
+    if namespace.is_empty() {
+        format!("{gk} {name}")
+    } else {
+        format!("{gk} {namespace}/{name}")
     }
 }
 

@@ -27,16 +27,7 @@ impl<'a> Resource<'a> {
 
     /// `apps/Deployment ingress/controller`, `Secret ingress/tls`, `ClusterRole grafana`.
     pub fn display(&self) -> String {
-        let gk = if self.group.is_empty() {
-            self.kind.to_string()
-        } else {
-            format!("{}/{}", self.group, self.kind)
-        };
-        if self.namespace.is_empty() {
-            format!("{gk} {}", self.name)
-        } else {
-            format!("{gk} {}/{}", self.namespace, self.name)
-        }
+        crate::emit::display_object(self.group, self.kind, self.namespace, self.name)
     }
 
     /// A core (`v1`) object of this kind.
