@@ -489,10 +489,7 @@ impl ParseMemo {
             Some(None) => true,
             None => false,
         };
-        let docs: Vec<serde_json::Value> = yaml::parse_documents(text)?
-            .into_iter()
-            .map(yaml::Node::into_json)
-            .collect();
+        let docs = yaml::documents_json(text)?;
         let kept = seen_before.then(|| std::sync::Arc::new(docs.clone()));
         lock().insert(key, kept);
         Ok(docs)

@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span as YSpan};
 
+mod fast;
+
 /// The most nodes that aliases may add to one file. A "billion laughs" file stops here.
 /// A scalar counts one node per [`ALIAS_BYTES_PER_NODE`] bytes of its text, so one long string
 /// aliased many times stops here too.
@@ -229,6 +231,19 @@ pub fn parse_documents(text: &str) -> Result<Vec<Node>, YamlError> {
     Ok(builder.docs)
 }
 
+/// The documents of a YAML stream as JSON, tags and positions dropped: what strata needs of
+/// the text a template renders. Plain block YAML is read by a fast path; anything else, and
+/// every error, by [`parse_documents`].
+pub fn documents_json(text: &str) -> Result<Vec<serde_json::Value>, YamlError> {
+    if let Some(docs) = fast::documents(text) {
+        return Ok(docs);
+    }
+    Ok(parse_documents(text)?
+        .into_iter()
+        .map(Node::into_json)
+        .collect())
+}
+
 /// Parses a text that must hold exactly one document. An empty text is an empty map.
 pub fn parse_one(text: &str) -> Result<Node, YamlError> {
     let mut docs = parse_documents(text)?;
@@ -438,11 +453,7 @@ impl Builder {
             }) => match pending_key.take() {
                 None => {
                     let key = match &node.kind {
-                        NodeKind::Scalar(Scalar::Str(s)) => s.clone(),
-                        NodeKind::Scalar(Scalar::Int(i)) => i.to_string(),
-                        NodeKind::Scalar(Scalar::Bool(b)) => b.to_string(),
-                        NodeKind::Scalar(Scalar::Float(f)) => f.to_string(),
-                        NodeKind::Scalar(Scalar::Null) => "null".to_string(),
+                        NodeKind::Scalar(s) => key_text(s.clone()),
                         _ => {
                             return Err(YamlError::new(
                                 node.pos,
@@ -468,6 +479,17 @@ impl Builder {
             },
         }
         Ok(())
+    }
+}
+
+/// The text a scalar map key stands for: `1: x` and `"1": x` name the same key.
+fn key_text(key: Scalar) -> String {
+    match key {
+        Scalar::Str(s) => s,
+        Scalar::Int(i) => i.to_string(),
+        Scalar::Bool(b) => b.to_string(),
+        Scalar::Float(f) => f.to_string(),
+        Scalar::Null => "null".to_string(),
     }
 }
 
