@@ -191,6 +191,28 @@ fn a_runaway_template_loop_is_stopped() {
 }
 
 #[test]
+fn a_template_that_renders_too_much_stops_at_the_limit() {
+    // Each iteration adds 10 MB; without a cap on the output the loop would hold 300 MB
+    // before its fuel ran out.
+    let err = fails(|p| {
+        p.write(
+            "components/web/templates/flood.yaml",
+            "{% for i in range(30) %}{{ \"x\" * 10000000 }}{% endfor %}\n",
+        )
+    });
+    assert!(
+        err.contains(
+            "components/web/templates/flood.yaml rendered more than 16777216 bytes, the limit for one template"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("look for a loop that runs far more often than intended"),
+        "{err}"
+    );
+}
+
+#[test]
 fn runaway_template_recursion_is_stopped() {
     let err = fails(|p| {
         p.write(

@@ -176,11 +176,29 @@ fn render_templates(
         // minijinja panics on some templates it parsed (`{% import "x" as 1 %}` reaches an
         // `unreachable!` in its code generator). A template is user input: that is a
         // diagnostic, not a crash of the whole render.
-        let text = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            env.get_template(name).and_then(|t| t.render(&ctx))
+        let mut out = template::Capped::default();
+        let rendered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            env.get_template(name)
+                .and_then(|t| t.render_captured_to(&ctx, &mut out))
+                .map(drop)
         }));
-        let text = match text {
-            Ok(Ok(t)) => t,
+        if out.over {
+            diags.push(
+                Diagnostic::error(
+                    "template",
+                    format!(
+                        "{file} rendered more than {} bytes, the limit for one template",
+                        template::MAX_RENDERED_BYTES
+                    ),
+                )
+                .at(Span::new(&file, 1, 1))
+                .note(format!("cluster: {}", cluster.name))
+                .hint("look for a loop that runs far more often than intended"),
+            );
+            continue;
+        }
+        let text = match rendered {
+            Ok(Ok(())) => out.into_text(),
             Ok(Err(e)) => {
                 diags.push(template_error(&e, component, cluster));
                 continue;
@@ -198,22 +216,6 @@ fn render_templates(
                 continue;
             }
         };
-        if text.len() > template::MAX_RENDERED_BYTES {
-            diags.push(
-                Diagnostic::error(
-                    "template",
-                    format!(
-                        "{file} rendered {} bytes, over the limit of {}",
-                        text.len(),
-                        template::MAX_RENDERED_BYTES
-                    ),
-                )
-                .at(Span::new(&file, 1, 1))
-                .note(format!("cluster: {}", cluster.name))
-                .hint("look for a loop that runs far more often than intended"),
-            );
-            continue;
-        }
         match documents(
             &text,
             &file,

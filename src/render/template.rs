@@ -17,6 +17,38 @@ pub const TEMPLATE_RECURSION: usize = 64;
 /// The most text one template may render.
 pub const MAX_RENDERED_BYTES: usize = 16 * 1024 * 1024;
 
+/// A template's output, refused past [`MAX_RENDERED_BYTES`]: a runaway loop stops at the limit
+/// instead of after filling memory.
+#[derive(Default)]
+pub struct Capped {
+    text: Vec<u8>,
+    /// Set when a write would have passed the limit.
+    pub over: bool,
+}
+
+impl Capped {
+    pub fn into_text(self) -> String {
+        // minijinja writes only `str`s.
+        String::from_utf8(self.text)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    }
+}
+
+impl std::io::Write for Capped {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.text.len() + buf.len() > MAX_RENDERED_BYTES {
+            self.over = true;
+            return Err(std::io::Error::other("the rendered text is over the limit"));
+        }
+        self.text.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Builds the environment for a component. `partials` holds every loadable template by name.
 pub fn environment(partials: Arc<BTreeMap<String, String>>) -> Environment<'static> {
     let mut env = Environment::new();
