@@ -21,6 +21,7 @@ pub mod cache;
 pub mod check;
 pub mod diag;
 pub mod diff;
+pub mod digest;
 pub mod drift;
 pub mod emit;
 pub mod explain;
@@ -897,4 +898,24 @@ fn select(all: &[Cluster], selection: &Selection) -> DiagResult<Vec<usize>> {
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn base64_decodes_as_kubernetes_encodes() {
+        let cases: [(&str, Option<&[u8]>); 8] = [
+            ("", Some(b"")),
+            ("aHVudGVyMg==", Some(b"hunter2")),
+            ("aHVudGVyMg", Some(b"hunter2")),
+            ("Zm9vYg==", Some(b"foob")),
+            ("Zm9vYmE=", Some(b"fooba")),
+            ("Zm9vYmFy", Some(b"foobar")),
+            ("not base64!", None),
+            ("Zm9vY===", None),
+        ];
+        for (text, bytes) in cases {
+            assert_eq!(super::decode_base64(text).as_deref(), bytes, "{text:?}");
+        }
+    }
 }

@@ -6,10 +6,11 @@
 //! shows the first 12 hex digits (`sha256:1c8bfe8f801d`), enough to tell values apart.
 
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
+
+use crate::decode_base64;
+use crate::digest::{FINGERPRINT_HEX, sha256_hex};
 
 const PREFIX: &str = "sha256:";
-const SHOWN_HEX: usize = 12;
 
 /// Replaces `data` and `stringData` of a Secret by hashes, merged as the API server merges
 /// them: a `stringData` key wins over the same `data` key.
@@ -67,18 +68,7 @@ fn hash_raw(value: &Value) -> String {
 }
 
 fn hash(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    let mut text = String::with_capacity(PREFIX.len() + 64);
-    text.push_str(PREFIX);
-    for byte in digest.iter() {
-        text.push(hex_digit(byte >> 4));
-        text.push(hex_digit(byte & 0xf));
-    }
-    text
-}
-
-fn hex_digit(nibble: u8) -> char {
-    char::from_digit(u32::from(nibble), 16).unwrap_or('0')
+    format!("{PREFIX}{}", sha256_hex(bytes))
 }
 
 /// Shortens every full hash in `value` to the form a report shows.
@@ -89,7 +79,7 @@ pub(crate) fn shorten_hashes(value: &mut Value) {
                 && text.starts_with(PREFIX)
                 && text[PREFIX.len()..].bytes().all(|b| b.is_ascii_hexdigit());
             if is_full_hash {
-                text.truncate(PREFIX.len() + SHOWN_HEX);
+                text.truncate(PREFIX.len() + FINGERPRINT_HEX);
             }
         }
         Value::Array(items) => items.iter_mut().for_each(shorten_hashes),
@@ -98,32 +88,11 @@ pub(crate) fn shorten_hashes(value: &mut Value) {
     }
 }
 
-fn decode_base64(text: &str) -> Option<Vec<u8>> {
-    crate::decode_base64(text)
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
-    use super::{decode_base64, hash_secret_values, shorten_hashes};
-
-    #[test]
-    fn base64_decodes_as_kubernetes_encodes() {
-        let cases: [(&str, Option<&[u8]>); 8] = [
-            ("", Some(b"")),
-            ("aHVudGVyMg==", Some(b"hunter2")),
-            ("aHVudGVyMg", Some(b"hunter2")),
-            ("Zm9vYg==", Some(b"foob")),
-            ("Zm9vYmE=", Some(b"fooba")),
-            ("Zm9vYmFy", Some(b"foobar")),
-            ("not base64!", None),
-            ("Zm9vY===", None),
-        ];
-        for (text, bytes) in cases {
-            assert_eq!(decode_base64(text).as_deref(), bytes, "{text:?}");
-        }
-    }
+    use super::{hash_secret_values, shorten_hashes};
 
     #[test]
     fn string_data_equals_base64_data() {

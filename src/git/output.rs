@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use crate::digest::{hex, sha256_hex};
 use git2::{FileMode, ObjectType, Oid, Repository, Signature, Time};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
@@ -53,14 +54,10 @@ pub fn tree_digest(files: &BTreeMap<String, Vec<u8>>) -> String {
         }
         h.update(path.as_bytes());
         h.update([0]);
-        h.update(hex(&Sha256::digest(bytes)).as_bytes());
+        h.update(sha256_hex(bytes).as_bytes());
         h.update(b"\n");
     }
     format!("sha256:{}", hex(&h.finalize()))
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 pub fn open(path: &Path) -> Result<Repository, GitError> {

@@ -497,7 +497,7 @@ impl<'a> Ownership<'a> {
         for allowed in self.allow_shared {
             text(allowed);
         }
-        crate::cache::hex(&h.finalize())
+        crate::digest::hex(&h.finalize())
     }
 
     /// `secrets`: the `x-strata-secret` values of every cluster, which reports never show.

@@ -117,5 +117,5 @@ fn fingerprint(v: &Violation) -> String {
         h.update(part.as_bytes());
         h.update([0]);
     }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    crate::digest::hex(&h.finalize())
 }

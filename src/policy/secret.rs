@@ -2,7 +2,6 @@
 //! template wrote into any object.
 
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use super::finding::Finding;
 use super::input::SecretValue;
@@ -83,12 +82,7 @@ pub(crate) fn value_leaks(texts: &Texts, secrets: &[SecretValue], out: &mut Vec<
 
 /// `sha256:<first 12 hex digits>`: how reports name a value they must not show.
 pub(crate) fn fingerprint(value: &str) -> String {
-    let digest = Sha256::digest(value.as_bytes());
-    let mut text = String::from("sha256:");
-    for byte in digest.iter().take(6) {
-        text.push_str(&format!("{byte:02x}"));
-    }
-    text
+    crate::digest::fingerprint(value.as_bytes())
 }
 
 #[cfg(test)]

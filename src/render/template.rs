@@ -7,7 +7,6 @@ use std::sync::Arc;
 use base64::Engine as _;
 use minijinja::value::{Kwargs, Rest};
 use minijinja::{Environment, Error, ErrorKind, UndefinedBehavior, Value};
-use sha2::Digest as _;
 
 /// Template execution budget: minijinja's fuel, roughly one unit per instruction. A template
 /// that loops past it is stopped with an error instead of running forever.
@@ -112,8 +111,7 @@ fn b64encode(value: &Value) -> String {
 }
 
 fn sha256(value: &Value) -> String {
-    let digest = sha2::Sha256::digest(text_of(value).as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    crate::digest::sha256_hex(text_of(value).as_bytes())
 }
 
 /// A double-quoted string, valid in YAML and JSON.
