@@ -380,48 +380,35 @@ impl Builder {
                     size: 1,
                 });
             }
-            Event::SequenceEnd => {
-                if let Some(Open::Seq {
-                    items,
-                    pos,
-                    tag,
-                    anchor,
-                    size,
-                }) = self.stack.pop()
-                {
-                    let node = Node {
-                        kind: NodeKind::Seq(items),
+            Event::SequenceEnd | Event::MappingEnd => {
+                let (kind, pos, tag, anchor, size) = match self.stack.pop() {
+                    Some(Open::Seq {
+                        items,
                         pos,
                         tag,
+                        anchor,
                         size,
-                    };
-                    if anchor > 0 {
-                        self.anchors.insert(anchor, node.clone());
-                    }
-                    self.finish(node)?;
-                }
-            }
-            Event::MappingEnd => {
-                if let Some(Open::Map {
-                    entries,
-                    pos,
-                    tag,
-                    anchor,
-                    size,
-                    ..
-                }) = self.stack.pop()
-                {
-                    let node = Node {
-                        kind: NodeKind::Map(entries),
+                    }) => (NodeKind::Seq(items), pos, tag, anchor, size),
+                    Some(Open::Map {
+                        entries,
                         pos,
                         tag,
+                        anchor,
                         size,
-                    };
-                    if anchor > 0 {
-                        self.anchors.insert(anchor, node.clone());
-                    }
-                    self.finish(node)?;
+                        ..
+                    }) => (NodeKind::Map(entries), pos, tag, anchor, size),
+                    None => return Ok(()),
+                };
+                let node = Node {
+                    kind,
+                    pos,
+                    tag,
+                    size,
+                };
+                if anchor > 0 {
+                    self.anchors.insert(anchor, node.clone());
                 }
+                self.finish(node)?;
             }
         }
         Ok(())
