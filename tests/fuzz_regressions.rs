@@ -7,8 +7,10 @@
 //! Inputs under `tests/fuzz_regressions/pending/` crash the current source and are skipped
 //! until the fix lands; move them up a level with the fix.
 //!
-//! - `layers`: the bytes as YAML, then as a layer file and as a cluster file of a small platform,
-//!   compiled. The compile may fail, but only with a diagnostic, and the diagnostics must print.
+//! - `layers`: the bytes as YAML (where the fast reader of rendered YAML reads them, it must
+//!   agree with the full parser), then as a layer file and as a cluster file of a small
+//!   platform, compiled. The compile may fail, but only with a diagnostic, and the diagnostics
+//!   must print.
 //! - `templates`: the bytes as a template of that platform's component, compiled.
 //! - `live`: the bytes as `kubectl get -o yaml|json` output, compared with itself and with a
 //!   fixed desired object.
@@ -125,7 +127,23 @@ pub fn layers(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let _ = strata::yaml::parse_documents(text);
+    let full = strata::yaml::parse_documents(text);
+    // The fast reader of rendered YAML agrees with the full parser wherever it reads a text.
+    if let Some(fast) = strata::yaml::fast::documents(text) {
+        let full: Vec<serde_json::Value> = match full {
+            Ok(docs) => docs
+                .into_iter()
+                .map(strata::yaml::Node::into_json)
+                .collect(),
+            Err(e) => panic!("the fast reader read a text the full parser rejects: {e}"),
+        };
+        // As text, so that key order counts.
+        assert_eq!(
+            serde_json::to_string(&fast).ok(),
+            serde_json::to_string(&full).ok(),
+            "the fast reader and the full parser differ"
+        );
+    }
     let _ = strata::yaml::parse_one(text);
     compile(&platform().with(PROD_LAYER_PATH, text));
     compile(&platform().with(CLUSTER_PATH, text));

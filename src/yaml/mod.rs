@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span as YSpan};
 
-mod fast;
+pub mod fast;
 
 /// The most nodes that aliases may add to one file. A "billion laughs" file stops here.
 /// A scalar counts one node per [`ALIAS_BYTES_PER_NODE`] bytes of its text, so one long string
