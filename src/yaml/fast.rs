@@ -145,13 +145,11 @@ impl<'a> Reader<'a> {
         if self.depth > MAX_DEPTH {
             return None;
         }
-        let rest = self.lines[self.at].1;
-        let node = if is_dash(rest) {
+        // A line that is neither an item nor a key gives up in `map`.
+        let node = if is_dash(self.lines[self.at].1) {
             self.seq(indent)
-        } else if key(rest).is_some() {
-            self.map(indent)
         } else {
-            None
+            self.map(indent)
         };
         self.depth -= 1;
         node
