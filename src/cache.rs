@@ -45,6 +45,8 @@ pub struct CachedCluster {
     /// The files the cluster produced (its directory and its Applications), by path.
     pub files: BTreeMap<String, FileRecord>,
     pub objects: usize,
+    /// Every policy finding in the cluster's objects: a render that skips the cluster reports
+    /// its warnings again.
     pub violations: Vec<CachedViolation>,
     /// What each enabled component was made from and made, so that a change to one component
     /// re-renders that component only.
@@ -134,6 +136,22 @@ impl CachedViolation {
             exemption: self.exemption.clone(),
         })
     }
+}
+
+/// The whole source as one hash: this strata (`renderer`), then every file's path, length and
+/// bytes. Equal digests mean an equal render, which lets a render with no change stop before
+/// it parses anything.
+pub fn source_digest(renderer: &str, world: &dyn World) -> String {
+    let mut h = Sha256::new();
+    h.update(renderer.as_bytes());
+    h.update([0]);
+    for (path, bytes) in world.files() {
+        h.update(path.as_bytes());
+        h.update([0]);
+        h.update((bytes.len() as u64).to_le_bytes());
+        h.update(bytes);
+    }
+    hex(&h.finalize())
 }
 
 /// The hash of every file of each component, and of `components/_lib/`.

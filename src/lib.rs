@@ -721,7 +721,9 @@ pub fn compile_with(
         match output {
             Ok(mut o) => {
                 diags.extend(std::mem::take(&mut o.warnings));
-                violations.append(&mut o.violations);
+                // Copied, not taken: the cluster's cache record keeps them, so that a render
+                // that skips the cluster reports them again.
+                violations.extend(o.violations.iter().cloned());
                 files.extend(std::mem::take(&mut o.tree.files));
                 done.insert(cluster.name.as_str(), o);
             }

@@ -184,13 +184,24 @@ impl FsWorld {
 }
 
 fn read_checked(root: &Path, path: &Path, rel: &str) -> Result<Vec<u8>, Diagnostic> {
-    let meta = std::fs::metadata(path)
-        .map_err(|e| Diagnostic::error("io", format!("cannot read {rel}: {e}")))?;
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(too_large(rel, meta.len()));
-    }
+    use std::io::Read as _;
     debug_assert!(path.starts_with(root) || path.is_absolute());
-    std::fs::read(path).map_err(|e| Diagnostic::error("io", format!("cannot read {rel}: {e}")))
+    let io = |e: std::io::Error| Diagnostic::error("io", format!("cannot read {rel}: {e}"));
+    // The size comes from the open file: one path lookup per file, not two.
+    let file = std::fs::File::open(path).map_err(io)?;
+    let len = file.metadata().map_err(io)?.len();
+    if len > MAX_FILE_BYTES {
+        return Err(too_large(rel, len));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    // At most one byte past the limit: a file that grew since the size was taken is caught too.
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_large(rel, bytes.len() as u64));
+    }
+    Ok(bytes)
 }
 
 pub fn too_large(rel: &str, len: u64) -> Diagnostic {

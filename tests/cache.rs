@@ -30,6 +30,72 @@ fn a_second_render_with_no_change_writes_nothing() {
 }
 
 #[test]
+fn a_render_with_no_change_stops_before_reading_the_cache() {
+    let p = Platform::minimal();
+    render(&p);
+    let cache = p.path().join("rendered/.strata-cache");
+    // Without the record of the last render, a no-op goes through the cache, and records it.
+    std::fs::remove_file(cache.join("last-render")).expect("the first render records itself");
+    let through_cache = render(&p);
+    assert_eq!(through_cache["cached"], 2, "{through_cache}");
+    // With the record, the same no-op needs neither the cache index nor any parsing, and says
+    // exactly what the one through the cache said.
+    std::fs::write(cache.join("index.json"), "not the cache").expect("write");
+    let quick = render(&p);
+    assert_eq!(quick, through_cache);
+    assert_fresh(&p);
+}
+
+#[test]
+fn a_render_that_warned_warns_again() {
+    let p = Platform::minimal();
+    let strata_yaml = std::fs::read_to_string(p.path().join("strata.yaml")).expect("read");
+    p.write(
+        "strata.yaml",
+        &strata_yaml.replace("image-pinned: off", "image-pinned: warn"),
+    );
+    p.write(
+        "components/web/values.yaml",
+        &common::WEB_VALUES.replace("nginx:1.27", "nginx:latest"),
+    );
+    for run in ["first", "second", "third"] {
+        let o = p.strata(&["render"]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let err = stderr(&o);
+        assert_eq!(
+            err.matches("warning[image-pinned]").count(),
+            2,
+            "the {run} render: {err}"
+        );
+        if run != "first" {
+            assert!(
+                stdout(&o).contains("(2 unchanged since the last render)"),
+                "{}",
+                stdout(&o)
+            );
+        }
+    }
+}
+
+#[test]
+fn a_partial_render_leaves_no_record_that_the_output_is_current() {
+    let p = Platform::minimal();
+    render(&p);
+    let record = p.path().join("rendered/.strata-cache/last-render");
+    assert!(record.exists());
+    let o = p.strata(&["render", "--cluster", "dev-sto2-workload"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        !record.exists(),
+        "a partial render may have changed the output"
+    );
+    let r = render(&p);
+    assert_eq!(r["cached"], 2, "{r}");
+    assert!(record.exists());
+    assert_fresh(&p);
+}
+
+#[test]
 fn a_template_change_is_rendered() {
     let p = Platform::minimal();
     render(&p);

@@ -141,6 +141,126 @@ fn read_objects(out: &Path, cache: &Cache, cluster: &str) -> Option<Vec<Rendered
     Some(objects)
 }
 
+/// What a render reports on stdout.
+struct Summary {
+    clusters: usize,
+    rendered: usize,
+    components_rendered: usize,
+    objects: usize,
+    files: usize,
+    written: usize,
+    removed: usize,
+}
+
+fn print_summary(format: Format, out_dir: &Path, s: &Summary) -> Result<()> {
+    let cached = s.clusters - s.rendered;
+    let unchanged = s.files - s.written;
+    match format {
+        Format::Json => print_json(&serde_json::json!({
+            "out": out_dir.display().to_string(),
+            "clusters": s.clusters,
+            "rendered": s.rendered,
+            "cached": cached,
+            "components_rendered": s.components_rendered,
+            "objects": s.objects,
+            "files": s.files,
+            "written": s.written,
+            "unchanged": unchanged,
+            "removed": s.removed,
+        }))?,
+        Format::Human => println!(
+            "rendered {} cluster{}{}, {} objects into {} ({} files: {} written, {} unchanged, {} removed)",
+            s.clusters,
+            if s.clusters == 1 { "" } else { "s" },
+            if cached == 0 {
+                String::new()
+            } else {
+                format!(" ({cached} unchanged since the last render)")
+            },
+            s.objects,
+            out_dir.display(),
+            s.files,
+            s.written,
+            unchanged,
+            s.removed
+        ),
+    }
+    Ok(())
+}
+
+/// The record, in the cache directory, of the last full render that printed nothing but its
+/// summary: the digest of the source it was made from, its counts, and the size of every file
+/// the cache records (the files `load_cache` checks).
+const LAST_RENDER: &str = "last-render";
+const LAST_RENDER_HEADER: &str = "strata last-render 1";
+
+/// The counts of the last render, if the source is the same (`source`, which covers the
+/// renderer) and every file it recorded is still on disk with its size: then a render has
+/// nothing to do, and need not parse anything.
+fn unchanged_since_last_render(out: &Path, renderer: &str, source: &str) -> Option<Summary> {
+    use rayon::prelude::*;
+    let text = std::fs::read_to_string(cache_dir(out).join(LAST_RENDER)).ok()?;
+    let mut lines = text.lines();
+    if lines.next()? != LAST_RENDER_HEADER {
+        return None;
+    }
+    let mut field =
+        |name: &str| -> Option<&str> { lines.next()?.strip_prefix(name)?.strip_prefix(' ') };
+    if field("renderer")? != renderer || field("source")? != source {
+        return None;
+    }
+    let clusters = field("clusters")?.parse().ok()?;
+    let objects = field("objects")?.parse().ok()?;
+    let files = field("files")?.parse().ok()?;
+    let recorded: Vec<(u64, &str)> = lines
+        .map(|line| {
+            let (len, path) = line.split_once(' ')?;
+            Some((len.parse().ok()?, path))
+        })
+        .collect::<Option<_>>()?;
+    let on_disk = recorded.par_iter().all(|(len, path)| {
+        std::fs::metadata(out.join(path)).is_ok_and(|m| m.is_file() && m.len() == *len)
+    });
+    on_disk.then_some(Summary {
+        clusters,
+        rendered: 0,
+        components_rendered: 0,
+        objects,
+        files,
+        written: 0,
+        removed: 0,
+    })
+}
+
+fn forget_last_render(out: &Path) {
+    // Absent is the usual case; any other failure leaves a record that the source digest
+    // still guards.
+    let _ = std::fs::remove_file(cache_dir(out).join(LAST_RENDER));
+}
+
+fn record_last_render(
+    out: &Path,
+    renderer: &str,
+    source: &str,
+    summary: &Summary,
+    cache: &Cache,
+) -> std::io::Result<()> {
+    use std::fmt::Write as _;
+    let mut text = format!(
+        "{LAST_RENDER_HEADER}\nrenderer {renderer}\nsource {source}\nclusters {}\nobjects {}\nfiles {}\n",
+        summary.clusters, summary.objects, summary.files
+    );
+    for cluster in cache.clusters.values() {
+        for (path, record) in &cluster.files {
+            let _ = writeln!(text, "{} {path}", record.len);
+        }
+    }
+    let dir = cache_dir(out);
+    let tmp = dir.join(format!("{LAST_RENDER}.tmp"));
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(tmp, dir.join(LAST_RENDER))
+}
+
 pub fn render(
     root: &Path,
     out: Option<PathBuf>,
@@ -153,14 +273,41 @@ pub fn render(
         Err(exit) => return Ok(exit),
     };
     let partial = selection.is_partial();
-    // The output directory may come from strata.yaml, which only the compile reads; peek at it.
+    // The output directory may come from strata.yaml; read that file alone.
     let out_dir = match &out {
         Some(dir) => dir.clone(),
-        None => match strata::load::load(&world) {
-            Ok(s) => root.join(s.settings.output.dir()),
+        None => match strata::load::settings(&world) {
+            Ok(s) => root.join(s.output.dir()),
             Err(f) => return Ok(report_compiled(&f)),
         },
     };
+    let renderer = if partial {
+        String::new()
+    } else {
+        renderer_id()
+    };
+    let started = std::time::Instant::now();
+    let source = strata::cache::source_digest(&renderer, &world);
+    let last = (!partial)
+        .then(|| unchanged_since_last_render(&out_dir, &renderer, &source))
+        .flatten();
+    print_timing("quick check", started.elapsed());
+    if let Some(last) = last {
+        print_summary(
+            format,
+            &out_dir,
+            &Summary {
+                clusters: last.clusters,
+                rendered: 0,
+                components_rendered: 0,
+                objects: last.objects,
+                files: last.files,
+                written: 0,
+                removed: 0,
+            },
+        )?;
+        return Ok(Exit::Clean);
+    }
     let started = std::time::Instant::now();
     let cache = if partial { None } else { load_cache(&out_dir) };
     print_timing("read cache", started.elapsed());
@@ -170,11 +317,7 @@ pub fn render(
     let bar = ProgressLine::new(progress);
     let incremental = Incremental {
         progress: Some(&bar),
-        renderer: if partial {
-            String::new()
-        } else {
-            renderer_id()
-        },
+        renderer: renderer.clone(),
         cache: cache.as_ref(),
         objects: Some(&load_objects),
     };
@@ -210,6 +353,8 @@ pub fn render(
             }
         }
     }
+    // The output is about to change; until this render ends well, no record says it is current.
+    forget_last_render(&out_dir);
     let started = std::time::Instant::now();
     let stats = emit::write_tree(&out_dir, &compiled.tree, &owned).map_err(|e| {
         anyhow::anyhow!("{e}\nhint: choose an empty directory with --out, or remove the directory if it holds nothing you need")
@@ -222,7 +367,7 @@ pub fn render(
         save_cache(&out_dir, &compiled.cache)
     };
     print_timing("save cache", started.elapsed());
-    if let Err(e) = saved {
+    if let Err(e) = &saved {
         eprintln!(
             "warning: could not save the render cache in {}: {e}; the next render will be a full one",
             cache_dir(&out_dir).display()
@@ -234,41 +379,30 @@ pub fn render(
         .filter_map(|n| compiled.cache.clusters.get(n))
         .map(|c| c.files.len())
         .sum();
-    let files = compiled.tree.files.len() + reused_files + compiled.kept_files;
-    let unchanged = stats.unchanged + reused_files + compiled.kept_files;
-    match format {
-        Format::Json => print_json(&serde_json::json!({
-            "out": out_dir.display().to_string(),
-            "clusters": selected.len(),
-            "rendered": selected.len() - compiled.reused.len(),
-            "cached": compiled.reused.len(),
-            "components_rendered": compiled.components_rendered,
-            "objects": compiled.objects,
-            "files": files,
-            "written": stats.written,
-            "unchanged": unchanged,
-            "removed": stats.removed,
-        }))?,
-        Format::Human => println!(
-            "rendered {} cluster{}{}, {} objects into {} ({} files: {} written, {} unchanged, {} removed)",
-            selected.len(),
-            if selected.len() == 1 { "" } else { "s" },
-            if compiled.reused.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    " ({} unchanged since the last render)",
-                    compiled.reused.len()
-                )
-            },
-            compiled.objects,
-            out_dir.display(),
-            files,
-            stats.written,
-            unchanged,
-            stats.removed
-        ),
+    let summary = Summary {
+        clusters: selected.len(),
+        rendered: selected.len() - compiled.reused.len(),
+        components_rendered: compiled.components_rendered,
+        objects: compiled.objects,
+        files: compiled.tree.files.len() + reused_files + compiled.kept_files,
+        written: stats.written,
+        removed: stats.removed,
+    };
+    // The next render with the same source can stop at the quick check, if this one printed
+    // nothing but its summary: a render that warned must warn again.
+    if !partial && saved.is_ok() && compiled.warnings.is_empty() {
+        let started = std::time::Instant::now();
+        if let Err(e) = record_last_render(&out_dir, &renderer, &source, &summary, &compiled.cache)
+        {
+            eprintln!(
+                "warning: could not save {} in {}: {e}; the next render with no change will take longer",
+                LAST_RENDER,
+                cache_dir(&out_dir).display()
+            );
+        }
+        print_timing("record", started.elapsed());
     }
+    print_summary(format, &out_dir, &summary)?;
     // The process ends here: freeing a thousand clusters' values one by one would only add
     // a quarter of a second.
     std::mem::forget(compiled);

@@ -49,44 +49,7 @@ pub fn is_dns_label(s: &str) -> bool {
 pub fn load(world: &dyn World) -> Result<Source, Failure> {
     let mut texts = SourceTexts::default();
     let mut diags = Diagnostics::new();
-
-    let settings = match read_yaml(world, "strata.yaml", &mut texts) {
-        Err(d) => {
-            return Err(Failure {
-                diagnostics: d.into(),
-                texts,
-            });
-        }
-        Ok(None) => {
-            return Err(Failure {
-                diagnostics: Diagnostic::error("no-settings", format!("no strata.yaml in {}", world.describe()))
-                    .hint("run strata inside a source repository, pass --root DIR, or create strata.yaml (see the README)")
-                    .into(),
-                texts,
-            });
-        }
-        Ok(Some(node)) => {
-            let found = check_own("strata.yaml", &node, OwnFormat::Settings);
-            if !found.is_empty() {
-                diags.extend(found);
-                None
-            } else {
-                match serde_json::from_value::<Settings>(node.to_json()) {
-                    Ok(s) => Some(s),
-                    Err(e) => {
-                        diags.push(
-                            Diagnostic::error("format", format!("strata.yaml: {e}")).at(Span::new(
-                                "strata.yaml",
-                                1,
-                                1,
-                            )),
-                        );
-                        None
-                    }
-                }
-            }
-        }
-    };
+    let settings = read_settings(world, &mut texts, &mut diags)?;
 
     let (components, known) = load_components(world, settings.as_ref(), &mut texts, &mut diags);
     let (layers, clusters) = load_environments(world, &known, &mut texts, &mut diags);
@@ -103,6 +66,57 @@ pub fn load(world: &dyn World) -> Result<Source, Failure> {
             diagnostics: diags.sorted(),
             texts,
         }),
+    }
+}
+
+/// Reads and checks strata.yaml alone: enough to know, for one, where the output goes.
+pub fn settings(world: &dyn World) -> Result<Settings, Failure> {
+    let mut texts = SourceTexts::default();
+    let mut diags = Diagnostics::new();
+    match read_settings(world, &mut texts, &mut diags)? {
+        Some(settings) if !diags.has_errors() => Ok(settings),
+        _ => Err(Failure {
+            diagnostics: diags.sorted(),
+            texts,
+        }),
+    }
+}
+
+/// strata.yaml, checked. A file that does not read or parse ends the load; one that breaks the
+/// format adds its diagnostics and gives `None`, so that the rest of the load can report too.
+fn read_settings(
+    world: &dyn World,
+    texts: &mut SourceTexts,
+    diags: &mut Diagnostics,
+) -> Result<Option<Settings>, Failure> {
+    match read_yaml(world, "strata.yaml", texts) {
+        Err(d) => Err(Failure {
+            diagnostics: d.into(),
+            texts: std::mem::take(texts),
+        }),
+        Ok(None) => Err(Failure {
+            diagnostics: Diagnostic::error("no-settings", format!("no strata.yaml in {}", world.describe()))
+                .hint("run strata inside a source repository, pass --root DIR, or create strata.yaml (see the README)")
+                .into(),
+            texts: std::mem::take(texts),
+        }),
+        Ok(Some(node)) => {
+            let found = check_own("strata.yaml", &node, OwnFormat::Settings);
+            if !found.is_empty() {
+                diags.extend(found);
+                return Ok(None);
+            }
+            match serde_json::from_value::<Settings>(node.to_json()) {
+                Ok(s) => Ok(Some(s)),
+                Err(e) => {
+                    diags.push(
+                        Diagnostic::error("format", format!("strata.yaml: {e}"))
+                            .at(Span::new("strata.yaml", 1, 1)),
+                    );
+                    Ok(None)
+                }
+            }
+        }
     }
 }
 
