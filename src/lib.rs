@@ -470,13 +470,18 @@ pub type LoadObjects<'a> = dyn Fn(&str) -> Option<Vec<policy::RenderedObject>> +
 pub struct Incremental<'a> {
     /// Identifies this strata build: a cache made by another build is not used.
     pub renderer: String,
-    pub cache: Option<&'a cache::Cache>,
+    /// The cache of the last render. It is asked for once the source is loaded, merged and
+    /// hashed, so that reading it can overlap those stages.
+    pub cache: Option<&'a LoadCache<'a>>,
     /// The rendered objects of an unchanged cluster, as the last render saved them; needed only
     /// when the environment-leak rule must look at them again.
     pub objects: Option<&'a LoadObjects<'a>>,
     /// Told how many (cluster, component) pairs there are to render, and of each one done.
     pub progress: Option<&'a dyn Progress>,
 }
+
+/// Gives the cache of the last render, if there is a usable one.
+pub type LoadCache<'a> = dyn Fn() -> Option<&'a cache::Cache> + Sync + 'a;
 
 /// Progress of a long render, for a progress line.
 pub trait Progress: Sync {
@@ -519,6 +524,7 @@ pub fn compile_with(
     };
     let usable = incremental
         .cache
+        .and_then(|load| load())
         .filter(|c| c.renderer == incremental.renderer && !incremental.renderer.is_empty());
     let mut members: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for c in &all {

@@ -107,14 +107,12 @@ fn load_cache(out: &Path) -> Option<Cache> {
     Some(cache)
 }
 
-fn save_cache(out: &Path, cache: &Cache) -> std::io::Result<()> {
+/// Saves the serialized cache (`index`) in the output directory, replacing the old one whole.
+fn save_cache(out: &Path, index: &[u8]) -> std::io::Result<()> {
     let dir = cache_dir(out);
     std::fs::create_dir_all(&dir)?;
     let tmp = dir.join("index.json.tmp");
-    std::fs::write(
-        &tmp,
-        serde_json::to_vec(cache).map_err(std::io::Error::other)?,
-    )?;
+    std::fs::write(&tmp, index)?;
     std::fs::rename(tmp, dir.join("index.json"))
 }
 
@@ -308,17 +306,33 @@ pub fn render(
         )?;
         return Ok(Exit::Clean);
     }
-    let started = std::time::Instant::now();
-    let cache = if partial { None } else { load_cache(&out_dir) };
-    print_timing("read cache", started.elapsed());
+    // The cache is read on a thread of its own while the compile loads, merges and hashes the
+    // source, which do not need it.
+    let reading = std::sync::Mutex::new((!partial).then(|| {
+        let out = out_dir.clone();
+        std::thread::spawn(move || {
+            let started = std::time::Instant::now();
+            (load_cache(&out), started.elapsed())
+        })
+    }));
+    let read: std::sync::OnceLock<Option<Cache>> = std::sync::OnceLock::new();
+    let cache = || {
+        read.get_or_init(|| {
+            let handle = reading.lock().ok()?.take()?;
+            let (cache, took) = handle.join().ok()?;
+            print_timing("read cache", took);
+            cache
+        })
+        .as_ref()
+    };
     let load_objects = |cluster: &str| -> Option<Vec<RenderedObject>> {
-        read_objects(&out_dir, cache.as_ref()?, cluster)
+        read_objects(&out_dir, cache()?, cluster)
     };
     let bar = ProgressLine::new(progress);
     let incremental = Incremental {
         progress: Some(&bar),
         renderer: renderer.clone(),
-        cache: cache.as_ref(),
+        cache: Some(&cache),
         objects: Some(&load_objects),
     };
     let compiled = super::commands::compile_incremental(&world, &selection, &incremental);
@@ -327,6 +341,7 @@ pub fn render(
         Ok(c) => c,
         Err(exit) => return Ok(exit),
     };
+    let cache = cache();
 
     // What this render may delete: everything for a full render without a cache; otherwise the
     // directories of the clusters it rendered and the files of clusters that are gone.
@@ -342,7 +357,7 @@ pub fn render(
     } else {
         compiled.owned.clone()
     };
-    if let Some(old) = &cache {
+    if let Some(old) = cache {
         for (name, c) in &old.clusters {
             if !compiled.cache.clusters.contains_key(name) {
                 owned.extend(c.files.keys().cloned());
@@ -355,16 +370,23 @@ pub fn render(
     }
     // The output is about to change; until this render ends well, no record says it is current.
     forget_last_render(&out_dir);
+    let save = !partial && cache != Some(&compiled.cache);
     let started = std::time::Instant::now();
-    let stats = emit::write_tree(&out_dir, &compiled.tree, &owned).map_err(|e| {
+    // The cache is serialized while the files are written, and saved once they are.
+    let (stats, index) = rayon::join(
+        || emit::write_tree(&out_dir, &compiled.tree, &owned),
+        || save.then(|| serde_json::to_vec(&compiled.cache)),
+    );
+    let stats = stats.map_err(|e| {
         anyhow::anyhow!("{e}\nhint: choose an empty directory with --out, or remove the directory if it holds nothing you need")
     })?;
     print_timing("write", started.elapsed());
     let started = std::time::Instant::now();
-    let saved = if partial || cache.as_ref() == Some(&compiled.cache) {
-        Ok(())
-    } else {
-        save_cache(&out_dir, &compiled.cache)
+    let saved = match index {
+        None => Ok(()),
+        Some(index) => index
+            .map_err(std::io::Error::other)
+            .and_then(|index| save_cache(&out_dir, &index)),
     };
     print_timing("save cache", started.elapsed());
     if let Err(e) = &saved {
