@@ -291,19 +291,7 @@ pub fn render(
         .flatten();
     print_timing("quick check", started.elapsed());
     if let Some(last) = last {
-        print_summary(
-            format,
-            &out_dir,
-            &Summary {
-                clusters: last.clusters,
-                rendered: 0,
-                components_rendered: 0,
-                objects: last.objects,
-                files: last.files,
-                written: 0,
-                removed: 0,
-            },
-        )?;
+        print_summary(format, &out_dir, &last)?;
         return Ok(Exit::Clean);
     }
     // The cache is read on a thread of its own while the compile loads, merges and hashes the
