@@ -195,6 +195,18 @@ fn a_deleted_output_file_is_written_again() {
 }
 
 #[test]
+fn a_deleted_argo_cd_file_of_an_environment_is_written_again() {
+    let p = Platform::minimal();
+    render(&p);
+    let root_app = p.path().join("rendered/prod/argocd/root.yaml");
+    std::fs::remove_file(&root_app).expect("rm");
+    let r = render(&p);
+    assert_eq!(r["written"], 1, "{r}");
+    assert!(root_app.is_file());
+    assert_fresh(&p);
+}
+
+#[test]
 fn a_removed_cluster_takes_its_files_along() {
     let p = Platform::minimal();
     render(&p);

@@ -94,10 +94,9 @@ fn load_cache(out: &Path) -> Option<Cache> {
         .clusters
         .par_iter()
         .filter(|(_, c)| {
-            !c.files.iter().all(|(path, record)| {
-                std::fs::metadata(out.join(path))
-                    .is_ok_and(|m| m.is_file() && m.len() == record.len)
-            })
+            !c.files
+                .iter()
+                .all(|(path, record)| on_disk(out, path, record.len))
         })
         .map(|(name, _)| name.clone())
         .collect();
@@ -107,13 +106,19 @@ fn load_cache(out: &Path) -> Option<Cache> {
     Some(cache)
 }
 
-/// Saves the serialized cache (`index`) in the output directory, replacing the old one whole.
-fn save_cache(out: &Path, index: &[u8]) -> std::io::Result<()> {
+/// Whether `path` under `out` is a file of `len` bytes: how a render sees that a file it wrote
+/// is still there.
+fn on_disk(out: &Path, path: &str, len: u64) -> bool {
+    std::fs::metadata(out.join(path)).is_ok_and(|m| m.is_file() && m.len() == len)
+}
+
+/// Replaces the file `name` of the cache directory whole, so that a reader never sees half.
+fn save_in_cache_dir(out: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
     let dir = cache_dir(out);
     std::fs::create_dir_all(&dir)?;
-    let tmp = dir.join("index.json.tmp");
-    std::fs::write(&tmp, index)?;
-    std::fs::rename(tmp, dir.join("index.json"))
+    let tmp = dir.join(format!("{name}.tmp"));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(tmp, dir.join(name))
 }
 
 /// The rendered objects of an unchanged cluster, read back from the files it wrote: needed only
@@ -188,7 +193,7 @@ fn print_summary(format: Format, out_dir: &Path, s: &Summary) -> Result<()> {
 
 /// The record, in the cache directory, of the last full render that printed nothing but its
 /// summary: the digest of the source it was made from, its counts, and the size of every file
-/// the cache records (the files `load_cache` checks).
+/// it left (each cluster's and each environment's).
 const LAST_RENDER: &str = "last-render";
 const LAST_RENDER_HEADER: &str = "strata last-render 1";
 
@@ -216,10 +221,10 @@ fn unchanged_since_last_render(out: &Path, renderer: &str, source: &str) -> Opti
             Some((len.parse().ok()?, path))
         })
         .collect::<Option<_>>()?;
-    let on_disk = recorded.par_iter().all(|(len, path)| {
-        std::fs::metadata(out.join(path)).is_ok_and(|m| m.is_file() && m.len() == *len)
-    });
-    on_disk.then_some(Summary {
+    let all_there = recorded
+        .par_iter()
+        .all(|(len, path)| on_disk(out, path, *len));
+    all_there.then_some(Summary {
         clusters,
         rendered: 0,
         components_rendered: 0,
@@ -236,27 +241,35 @@ fn forget_last_render(out: &Path) {
     let _ = std::fs::remove_file(cache_dir(out).join(LAST_RENDER));
 }
 
+/// Records this render: `tree` holds the files it wrote or found unchanged (every environment's
+/// Argo CD objects among them), `cache` the files of every cluster, skipped ones included.
 fn record_last_render(
     out: &Path,
     renderer: &str,
     source: &str,
     summary: &Summary,
+    tree: &emit::OutputTree,
     cache: &Cache,
 ) -> std::io::Result<()> {
     use std::fmt::Write as _;
+    let mut files: std::collections::BTreeMap<&str, u64> = cache
+        .clusters
+        .values()
+        .flat_map(|c| c.files.iter().map(|(path, r)| (path.as_str(), r.len)))
+        .collect();
+    files.extend(
+        tree.files
+            .iter()
+            .map(|(path, bytes)| (path.as_str(), bytes.len() as u64)),
+    );
     let mut text = format!(
         "{LAST_RENDER_HEADER}\nrenderer {renderer}\nsource {source}\nclusters {}\nobjects {}\nfiles {}\n",
         summary.clusters, summary.objects, summary.files
     );
-    for cluster in cache.clusters.values() {
-        for (path, record) in &cluster.files {
-            let _ = writeln!(text, "{} {path}", record.len);
-        }
+    for (path, len) in files {
+        let _ = writeln!(text, "{len} {path}");
     }
-    let dir = cache_dir(out);
-    let tmp = dir.join(format!("{LAST_RENDER}.tmp"));
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(tmp, dir.join(LAST_RENDER))
+    save_in_cache_dir(out, LAST_RENDER, text.as_bytes())
 }
 
 pub fn render(
@@ -285,7 +298,12 @@ pub fn render(
         renderer_id()
     };
     let started = std::time::Instant::now();
-    let source = strata::cache::source_digest(&renderer, &world);
+    // A partial render neither uses nor leaves the record, so it needs no digest.
+    let source = if partial {
+        String::new()
+    } else {
+        strata::cache::source_digest(&renderer, &world)
+    };
     let last = (!partial)
         .then(|| unchanged_since_last_render(&out_dir, &renderer, &source))
         .flatten();
@@ -374,7 +392,7 @@ pub fn render(
         None => Ok(()),
         Some(index) => index
             .map_err(std::io::Error::other)
-            .and_then(|index| save_cache(&out_dir, &index)),
+            .and_then(|index| save_in_cache_dir(&out_dir, "index.json", &index)),
     };
     print_timing("save cache", started.elapsed());
     if let Err(e) = &saved {
@@ -402,8 +420,14 @@ pub fn render(
     // nothing but its summary: a render that warned must warn again.
     if !partial && saved.is_ok() && compiled.warnings.is_empty() {
         let started = std::time::Instant::now();
-        if let Err(e) = record_last_render(&out_dir, &renderer, &source, &summary, &compiled.cache)
-        {
+        if let Err(e) = record_last_render(
+            &out_dir,
+            &renderer,
+            &source,
+            &summary,
+            &compiled.tree,
+            &compiled.cache,
+        ) {
             eprintln!(
                 "warning: could not save {} in {}: {e}; the next render with no change will take longer",
                 LAST_RENDER,
