@@ -30,6 +30,10 @@ pub struct Cache {
     pub leaves: String,
     /// The hash of what each environment owns ([`crate::policy::Ownership::fingerprint`]).
     pub ownership: String,
+    /// The hash of each component ([`component_hashes`]) whose `values.schema.json` compiled:
+    /// a render compiles a schema again only when its component changed.
+    #[serde(default)]
+    pub schemas: BTreeMap<String, String>,
     pub clusters: BTreeMap<String, CachedCluster>,
 }
 

@@ -510,7 +510,12 @@ pub fn compile_with(
         diagnostics: d,
         texts: source.texts.clone(),
     };
-    let all = merge::merge_all(&source).map_err(fail)?;
+    // A merge error ends the render; the schemas are compiled first so that it reports theirs
+    // in the same run.
+    let all = merge::merge_all(&source).map_err(|mut d| {
+        d.extend(schema_errors(source.components.values()));
+        fail(d.sorted())
+    })?;
     let selected = select(&all, selection).map_err(fail)?;
     timings.mark("merge");
 
@@ -526,6 +531,21 @@ pub fn compile_with(
         .cache
         .and_then(|load| load())
         .filter(|c| c.renderer == incremental.renderer && !incremental.renderer.is_empty());
+    // The schemas that did not compile as they are now in the last render compile here, and
+    // report every error before anything renders. The others compile when a changed cluster
+    // first checks its values against them.
+    let errors = schema_errors(
+        source
+            .components
+            .iter()
+            .filter(|(name, _)| {
+                usable.and_then(|u| u.schemas.get(*name)) != component_hashes.get(*name)
+            })
+            .map(|(_, c)| c),
+    );
+    if !errors.is_empty() {
+        return Err(fail(errors));
+    }
     let mut members: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for c in &all {
         members
@@ -796,6 +816,8 @@ pub fn compile_with(
         renderer: incremental.renderer.clone(),
         leaves: leaves_hash,
         ownership: ownership_hash,
+        // Every schema compiled: now, or in an earlier render as it is now.
+        schemas: component_hashes,
         clusters: BTreeMap::new(),
     };
     let mut objects = 0;
@@ -854,6 +876,17 @@ pub fn compile_with(
         reused,
         cache: next,
     })
+}
+
+/// Compiles the values schemas of `components`, in parallel: what did not compile, sorted.
+fn schema_errors<'a>(components: impl Iterator<Item = &'a load::Component>) -> Diagnostics {
+    use rayon::prelude::*;
+    let components: Vec<&load::Component> = components.collect();
+    let errors: Vec<Diagnostic> = components
+        .par_iter()
+        .filter_map(|c| c.validator().err())
+        .collect();
+    errors.into_iter().collect::<Diagnostics>().sorted()
 }
 
 /// A policy violation as a diagnostic: at the layer line that set the value when known.

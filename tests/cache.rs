@@ -160,6 +160,63 @@ fn a_schema_change_is_checked_again() {
     );
 }
 
+const BAD_SCHEMA: &str = r#"{"type": "object", "properties": {"replicas": {"type": 5}}}"#;
+const BAD_SCHEMA_ERROR: &str = "is not a valid JSON Schema: at /properties/replicas/type:";
+
+#[test]
+fn a_schema_that_does_not_compile_is_reported_with_or_without_a_cache() {
+    let p = Platform::minimal();
+    render(&p);
+    let before = p.rendered();
+    p.write("components/web/values.schema.json", BAD_SCHEMA);
+    // Once through the cache and once without it: the same error, and nothing written.
+    for args in [
+        &["render"][..],
+        &["render", "--cluster", "prod-sto2-workload"][..],
+    ] {
+        let o = p.strata(args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stdout(&o));
+        let err = stderr(&o);
+        assert!(
+            err.contains(&format!(
+                "components/web/values.schema.json {BAD_SCHEMA_ERROR}"
+            )),
+            "{args:?}: {err}"
+        );
+        assert_eq!(err.matches("error[values-schema]").count(), 1, "{err}");
+        assert!(
+            p.rendered() == before,
+            "{args:?}: a failed render changed the output"
+        );
+    }
+}
+
+#[test]
+fn a_schema_that_does_not_compile_is_reported_even_where_no_cluster_runs_its_component() {
+    let p = Platform::minimal();
+    render(&p);
+    // `idle` runs on no cluster, so no cluster checks values against its schema.
+    p.write(
+        "components/idle/component.yaml",
+        "name: idle\nversion: \"1.0\"\nnamespace: idle\nroles: []\n",
+    );
+    p.write("components/idle/values.schema.json", BAD_SCHEMA);
+    let o = p.strata(&["render"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains(&format!(
+            "components/idle/values.schema.json {BAD_SCHEMA_ERROR}"
+        )),
+        "{}",
+        stderr(&o)
+    );
+    // A broken layer ends the load first; the schema's error is still in the same report.
+    p.write("environments/layer.yaml", "values: [\n");
+    let err = stderr(&p.strata(&["render"]));
+    assert!(err.contains("error[yaml]"), "{err}");
+    assert!(err.contains(BAD_SCHEMA_ERROR), "{err}");
+}
+
 #[test]
 fn another_strata_does_not_trust_the_cache() {
     let p = Platform::minimal();

@@ -1,11 +1,12 @@
 //! `components/<name>/`: one component, its defaults, its schema and how it renders.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::diag::{Diagnostic, Span};
 use crate::yaml::Node;
 
 /// The default time a command source may run.
@@ -61,10 +62,10 @@ pub struct Component {
     pub renderer: Renderer,
     /// `values.yaml`: the lowest layer.
     pub values: Node,
-    /// `values.schema.json`, compiled.
-    pub schema: Arc<jsonschema::Validator>,
-    /// The same schema as JSON, to find `x-strata-secret` fields and defaults.
+    /// `values.schema.json`, to find `x-strata-secret` fields and defaults, and to compile.
     pub schema_json: serde_json::Value,
+    /// The schema compiled, once, when first needed ([`Component::validator`]).
+    pub compiled: Arc<OnceLock<Result<jsonschema::Validator, String>>>,
     /// Templates and partials that `include`/`import` may load: this component's `templates/`
     /// and the shared `components/_lib/`, by the name a template uses for them.
     pub partials: Arc<BTreeMap<String, String>>,
@@ -75,6 +76,35 @@ pub struct Component {
 impl Component {
     pub fn values_file(&self) -> String {
         format!("{}/values.yaml", self.dir)
+    }
+
+    pub fn schema_file(&self) -> String {
+        format!("{}/values.schema.json", self.dir)
+    }
+
+    /// `values.schema.json`, compiled on first use, so that a render compiles the schemas of
+    /// the components it renders, not all of them: a compile costs as much as rendering a
+    /// small component.
+    pub fn validator(&self) -> Result<&jsonschema::Validator, Diagnostic> {
+        self.compiled
+            .get_or_init(|| {
+                jsonschema::validator_for(&self.schema_json).map_err(|e| {
+                    match e.instance_path().as_str() {
+                        "" => e.to_string(),
+                        at => format!("at {at}: {e}"),
+                    }
+                })
+            })
+            .as_ref()
+            .map_err(|e| {
+                let file = self.schema_file();
+                Diagnostic::error(
+                    "values-schema",
+                    format!("{file} is not a valid JSON Schema: {e}"),
+                )
+                .at(Span::new(&file, 1, 1))
+                .hint("fix the schema; https://json-schema.org/understanding-json-schema describes the keywords")
+            })
     }
 
     pub fn enabled_for_role(&self, role: &str) -> bool {

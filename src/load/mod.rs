@@ -62,10 +62,19 @@ pub fn load(world: &dyn World) -> Result<Source, Failure> {
             clusters,
             texts,
         }),
-        _ => Err(Failure {
-            diagnostics: diags.sorted(),
-            texts,
-        }),
+        _ => {
+            // The schemas compile only when a render needs them; a load that fails reports
+            // theirs too, so that one run shows every mistake.
+            for c in components.values() {
+                if let Err(d) = c.validator() {
+                    diags.push(d);
+                }
+            }
+            Err(Failure {
+                diagnostics: diags.sorted(),
+                texts,
+            })
+        }
     }
 }
 
@@ -307,19 +316,8 @@ fn load_component(
                         );
                         None
                     }
-                    Ok(json) => match jsonschema::validator_for(&json) {
-                        Ok(v) => Some((Arc::new(v), json)),
-                        Err(e) => {
-                            diags.push(
-                                Diagnostic::error(
-                                    "values-schema",
-                                    format!("{schema_file} is not a valid JSON Schema: {e}"),
-                                )
-                                .at(Span::new(&schema_file, 1, 1)),
-                            );
-                            None
-                        }
-                    },
+                    // Compiled when first needed: `Component::validator`.
+                    Ok(json) => Some(json),
                 }
             }
         },
@@ -375,7 +373,7 @@ fn load_component(
         partials.extend(t.iter().map(|(k, v)| (k.clone(), v.clone())));
     }
 
-    let (schema, schema_json) = schema?;
+    let schema_json = schema?;
     if !ok {
         return None;
     }
@@ -389,8 +387,8 @@ fn load_component(
         dir,
         renderer,
         values,
-        schema,
         schema_json,
+        compiled: Arc::default(),
         partials: Arc::new(partials),
         ignore_differences: spec.ignore_differences,
     })

@@ -189,9 +189,12 @@ pub fn merge(base: Option<Merged>, node: &Node, file: &Arc<str>) -> Option<Merge
         column: node.pos.column,
         wrote: shown(node),
     };
-    let mut origins = base.as_ref().map(|b| b.origins.clone()).unwrap_or_default();
+    let (mut origins, base) = match base {
+        Some(b) => (b.origins, Some(b.value)),
+        None => (Vec::new(), None),
+    };
     origins.push(origin);
-    let value = match (&node.kind, base.map(|b| b.value)) {
+    let value = match (&node.kind, base) {
         (NodeKind::Map(entries), Some(MValue::Map(mut map))) if node.tag != Some(Tag::Replace) => {
             for (key, _, child) in entries {
                 if let Some(slot) = map.get_mut(key) {

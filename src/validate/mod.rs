@@ -22,9 +22,13 @@ pub fn check_values(source: &Source, clusters: &[Cluster]) -> Diagnostics {
 }
 
 pub fn check_component(cluster: &Cluster, component: &Component, values: &Merged) -> Diagnostics {
+    let validator = match component.validator() {
+        Ok(v) => v,
+        Err(d) => return d.into(),
+    };
     let instance = values.to_json();
     let mut out = Diagnostics::new();
-    for error in component.schema.iter_errors(&instance) {
+    for error in validator.iter_errors(&instance) {
         let pointer = error.instance_path().as_str().to_string();
         let path = if pointer.is_empty() {
             component.name.clone()
