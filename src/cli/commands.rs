@@ -164,8 +164,6 @@ fn resolve_root(given: Option<&Path>) -> Result<PathBuf> {
 }
 
 pub(super) fn open(root: &Path) -> std::result::Result<FsWorld, Exit> {
-    // Loading checks files against strata's own schemas; they compile while the files are read.
-    std::thread::spawn(strata::load::schema::prepare);
     FsWorld::open(root).map_err(|d| report(&d, &SourceTexts::default()))
 }
 

@@ -39,24 +39,12 @@ impl OwnFormat {
         .as_ref()
     }
 
-    const ALL: [OwnFormat; 3] = [OwnFormat::Settings, OwnFormat::Component, OwnFormat::Layer];
-
     fn schema_file(self) -> &'static str {
         match self {
             OwnFormat::Settings => "schema/strata.schema.json",
             OwnFormat::Component => "schema/component.schema.json",
             OwnFormat::Layer => "schema/layer.schema.json",
         }
-    }
-}
-
-/// Compiles the schemas of strata's own formats, and with the first one the meta-schema that
-/// every schema is checked against: 2.5 ms, a tenth of a small render's work. A command calls
-/// this on a thread of its own while it reads the source, which does not need them; a check
-/// that comes first waits for the compile under way instead of starting its own.
-pub fn prepare() {
-    for format in OwnFormat::ALL {
-        format.validator();
     }
 }
 
