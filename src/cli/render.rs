@@ -112,13 +112,38 @@ fn on_disk(out: &Path, path: &str, len: u64) -> bool {
     std::fs::metadata(out.join(path)).is_ok_and(|m| m.is_file() && m.len() == len)
 }
 
-/// Replaces the file `name` of the cache directory whole, so that a reader never sees half.
-fn save_in_cache_dir(out: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = cache_dir(out);
-    std::fs::create_dir_all(&dir)?;
-    let tmp = dir.join(format!("{name}.tmp"));
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(tmp, dir.join(name))
+/// A file of the cache directory, written beside the one it replaces: [`Staged::commit`] puts
+/// it in place whole, so that a reader never sees half.
+struct Staged {
+    tmp: PathBuf,
+    path: PathBuf,
+}
+
+impl Staged {
+    /// Writes the file `name` of the cache directory through a buffer. Streaming it keeps a
+    /// render from building the whole text in memory first: at 8 clusters, the fresh memory
+    /// that the growing text took cost more than writing it.
+    fn write(
+        out: &Path,
+        name: &str,
+        write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+    ) -> std::io::Result<Staged> {
+        use std::io::Write as _;
+        let dir = cache_dir(out);
+        std::fs::create_dir_all(&dir)?;
+        let tmp = dir.join(format!("{name}.tmp"));
+        let mut file = std::io::BufWriter::with_capacity(64 * 1024, std::fs::File::create(&tmp)?);
+        write(&mut file)?;
+        file.flush()?;
+        Ok(Staged {
+            tmp,
+            path: dir.join(name),
+        })
+    }
+
+    fn commit(self) -> std::io::Result<()> {
+        std::fs::rename(self.tmp, self.path)
+    }
 }
 
 /// The rendered objects of an unchanged cluster, read back from the files it wrote: needed only
@@ -251,7 +276,6 @@ fn record_last_render(
     tree: &emit::OutputTree,
     cache: &Cache,
 ) -> std::io::Result<()> {
-    use std::fmt::Write as _;
     let mut files: std::collections::BTreeMap<&str, u64> = cache
         .clusters
         .values()
@@ -262,14 +286,18 @@ fn record_last_render(
             .iter()
             .map(|(path, bytes)| (path.as_str(), bytes.len() as u64)),
     );
-    let mut text = format!(
-        "{LAST_RENDER_HEADER}\nrenderer {renderer}\nsource {source}\nclusters {}\nobjects {}\nfiles {}\n",
-        summary.clusters, summary.objects, summary.files
-    );
-    for (path, len) in files {
-        let _ = writeln!(text, "{len} {path}");
-    }
-    save_in_cache_dir(out, LAST_RENDER, text.as_bytes())
+    Staged::write(out, LAST_RENDER, |w| {
+        write!(
+            w,
+            "{LAST_RENDER_HEADER}\nrenderer {renderer}\nsource {source}\nclusters {}\nobjects {}\nfiles {}\n",
+            summary.clusters, summary.objects, summary.files
+        )?;
+        for (path, len) in files {
+            writeln!(w, "{len} {path}")?;
+        }
+        Ok(())
+    })?
+    .commit()
 }
 
 pub fn render(
@@ -380,10 +408,17 @@ pub fn render(
     forget_last_render(&out_dir);
     let save = !partial && cache != Some(&compiled.cache);
     let started = std::time::Instant::now();
-    // The cache is serialized while the files are written, and saved once they are.
+    // The cache is written beside the index while the files are written, and replaces it once
+    // they are.
     let (stats, index) = rayon::join(
         || emit::write_tree(&out_dir, &compiled.tree, &owned),
-        || save.then(|| serde_json::to_vec(&compiled.cache)),
+        || {
+            save.then(|| {
+                Staged::write(&out_dir, "index.json", |w| {
+                    serde_json::to_writer(w, &compiled.cache).map_err(std::io::Error::other)
+                })
+            })
+        },
     );
     let stats = stats.map_err(|e| {
         anyhow::anyhow!("{e}\nhint: choose an empty directory with --out, or remove the directory if it holds nothing you need")
@@ -392,9 +427,7 @@ pub fn render(
     let started = std::time::Instant::now();
     let saved = match index {
         None => Ok(()),
-        Some(index) => index
-            .map_err(std::io::Error::other)
-            .and_then(|index| save_in_cache_dir(&out_dir, "index.json", &index)),
+        Some(index) => index.and_then(Staged::commit),
     };
     print_timing("save cache", started.elapsed());
     if let Err(e) = &saved {
