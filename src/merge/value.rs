@@ -173,7 +173,12 @@ pub fn shown(node: &Node) -> String {
             }
         }
     };
-    format!("{tag}{body}")
+    // Most values carry no tag: one allocation, not two (a render makes one per origin).
+    if tag.is_empty() {
+        body
+    } else {
+        format!("{tag}{body}")
+    }
 }
 
 /// Merges one layer's node over `base`, following DESIGN.md's rules: maps merge deeply, scalars

@@ -70,14 +70,11 @@ fn secrets(schema: &serde_json::Value, value: &Merged, path: &str, out: &mut Vec
         == Some(true)
     {
         let mut leaves = Vec::new();
-        string_leaves(value, path, &mut leaves);
+        string_leaves(value, &mut path.to_string(), &mut leaves);
         for (p, v, origin) in leaves {
             out.push(SecretValue {
-                value: v,
-                set_in: origin
-                    .as_ref()
-                    .map(|o| o.file.to_string())
-                    .unwrap_or_default(),
+                value: v.to_string(),
+                set_in: origin.map(|o| o.file.to_string()).unwrap_or_default(),
                 line: origin.map_or(0, |o| o.line),
                 path: p,
             });
@@ -107,24 +104,30 @@ fn secrets(schema: &serde_json::Value, value: &Merged, path: &str, out: &mut Vec
     }
 }
 
-fn string_leaves(
-    value: &Merged,
-    path: &str,
-    out: &mut Vec<(String, String, Option<crate::merge::Origin>)>,
+fn string_leaves<'a>(
+    value: &'a Merged,
+    path: &mut String,
+    out: &mut Vec<(String, &'a str, Option<&'a crate::merge::Origin>)>,
 ) {
     match &value.value {
-        MValue::Scalar(Scalar::Str(s)) => {
-            out.push((path.to_string(), s.clone(), value.last_origin().cloned()))
-        }
+        MValue::Scalar(Scalar::Str(s)) => out.push((path.clone(), s, value.last_origin())),
         MValue::Scalar(_) => {}
         MValue::Map(m) => {
             for (k, v) in m {
-                string_leaves(v, &format!("{path}.{k}"), out);
+                let len = path.len();
+                path.push('.');
+                path.push_str(k);
+                string_leaves(v, path, out);
+                path.truncate(len);
             }
         }
         MValue::List(l) => {
             for (i, v) in l.iter().enumerate() {
-                string_leaves(v, &format!("{path}.{i}"), out);
+                use std::fmt::Write as _;
+                let len = path.len();
+                let _ = write!(path, ".{i}");
+                string_leaves(v, path, out);
+                path.truncate(len);
             }
         }
     }
@@ -137,9 +140,9 @@ pub fn leaves(clusters: &[Cluster]) -> Vec<ResolvedLeaf> {
         .par_iter()
         .map(|c| {
             let mut found = Vec::new();
-            string_leaves(&c.global, "global", &mut found);
+            string_leaves(&c.global, &mut "global".to_string(), &mut found);
             for (name, values) in c.enabled() {
-                string_leaves(values, name, &mut found);
+                string_leaves(values, &mut name.clone(), &mut found);
             }
             found
                 .into_iter()
@@ -147,11 +150,8 @@ pub fn leaves(clusters: &[Cluster]) -> Vec<ResolvedLeaf> {
                     environment: c.environment.clone(),
                     cluster: c.name.clone(),
                     path,
-                    value,
-                    set_in: origin
-                        .as_ref()
-                        .map(|o| o.file.to_string())
-                        .unwrap_or_default(),
+                    value: value.to_string(),
+                    set_in: origin.map(|o| o.file.to_string()).unwrap_or_default(),
                     line: origin.map_or(0, |o| o.line),
                 })
                 .collect()
