@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use strata::cache::Cache;
+use strata::cache::{Cache, CachedCluster};
 use strata::emit::{self, CACHE_DIR};
 use strata::policy::RenderedObject;
 use strata::{Incremental, Selection};
@@ -85,21 +85,39 @@ fn cache_dir(out: &Path) -> PathBuf {
     out.join(CACHE_DIR.trim_end_matches('/'))
 }
 
+/// How many output files the cache check looks at on its own thread, not on the rayon pool.
+const ALONE_UP_TO: usize = 4096;
+
 /// The cache of `out`, minus the clusters whose files on disk no longer match it.
 fn load_cache(out: &Path) -> Option<Cache> {
     let bytes = std::fs::read(cache_dir(out).join("index.json")).ok()?;
     use rayon::prelude::*;
     let mut cache: Cache = serde_json::from_slice(&bytes).ok()?;
-    let changed: Vec<String> = cache
-        .clusters
-        .par_iter()
-        .filter(|(_, c)| {
-            !c.files
-                .iter()
-                .all(|(path, record)| on_disk(out, path, record.len))
-        })
-        .map(|(name, _)| name.clone())
-        .collect();
+    let gone = |(_, c): &(&String, &CachedCluster)| {
+        !c.files
+            .iter()
+            .all(|(path, record)| on_disk(out, path, record.len))
+    };
+    // A few thousand files are checked on this thread alone, beside the compile: on the rayon
+    // pool they would hold up the load and the merge, which wait for it. More are worth the
+    // pool. (Interleaved A/B of a one-value change: alone, 8 clusters took 1 ms less and 100
+    // clusters 10 ms more.)
+    let files: usize = cache.clusters.values().map(|c| c.files.len()).sum();
+    let changed: Vec<String> = if files <= ALONE_UP_TO {
+        cache
+            .clusters
+            .iter()
+            .filter(gone)
+            .map(|(n, _)| n.clone())
+            .collect()
+    } else {
+        let clusters: Vec<(&String, &CachedCluster)> = cache.clusters.iter().collect();
+        clusters
+            .into_par_iter()
+            .filter(|c| gone(c))
+            .map(|(n, _)| n.clone())
+            .collect()
+    };
     for name in changed {
         cache.clusters.remove(&name);
     }
