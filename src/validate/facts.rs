@@ -159,3 +159,35 @@ pub fn leaves(clusters: &[Cluster]) -> Vec<ResolvedLeaf> {
         .collect();
     per_cluster.concat()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn string_leaves_are_named_by_their_dotted_path_and_keep_their_origin() {
+        let node = crate::yaml::parse_one("a:\n  b: x\n  n: 3\nl:\n  - y\n  - c: z\n").unwrap();
+        let file: std::sync::Arc<str> = "environments/layer.yaml".into();
+        let merged = crate::merge::merge(None, &node, &file).unwrap();
+        let mut found = Vec::new();
+        let mut path = "svc".to_string();
+        string_leaves(&merged, &mut path, &mut found);
+        let got: Vec<(&str, &str, &str, u32)> = found
+            .iter()
+            .map(|(p, v, o)| {
+                let o = o.expect("every leaf here was set by the layer");
+                (p.as_str(), *v, &*o.file, o.line)
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("svc.a.b", "x", "environments/layer.yaml", 2),
+                ("svc.l.0", "y", "environments/layer.yaml", 5),
+                ("svc.l.1.c", "z", "environments/layer.yaml", 6),
+            ]
+        );
+        // The path buffer is back to where it started.
+        assert_eq!(path, "svc");
+    }
+}
