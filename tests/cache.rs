@@ -444,3 +444,49 @@ fn a_disabled_component_takes_its_files_and_leaves_the_others() {
     );
     assert_fresh(&p);
 }
+
+#[test]
+fn a_directory_strata_did_not_create_is_left_as_it_was() {
+    let p = Platform::minimal();
+    let out = p.path().join("rendered");
+    std::fs::create_dir_all(&out).expect("mkdir");
+    std::fs::write(out.join("notes.txt"), "mine").expect("write");
+    let o = p.strata(&["render"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("not empty and strata did not create it"),
+        "{}",
+        stderr(&o)
+    );
+    // Neither the output nor the render cache went in: the directory holds what it held.
+    let left: Vec<String> = walkdir::WalkDir::new(&out)
+        .min_depth(1)
+        .into_iter()
+        .map(|e| {
+            let e = e.expect("walk");
+            e.path()
+                .strip_prefix(&out)
+                .expect("under out")
+                .display()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(left, ["notes.txt"]);
+    assert_eq!(
+        std::fs::read_to_string(out.join("notes.txt")).expect("read"),
+        "mine"
+    );
+}
+
+#[test]
+fn a_first_render_into_an_empty_directory_claims_it_and_saves_the_cache() {
+    let p = Platform::minimal();
+    std::fs::create_dir_all(p.path().join("rendered")).expect("mkdir");
+    let first = render(&p);
+    assert_eq!(first["cached"], 0, "{first}");
+    assert!(p.path().join("rendered/.strata-output").is_file());
+    assert!(p.path().join("rendered/.strata-cache/index.json").is_file());
+    let second = render(&p);
+    assert_eq!(second["cached"], 2, "{second}");
+    assert_fresh(&p);
+}

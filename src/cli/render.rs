@@ -422,6 +422,14 @@ pub fn render(
             }
         }
     }
+    // Nothing is written under the output directory, the cache included, until it is known to
+    // be strata's.
+    let hint = |e: emit::WriteError| {
+        anyhow::anyhow!(
+            "{e}\nhint: choose an empty directory with --out, or remove the directory if it holds nothing you need"
+        )
+    };
+    let claimed = emit::claim(&out_dir).map_err(hint)?;
     // The output is about to change; until this render ends well, no record says it is current.
     forget_last_render(&out_dir);
     let save = !partial && cache != Some(&compiled.cache);
@@ -429,7 +437,7 @@ pub fn render(
     // The cache is written beside the index while the files are written, and replaces it once
     // they are.
     let (stats, index) = rayon::join(
-        || emit::write_tree(&out_dir, &compiled.tree, &owned),
+        || claimed.write_tree(&compiled.tree, &owned),
         || {
             save.then(|| {
                 Staged::write(&out_dir, "index.json", |w| {
@@ -438,9 +446,7 @@ pub fn render(
             })
         },
     );
-    let stats = stats.map_err(|e| {
-        anyhow::anyhow!("{e}\nhint: choose an empty directory with --out, or remove the directory if it holds nothing you need")
-    })?;
+    let stats = stats.map_err(hint)?;
     print_timing("write", started.elapsed());
     let started = std::time::Instant::now();
     let saved = match index {

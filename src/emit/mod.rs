@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-pub use write::{CACHE_DIR, MARKER, WriteError, WriteStats, read_tree, write_tree};
+pub use write::{CACHE_DIR, Claimed, MARKER, WriteError, WriteStats, claim, read_tree, write_tree};
 pub use yaml_out::{canonical, canonicalize, to_yaml, to_yaml_canonical, write as write_yaml};
 
 use crate::diag::{DiagResult, Diagnostic, Diagnostics, Span};

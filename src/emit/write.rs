@@ -41,18 +41,28 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> WriteError + '_ {
     }
 }
 
-/// Writes `tree` under `dir`. Files under `dir` that start with one of `owned` and that the tree
-/// does not hold are removed; others are left alone. An entry of `owned` is a directory
-/// (`prod/sto2/workload/`, or `""` for all of `dir`) or one file's path.
-///
-/// Files are written on every thread: creating a file costs more than rendering it.
+/// Writes `tree` under `dir`: [`claim`], then [`Claimed::write_tree`].
 pub fn write_tree(
     dir: &Path,
     tree: &OutputTree,
     owned: &[String],
 ) -> Result<WriteStats, WriteError> {
-    use rayon::prelude::*;
+    claim(dir)?.write_tree(tree, owned)
+}
 
+/// An output directory that strata may write: it was missing or empty, or it holds strata's
+/// marker. See [`claim`].
+#[derive(Debug)]
+pub struct Claimed<'a> {
+    dir: &'a Path,
+    /// It was missing or empty: nothing in it can be stale.
+    fresh: bool,
+}
+
+/// Claims `dir` as strata's output before anything is written there: refuses a directory that
+/// is not empty and has no marker, and otherwise creates the directory and the marker. Whatever
+/// else goes under `dir` (the render cache) is written only after this.
+pub fn claim(dir: &Path) -> Result<Claimed<'_>, WriteError> {
     let marker = dir.join(MARKER);
     let mut fresh = true;
     if dir.exists() {
@@ -68,45 +78,62 @@ pub fn write_tree(
     if !marker.is_file() {
         std::fs::write(&marker, MARKER_TEXT).map_err(io(&marker))?;
     }
+    Ok(Claimed { dir, fresh })
+}
 
-    // Every directory first, so that no two threads race to make one.
-    let parents: Vec<&str> = tree
-        .files
-        .keys()
-        .filter_map(|rel| rel.rsplit_once('/').map(|(parent, _)| parent))
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    // A directory that is the parent of the next one is made with it.
-    let leaves: Vec<&str> = parents
-        .iter()
-        .enumerate()
-        .filter(|(i, p)| {
-            parents
-                .get(i + 1)
-                .is_none_or(|next| !(next.starts_with(**p) && next[p.len()..].starts_with('/')))
-        })
-        .map(|(_, p)| *p)
-        .collect();
-    leaves.par_iter().try_for_each(|p| {
-        let path = dir.join(p);
-        std::fs::create_dir_all(&path).map_err(io(&path))
-    })?;
+impl Claimed<'_> {
+    /// Writes `tree` under the directory. Files that start with one of `owned` and that the tree
+    /// does not hold are removed; others are left alone. An entry of `owned` is a directory
+    /// (`prod/sto2/workload/`, or `""` for all of it) or one file's path.
+    ///
+    /// Files are written on every thread: creating a file costs more than rendering it.
+    pub fn write_tree(
+        &self,
+        tree: &OutputTree,
+        owned: &[String],
+    ) -> Result<WriteStats, WriteError> {
+        use rayon::prelude::*;
+        let (dir, fresh) = (self.dir, self.fresh);
 
-    let files: Vec<(&String, &Vec<u8>)> = tree.files.iter().collect();
-    let written: Vec<bool> = files
-        .par_iter()
-        .map(|(rel, bytes)| write_file(&dir.join(rel), bytes, fresh))
-        .collect::<Result<_, _>>()?;
-    let mut stats = WriteStats::default();
-    stats.written = written.iter().filter(|w| **w).count();
-    stats.unchanged = written.len() - stats.written;
+        // Every directory first, so that no two threads race to make one.
+        let parents: Vec<&str> = tree
+            .files
+            .keys()
+            .filter_map(|rel| rel.rsplit_once('/').map(|(parent, _)| parent))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        // A directory that is the parent of the next one is made with it.
+        let leaves: Vec<&str> = parents
+            .iter()
+            .enumerate()
+            .filter(|(i, p)| {
+                parents
+                    .get(i + 1)
+                    .is_none_or(|next| !(next.starts_with(**p) && next[p.len()..].starts_with('/')))
+            })
+            .map(|(_, p)| *p)
+            .collect();
+        leaves.par_iter().try_for_each(|p| {
+            let path = dir.join(p);
+            std::fs::create_dir_all(&path).map_err(io(&path))
+        })?;
 
-    // Nothing can be stale in a directory that was empty.
-    if !fresh {
-        stats.removed = remove_stale(dir, tree, owned)?;
+        let files: Vec<(&String, &Vec<u8>)> = tree.files.iter().collect();
+        let written: Vec<bool> = files
+            .par_iter()
+            .map(|(rel, bytes)| write_file(&dir.join(rel), bytes, fresh))
+            .collect::<Result<_, _>>()?;
+        let mut stats = WriteStats::default();
+        stats.written = written.iter().filter(|w| **w).count();
+        stats.unchanged = written.len() - stats.written;
+
+        // Nothing can be stale in a directory that was empty.
+        if !fresh {
+            stats.removed = remove_stale(dir, tree, owned)?;
+        }
+        Ok(stats)
     }
-    Ok(stats)
 }
 
 /// Writes one file unless it already holds `bytes`; whether it wrote.
