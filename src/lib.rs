@@ -879,7 +879,9 @@ pub fn compile_with(
 }
 
 /// Compiles the values schemas of `components`, in parallel: what did not compile, sorted.
-fn schema_errors<'a>(components: impl Iterator<Item = &'a load::Component>) -> Diagnostics {
+pub(crate) fn schema_errors<'a>(
+    components: impl Iterator<Item = &'a load::Component>,
+) -> Diagnostics {
     use rayon::prelude::*;
     let components: Vec<&load::Component> = components.collect();
     let errors: Vec<Diagnostic> = components

@@ -111,10 +111,10 @@ fn load_cache(out: &Path) -> Option<Cache> {
             .map(|(n, _)| n.clone())
             .collect()
     } else {
-        let clusters: Vec<(&String, &CachedCluster)> = cache.clusters.iter().collect();
-        clusters
-            .into_par_iter()
-            .filter(|c| gone(c))
+        cache
+            .clusters
+            .par_iter()
+            .filter(gone)
             .map(|(n, _)| n.clone())
             .collect()
     };

@@ -65,11 +65,7 @@ pub fn load(world: &dyn World) -> Result<Source, Failure> {
         _ => {
             // The schemas compile only when a render needs them; a load that fails reports
             // theirs too, so that one run shows every mistake.
-            for c in components.values() {
-                if let Err(d) = c.validator() {
-                    diags.push(d);
-                }
-            }
+            diags.extend(crate::schema_errors(components.values()));
             Err(Failure {
                 diagnostics: diags.sorted(),
                 texts,
