@@ -252,6 +252,46 @@ fn a_deleted_output_file_is_written_again() {
 }
 
 #[test]
+fn an_output_file_edited_to_another_size_is_written_again_beside_a_source_change() {
+    let p = Platform::minimal();
+    render(&p);
+    // prod changes; dev does not, but its file on disk is no longer the one strata wrote.
+    p.write(
+        "environments/prod/sto2/workload.cluster.yaml",
+        "cluster: {role: workload, server: https://prod-sto2.example.com:6443}\nvalues:\n  web: {replicas: 4}\n",
+    );
+    let dev = p
+        .path()
+        .join("rendered/dev/sto2/workload/web/deployment-web.yaml");
+    let mut edited = std::fs::read_to_string(&dev).expect("read");
+    edited.push_str("# edited by hand\n");
+    std::fs::write(&dev, edited).expect("write");
+    let r = render(&p);
+    assert_eq!(r["rendered"], 2, "{r}");
+    assert_fresh(&p);
+}
+
+#[test]
+fn a_deleted_file_of_a_cluster_the_leak_rule_reads_again_is_written_again() {
+    let p = Platform::minimal();
+    render(&p);
+    // A new string in prod changes what prod owns, so the leak rule reads dev's unchanged
+    // objects again, from files of which one is gone.
+    p.write(
+        "environments/prod/layer.yaml",
+        "values:\n  web:\n    replicas: 2\n    args: !append [--prod, --fast]\n",
+    );
+    let dev = p
+        .path()
+        .join("rendered/dev/sto2/workload/web/deployment-web.yaml");
+    std::fs::remove_file(&dev).expect("rm");
+    let o = p.strata(&["render", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(dev.is_file(), "dev's file was not written again");
+    assert_fresh(&p);
+}
+
+#[test]
 fn a_deleted_argo_cd_file_of_an_environment_is_written_again() {
     let p = Platform::minimal();
     render(&p);

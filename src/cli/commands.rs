@@ -226,7 +226,15 @@ pub(super) fn compile_incremental(
     selection: &Selection,
     incremental: &strata::Incremental<'_>,
 ) -> std::result::Result<Compiled, Exit> {
-    match strata::compile_with(world, selection, incremental) {
+    reported(strata::compile_with(world, selection, incremental))
+}
+
+/// A compile's result as the user sees it: its stage timings and warnings printed on success,
+/// its diagnostics on failure.
+pub(super) fn reported(
+    compiled: std::result::Result<Compiled, Failure>,
+) -> std::result::Result<Compiled, Exit> {
+    match compiled {
         Ok(c) => {
             for (stage, d) in &c.timings.stages {
                 print_timing(stage, *d);
