@@ -203,13 +203,13 @@ pub fn cluster_inputs(
     cluster: &Cluster,
     environment_members: &[&str],
 ) -> Inputs {
-    let field = |h: &mut Sha256, label: &str, bytes: &[u8]| {
+    let field = |h: &mut Gather, label: &str, bytes: &[u8]| {
         h.update(label.as_bytes());
         h.update([0]);
         h.update((bytes.len() as u64).to_le_bytes());
         h.update(bytes);
     };
-    let mut h = Sha256::new();
+    let mut h = Gather::default();
     field(&mut h, "renderer", renderer.as_bytes());
     field(&mut h, "settings", settings);
     field(&mut h, "file", cluster.file.path.as_bytes());
@@ -220,11 +220,11 @@ pub fn cluster_inputs(
     field(&mut h, "members", environment_members.join(",").as_bytes());
     let shared = hex(&h.finalize());
 
-    let mut whole = Sha256::new();
+    let mut whole = Gather::default();
     field(&mut whole, "shared", shared.as_bytes());
     let mut per_component = BTreeMap::new();
     for (name, placement) in &cluster.components {
-        let mut h = Sha256::new();
+        let mut h = Gather::default();
         field(&mut h, "component", name.as_bytes());
         field(&mut h, "enabled", &[u8::from(placement.enabled)]);
         if let (true, Some(values)) = (placement.enabled, &placement.values) {
@@ -260,13 +260,28 @@ pub fn secrets_hash(facts: &crate::policy::ClusterFacts) -> String {
     hex(&h.finalize())
 }
 
+/// Bytes gathered to be hashed at once: feeding SHA-256 a few bytes at a time, as a merged
+/// value's keys and scalars come, costs more than the hashing.
+#[derive(Default)]
+struct Gather(Vec<u8>);
+
+impl Gather {
+    fn update(&mut self, bytes: impl AsRef<[u8]>) {
+        self.0.extend_from_slice(bytes.as_ref());
+    }
+
+    fn finalize(self) -> [u8; 32] {
+        Sha256::digest(&self.0).into()
+    }
+}
+
 /// Feeds a merged value to `h`: every key, item and scalar, and the file and line of every
 /// origin (provenance reaches diagnostics, which name files and lines). Each part is tagged
 /// and length-prefixed, so that two different values never feed the same bytes.
-fn merged(h: &mut Sha256, m: &crate::merge::Merged) {
+fn merged(h: &mut Gather, m: &crate::merge::Merged) {
     use crate::merge::MValue;
     use crate::yaml::Scalar;
-    let text = |h: &mut Sha256, tag: u8, s: &[u8]| {
+    let text = |h: &mut Gather, tag: u8, s: &[u8]| {
         h.update([tag]);
         h.update((s.len() as u64).to_le_bytes());
         h.update(s);
@@ -307,14 +322,28 @@ fn merged(h: &mut Sha256, m: &crate::merge::Merged) {
 }
 
 /// The hash of every string leaf (value, path, and where it was set).
-pub fn leaves_hash(leaves: &[ResolvedLeaf]) -> String {
+pub fn leaves_hash(by_cluster: &[Vec<ResolvedLeaf>]) -> String {
+    use rayon::prelude::*;
+    // Each cluster's leaves are hashed on their own, in parallel; the whole hash is that of the
+    // clusters' hashes in order. The parts of a cluster's leaves are gathered first and hashed
+    // at once ([`Gather`]).
+    let clusters: Vec<[u8; 32]> = by_cluster
+        .par_iter()
+        .map(|leaves| {
+            let mut h = Gather::default();
+            for l in leaves {
+                for part in [&l.environment, &l.cluster, &l.path, &l.value, &l.set_in] {
+                    h.update(part);
+                    h.update([0]);
+                }
+                h.update(l.line.to_le_bytes());
+            }
+            h.finalize()
+        })
+        .collect();
     let mut h = Sha256::new();
-    for l in leaves {
-        for part in [&l.environment, &l.cluster, &l.path, &l.value, &l.set_in] {
-            h.update(part.as_bytes());
-            h.update([0]);
-        }
-        h.update(l.line.to_le_bytes());
+    for c in &clusters {
+        h.update(c);
     }
     hex(&h.finalize())
 }

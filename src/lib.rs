@@ -523,8 +523,9 @@ pub fn compile_with(
     let settings_bytes = world.read("strata.yaml").unwrap_or_default();
     let component_hashes = cache::component_hashes(&source, world);
     let (leaves, leaves_hash) = {
-        let leaves = validate::facts::leaves(&all);
-        let hash = cache::leaves_hash(&leaves);
+        let by_cluster = validate::facts::leaves(&all);
+        let hash = cache::leaves_hash(&by_cluster);
+        let leaves: Vec<policy::ResolvedLeaf> = by_cluster.into_iter().flatten().collect();
         (leaves, hash)
     };
     let usable = incremental

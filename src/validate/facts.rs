@@ -133,10 +133,10 @@ fn string_leaves<'a>(
     }
 }
 
-/// Every string leaf of every cluster's enabled component values and globals.
-pub fn leaves(clusters: &[Cluster]) -> Vec<ResolvedLeaf> {
+/// Every string leaf of each cluster's enabled component values and globals, by cluster.
+pub fn leaves(clusters: &[Cluster]) -> Vec<Vec<ResolvedLeaf>> {
     use rayon::prelude::*;
-    let per_cluster: Vec<Vec<ResolvedLeaf>> = clusters
+    clusters
         .par_iter()
         .map(|c| {
             let mut found = Vec::new();
@@ -156,8 +156,7 @@ pub fn leaves(clusters: &[Cluster]) -> Vec<ResolvedLeaf> {
                 })
                 .collect()
         })
-        .collect();
-    per_cluster.concat()
+        .collect()
 }
 
 #[cfg(test)]
