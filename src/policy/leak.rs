@@ -57,7 +57,7 @@
 //! where to fix it. A string that is also an `x-strata-secret` value is shown as its
 //! `sha256:` fingerprint, and values inside a Secret's data are never quoted.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 
 use globset::{Glob, GlobMatcher};
 
@@ -67,6 +67,12 @@ use super::input::ResolvedLeaf;
 use super::rule::ENVIRONMENT_LEAK;
 use super::secret::fingerprint;
 use super::text::{Text, Texts};
+
+/// The hash tables of [`Ownership::build`], which only count and look up: no output depends on
+/// their order. They hash with foldhash (fixed seed), not the standard SipHash: the policy
+/// setup of a one-value change at 8 clusters went from 0.9 to 0.65 ms (`--timings`).
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
+type HashSet<K> = std::collections::HashSet<K, foldhash::fast::FixedState>;
 
 /// Shorter strings are never owned.
 pub const MIN_OWNED_LEN: usize = 6;
@@ -363,9 +369,9 @@ impl<'a> Ownership<'a> {
         // The tables that only count and look up are hash tables: no output depends on their
         // order, and at 100 clusters this runs over 70,000 leaves.
         let environments: BTreeSet<&str> = leaves.iter().map(|l| l.environment.as_str()).collect();
-        let mut resolved: HashMap<(&str, &str), HashMap<&str, &str>> = HashMap::new();
+        let mut resolved: HashMap<(&str, &str), HashMap<&str, &str>> = HashMap::default();
         let mut by_cluster: BTreeMap<(&str, &str), Vec<&ResolvedLeaf>> = BTreeMap::new();
-        let mut shared: HashSet<&str> = HashSet::new();
+        let mut shared: HashSet<&str> = HashSet::default();
         for leaf in leaves {
             let key = (leaf.environment.as_str(), leaf.cluster.as_str());
             resolved
@@ -383,8 +389,8 @@ impl<'a> Ownership<'a> {
         for (env, _) in resolved.keys() {
             *clusters_in.entry(env).or_default() += 1;
         }
-        let mut has: HashMap<&str, BTreeMap<&str, usize>> = HashMap::new();
-        let mut with_value: HashMap<(&str, &str), BTreeMap<&str, usize>> = HashMap::new();
+        let mut has: HashMap<&str, BTreeMap<&str, usize>> = HashMap::default();
+        let mut with_value: HashMap<(&str, &str), BTreeMap<&str, usize>> = HashMap::default();
         for ((env, _), paths) in &resolved {
             for (path, value) in paths {
                 *has.entry(path).or_default().entry(env).or_default() += 1;
