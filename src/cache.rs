@@ -142,20 +142,40 @@ impl CachedViolation {
     }
 }
 
-/// The whole source as one hash: this strata (`renderer`), then every file's path, length and
-/// bytes. Equal digests mean an equal render, which lets a render with no change stop before
-/// it parses anything.
-pub fn source_digest(renderer: &str, world: &dyn World) -> String {
+/// The whole source as one hash: this strata (`renderer`), then the hash of every file's path,
+/// length and bytes. Equal digests mean an equal render, which lets a render with no change
+/// stop before it parses anything. A file's own hash tells a render that the file is as a past
+/// render saw it.
+pub fn source_digest(renderer: &str, world: &dyn World) -> SourceDigest {
+    let files: BTreeMap<String, String> = world
+        .files()
+        .iter()
+        .map(|(path, bytes)| {
+            let mut h = Gather::default();
+            h.update(path.as_bytes());
+            h.update([0]);
+            h.update((bytes.len() as u64).to_le_bytes());
+            h.update(bytes);
+            (path.clone(), hex(&h.finalize()))
+        })
+        .collect();
     let mut h = Sha256::new();
     h.update(renderer.as_bytes());
     h.update([0]);
-    for (path, bytes) in world.files() {
-        h.update(path.as_bytes());
-        h.update([0]);
-        h.update((bytes.len() as u64).to_le_bytes());
-        h.update(bytes);
+    for digest in files.values() {
+        h.update(digest.as_bytes());
     }
-    hex(&h.finalize())
+    SourceDigest {
+        whole: hex(&h.finalize()),
+        files,
+    }
+}
+
+/// [`source_digest`]: of the whole source, and of each file (its path and its bytes).
+#[derive(Clone, Debug, Default)]
+pub struct SourceDigest {
+    pub whole: String,
+    pub files: BTreeMap<String, String>,
 }
 
 /// The hash of every file of each component, and of `components/_lib/`.

@@ -478,6 +478,9 @@ pub struct Incremental<'a> {
     pub objects: Option<&'a LoadObjects<'a>>,
     /// Told how many (cluster, component) pairs there are to render, and of each one done.
     pub progress: Option<&'a dyn Progress>,
+    /// Source files that a past render read as they are now and rendered without a word: the
+    /// load does not check them against strata's own schemas again ([`load::load_vouched`]).
+    pub vouched: Option<&'a (dyn Fn(&str) -> bool + Sync + 'a)>,
 }
 
 /// Gives the cache of the last render, if there is a usable one.
@@ -504,7 +507,10 @@ pub fn compile_with(
     use rayon::prelude::*;
 
     let mut timings = Timings::default();
-    let source = load::load(world)?;
+    let source = match incremental.vouched {
+        Some(vouched) => load::load_vouched(world, vouched)?,
+        None => load::load(world)?,
+    };
     timings.mark("load");
     let fail = |d: Diagnostics| Failure {
         diagnostics: d,

@@ -47,6 +47,57 @@ fn a_render_with_no_change_stops_before_reading_the_cache() {
 }
 
 #[test]
+fn a_file_changed_since_the_last_render_is_checked_against_strata_own_schemas() {
+    let p = Platform::minimal();
+    render(&p);
+    assert!(
+        p.path()
+            .join("rendered/.strata-cache/last-render")
+            .is_file(),
+        "the render did not record the files it read"
+    );
+    p.write(
+        "environments/prod/layer.yaml",
+        "values:\n  web:\n    replicas: 2\nvalus: {}\n",
+    );
+    let o = p.strata(&["render"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let err = stderr(&o);
+    assert!(err.contains("environments/prod/layer.yaml:4"), "{err}");
+    assert!(err.contains("valus"), "{err}");
+}
+
+#[test]
+fn the_load_does_not_check_again_the_files_a_past_render_vouched_for() {
+    let world = strata::world::MemWorld::new("test")
+        .with(
+            "strata.yaml",
+            &format!("{}{}", common::STRATA_YAML, common::POLICIES_OFF),
+        )
+        .with("components/web/component.yaml", common::WEB_COMPONENT)
+        .with("components/web/values.yaml", common::WEB_VALUES)
+        .with("components/web/values.schema.json", common::WEB_SCHEMA)
+        .with(
+            "components/web/templates/deployment.yaml",
+            common::WEB_TEMPLATE,
+        )
+        .with(
+            "environments/dev/sto2/workload.cluster.yaml",
+            "cluster: {role: workload, server: https://dev-sto2.example.com:6443}\nvalus: {}\n",
+        );
+    let checked = strata::load::load(&world).expect_err("an unknown key");
+    let text = format!("{:?}", checked.diagnostics);
+    assert!(text.contains("valus"), "{text}");
+    // The same file, vouched for, is not checked against the schema again.
+    let vouched = strata::load::load_vouched(&world, &|path| path.ends_with(".cluster.yaml"));
+    assert!(
+        vouched.is_ok(),
+        "{:?}",
+        vouched.err().map(|f| f.diagnostics)
+    );
+}
+
+#[test]
 fn a_render_that_warned_warns_again() {
     let p = Platform::minimal();
     let strata_yaml = std::fs::read_to_string(p.path().join("strata.yaml")).expect("read");

@@ -1,11 +1,12 @@
 //! `strata render`, with the render cache kept in the output directory.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Result;
 
-use strata::cache::{Cache, CachedCluster};
+use strata::cache::{Cache, CachedCluster, SourceDigest};
 use strata::emit::{self, CACHE_DIR};
 use strata::policy::RenderedObject;
 use strata::{Incremental, Selection};
@@ -132,6 +133,7 @@ fn compile(
     renderer: &str,
     progress: &ProgressLine,
     out: &Path,
+    vouched: &(dyn Fn(&str) -> bool + Sync),
     cache: &strata::LoadCache<'_>,
 ) -> std::result::Result<strata::Compiled, strata::Failure> {
     // The same cache, for as long as this compile borrows it.
@@ -143,6 +145,7 @@ fn compile(
         renderer: renderer.to_string(),
         cache: Some(cache),
         objects: Some(&objects),
+        vouched: Some(vouched),
     };
     strata::compile_with(world, selection, &incremental)
 }
@@ -258,15 +261,22 @@ fn print_summary(format: Format, out_dir: &Path, s: &Summary) -> Result<()> {
 }
 
 /// The record, in the cache directory, of the last full render that printed nothing but its
-/// summary: the digest of the source it was made from, its counts, and the size of every file
-/// it left (each cluster's and each environment's).
+/// summary: the digest of the source it was made from, its counts, the hash of every source
+/// file it read, and the size of every file it left (each cluster's and each environment's).
 const LAST_RENDER: &str = "last-render";
-const LAST_RENDER_HEADER: &str = "strata last-render 1";
+const LAST_RENDER_HEADER: &str = "strata last-render 2";
 
-/// The counts of the last render, if the source is the same (`source`, which covers the
-/// renderer) and every file it recorded is still on disk with its size: then a render has
-/// nothing to do, and need not parse anything.
-fn unchanged_since_last_render(out: &Path, renderer: &str, source: &str) -> Option<Summary> {
+/// What the record of the last render tells this one.
+enum LastRender {
+    /// The source is the same (its digest covers this strata) and every file the last render
+    /// left is still on disk with its size: there is nothing to do, and nothing to parse.
+    Unchanged(Summary),
+    /// The hashes ([`SourceDigest::files`]) of the source files the last render read and
+    /// rendered without a word: the load need not check them against strata's own schemas.
+    Vouched(BTreeSet<String>),
+}
+
+fn last_render(out: &Path, renderer: &str, source: &SourceDigest) -> Option<LastRender> {
     use rayon::prelude::*;
     let text = std::fs::read_to_string(cache_dir(out).join(LAST_RENDER)).ok()?;
     let mut lines = text.lines();
@@ -275,30 +285,40 @@ fn unchanged_since_last_render(out: &Path, renderer: &str, source: &str) -> Opti
     }
     let mut field =
         |name: &str| -> Option<&str> { lines.next()?.strip_prefix(name)?.strip_prefix(' ') };
-    if field("renderer")? != renderer || field("source")? != source {
+    if field("renderer")? != renderer {
         return None;
     }
+    let same = field("source")? == source.whole;
     let clusters = field("clusters")?.parse().ok()?;
     let objects = field("objects")?.parse().ok()?;
     let files = field("files")?.parse().ok()?;
-    let recorded: Vec<(u64, &str)> = lines
-        .map(|line| {
-            let (len, path) = line.split_once(' ')?;
-            Some((len.parse().ok()?, path))
-        })
-        .collect::<Option<_>>()?;
-    let all_there = recorded
-        .par_iter()
-        .all(|(len, path)| on_disk(out, path, *len));
-    all_there.then_some(Summary {
-        clusters,
-        rendered: 0,
-        components_rendered: 0,
-        objects,
-        files,
-        written: 0,
-        removed: 0,
-    })
+    let read: usize = field("read")?.parse().ok()?;
+    let vouched: Vec<&str> = lines.by_ref().take(read).collect();
+    if same {
+        let recorded: Vec<(u64, &str)> = lines
+            .map(|line| {
+                let (len, path) = line.split_once(' ')?;
+                Some((len.parse().ok()?, path))
+            })
+            .collect::<Option<_>>()?;
+        let all_there = recorded
+            .par_iter()
+            .all(|(len, path)| on_disk(out, path, *len));
+        if all_there {
+            return Some(LastRender::Unchanged(Summary {
+                clusters,
+                rendered: 0,
+                components_rendered: 0,
+                objects,
+                files,
+                written: 0,
+                removed: 0,
+            }));
+        }
+    }
+    Some(LastRender::Vouched(
+        vouched.into_iter().map(str::to_string).collect(),
+    ))
 }
 
 fn forget_last_render(out: &Path) {
@@ -312,7 +332,7 @@ fn forget_last_render(out: &Path) {
 fn record_last_render(
     out: &Path,
     renderer: &str,
-    source: &str,
+    source: &SourceDigest,
     summary: &Summary,
     tree: &emit::OutputTree,
     cache: &Cache,
@@ -330,9 +350,16 @@ fn record_last_render(
     Staged::write(out, LAST_RENDER, |w| {
         write!(
             w,
-            "{LAST_RENDER_HEADER}\nrenderer {renderer}\nsource {source}\nclusters {}\nobjects {}\nfiles {}\n",
-            summary.clusters, summary.objects, summary.files
+            "{LAST_RENDER_HEADER}\nrenderer {renderer}\nsource {}\nclusters {}\nobjects {}\nfiles {}\nread {}\n",
+            source.whole,
+            summary.clusters,
+            summary.objects,
+            summary.files,
+            source.files.len()
         )?;
+        for digest in source.files.values() {
+            writeln!(w, "{digest}")?;
+        }
         for (path, len) in files {
             writeln!(w, "{len} {path}")?;
         }
@@ -371,18 +398,28 @@ pub fn render(
     let started = std::time::Instant::now();
     // A partial render neither uses nor leaves the record, so it needs no digest.
     let source = if partial {
-        String::new()
+        SourceDigest::default()
     } else {
         strata::cache::source_digest(&renderer, &world)
     };
     let last = (!partial)
-        .then(|| unchanged_since_last_render(&out_dir, &renderer, &source))
+        .then(|| last_render(&out_dir, &renderer, &source))
         .flatten();
     print_timing("quick check", started.elapsed());
-    if let Some(last) = last {
-        print_summary(format, &out_dir, &last)?;
-        return Ok(Exit::Clean);
-    }
+    let vouched_hashes = match last {
+        Some(LastRender::Unchanged(summary)) => {
+            print_summary(format, &out_dir, &summary)?;
+            return Ok(Exit::Clean);
+        }
+        Some(LastRender::Vouched(hashes)) => hashes,
+        None => BTreeSet::new(),
+    };
+    let vouched = |path: &str| {
+        source
+            .files
+            .get(path)
+            .is_some_and(|h| vouched_hashes.contains(h))
+    };
     // The cache is read on a thread of its own while the compile loads, merges and hashes the
     // source, which do not need it. The same thread then looks at every output file the cache
     // lists while the compile goes on, off its path: when some cluster's files are no longer
@@ -410,7 +447,9 @@ pub fn render(
             .as_deref()
     };
     let bar = ProgressLine::new(progress);
-    let first = compile(&world, &selection, &renderer, &bar, &out_dir, &last);
+    let first = compile(
+        &world, &selection, &renderer, &bar, &out_dir, &vouched, &last,
+    );
     let checked = checking.map(|thread| thread.join());
     if let Some(Ok((_, read, check))) = &checked {
         print_timing("read cache", *read);
@@ -438,9 +477,15 @@ pub fn render(
         first
     } else {
         drop(first);
-        compile(&world, &selection, &renderer, &bar, &out_dir, &|| {
-            kept.as_ref()
-        })
+        compile(
+            &world,
+            &selection,
+            &renderer,
+            &bar,
+            &out_dir,
+            &vouched,
+            &|| kept.as_ref(),
+        )
     };
     bar.finish();
     let compiled = match super::commands::reported(compiled) {
