@@ -442,13 +442,19 @@ pub fn render(
     });
     let parsed = std::sync::Mutex::new(parsed);
     let read: std::sync::OnceLock<Option<Arc<Cache>>> = std::sync::OnceLock::new();
-    let last = || {
+    let last_cache = || {
         read.get_or_init(|| parsed.lock().ok()?.recv().ok().flatten())
             .as_deref()
     };
     let bar = ProgressLine::new(progress);
     let first = compile(
-        &world, &selection, &renderer, &bar, &out_dir, &vouched, &last,
+        &world,
+        &selection,
+        &renderer,
+        &bar,
+        &out_dir,
+        &vouched,
+        &last_cache,
     );
     let checked = checking.map(|thread| thread.join());
     if let Some(Ok((_, read, check))) = &checked {
@@ -461,7 +467,7 @@ pub fn render(
         None => true,
         Some(Ok((gone, ..))) if gone.is_empty() => true,
         Some(Ok((gone, ..))) => {
-            kept = last().map(|c| {
+            kept = last_cache().map(|c| {
                 let mut c = c.clone();
                 for name in &gone {
                     c.clusters.remove(name);
@@ -492,7 +498,7 @@ pub fn render(
         Ok(c) => c,
         Err(exit) => return Ok(exit),
     };
-    let cache = if trusted { last() } else { kept.as_ref() };
+    let cache = if trusted { last_cache() } else { kept.as_ref() };
 
     // What this render may delete: everything for a full render without a cache; otherwise the
     // directories of the clusters it rendered and the files of clusters that are gone.
