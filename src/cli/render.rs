@@ -447,15 +447,12 @@ pub fn render(
             .as_deref()
     };
     let bar = ProgressLine::new(progress);
-    let first = compile(
-        &world,
-        &selection,
-        &renderer,
-        &bar,
-        &out_dir,
-        &vouched,
-        &last_cache,
-    );
+    let compile_from = |cache: &strata::LoadCache<'_>| {
+        compile(
+            &world, &selection, &renderer, &bar, &out_dir, &vouched, cache,
+        )
+    };
+    let first = compile_from(&last_cache);
     let checked = checking.map(|thread| thread.join());
     if let Some(Ok((_, read, check))) = &checked {
         print_timing("read cache", *read);
@@ -483,15 +480,7 @@ pub fn render(
         first
     } else {
         drop(first);
-        compile(
-            &world,
-            &selection,
-            &renderer,
-            &bar,
-            &out_dir,
-            &vouched,
-            &|| kept.as_ref(),
-        )
+        compile_from(&|| kept.as_ref())
     };
     bar.finish();
     let compiled = match super::commands::reported(compiled) {
