@@ -136,13 +136,15 @@ fn a_partial_render_leaves_no_record_that_the_output_is_current() {
     assert!(record.exists());
     let o = p.strata(&["render", "--cluster", "dev-sto2-workload"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let left = std::fs::read_to_string(&record).expect("the record is marked, not deleted");
     assert!(
-        !record.exists(),
-        "a partial render may have changed the output"
+        left.starts_with('#'),
+        "a partial render may have changed the output, and leaves the record marked unfinished: {left:.40}"
     );
     let r = render(&p);
     assert_eq!(r["cached"], 2, "{r}");
-    assert!(record.exists());
+    let record = std::fs::read_to_string(&record).expect("read");
+    assert!(record.starts_with("strata last-render "), "{record:.40}");
     assert_fresh(&p);
 }
 
@@ -362,6 +364,60 @@ fn a_removed_cluster_takes_its_files_along() {
     let r = render(&p);
     assert!(r["removed"].as_u64().expect("n") >= 3, "{r}");
     assert!(!p.path().join("rendered/dev/sto2").exists());
+    assert_fresh(&p);
+}
+
+#[test]
+fn a_cache_that_shrank_is_rewritten_whole() {
+    let p = Platform::minimal();
+    render(&p);
+    p.remove("environments/dev/sto2/workload.cluster.yaml");
+    render(&p);
+    // Both cache files were rewritten in place over longer ones: nothing of the old is left
+    // at their ends.
+    let cache = p.path().join("rendered/.strata-cache");
+    let index = std::fs::read(cache.join("index.json")).expect("read");
+    serde_json::from_slice::<serde_json::Value>(&index).expect("the index is whole JSON");
+    let record = std::fs::read_to_string(cache.join("last-render")).expect("read");
+    let last = record.lines().last().expect("a line");
+    assert_eq!(
+        last,
+        format!("{} prod/sto2/workload/web/deployment-web.yaml", {
+            let f = p
+                .path()
+                .join("rendered/prod/sto2/workload/web/deployment-web.yaml");
+            std::fs::metadata(f).expect("stat").len()
+        }),
+        "{record}"
+    );
+    std::fs::remove_file(cache.join("last-render")).expect("remove");
+    let r = render(&p);
+    assert_eq!(r["cached"], 1, "{r}");
+    assert_fresh(&p);
+}
+
+#[test]
+fn a_cache_an_interrupted_render_left_unfinished_is_not_trusted() {
+    let p = Platform::minimal();
+    render(&p);
+    // A render killed while it wrote leaves both cache files marked unfinished, and output
+    // files the cache does not describe: here, one of the same size.
+    let cache = p.path().join("rendered/.strata-cache");
+    for name in ["index.json", "last-render"] {
+        let mut bytes = std::fs::read(cache.join(name)).expect("read");
+        bytes[0] = b'#';
+        std::fs::write(cache.join(name), bytes).expect("write");
+    }
+    let file = p
+        .path()
+        .join("rendered/prod/sto2/workload/web/deployment-web.yaml");
+    let text = std::fs::read_to_string(&file).expect("read");
+    let edited = text.replace("web", "bew");
+    assert_ne!(edited, text);
+    std::fs::write(&file, edited).expect("write");
+    let r = render(&p);
+    assert_eq!(r["cached"], 0, "{r}");
+    assert!(r["written"].as_u64().expect("n") >= 1, "{r}");
     assert_fresh(&p);
 }
 

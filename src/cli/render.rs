@@ -156,14 +156,23 @@ fn on_disk(out: &Path, path: &str, len: u64) -> bool {
     std::fs::metadata(out.join(path)).is_ok_and(|m| m.is_file() && m.len() == len)
 }
 
-/// A file of the cache directory, written beside the one it replaces: [`Staged::commit`] puts
-/// it in place whole, so that a reader never sees half.
-struct Staged {
-    tmp: PathBuf,
-    path: PathBuf,
+/// The first byte of a cache file that is being written: the index no longer parses as JSON
+/// and the record's header no longer matches, so no render takes the file for a cache.
+const UNFINISHED: u8 = b'#';
+
+/// A file of the cache directory, rewritten in place and marked [`UNFINISHED`] until
+/// [`Unfinished::finish`] writes its first byte: a render that stops half way, killed or out
+/// of disk, leaves a file that the next render ignores, which makes that render a full one.
+///
+/// In place, not written beside and renamed over it: on ext4 a new file and the freeing of the
+/// old one took 0.8 ms of a one-value change at 8 clusters (interleaved A/B, 40 runs). Like
+/// the output files, the cache is not synced to disk.
+struct Unfinished {
+    file: std::fs::File,
+    first: Option<u8>,
 }
 
-impl Staged {
+impl Unfinished {
     /// Writes the file `name` of the cache directory through a buffer. Streaming it keeps a
     /// render from building the whole text in memory first: at 8 clusters, the fresh memory
     /// that the growing text took cost more than writing it.
@@ -171,22 +180,81 @@ impl Staged {
         out: &Path,
         name: &str,
         write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
-    ) -> std::io::Result<Staged> {
-        use std::io::Write as _;
+    ) -> std::io::Result<Unfinished> {
+        use std::io::{Seek as _, Write as _};
         let dir = cache_dir(out);
         std::fs::create_dir_all(&dir)?;
-        let tmp = dir.join(format!("{name}.tmp"));
-        let mut file = std::io::BufWriter::with_capacity(64 * 1024, std::fs::File::create(&tmp)?);
-        write(&mut file)?;
-        file.flush()?;
-        Ok(Staged {
-            tmp,
-            path: dir.join(name),
-        })
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(dir.join(name))?;
+        // The mark goes on before anything else changes.
+        let mut start = &file;
+        start.write_all(&[UNFINISHED])?;
+        start.rewind()?;
+        let (first, len) = {
+            let mut marked = Marked {
+                to: std::io::BufWriter::with_capacity(64 * 1024, &file),
+                first: None,
+                len: 0,
+            };
+            write(&mut marked)?;
+            marked.to.flush()?;
+            (marked.first, marked.len)
+        };
+        file.set_len(len)?;
+        Ok(Unfinished { file, first })
     }
 
-    fn commit(self) -> std::io::Result<()> {
-        std::fs::rename(self.tmp, self.path)
+    fn finish(mut self) -> std::io::Result<()> {
+        use std::io::{Seek as _, Write as _};
+        match self.first {
+            Some(first) => {
+                self.file.rewind()?;
+                self.file.write_all(&[first])
+            }
+            None => Ok(()),
+        }
+    }
+}
+
+/// A writer that puts [`UNFINISHED`] in place of the first byte, and keeps that byte.
+struct Marked<W> {
+    to: W,
+    first: Option<u8>,
+    len: u64,
+}
+
+impl<W: std::io::Write> std::io::Write for Marked<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = match (self.first, buf) {
+            (None, [first, rest @ ..]) => {
+                self.to.write_all(&[UNFINISHED])?;
+                self.first = Some(*first);
+                1 + self.to.write(rest)?
+            }
+            _ => self.to.write(buf)?,
+        };
+        self.len += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.to.flush()
+    }
+}
+
+/// Marks the file `name` of the cache directory [`UNFINISHED`], if it is there.
+fn unfinish(out: &Path, name: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .open(cache_dir(out).join(name))
+    {
+        Ok(mut file) => file.write_all(&[UNFINISHED]),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
     }
 }
 
@@ -322,9 +390,8 @@ fn last_render(out: &Path, renderer: &str, source: &SourceDigest) -> Option<Last
 }
 
 fn forget_last_render(out: &Path) {
-    // Absent is the usual case; any other failure leaves a record that the source digest
-    // still guards.
-    let _ = std::fs::remove_file(cache_dir(out).join(LAST_RENDER));
+    // A failure leaves a record that the source digest still guards.
+    let _ = unfinish(out, LAST_RENDER);
 }
 
 /// Records this render: `tree` holds the files it wrote or found unchanged (every environment's
@@ -347,7 +414,7 @@ fn record_last_render(
             .iter()
             .map(|(path, bytes)| (path.as_str(), bytes.len() as u64)),
     );
-    Staged::write(out, LAST_RENDER, |w| {
+    Unfinished::write(out, LAST_RENDER, |w| {
         write!(
             w,
             "{LAST_RENDER_HEADER}\nrenderer {renderer}\nsource {}\nclusters {}\nobjects {}\nfiles {}\nread {}\n",
@@ -365,7 +432,7 @@ fn record_last_render(
         }
         Ok(())
     })?
-    .commit()
+    .finish()
 }
 
 pub fn render(
@@ -526,13 +593,12 @@ pub fn render(
     forget_last_render(&out_dir);
     let save = !partial && cache != Some(&compiled.cache);
     let started = std::time::Instant::now();
-    // The cache is written beside the index while the files are written, and replaces it once
-    // they are.
+    // The cache is written while the files are written, and marked finished once they are.
     let (stats, index) = rayon::join(
         || claimed.write_tree(&compiled.tree, &owned),
         || {
             save.then(|| {
-                Staged::write(&out_dir, "index.json", |w| {
+                Unfinished::write(&out_dir, "index.json", |w| {
                     serde_json::to_writer(w, &compiled.cache).map_err(std::io::Error::other)
                 })
             })
@@ -543,7 +609,7 @@ pub fn render(
     let started = std::time::Instant::now();
     let saved = match index {
         None => Ok(()),
-        Some(index) => index.and_then(Staged::commit),
+        Some(index) => index.and_then(Unfinished::finish),
     };
     print_timing("save cache", started.elapsed());
     if let Err(e) = &saved {
@@ -592,4 +658,58 @@ pub fn render(
     // a quarter of a second.
     std::mem::forget(compiled);
     Ok(Exit::Clean)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cache_file(out: &Path, name: &str) -> Vec<u8> {
+        std::fs::read(cache_dir(out).join(name)).expect("read")
+    }
+
+    #[test]
+    fn a_cache_file_is_marked_unfinished_until_it_is_finished_and_then_holds_exactly_its_text() {
+        let out = tempfile::tempdir().expect("tempdir");
+        let long = "x".repeat(200_000);
+        Unfinished::write(out.path(), "f", |w| w.write_all(long.as_bytes()))
+            .and_then(Unfinished::finish)
+            .expect("write");
+        assert_eq!(cache_file(out.path(), "f"), long.as_bytes());
+
+        let written = Unfinished::write(out.path(), "f", |w| {
+            w.write_all(b"{\"a\":")?;
+            w.write_all(b"1}")
+        })
+        .expect("write");
+        assert_eq!(cache_file(out.path(), "f"), b"#\"a\":1}");
+        written.finish().expect("finish");
+        assert_eq!(cache_file(out.path(), "f"), b"{\"a\":1}");
+    }
+
+    #[test]
+    fn a_cache_file_whose_writing_failed_stays_marked_unfinished() {
+        let out = tempfile::tempdir().expect("tempdir");
+        Unfinished::write(out.path(), "f", |w| w.write_all(b"{\"old\":true}"))
+            .and_then(Unfinished::finish)
+            .expect("write");
+        let failed = Unfinished::write(out.path(), "f", |w| {
+            w.write_all(b"{\"new\"")?;
+            Err(std::io::Error::other("disk full"))
+        });
+        assert!(failed.is_err());
+        assert_eq!(cache_file(out.path(), "f")[0], UNFINISHED);
+    }
+
+    #[test]
+    fn unfinish_marks_a_cache_file_and_leaves_a_missing_one_missing() {
+        let out = tempfile::tempdir().expect("tempdir");
+        unfinish(out.path(), LAST_RENDER).expect("nothing to mark");
+        assert!(!cache_dir(out.path()).join(LAST_RENDER).exists());
+        Unfinished::write(out.path(), LAST_RENDER, |w| w.write_all(b"strata"))
+            .and_then(Unfinished::finish)
+            .expect("write");
+        unfinish(out.path(), LAST_RENDER).expect("mark");
+        assert_eq!(cache_file(out.path(), LAST_RENDER), b"#trata");
+    }
 }
