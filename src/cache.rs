@@ -147,17 +147,24 @@ impl CachedViolation {
 /// stop before it parses anything. A file's own hash tells a render that the file is as a past
 /// render saw it.
 pub fn source_digest(renderer: &str, world: &dyn World) -> SourceDigest {
-    let files: BTreeMap<String, String> = world
+    use rayon::prelude::*;
+    // In parallel: on one thread this was 0.6 ms of a one-value change at 8 clusters.
+    let hashed: Vec<(&String, String)> = world
         .files()
-        .iter()
+        .par_iter()
         .map(|(path, bytes)| {
-            let mut h = Gather::default();
+            let mut h = Sha256::new();
             h.update(path.as_bytes());
             h.update([0]);
             h.update((bytes.len() as u64).to_le_bytes());
             h.update(bytes);
-            (path.clone(), hex(&h.finalize()))
+            (path, hex(&h.finalize()))
         })
+        .collect();
+    // In the map's order already: the build from sorted pairs is linear.
+    let files: BTreeMap<String, String> = hashed
+        .into_iter()
+        .map(|(path, digest)| (path.clone(), digest))
         .collect();
     let mut h = Sha256::new();
     h.update(renderer.as_bytes());
