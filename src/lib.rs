@@ -518,7 +518,7 @@ pub fn compile_with(
     };
     // A merge error ends the render; the schemas are compiled first so that it reports theirs
     // in the same run.
-    let all = merge::merge_all(&source).map_err(|mut d| {
+    let all = merge::merge_all(&source, merge::Wrote::Skipped).map_err(|mut d| {
         d.extend(schema_errors(source.components.values()));
         fail(d.sorted())
     })?;

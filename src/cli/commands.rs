@@ -391,7 +391,7 @@ fn explain_cmd(root: &Path, cluster: &str, target: &str, format: Format) -> Resu
         Ok(s) => s,
         Err(f) => return Ok(report(&f.diagnostics, &f.texts)),
     };
-    let clusters = match merge::merge_all(&source) {
+    let clusters = match merge::merge_all(&source, merge::Wrote::Kept) {
         Ok(c) => c,
         Err(d) => return Ok(report(&d, &source.texts)),
     };
@@ -461,7 +461,7 @@ fn list_clusters(root: &Path, format: Format, shards: Option<u32>) -> Result<Exi
         Ok(s) => s,
         Err(f) => return Ok(report(&f.diagnostics, &f.texts)),
     };
-    let clusters = match merge::merge_all(&source) {
+    let clusters = match merge::merge_all(&source, merge::Wrote::Skipped) {
         Ok(c) => c,
         Err(d) => return Ok(report(&d, &source.texts)),
     };

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-pub use value::{MValue, Merged, Origin, merge};
+pub use value::{MValue, Merged, Origin, Wrote, merge};
 
 use crate::diag::{DiagResult, Diagnostic, Diagnostics, Span};
 use crate::load::{ClusterFile, Source, is_dns_label};
@@ -62,11 +62,11 @@ impl Cluster {
 }
 
 /// Merges every cluster of the platform.
-pub fn merge_all(source: &Source) -> DiagResult<Vec<Cluster>> {
+pub fn merge_all(source: &Source, wrote: Wrote) -> DiagResult<Vec<Cluster>> {
     let results: Vec<DiagResult<Cluster>> = source
         .clusters
         .par_iter()
-        .map(|c| merge_cluster(source, c))
+        .map(|c| merge_cluster(source, c, wrote))
         .collect();
     let mut clusters = Vec::new();
     let mut diags = Diagnostics::new();
@@ -121,7 +121,7 @@ fn check_unique(clusters: &[Cluster], diags: &mut Diagnostics) {
     }
 }
 
-fn merge_cluster(source: &Source, file: &ClusterFile) -> DiagResult<Cluster> {
+fn merge_cluster(source: &Source, file: &ClusterFile, wrote: Wrote) -> DiagResult<Cluster> {
     let mut diags = Diagnostics::new();
     let chain: Vec<&crate::load::Layer> = file
         .layer_chain()
@@ -133,7 +133,7 @@ fn merge_cluster(source: &Source, file: &ClusterFile) -> DiagResult<Cluster> {
     let mut identity = Some(Merged::empty_map());
     for layer in &chain {
         if let Some(node) = &layer.cluster {
-            identity = merge(identity, node, &Arc::from(layer.path.as_str()));
+            identity = merge(identity, node, &Arc::from(layer.path.as_str()), wrote);
         }
     }
     let mut identity = identity.unwrap_or_else(Merged::empty_map);
@@ -184,7 +184,7 @@ fn merge_cluster(source: &Source, file: &ClusterFile) -> DiagResult<Cluster> {
     for layer in &chain {
         for (key, _, node) in &layer.values {
             if key == "global" {
-                global = merge(global, node, &Arc::from(layer.path.as_str()));
+                global = merge(global, node, &Arc::from(layer.path.as_str()), wrote);
             }
         }
     }
@@ -212,11 +212,12 @@ fn merge_cluster(source: &Source, file: &ClusterFile) -> DiagResult<Cluster> {
                 None,
                 &component.values,
                 &Arc::from(component.values_file().as_str()),
+                wrote,
             );
             for layer in &chain {
                 for (key, _, node) in &layer.values {
                     if key == cname {
-                        v = merge(v, node, &Arc::from(layer.path.as_str()));
+                        v = merge(v, node, &Arc::from(layer.path.as_str()), wrote);
                     }
                 }
             }

@@ -167,7 +167,7 @@ mod tests {
     fn string_leaves_are_named_by_their_dotted_path_and_keep_their_origin() {
         let node = crate::yaml::parse_one("a:\n  b: x\n  n: 3\nl:\n  - y\n  - c: z\n").unwrap();
         let file: std::sync::Arc<str> = "environments/layer.yaml".into();
-        let merged = crate::merge::merge(None, &node, &file).unwrap();
+        let merged = crate::merge::merge(None, &node, &file, crate::merge::Wrote::Kept).unwrap();
         let mut found = Vec::new();
         let mut path = "svc".to_string();
         string_leaves(&merged, &mut path, &mut found);
