@@ -194,13 +194,18 @@ impl Unfinished {
         start.write_all(&[UNFINISHED])?;
         start.rewind()?;
         let (first, len) = {
-            let mut marked = Marked {
-                to: std::io::BufWriter::with_capacity(64 * 1024, &file),
-                first: None,
-                len: 0,
-            };
-            write(&mut marked)?;
-            marked.to.flush()?;
+            // The mark is put in below the buffer: it sees a few large writes, not every
+            // small one of the serializer.
+            let mut buffered = std::io::BufWriter::with_capacity(
+                64 * 1024,
+                Marked {
+                    to: &file,
+                    first: None,
+                    len: 0,
+                },
+            );
+            write(&mut buffered)?;
+            let marked = buffered.into_inner().map_err(|e| e.into_error())?;
             (marked.first, marked.len)
         };
         file.set_len(len)?;
