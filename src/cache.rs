@@ -34,10 +34,11 @@ pub struct Cache {
     /// a render compiles a schema again only when its component changed.
     #[serde(default)]
     pub schemas: BTreeMap<String, String>,
-    pub clusters: BTreeMap<String, CachedCluster>,
+    /// Shared, so that the next cache takes an unchanged cluster's record without a copy.
+    pub clusters: BTreeMap<String, std::sync::Arc<CachedCluster>>,
 }
 
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct CachedCluster {
     /// The hash of all of the cluster's inputs ([`Inputs::whole`]).
     pub input: String,
@@ -58,7 +59,7 @@ pub struct CachedCluster {
 }
 
 /// One component of one cluster, as the last render made it.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct CachedComponent {
     /// The hash of the component's own inputs ([`Inputs::components`]).
     pub input: String,
@@ -89,7 +90,7 @@ impl FileRecord {
 }
 
 /// A [`Violation`] in a form that survives a round trip through JSON.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct CachedViolation {
     pub rule: String,
     pub level: Level,

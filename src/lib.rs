@@ -844,7 +844,7 @@ pub fn compile_with(
             }
             next.clusters.insert(
                 c.name.clone(),
-                cache::CachedCluster {
+                std::sync::Arc::new(cache::CachedCluster {
                     input: inputs.whole,
                     shared: inputs.shared,
                     secrets: secrets_of(c),
@@ -853,12 +853,12 @@ pub fn compile_with(
                     objects: o.objects,
                     violations: cached(&o.violations),
                     components,
-                },
+                }),
             );
         } else if let Some(cc) = usable.and_then(|u| u.clusters.get(&c.name)) {
             let mut cc = cc.clone();
             if let Some(found) = rechecked_of.get(c.name.as_str()) {
-                cc.violations = cached(found);
+                std::sync::Arc::make_mut(&mut cc).violations = cached(found);
             }
             objects += cc.objects;
             next.clusters.insert(c.name.clone(), cc);

@@ -99,7 +99,7 @@ fn read_cache(out: &Path) -> Option<Cache> {
 /// The clusters of `cache` whose files on disk no longer match it.
 fn clusters_gone(out: &Path, cache: &Cache) -> Vec<String> {
     use rayon::prelude::*;
-    let gone = |(_, c): &(&String, &CachedCluster)| {
+    let gone = |(_, c): &(&String, &Arc<CachedCluster>)| {
         !c.files
             .iter()
             .all(|(path, record)| on_disk(out, path, record.len))
