@@ -399,8 +399,9 @@ fn forget_last_render(out: &Path) {
     let _ = unfinish(out, LAST_RENDER);
 }
 
-/// Records this render: `tree` holds the files it wrote or found unchanged (every environment's
-/// Argo CD objects among them), `cache` the files of every cluster, skipped ones included.
+/// Records this render, [`Unfinished`] until the files and the cache are written: `tree` holds
+/// the files it wrote or found unchanged (every environment's Argo CD objects among them),
+/// `cache` the files of every cluster, skipped ones included.
 fn record_last_render(
     out: &Path,
     renderer: &str,
@@ -408,7 +409,7 @@ fn record_last_render(
     summary: &Summary,
     tree: &emit::OutputTree,
     cache: &Cache,
-) -> std::io::Result<()> {
+) -> std::io::Result<Unfinished> {
     let mut files: std::collections::BTreeMap<&str, u64> = cache
         .clusters
         .values()
@@ -436,8 +437,7 @@ fn record_last_render(
             writeln!(w, "{len} {path}")?;
         }
         Ok(())
-    })?
-    .finish()
+    })
 }
 
 pub fn render(
@@ -597,16 +597,46 @@ pub fn render(
     // The output is about to change; until this render ends well, no record says it is current.
     forget_last_render(&out_dir);
     let save = !partial && cache != Some(&compiled.cache);
+    let reused_files: usize = compiled
+        .reused
+        .iter()
+        .filter_map(|n| compiled.cache.clusters.get(n))
+        .map(|c| c.files.len())
+        .sum();
+    let mut summary = Summary {
+        clusters: selected.len(),
+        rendered: selected.len() - compiled.reused.len(),
+        components_rendered: compiled.components_rendered,
+        objects: compiled.objects,
+        files: compiled.tree.files.len() + reused_files + compiled.kept_files,
+        written: 0,
+        removed: 0,
+    };
+    // The next render with the same source can stop at the quick check, if this one printed
+    // nothing but its summary: a render that warned must warn again.
+    let record = !partial && compiled.warnings.is_empty();
     let started = std::time::Instant::now();
-    // The cache is written while the files are written, and marked finished once they are.
-    let (stats, index) = rayon::join(
+    // The cache and the record are written while the files are written, and marked finished
+    // once they are.
+    let (stats, (index, recorded)) = rayon::join(
         || claimed.write_tree(&compiled.tree, &owned),
         || {
-            save.then(|| {
+            let index = save.then(|| {
                 Unfinished::write(&out_dir, "index.json", |w| {
                     serde_json::to_writer(w, &compiled.cache).map_err(std::io::Error::other)
                 })
-            })
+            });
+            let recorded = record.then(|| {
+                record_last_render(
+                    &out_dir,
+                    &renderer,
+                    &source,
+                    &summary,
+                    &compiled.tree,
+                    &compiled.cache,
+                )
+            });
+            (index, recorded)
         },
     );
     let stats = stats.map_err(hint)?;
@@ -623,41 +653,18 @@ pub fn render(
             cache_dir(&out_dir).display()
         );
     }
-    let reused_files: usize = compiled
-        .reused
-        .iter()
-        .filter_map(|n| compiled.cache.clusters.get(n))
-        .map(|c| c.files.len())
-        .sum();
-    let summary = Summary {
-        clusters: selected.len(),
-        rendered: selected.len() - compiled.reused.len(),
-        components_rendered: compiled.components_rendered,
-        objects: compiled.objects,
-        files: compiled.tree.files.len() + reused_files + compiled.kept_files,
-        written: stats.written,
-        removed: stats.removed,
-    };
-    // The next render with the same source can stop at the quick check, if this one printed
-    // nothing but its summary: a render that warned must warn again.
-    if !partial && saved.is_ok() && compiled.warnings.is_empty() {
-        let started = std::time::Instant::now();
-        if let Err(e) = record_last_render(
-            &out_dir,
-            &renderer,
-            &source,
-            &summary,
-            &compiled.tree,
-            &compiled.cache,
-        ) {
-            eprintln!(
-                "warning: could not save {} in {}: {e}; the next render with no change will take longer",
-                LAST_RENDER,
-                cache_dir(&out_dir).display()
-            );
-        }
-        print_timing("record", started.elapsed());
+    // A record stands only beside the cache it was made with.
+    if let (Ok(()), Some(recorded)) = (&saved, recorded)
+        && let Err(e) = recorded.and_then(Unfinished::finish)
+    {
+        eprintln!(
+            "warning: could not save {} in {}: {e}; the next render with no change will take longer",
+            LAST_RENDER,
+            cache_dir(&out_dir).display()
+        );
     }
+    summary.written = stats.written;
+    summary.removed = stats.removed;
     print_summary(format, &out_dir, &summary)?;
     // The process ends here: freeing a thousand clusters' values one by one would only add
     // a quarter of a second.
