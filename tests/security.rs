@@ -93,6 +93,28 @@ fn a_command_sees_only_path_home_and_the_values_file() {
 
 #[cfg(unix)]
 #[test]
+fn symlinks_right_under_the_source_roots_are_checked_too() {
+    // Each directory under components/ and environments/ is walked on its own; what sits
+    // right under them is taken apart from those walks.
+    let err = fails(|p| {
+        std::os::unix::fs::symlink("/etc", p.path().join("components/outside")).expect("symlink");
+        std::os::unix::fs::symlink("../components", p.path().join("environments/inside"))
+            .expect("symlink");
+    });
+    assert!(
+        err.contains("components/outside is a symlink to /etc, outside the source repository"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "environments/inside is a symlink to a directory, which strata does not follow"
+        ),
+        "{err}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
 fn a_symlink_out_of_the_repository_is_an_error_naming_the_link() {
     let err = fails(|p| {
         std::os::unix::fs::symlink(
