@@ -350,7 +350,7 @@ fn merged(h: &mut Gather, m: &crate::merge::Merged) {
 }
 
 /// The hash of every string leaf (value, path, and where it was set).
-pub fn leaves_hash(by_cluster: &[Vec<ResolvedLeaf>]) -> String {
+pub fn leaves_hash(by_cluster: &[Vec<ResolvedLeaf<'_>>]) -> String {
     use rayon::prelude::*;
     // Each cluster's leaves are hashed on their own, in parallel; the whole hash is that of the
     // clusters' hashes in order. The parts of a cluster's leaves are gathered first and hashed
@@ -360,7 +360,7 @@ pub fn leaves_hash(by_cluster: &[Vec<ResolvedLeaf>]) -> String {
         .map(|leaves| {
             let mut h = Gather::default();
             for l in leaves {
-                for part in [&l.environment, &l.cluster, &l.path, &l.value, &l.set_in] {
+                for part in [l.environment, l.cluster, &l.path, l.value, l.set_in] {
                     h.update(part);
                     h.update([0]);
                 }

@@ -34,16 +34,17 @@ pub struct SecretValue {
     pub path: String,
 }
 
-/// One string leaf of one cluster's merged values, with the layer that set it last.
+/// One string leaf of one cluster's merged values, with the layer that set it last. It borrows
+/// what the merged values already hold: a render makes one per string of every cluster.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ResolvedLeaf {
-    pub environment: String,
-    pub cluster: String,
+pub struct ResolvedLeaf<'a> {
+    pub environment: &'a str,
+    pub cluster: &'a str,
     /// `component.a.b`, or `global.a` for a global value.
     pub path: String,
-    pub value: String,
+    pub value: &'a str,
     /// The file of the last layer that set it, relative to the source root:
     /// `environments/prod/layer.yaml`, `components/grafana/values.yaml`.
-    pub set_in: String,
+    pub set_in: &'a str,
     pub line: u32,
 }

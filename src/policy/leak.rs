@@ -222,7 +222,7 @@ pub struct Ownership<'a> {
     allow_shared: &'a [String],
     secrets: BTreeSet<&'a str>,
     /// The leaves of each (environment, cluster), to name a copy in the leaking environment.
-    leaves: BTreeMap<(&'a str, &'a str), Vec<&'a ResolvedLeaf>>,
+    leaves: BTreeMap<(&'a str, &'a str), Vec<&'a ResolvedLeaf<'a>>>,
 }
 
 fn normalize(file: &str) -> String {
@@ -365,22 +365,22 @@ fn words(v: &str) -> impl Iterator<Item = &str> {
 impl<'a> Ownership<'a> {
     /// What each environment owns, from every cluster's leaves. Reports show no
     /// `x-strata-secret` value once [`Ownership::hide`] has been told them.
-    pub fn build(leaves: &'a [ResolvedLeaf], config: &'a PolicyConfig) -> Ownership<'a> {
+    pub fn build(leaves: &'a [ResolvedLeaf<'a>], config: &'a PolicyConfig) -> Ownership<'a> {
         // The tables that only count and look up are hash tables: no output depends on their
         // order, and at 100 clusters this runs over 70,000 leaves.
-        let environments: BTreeSet<&str> = leaves.iter().map(|l| l.environment.as_str()).collect();
+        let environments: BTreeSet<&str> = leaves.iter().map(|l| l.environment).collect();
         let mut resolved: HashMap<(&str, &str), HashMap<&str, &str>> = HashMap::default();
-        let mut by_cluster: BTreeMap<(&str, &str), Vec<&ResolvedLeaf>> = BTreeMap::new();
+        let mut by_cluster: BTreeMap<(&str, &str), Vec<&ResolvedLeaf<'a>>> = BTreeMap::new();
         let mut shared: HashSet<&str> = HashSet::default();
         for leaf in leaves {
-            let key = (leaf.environment.as_str(), leaf.cluster.as_str());
+            let key = (leaf.environment, leaf.cluster);
             resolved
                 .entry(key)
                 .or_default()
-                .insert(leaf.path.as_str(), leaf.value.as_str());
+                .insert(leaf.path.as_str(), leaf.value);
             by_cluster.entry(key).or_default().push(leaf);
-            if !under_environment(&leaf.set_in, &leaf.environment) {
-                shared.insert(leaf.value.as_str());
+            if !under_environment(leaf.set_in, leaf.environment) {
+                shared.insert(leaf.value);
             }
         }
         // Per path: how many clusters of each environment have it, and with which value. A leaf
@@ -403,8 +403,8 @@ impl<'a> Ownership<'a> {
         }
         let mut owners: BTreeMap<&str, BTreeMap<&str, Owner>> = BTreeMap::new();
         for leaf in leaves {
-            let value = leaf.value.as_str();
-            if !under_environment(&leaf.set_in, &leaf.environment)
+            let value = leaf.value;
+            if !under_environment(leaf.set_in, leaf.environment)
                 || shared.contains(value)
                 || !significant(value, &environments)
                 || allowed(value, &config.allow_shared)
@@ -434,18 +434,18 @@ impl<'a> Ownership<'a> {
                 continue;
             }
             let owner = Owner {
-                environment: leaf.environment.clone(),
-                set_in: normalize(&leaf.set_in),
+                environment: leaf.environment.to_string(),
+                set_in: normalize(leaf.set_in),
                 line: leaf.line,
                 path: leaf.path.clone(),
             };
             let slot = owners.entry(value).or_default();
-            match slot.get(leaf.environment.as_str()) {
+            match slot.get(leaf.environment) {
                 Some(o)
                     if (&o.set_in, o.line, &o.path) <= (&owner.set_in, owner.line, &owner.path) => {
                 }
                 _ => {
-                    slot.insert(leaf.environment.as_str(), owner);
+                    slot.insert(leaf.environment, owner);
                 }
             }
         }
@@ -661,7 +661,7 @@ impl<'a> Ownership<'a> {
             leaves
                 .iter()
                 .filter(|l| {
-                    under_environment(&l.set_in, environment) && l.value.contains(&owned.value)
+                    under_environment(l.set_in, environment) && l.value.contains(&owned.value)
                 })
                 .min_by(|a, b| (&a.set_in, a.line).cmp(&(&b.set_in, b.line)))
         });
@@ -670,7 +670,7 @@ impl<'a> Ownership<'a> {
                 "{environment} sets it itself at `{}` in {}:{}: use {environment}'s own value \
                  there; if it is shared on purpose, add it to `policies.allowShared`",
                 leaf.path,
-                normalize(&leaf.set_in),
+                normalize(leaf.set_in),
                 leaf.line
             ),
             None => format!(
@@ -821,19 +821,19 @@ mod tests {
     }
 
     fn leaf(
-        env: &str,
-        cluster: &str,
+        env: &'static str,
+        cluster: &'static str,
         path: &str,
-        value: &str,
-        set_in: &str,
+        value: &'static str,
+        set_in: &'static str,
         line: u32,
-    ) -> ResolvedLeaf {
+    ) -> ResolvedLeaf<'static> {
         ResolvedLeaf {
-            environment: env.into(),
-            cluster: cluster.into(),
+            environment: env,
+            cluster,
             path: path.into(),
-            value: value.into(),
-            set_in: set_in.into(),
+            value,
+            set_in,
             line,
         }
     }

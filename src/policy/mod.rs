@@ -66,7 +66,7 @@ use resource::Resource;
 pub fn check(
     objects: &[RenderedObject],
     clusters: &[ClusterFacts],
-    leaves: &[ResolvedLeaf],
+    leaves: &[ResolvedLeaf<'_>],
     config: &PolicyConfig,
 ) -> Vec<Violation> {
     Checker::new(clusters, Ownership::build(leaves, config), config).check(objects)

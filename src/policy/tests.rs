@@ -577,24 +577,24 @@ fn short_secret_values_match_only_whole_values() {
 }
 
 fn leaf(
-    env: &str,
-    cluster: &str,
+    env: &'static str,
+    cluster: &'static str,
     path: &str,
-    value: &str,
-    set_in: &str,
+    value: &'static str,
+    set_in: &'static str,
     line: u32,
-) -> ResolvedLeaf {
+) -> ResolvedLeaf<'static> {
     ResolvedLeaf {
-        environment: env.into(),
-        cluster: cluster.into(),
+        environment: env,
+        cluster,
         path: path.into(),
-        value: value.into(),
-        set_in: set_in.into(),
+        value,
+        set_in,
         line,
     }
 }
 
-fn welkin_leaves() -> Vec<ResolvedLeaf> {
+fn welkin_leaves() -> Vec<ResolvedLeaf<'static>> {
     vec![
         leaf(
             "prod",

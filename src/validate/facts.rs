@@ -134,7 +134,7 @@ fn string_leaves<'a>(
 }
 
 /// Every string leaf of each cluster's enabled component values and globals, by cluster.
-pub fn leaves(clusters: &[Cluster]) -> Vec<Vec<ResolvedLeaf>> {
+pub fn leaves(clusters: &[Cluster]) -> Vec<Vec<ResolvedLeaf<'_>>> {
     use rayon::prelude::*;
     clusters
         .par_iter()
@@ -147,11 +147,11 @@ pub fn leaves(clusters: &[Cluster]) -> Vec<Vec<ResolvedLeaf>> {
             found
                 .into_iter()
                 .map(|(path, value, origin)| ResolvedLeaf {
-                    environment: c.environment.clone(),
-                    cluster: c.name.clone(),
+                    environment: &c.environment,
+                    cluster: &c.name,
                     path,
-                    value: value.to_string(),
-                    set_in: origin.map(|o| o.file.to_string()).unwrap_or_default(),
+                    value,
+                    set_in: origin.map_or("", |o| &o.file),
                     line: origin.map_or(0, |o| o.line),
                 })
                 .collect()
