@@ -100,9 +100,10 @@ fn read_cache(out: &Path) -> Option<Cache> {
 fn clusters_gone(out: &Path, cache: &Cache) -> Vec<String> {
     use rayon::prelude::*;
     let gone = |(_, c): &(&String, &Arc<CachedCluster>)| {
+        let mut look = Look::new(out);
         !c.files
             .iter()
-            .all(|(path, record)| on_disk(out, path, record.len))
+            .all(|(path, record)| look.on_disk(path, record.len))
     };
     // A few thousand files are checked on the cache's thread alone, beside the compile: on the
     // rayon pool they would hold up the load and the merge. More are worth the pool.
@@ -150,10 +151,56 @@ fn compile(
     strata::compile_with(world, selection, &incremental)
 }
 
-/// Whether `path` under `out` is a file of `len` bytes: how a render sees that a file it wrote
-/// is still there.
-fn on_disk(out: &Path, path: &str, len: u64) -> bool {
-    std::fs::metadata(out.join(path)).is_ok_and(|m| m.is_file() && m.len() == len)
+/// Looks at the files a render wrote under `out`, to see that each is still there: a file of
+/// the size recorded. Files are looked at from their directory, kept open while the next file
+/// is in it too: the kernel then walks one name per file, not the whole path. (A one-value
+/// change at 8 clusters looks at 1,444 files; by their whole paths that took 3.8 ms.)
+struct Look<'a> {
+    out: &'a Path,
+    #[cfg(unix)]
+    dir: Option<(&'a str, rustix::fd::OwnedFd)>,
+}
+
+impl<'a> Look<'a> {
+    fn new(out: &'a Path) -> Look<'a> {
+        Look {
+            out,
+            #[cfg(unix)]
+            dir: None,
+        }
+    }
+
+    /// Whether `path` (relative to the output directory, `/`-separated) is a file of `len`
+    /// bytes. Symbolic links are followed, as a reader of the file would.
+    #[cfg(unix)]
+    fn on_disk(&mut self, path: &'a str, len: u64) -> bool {
+        use rustix::fs::{AtFlags, FileType, Mode, OFlags};
+        let (parent, name) = path.rsplit_once('/').unwrap_or(("", path));
+        let open = match &self.dir {
+            Some((open, _)) => *open != parent,
+            None => true,
+        };
+        if open {
+            self.dir = None;
+            let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+            match rustix::fs::open(self.out.join(parent), flags, Mode::empty()) {
+                Ok(fd) => self.dir = Some((parent, fd)),
+                Err(_) => return false,
+            }
+        }
+        let Some((_, dir)) = &self.dir else {
+            return false;
+        };
+        rustix::fs::statat(dir, name, AtFlags::empty()).is_ok_and(|st| {
+            FileType::from_raw_mode(st.st_mode) == FileType::RegularFile
+                && u64::try_from(st.st_size).is_ok_and(|size| size == len)
+        })
+    }
+
+    #[cfg(not(unix))]
+    fn on_disk(&mut self, path: &str, len: u64) -> bool {
+        std::fs::metadata(self.out.join(path)).is_ok_and(|m| m.is_file() && m.len() == len)
+    }
 }
 
 /// The first byte of a cache file that is being written: the index no longer parses as JSON
@@ -376,7 +423,11 @@ fn last_render(out: &Path, renderer: &str, source: &SourceDigest) -> Option<Last
             .collect::<Option<_>>()?;
         let all_there = recorded
             .par_iter()
-            .all(|(len, path)| on_disk(out, path, *len));
+            .map_init(
+                || Look::new(out),
+                |look, (len, path)| look.on_disk(path, *len),
+            )
+            .all(|there| there);
         if all_there {
             return Some(LastRender::Unchanged(Summary {
                 clusters,
@@ -678,6 +729,49 @@ mod tests {
 
     fn cache_file(out: &Path, name: &str) -> Vec<u8> {
         std::fs::read(cache_dir(out).join(name)).expect("read")
+    }
+
+    #[test]
+    fn a_look_at_the_output_sees_each_file_as_a_file_of_its_recorded_size() {
+        let out = tempfile::tempdir().expect("tempdir");
+        let root = out.path();
+        std::fs::create_dir_all(root.join("rendered/a")).expect("mkdir");
+        std::fs::create_dir_all(root.join("rendered/b/dir")).expect("mkdir");
+        std::fs::write(root.join("top.yaml"), "12345").expect("write");
+        std::fs::write(root.join("rendered/a/one.yaml"), "1").expect("write");
+        std::fs::write(root.join("rendered/a/two.yaml"), "22").expect("write");
+        std::fs::write(root.join("rendered/b/three.yaml"), "333").expect("write");
+        let mut look = Look::new(root);
+        // In order, as a cluster's files are: the directory kept open serves the next file.
+        assert!(look.on_disk("top.yaml", 5));
+        assert!(look.on_disk("rendered/a/one.yaml", 1));
+        assert!(look.on_disk("rendered/a/two.yaml", 2));
+        assert!(!look.on_disk("rendered/a/two.yaml", 3), "another size");
+        assert!(!look.on_disk("rendered/a/gone.yaml", 0), "no such file");
+        assert!(look.on_disk("rendered/b/three.yaml", 3));
+        assert!(
+            !look.on_disk("rendered/b/dir", 4096),
+            "a directory is not a file"
+        );
+        assert!(
+            !look.on_disk("rendered/c/four.yaml", 4),
+            "no such directory"
+        );
+        // A directory that failed to open is not taken for the one before it.
+        assert!(!look.on_disk("rendered/c/one.yaml", 1));
+        assert!(
+            look.on_disk("rendered/a/one.yaml", 1),
+            "back to a directory seen before"
+        );
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink("one.yaml", root.join("rendered/a/link.yaml"))
+                .expect("symlink");
+            assert!(
+                look.on_disk("rendered/a/link.yaml", 1),
+                "a link is followed"
+            );
+        }
     }
 
     #[test]
