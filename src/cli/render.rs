@@ -153,8 +153,8 @@ fn compile(
 
 /// Looks at the files a render wrote under `out`, to see that each is still there: a file of
 /// the size recorded. Files are looked at from their directory, kept open while the next file
-/// is in it too: the kernel then walks one name per file, not the whole path. (A one-value
-/// change at 8 clusters looks at 1,444 files; by their whole paths that took 3.8 ms.)
+/// is in it too: the kernel then walks one name per file, not the whole path. (A no-op render
+/// at 8 clusters looks at 1,444 files: 7.7 ms by their whole paths, 7.4 ms this way.)
 struct Look<'a> {
     out: &'a Path,
     #[cfg(unix)]
@@ -182,7 +182,11 @@ impl<'a> Look<'a> {
         };
         if open {
             self.dir = None;
+            // A handle for lookups only, where the system has one.
+            #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
             let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+            #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
+            let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
             match rustix::fs::open(self.out.join(parent), flags, Mode::empty()) {
                 Ok(fd) => self.dir = Some((parent, fd)),
                 Err(_) => return false,
