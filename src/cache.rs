@@ -47,7 +47,8 @@ pub struct CachedCluster {
     /// The hash of the cluster's `x-strata-secret` values, which every object is checked against.
     pub secrets: String,
     pub environment: String,
-    /// The files the cluster produced (its directory and its Applications), by path.
+    /// The files the cluster produced (its directory and its Applications), by path. Which
+    /// component each belongs to follows from its path ([`crate::FileOwner`]).
     pub files: BTreeMap<String, FileRecord>,
     pub objects: usize,
     /// Every policy finding in the cluster's objects: a render that skips the cluster reports
@@ -69,14 +70,14 @@ pub struct CachedComponent {
     /// The namespace and `podSelector` of each NetworkPolicy: they cover the pods of every
     /// component of the cluster.
     pub network_policies: Vec<(String, serde_json::Value)>,
-    /// Its files: its directory's and its Application.
-    pub files: Vec<String>,
     pub objects: usize,
     pub violations: Vec<CachedViolation>,
 }
 
-/// A file as written: its length, which a cheap look at the disk compares.
+/// A file as written: its length, which a cheap look at the disk compares. Written as the bare
+/// number: the cache lists every output file.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
 pub struct FileRecord {
     pub len: u64,
 }

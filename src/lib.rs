@@ -183,6 +183,31 @@ struct ClusterOutput {
     rendered: usize,
 }
 
+/// Which component of a cluster each of its output files belongs to, by its path: the files in
+/// the component's directory, and its Argo CD Application.
+pub struct FileOwner {
+    dir: String,
+    apps: String,
+}
+
+impl FileOwner {
+    pub fn of(cluster: &Cluster) -> FileOwner {
+        FileOwner {
+            dir: format!("{}/{}/", cluster.environment, cluster.path()),
+            apps: format!("{}/argocd/apps/{}-", cluster.environment, cluster.slug()),
+        }
+    }
+
+    /// The component `path` belongs to; `None` for a file of no component of the cluster.
+    pub fn component<'p>(&self, path: &'p str) -> Option<&'p str> {
+        match (path.strip_prefix(&self.dir), path.strip_prefix(&self.apps)) {
+            (Some(rest), _) => rest.split_once('/').map(|(c, _)| c),
+            (None, Some(rest)) => rest.strip_suffix(".yaml"),
+            (None, None) => None,
+        }
+    }
+}
+
 /// What the last render of a changed cluster can stand for: its unchanged components.
 struct Reuse<'a> {
     record: &'a cache::CachedCluster,
@@ -300,19 +325,11 @@ impl Pipeline<'_> {
         emitted: &emit::EmittedCluster,
     ) -> BTreeMap<String, cache::CachedComponent> {
         let mut out: BTreeMap<String, cache::CachedComponent> = BTreeMap::new();
-        let dir = format!("{}/{}/", cluster.environment, cluster.path());
-        let apps = format!("{}/argocd/apps/{}-", cluster.environment, cluster.slug());
+        // A component that renders no object still has its Application.
+        let owner = FileOwner::of(cluster);
         for path in emitted.tree.files.keys() {
-            let component = match (path.strip_prefix(&dir), path.strip_prefix(&apps)) {
-                (Some(rest), _) => rest.split('/').next(),
-                (None, Some(rest)) => rest.strip_suffix(".yaml"),
-                (None, None) => None,
-            };
-            if let Some(c) = component {
-                out.entry(c.to_string())
-                    .or_default()
-                    .files
-                    .push(path.clone());
+            if let Some(c) = owner.component(path) {
+                out.entry(c.to_string()).or_default();
             }
         }
         for o in &emitted.objects {
@@ -409,14 +426,19 @@ impl Pipeline<'_> {
             .map(|(p, b)| (p.clone(), cache::FileRecord::of(b)))
             .collect();
         let mut objects = emitted.objects.len();
+        let owner = FileOwner::of(cluster);
+        let kept_names: BTreeSet<&str> = kept.iter().map(|(n, _)| n.as_str()).collect();
         let mut kept_files = 0;
-        for (name, c) in &kept {
-            for path in &c.files {
-                if let Some(r) = record.files.get(path) {
-                    records.insert(path.clone(), r.clone());
-                }
+        for (path, r) in &record.files {
+            if owner
+                .component(path)
+                .is_some_and(|c| kept_names.contains(c))
+            {
+                records.insert(path.clone(), r.clone());
+                kept_files += 1;
             }
-            kept_files += c.files.len();
+        }
+        for (name, c) in &kept {
             objects += c.objects;
             violations.extend(
                 c.violations
