@@ -192,9 +192,14 @@ pub struct FileOwner {
 
 impl FileOwner {
     pub fn of(cluster: &Cluster) -> FileOwner {
+        FileOwner::new(&cluster.environment, &cluster.path())
+    }
+
+    /// For the cluster at `path` (`sto2/workload`) in `environment`.
+    fn new(environment: &str, path: &str) -> FileOwner {
         FileOwner {
-            dir: format!("{}/{}/", cluster.environment, cluster.path()),
-            apps: format!("{}/argocd/apps/{}-", cluster.environment, cluster.slug()),
+            dir: format!("{environment}/{path}/"),
+            apps: format!("{environment}/argocd/apps/{}-", path.replace('/', "-")),
         }
     }
 
@@ -986,6 +991,39 @@ fn select(all: &[Cluster], selection: &Selection) -> DiagResult<Vec<usize>> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_file_belongs_to_the_component_whose_directory_or_application_it_is() {
+        let owner = super::FileOwner::new("prod", "sto2/workload");
+        let cases = [
+            (
+                "prod/sto2/workload/ingress/deployment-web.yaml",
+                Some("ingress"),
+            ),
+            (
+                "prod/sto2/workload/ingress/sub/configmap-a.yaml",
+                Some("ingress"),
+            ),
+            (
+                "prod/argocd/apps/sto2-workload-ingress.yaml",
+                Some("ingress"),
+            ),
+            (
+                "prod/argocd/apps/sto2-workload-cert-manager.yaml",
+                Some("cert-manager"),
+            ),
+            // Not a component's: a file right in the cluster's directory, the environment's
+            // own Argo CD objects, another cluster's directory, another environment.
+            ("prod/sto2/workload/stray.yaml", None),
+            ("prod/argocd/project.yaml", None),
+            ("prod/sto2/management/ingress/deployment-web.yaml", None),
+            ("non-prod/sto2/workload/ingress/deployment-web.yaml", None),
+            ("prod/argocd/apps/sto2-management-ingress.yaml", None),
+        ];
+        for (path, component) in cases {
+            assert_eq!(owner.component(path), component, "{path}");
+        }
+    }
+
     #[test]
     fn base64_decodes_as_kubernetes_encodes() {
         let cases: [(&str, Option<&[u8]>); 8] = [
