@@ -513,9 +513,13 @@ pub struct Incremental<'a> {
 /// Gives the cache of the last render, if there is a usable one.
 pub type LoadCache<'a> = dyn Fn() -> Option<&'a cache::Cache> + Sync + 'a;
 
-/// Progress of a long render, for a progress line.
+/// Progress of a long render, for a progress line. A render goes through phases, each
+/// counting its own things: rendering (cluster, component) pairs, then writing files.
 pub trait Progress: Sync {
-    fn start(&self, total: usize);
+    /// A phase begins: `total` things to count, e.g. `("rendering", "(cluster, component)
+    /// pairs", 160)`.
+    fn start(&self, doing: &'static str, things: &'static str, total: usize);
+    /// One more thing of the phase is done.
     fn advance(&self);
 }
 
@@ -757,7 +761,7 @@ pub fn compile_with(
             .zip(&reuse)
             .map(|(c, r)| r.as_ref().map_or(c.enabled().count(), |r| r.changed.len()))
             .sum();
-        p.start(total);
+        p.start("rendering", "(cluster, component) pairs", total);
     }
     let pipeline = Pipeline {
         source: &source,

@@ -127,7 +127,9 @@ pub enum Command {
         /// output of one full render.
         #[arg(long, value_name = "I/N", value_parser = parse_shard)]
         shard: Option<(u32, u32)>,
-        /// Show a progress line on stderr even when stderr is not a terminal.
+        /// Show progress in a log too. A render that takes over a second shows a count and an
+        /// ETA on stderr (rendering, then writing): redrawn on a terminal, always; with this
+        /// flag, when stderr is not a terminal (a CI log), as a plain line every 2 seconds.
         #[arg(long)]
         progress: bool,
         #[arg(long, value_enum, default_value_t)]

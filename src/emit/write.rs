@@ -47,7 +47,7 @@ pub fn write_tree(
     tree: &OutputTree,
     owned: &[String],
 ) -> Result<WriteStats, WriteError> {
-    claim(dir)?.write_tree(tree, owned)
+    claim(dir)?.write_tree(tree, owned, None)
 }
 
 /// An output directory that strata may write: it was missing or empty, or it holds strata's
@@ -87,10 +87,12 @@ impl Claimed<'_> {
     /// (`prod/sto2/workload/`, or `""` for all of it) or one file's path.
     ///
     /// Files are written on every thread: creating a file costs more than rendering it.
+    /// `progress` is told how many files there are, and of each one written or found as it is.
     pub fn write_tree(
         &self,
         tree: &OutputTree,
         owned: &[String],
+        progress: Option<&dyn crate::Progress>,
     ) -> Result<WriteStats, WriteError> {
         use rayon::prelude::*;
         let (dir, fresh) = (self.dir, self.fresh);
@@ -120,9 +122,18 @@ impl Claimed<'_> {
         })?;
 
         let files: Vec<(&String, &Vec<u8>)> = tree.files.iter().collect();
+        if let Some(p) = progress {
+            p.start("writing", "files", files.len());
+        }
         let written: Vec<bool> = files
             .par_iter()
-            .map(|(rel, bytes)| write_file(&dir.join(rel), bytes, fresh))
+            .map(|(rel, bytes)| {
+                let wrote = write_file(&dir.join(rel), bytes, fresh);
+                if let Some(p) = progress {
+                    p.advance();
+                }
+                wrote
+            })
             .collect::<Result<_, _>>()?;
         let mut stats = WriteStats::default();
         stats.written = written.iter().filter(|w| **w).count();
