@@ -104,7 +104,8 @@ impl ProgressLine {
         let bar = indicatif::ProgressBar::hidden();
         bar.set_style(
             indicatif::ProgressStyle::with_template(
-                "{prefix} [{bar:30}] {pos}/{len} {msg}, ETA {eta}",
+                // The words of the log's line, then a bar as wide as the terminal leaves.
+                "{prefix}: {pos}/{len} {msg}, ETA {eta} [{wide_bar}]",
             )
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
             .progress_chars("=> "),
@@ -119,6 +120,14 @@ impl ProgressLine {
 
     fn finish(&self) {
         self.bar.finish_and_clear();
+    }
+}
+
+/// A render that ends early (an output directory that is not strata's, a failed write) takes
+/// its line along too, rather than leaving it above the error.
+impl Drop for ProgressLine {
+    fn drop(&mut self) {
+        self.finish();
     }
 }
 
