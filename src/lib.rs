@@ -199,7 +199,7 @@ impl FileOwner {
     fn new(environment: &str, path: &str) -> FileOwner {
         FileOwner {
             dir: format!("{environment}/{path}/"),
-            apps: format!("{environment}/argocd/apps/{}-", path.replace('/', "-")),
+            apps: format!("{environment}/argocd/apps/{}-", merge::slug(path)),
         }
     }
 

@@ -57,8 +57,13 @@ impl Cluster {
 
     /// The cluster path joined by '-': `sto2-workload`, used in Application file names.
     pub fn slug(&self) -> String {
-        self.path().replace('/', "-")
+        slug(&self.path())
     }
+}
+
+/// A cluster path (`sto2/workload`) joined by '-': `sto2-workload`.
+pub fn slug(path: &str) -> String {
+    path.replace('/', "-")
 }
 
 /// Merges every cluster of the platform.
