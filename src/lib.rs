@@ -183,35 +183,7 @@ struct ClusterOutput {
     rendered: usize,
 }
 
-/// Which component of a cluster each of its output files belongs to, by its path: the files in
-/// the component's directory, and its Argo CD Application.
-pub struct FileOwner {
-    dir: String,
-    apps: String,
-}
-
-impl FileOwner {
-    pub fn of(cluster: &Cluster) -> FileOwner {
-        FileOwner::new(&cluster.environment, &cluster.path())
-    }
-
-    /// For the cluster at `path` (`sto2/workload`) in `environment`.
-    fn new(environment: &str, path: &str) -> FileOwner {
-        FileOwner {
-            dir: format!("{environment}/{path}/"),
-            apps: format!("{environment}/argocd/apps/{}-", merge::slug(path)),
-        }
-    }
-
-    /// The component `path` belongs to; `None` for a file of no component of the cluster.
-    pub fn component<'p>(&self, path: &'p str) -> Option<&'p str> {
-        match (path.strip_prefix(&self.dir), path.strip_prefix(&self.apps)) {
-            (Some(rest), _) => rest.split_once('/').map(|(c, _)| c),
-            (None, Some(rest)) => rest.strip_suffix(".yaml"),
-            (None, None) => None,
-        }
-    }
-}
+pub use emit::layout::FileOwner;
 
 /// What the last render of a changed cluster can stand for: its unchanged components.
 struct Reuse<'a> {
@@ -331,7 +303,7 @@ impl Pipeline<'_> {
     ) -> BTreeMap<String, cache::CachedComponent> {
         let mut out: BTreeMap<String, cache::CachedComponent> = BTreeMap::new();
         // A component that renders no object still has its Application.
-        let owner = FileOwner::of(cluster);
+        let owner = FileOwner::of(cluster, self.source.components.keys());
         for path in emitted.tree.files.keys() {
             if let Some(c) = owner.component(path) {
                 out.entry(c.to_string()).or_default();
@@ -431,7 +403,7 @@ impl Pipeline<'_> {
             .map(|(p, b)| (p.clone(), cache::FileRecord::of(b)))
             .collect();
         let mut objects = emitted.objects.len();
-        let owner = FileOwner::of(cluster);
+        let owner = FileOwner::of(cluster, self.source.components.keys());
         let kept_names: BTreeSet<&str> = kept.iter().map(|(n, _)| n.as_str()).collect();
         let mut kept_files = 0;
         for (path, r) in &record.files {
@@ -457,13 +429,10 @@ impl Pipeline<'_> {
             .iter()
             .chain(&reuse.removed)
             .flat_map(|n| {
+                let path = cluster.path();
                 [
-                    format!("{}/{}/{n}/", cluster.environment, cluster.path()),
-                    format!(
-                        "{}/argocd/apps/{}-{n}.yaml",
-                        cluster.environment,
-                        cluster.slug()
-                    ),
+                    emit::layout::component_dir(&cluster.environment, &path, n),
+                    emit::layout::application_path(&cluster.environment, &path, n),
                 ]
             })
             .collect();
@@ -553,6 +522,10 @@ pub fn compile_with(
         d.extend(schema_errors(source.components.values()));
         fail(d.sorted())
     })?;
+    let layout_errors = emit::layout::check(&all);
+    if layout_errors.has_errors() {
+        return Err(fail(layout_errors.sorted()));
+    }
     let selected = select(&all, selection).map_err(fail)?;
     timings.mark("merge");
 
@@ -995,39 +968,6 @@ fn select(all: &[Cluster], selection: &Selection) -> DiagResult<Vec<usize>> {
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn a_file_belongs_to_the_component_whose_directory_or_application_it_is() {
-        let owner = super::FileOwner::new("prod", "sto2/workload");
-        let cases = [
-            (
-                "prod/sto2/workload/ingress/deployment-web.yaml",
-                Some("ingress"),
-            ),
-            (
-                "prod/sto2/workload/ingress/sub/configmap-a.yaml",
-                Some("ingress"),
-            ),
-            (
-                "prod/argocd/apps/sto2-workload-ingress.yaml",
-                Some("ingress"),
-            ),
-            (
-                "prod/argocd/apps/sto2-workload-cert-manager.yaml",
-                Some("cert-manager"),
-            ),
-            // Not a component's: a file right in the cluster's directory, the environment's
-            // own Argo CD objects, another cluster's directory, another environment.
-            ("prod/sto2/workload/stray.yaml", None),
-            ("prod/argocd/project.yaml", None),
-            ("prod/sto2/management/ingress/deployment-web.yaml", None),
-            ("non-prod/sto2/workload/ingress/deployment-web.yaml", None),
-            ("prod/argocd/apps/sto2-management-ingress.yaml", None),
-        ];
-        for (path, component) in cases {
-            assert_eq!(owner.component(path), component, "{path}");
-        }
-    }
-
     #[test]
     fn base64_decodes_as_kubernetes_encodes() {
         let cases: [(&str, Option<&[u8]>); 8] = [

@@ -249,3 +249,191 @@ fn runaway_template_recursion_is_stopped() {
     assert!(err.contains("components/web/templates/"), "{err}");
     assert!(err.contains("recursion") || err.contains("limit"), "{err}");
 }
+
+// Issue 26: a hostile source repository.
+
+/// Renders the good platform, applies `break_it`, and checks that `validate` and `render` both
+/// refuse it (exit 1) with the same words, and that the render wrote nothing. Returns stderr.
+fn refused(break_it: impl FnOnce(&Platform)) -> String {
+    let p = Platform::minimal();
+    let ok = p.strata(&["render"]);
+    assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
+    let before = p.rendered();
+    break_it(&p);
+    let bad = p.strata(&["render"]);
+    let err = stderr(&bad);
+    assert_eq!(bad.status.code(), Some(1), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(p.rendered(), before, "a refused render changed the output");
+    let validate = p.strata(&["validate"]);
+    assert_eq!(validate.status.code(), Some(1));
+    assert_eq!(
+        stderr(&validate),
+        err,
+        "validate and render report the same"
+    );
+    err
+}
+
+const TWO_DOCUMENTS: &str = "components/web/templates/two.yaml";
+
+#[test]
+fn two_kinds_that_differ_only_by_case_are_a_collision_not_a_lost_object() {
+    let err = refused(|p| {
+        p.write(
+            TWO_DOCUMENTS,
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n---\napiVersion: v1\nkind: Configmap\nmetadata: {name: x}\n",
+        )
+    });
+    assert!(
+        err.contains("error[file-collision]: ConfigMap web/x and Configmap web/x would both be written to dev/sto2/workload/web/configmap-x.yaml"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "ConfigMap web/x is rendered by components/web/templates/two.yaml (document 1)"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "Configmap web/x is rendered by components/web/templates/two.yaml (document 2)"
+        ),
+        "{err}"
+    );
+    let err = err.split("\n\n").next().unwrap_or_default().to_string();
+    insta::assert_snapshot!(err);
+}
+
+#[test]
+fn objects_whose_group_and_name_run_into_each_other_get_files_of_their_own() {
+    let p = Platform::minimal();
+    p.write(
+        TWO_DOCUMENTS,
+        // Each name twice, so that both are qualified with their group.
+        "apiVersion: a/v1\nkind: Widget\nmetadata: {name: b-c}\n---\napiVersion: a-b/v1\nkind: Widget\nmetadata: {name: c}\n---\napiVersion: z/v1\nkind: Widget\nmetadata: {name: b-c}\n---\napiVersion: z/v1\nkind: Widget\nmetadata: {name: c}\n",
+    );
+    let o = p.strata(&["render", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let dir = p.path().join("rendered/dev/sto2/workload/web");
+    let first = std::fs::read_to_string(dir.join("widget.a_b-c.yaml")).expect("a/Widget b-c");
+    let second = std::fs::read_to_string(dir.join("widget.a-b_c.yaml")).expect("a-b/Widget c");
+    assert!(
+        first.contains("apiVersion: a/v1") && first.contains("name: b-c"),
+        "{first}"
+    );
+    assert!(
+        second.contains("apiVersion: a-b/v1") && second.contains("name: c\n"),
+        "{second}"
+    );
+    assert!(dir.join("widget.z_b-c.yaml").is_file() && dir.join("widget.z_c.yaml").is_file());
+    // The summary counts files that are there.
+    let summary: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let on_disk = p
+        .rendered()
+        .iter()
+        .filter(|(path, _)| !path.starts_with(".strata-cache") && !path.ends_with(".strata-output"))
+        .count();
+    assert_eq!(summary["files"].as_u64(), Some(on_disk as u64), "{summary}");
+}
+
+#[test]
+fn a_valid_name_too_long_for_a_file_name_renders_under_a_short_name() {
+    let p = Platform::minimal();
+    let name = format!(
+        "{}.{}.{}.{}",
+        "a".repeat(63),
+        "b".repeat(63),
+        "c".repeat(63),
+        "d".repeat(61)
+    );
+    assert_eq!(name.len(), 253);
+    p.write(
+        TWO_DOCUMENTS,
+        &format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {name}}}\n"),
+    );
+    let validate = p.strata(&["validate"]);
+    assert_eq!(validate.status.code(), Some(0), "{}", stderr(&validate));
+    let o = p.strata(&["render"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let dir = p.path().join("rendered/dev/sto2/workload/web");
+    let files: Vec<String> = std::fs::read_dir(&dir)
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().to_string())
+        .filter(|f| f.starts_with("configmap-aaa"))
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert_eq!(files[0].len(), 255, "{files:?}");
+    assert!(
+        files[0].ends_with(".yaml") && files[0].contains('~'),
+        "{files:?}"
+    );
+    let text = std::fs::read_to_string(dir.join(&files[0])).expect("read");
+    assert!(text.contains(&format!("name: {name}")), "{text}");
+    // The same name on the next render: nothing to write.
+    let again = p.strata(&["render", "--format", "json"]);
+    let summary: serde_json::Value = serde_json::from_slice(&again.stdout).expect("json");
+    assert_eq!(summary["written"].as_u64(), Some(0), "{summary}");
+}
+
+#[test]
+fn a_cluster_under_the_argocd_directory_is_refused() {
+    let err = refused(|p| {
+        p.write(
+            "environments/dev/argocd/apps.cluster.yaml",
+            "cluster: {role: workload, server: https://dev-argo.example.com:6443}\n",
+        )
+    });
+    assert!(
+        err.contains("error[reserved-name]: environments/dev/argocd/apps.cluster.yaml puts cluster `dev-argocd-apps` under `argocd`, a name the output layout reserves"),
+        "{err}"
+    );
+    insta::assert_snapshot!(err);
+}
+
+#[test]
+fn a_cluster_inside_another_clusters_directory_is_refused() {
+    let err = refused(|p| {
+        p.write(
+            "environments/dev/sto2.cluster.yaml",
+            "cluster: {role: workload, server: https://dev-sto2-outer.example.com:6443}\n",
+        )
+    });
+    assert!(
+        err.contains("error[cluster-path]: cluster `dev-sto2-workload` would be rendered inside the directory of cluster `dev-sto2` (dev/sto2/)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn two_applications_in_one_file_are_refused() {
+    let err = refused(|p| {
+        // `a/b-c` and `a-b/c`, each with component web: both `a-b-c-web.yaml`.
+        p.write(
+            "environments/dev/a/b-c.cluster.yaml",
+            "cluster: {name: one, role: workload, server: https://one.example.com:6443}\n",
+        );
+        p.write(
+            "environments/dev/a-b/c.cluster.yaml",
+            "cluster: {name: two, role: workload, server: https://two.example.com:6443}\n",
+        );
+    });
+    assert!(
+        err.contains("would both be written to dev/argocd/apps/a-b-c-web.yaml"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_api_version_with_a_path_in_it_is_refused() {
+    let err = refused(|p| {
+        p.write(
+            TWO_DOCUMENTS,
+            "apiVersion: a/../b/v1\nkind: Widget\nmetadata: {name: x}\n",
+        )
+    });
+    assert!(
+        err.contains("document 1 has the apiVersion \"a/../b/v1\", which is not `<group>/<version>` or `<version>`"),
+        "{err}"
+    );
+}

@@ -36,7 +36,7 @@ pub fn drift(
     let Some(c) = selected.first() else {
         return Ok(Exit::Failed);
     };
-    let prefix = format!("{}/{}/", c.environment, c.path());
+    let prefix = strata::emit::layout::cluster_dir(&c.environment, &c.path());
     let mut desired = Vec::new();
     for (path, bytes) in &compiled.tree.files {
         if path.starts_with(&prefix) {

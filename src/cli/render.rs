@@ -416,18 +416,18 @@ fn unfinish(out: &Path, name: &str) -> std::io::Result<()> {
 /// when the environment-leak rule must look at them again.
 fn read_objects(out: &Path, cache: &Cache, cluster: &str) -> Option<Vec<RenderedObject>> {
     let record = cache.clusters.get(cluster)?;
-    let argocd = format!("{}/argocd/", record.environment);
     let mut objects = Vec::new();
-    for path in record.files.keys().filter(|p| !p.starts_with(&argocd)) {
+    for path in &record.files {
+        let path = path.0;
+        let Some(emit::layout::Place::Object { component, .. }) = emit::layout::place(path) else {
+            continue;
+        };
         let bytes = std::fs::read(out.join(path)).ok()?;
         let object: serde_json::Value = yaml_serde::from_slice(&bytes).ok()?;
-        let mut parts = path.rsplit('/');
-        let _file = parts.next();
-        let component = parts.next()?.to_string();
         objects.push(RenderedObject {
             environment: record.environment.clone(),
             cluster: cluster.to_string(),
-            component,
+            component: component.to_string(),
             file: path.clone(),
             object,
         });

@@ -56,7 +56,7 @@ pub use resource_key::ResourceKey;
 pub use summary::{ClusterSummary, Counts, EnvironmentSummary, Summary};
 
 /// The pseudo-cluster (and component) that holds an environment's Argo CD objects.
-pub const ARGOCD: &str = "argocd";
+pub const ARGOCD: &str = crate::emit::layout::ARGOCD;
 
 /// The label that names the cluster an Application deploys.
 pub const CLUSTER_LABEL: &str = "strata.dev/cluster";

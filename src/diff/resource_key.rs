@@ -5,6 +5,7 @@ use std::fmt;
 use serde_json::Value;
 
 use crate::diff::ARGOCD;
+use crate::emit::layout::Place;
 
 /// The identity of a rendered resource: where it is deployed (environment, cluster path,
 /// component: from its place in the tree) and what it is (group, kind, namespace, name: from
@@ -84,22 +85,20 @@ impl ResourceKey {
 
 /// (environment, cluster path, component) of a file of the output tree.
 fn place(file: &str) -> Option<(String, String, String)> {
-    let segments: Vec<&str> = file.split('/').collect();
-    if segments.iter().any(|s| s.is_empty()) {
-        return None;
-    }
-    match segments.as_slice() {
-        [environment, argocd, _, ..] if *argocd == ARGOCD => Some((
-            (*environment).to_owned(),
-            ARGOCD.to_owned(),
-            ARGOCD.to_owned(),
+    match crate::emit::layout::place(file)? {
+        Place::Argocd { environment } => {
+            Some((environment.to_owned(), ARGOCD.to_owned(), ARGOCD.to_owned()))
+        }
+        Place::Object {
+            environment,
+            cluster,
+            component,
+            ..
+        } => Some((
+            environment.to_owned(),
+            cluster.to_owned(),
+            component.to_owned(),
         )),
-        [environment, cluster @ .., component, _file] if !cluster.is_empty() => Some((
-            (*environment).to_owned(),
-            cluster.join("/"),
-            (*component).to_owned(),
-        )),
-        _ => None,
     }
 }
 

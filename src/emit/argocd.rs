@@ -41,7 +41,7 @@ pub fn application(settings: &Settings, cluster: &Cluster, component: &Component
             "source": {
                 "repoURL": settings.output.repo_url,
                 "targetRevision": branch(&cluster.environment),
-                "path": format!("{}/{}", cluster.path(), component.name),
+                "path": super::layout::application_source(&cluster.path(), &component.name),
                 "directory": {"recurse": true},
             },
             "syncPolicy": {
@@ -128,7 +128,7 @@ pub fn root(settings: &Settings, environment: &str) -> Value {
             "source": {
                 "repoURL": settings.output.repo_url,
                 "targetRevision": branch(environment),
-                "path": "argocd/apps",
+                "path": super::layout::apps_source(),
                 "directory": {"recurse": true},
             },
             "syncPolicy": {

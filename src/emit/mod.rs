@@ -5,6 +5,7 @@
 //! a file outside the output directory.
 
 pub mod argocd;
+pub mod layout;
 mod write;
 mod yaml_out;
 
@@ -12,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
+pub use layout::owned_prefixes;
 pub use write::{CACHE_DIR, Claimed, MARKER, WriteError, WriteStats, claim, read_tree, write_tree};
 pub use yaml_out::{canonical, canonicalize, to_yaml, to_yaml_canonical, write as write_yaml};
 
@@ -184,21 +186,6 @@ fn finish_object(m: &mut Manifest, namespace: &str) -> Value {
     object
 }
 
-/// The file name of an object within its component directory: `deployment-controller.yaml`,
-/// or `<namespace>_deployment-controller.yaml` outside the component's namespace.
-fn file_name(key: &ObjectKey, component_namespace: &str, qualified: bool) -> String {
-    let kind = if qualified && !key.group.is_empty() {
-        format!("{}.{}", key.kind.to_lowercase(), key.group)
-    } else {
-        key.kind.to_lowercase()
-    };
-    if key.namespace.is_empty() || key.namespace == component_namespace {
-        format!("{kind}-{}.yaml", key.name)
-    } else {
-        format!("{}_{kind}-{}.yaml", key.namespace, key.name)
-    }
-}
-
 /// One cluster's output: its files (its directory and its Applications), and its objects as
 /// the policies check them.
 #[derive(Debug, Default)]
@@ -262,13 +249,10 @@ pub fn environments(
             }
         };
         put(
-            format!("{env}/argocd/project.yaml"),
+            layout::project_path(env),
             &argocd::project(&source.settings, env, &members),
         );
-        put(
-            format!("{env}/argocd/root.yaml"),
-            &argocd::root(&source.settings, env),
-        );
+        put(layout::root_path(env), &argocd::root(&source.settings, env));
     }
     if diags.has_errors() {
         Err(diags.sorted())
@@ -285,6 +269,7 @@ fn emit_cluster(
     rendered_objects: &mut Vec<RenderedObject>,
     diags: &mut Diagnostics,
 ) {
+    let cluster_path = cluster.path();
     let mut seen: BTreeMap<ObjectKey, &Manifest> = BTreeMap::new();
     for (name, manifests) in rendered.components.iter_mut() {
         let Some(component) = source.components.get(name) else {
@@ -301,9 +286,12 @@ fn emit_cluster(
         let mut names: BTreeMap<String, usize> = BTreeMap::new();
         for (key, _, _) in &objects {
             *names
-                .entry(file_name(key, &component.namespace, false))
+                .entry(layout::object_file(key, &component.namespace, false))
                 .or_default() += 1;
         }
+        // Which object each file of the component holds: a file name that two identities
+        // share is an error, never one object silently written over the other.
+        let mut files: BTreeMap<String, (ObjectKey, &Manifest)> = BTreeMap::new();
         for (key, object, m) in objects {
             if let Some(first) = seen.get(&key) {
                 let same = first.component == m.component;
@@ -330,15 +318,30 @@ fn emit_cluster(
                 continue;
             }
             seen.insert(key.clone(), m);
-            let plain = file_name(&key, &component.namespace, false);
+            let plain = layout::object_file(&key, &component.namespace, false);
             let qualified = names.get(&plain).copied().unwrap_or(0) > 1;
-            let path = format!(
-                "{}/{}/{}/{}",
-                cluster.environment,
-                cluster.path(),
-                component.name,
-                file_name(&key, &component.namespace, qualified)
-            );
+            let file = layout::object_file(&key, &component.namespace, qualified);
+            let path =
+                layout::object_path(&cluster.environment, &cluster_path, &component.name, &file);
+            if let Some((other, first)) = files.get(&file) {
+                diags.push(
+                    Diagnostic::error(
+                        "file-collision",
+                        format!(
+                            "{} and {} would both be written to {path}",
+                            other.display(),
+                            key.display()
+                        ),
+                    )
+                    .at(Span::new(&m.origin, 1, 1))
+                    .note(format!("{} is rendered by {} (document {})", other.display(), first.origin, first.document))
+                    .note(format!("{} is rendered by {} (document {})", key.display(), m.origin, m.document))
+                    .note(format!("cluster: {}, component: {}", cluster.name, component.name))
+                    .hint("a file name does not tell kinds apart by case, nor a cluster-scoped object with a namespace from one without: if one is a typo, fix it; otherwise rename one object"),
+                );
+                continue;
+            }
+            files.insert(file, (key, m));
             if let Err(d) = tree.insert(path.clone(), to_yaml_canonical(&object).into_bytes()) {
                 diags.push(d);
             }
@@ -351,36 +354,11 @@ fn emit_cluster(
             });
         }
         let app = argocd::application(&source.settings, cluster, component);
-        let path = format!(
-            "{}/argocd/apps/{}-{}.yaml",
-            cluster.environment,
-            cluster.slug(),
-            component.name
-        );
+        let path = layout::application_path(&cluster.environment, &cluster_path, &component.name);
         if let Err(d) = tree.insert(path, to_yaml(&app).into_bytes()) {
             diags.push(d);
         }
     }
-}
-
-/// The paths a render of `clusters` owns: what a successful render of only these clusters may
-/// delete when it no longer produces them.
-pub fn owned_prefixes<'a>(
-    source: &Source,
-    clusters: impl IntoIterator<Item = &'a Cluster>,
-) -> Vec<String> {
-    let mut out = Vec::new();
-    for c in clusters {
-        out.push(format!("{}/{}/", c.environment, c.path()));
-        for name in source.components.keys() {
-            out.push(format!(
-                "{}/argocd/apps/{}-{name}.yaml",
-                c.environment,
-                c.slug()
-            ));
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -401,21 +379,5 @@ mod tests {
             assert!(!is_safe_path(p), "{p}");
         }
         assert!(is_safe_path("prod/sto2/workload/dex/deployment-dex.yaml"));
-    }
-
-    #[test]
-    fn file_names() {
-        let key = ObjectKey {
-            group: "apps".into(),
-            kind: "Deployment".into(),
-            namespace: "ingress".into(),
-            name: "ctl".into(),
-        };
-        assert_eq!(file_name(&key, "ingress", false), "deployment-ctl.yaml");
-        assert_eq!(
-            file_name(&key, "other", false),
-            "ingress_deployment-ctl.yaml"
-        );
-        assert_eq!(file_name(&key, "ingress", true), "deployment.apps-ctl.yaml");
     }
 }

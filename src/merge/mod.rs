@@ -54,16 +54,6 @@ impl Cluster {
     pub fn path(&self) -> String {
         self.file.cluster_path()
     }
-
-    /// The cluster path joined by '-': `sto2-workload`, used in Application file names.
-    pub fn slug(&self) -> String {
-        slug(&self.path())
-    }
-}
-
-/// A cluster path (`sto2/workload`) joined by '-': `sto2-workload`.
-pub fn slug(path: &str) -> String {
-    path.replace('/', "-")
 }
 
 /// Merges every cluster of the platform.

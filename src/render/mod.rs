@@ -416,6 +416,20 @@ fn check_object(
                 .hint("every Kubernetes object needs `apiVersion`, `kind` and `metadata.name`"),
         );
     }
+    // The group goes into file names: `<group>/<version>` or a bare version, as Kubernetes
+    // has them.
+    let api_ok = match api.split_once('/') {
+        Some((group, version)) => is_dns_subdomain(group) && crate::load::is_dns_label(version),
+        None => crate::load::is_dns_label(api),
+    };
+    if !api_ok {
+        return Err(Diagnostic::error(
+            "object",
+            format!("document {document} has the apiVersion {api:?}, which is not `<group>/<version>` or `<version>`"),
+        )
+        .at(at("apiVersion:"))
+        .hint("an apiVersion is a version such as `v1`, or an API group and a version such as `apps/v1`, in lower case"));
+    }
     let kind = map.get("kind").and_then(|v| v.as_str()).unwrap_or("");
     if kind.is_empty() || !kind.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return Err(Diagnostic::error(
