@@ -437,3 +437,289 @@ fn an_api_version_with_a_path_in_it_is_refused() {
         "{err}"
     );
 }
+
+/// Every file under `dir` with its bytes, `.git/` included.
+fn everything(dir: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
+        let entry = entry.expect("walk");
+        if entry.file_type().is_file() {
+            out.push((
+                entry.path().to_path_buf(),
+                std::fs::read(entry.path()).expect("read"),
+            ));
+        }
+    }
+    out
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Plants in `dir` what makes a directory look like strata's: the marker, a cache index that
+/// lists `victims` as a gone cluster's files, and a record of writing each with its true hash.
+fn plant(dir: &std::path::Path, victims: &[(&str, &[u8])]) {
+    std::fs::create_dir_all(dir.join(".strata-cache")).expect("mkdir");
+    std::fs::write(dir.join(".strata-output"), "").expect("marker");
+    let files: serde_json::Map<String, serde_json::Value> = victims
+        .iter()
+        .map(|(p, b)| (p.to_string(), serde_json::json!(b.len())))
+        .collect();
+    let index = serde_json::json!({
+        "renderer": "", "leaves": "", "ownership": "",
+        "clusters": {"gone": {
+            "input": "", "shared": "", "secrets": "", "environment": "..",
+            "files": files, "objects": 0, "violations": [], "components": {}
+        }}
+    });
+    std::fs::write(dir.join(".strata-cache/index.json"), index.to_string()).expect("index");
+    let mut record = String::from("strata written 1\n");
+    for (path, bytes) in victims {
+        record.push_str(&format!("{} {path}\n", sha256_hex(bytes)));
+    }
+    std::fs::write(dir.join(".strata-cache/written"), record).expect("record");
+}
+
+/// The platform with `output.dir` set to `dir`, a `.git/`, uncommitted work, and a planted
+/// marker, cache index and record in the directory `dir` names.
+fn hostile_output_dir(dir: &str) -> Platform {
+    let p = Platform::minimal();
+    let target = p.path().join(dir);
+    hostile_output_dir_at(p, dir, &target)
+}
+
+/// [`hostile_output_dir`], with the planted files in `target`.
+fn hostile_output_dir_at(p: Platform, dir: &str, target: &std::path::Path) -> Platform {
+    p.write(
+        "strata.yaml",
+        &format!(
+            "output: {{dir: \"{dir}\", repoURL: https://git.example.com/out.git}}\nsources:\n  commands: [kubectl, sh]\n{}",
+            common::POLICIES_OFF
+        ),
+    );
+    p.write(".git/HEAD", "ref: refs/heads/main\n");
+    p.write(".git/config", "[core]\n");
+    p.write("NOTES.txt", "my uncommitted work\n");
+    p.write(
+        "components/web/templates/configmap-web.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: notes}\n",
+    );
+    std::fs::create_dir_all(target).expect("mkdir");
+    let victims: Vec<(String, Vec<u8>)> = everything(p.path())
+        .into_iter()
+        .filter_map(|(path, bytes)| {
+            let rel = path
+                .strip_prefix(target)
+                .ok()?
+                .to_string_lossy()
+                .to_string();
+            Some((rel, bytes))
+        })
+        .collect();
+    let victims: Vec<(&str, &[u8])> = victims
+        .iter()
+        .map(|(p, b)| (p.as_str(), b.as_slice()))
+        .collect();
+    plant(target, &victims);
+    p
+}
+
+#[test]
+fn output_dir_may_not_be_the_repository_or_any_of_its_source_directories() {
+    let outside = tempfile::tempdir().expect("tmp");
+    std::fs::write(outside.path().join("keep.txt"), "keep").expect("write");
+    let absolute = outside.path().display().to_string();
+    let cases: Vec<(&str, &str)> = vec![
+        (".", "it is"),
+        ("./", "it is"),
+        (".git", "it lies inside .git/ of the source repository"),
+        (
+            ".git/rendered",
+            "it lies inside .git/ of the source repository",
+        ),
+        (
+            "components",
+            "it lies inside components/ of the source repository",
+        ),
+        (
+            "components/web",
+            "it lies inside components/ of the source repository",
+        ),
+        (
+            "environments",
+            "it lies inside environments/ of the source repository",
+        ),
+        ("schema", "it lies inside schema/ of the source repository"),
+        (
+            "../outside",
+            "must be a relative path inside the repository, without `..`",
+        ),
+        (
+            &absolute,
+            "must be a relative path inside the repository, without `..`",
+        ),
+    ];
+    for (dir, why) in cases {
+        let p = Platform::minimal();
+        let target = if dir == absolute {
+            outside.path().to_path_buf()
+        } else if dir.starts_with("..") {
+            // Outside the platform, in a directory of this test's own.
+            outside.path().join("sibling")
+        } else {
+            p.path().join(dir)
+        };
+        let p = hostile_output_dir_at(p, dir, &target);
+        let before = everything(p.path());
+        let outside_before = everything(outside.path());
+        let o = p.strata(&["render"]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{dir}: {err}");
+        assert!(
+            err.contains(&format!(
+                "error[output-dir]: strata will not write to {dir}: "
+            )),
+            "{dir}: {err}"
+        );
+        assert!(err.contains(why), "{dir}: {err}");
+        assert!(err.contains("strata.yaml:1:"), "{dir}: {err}");
+        assert_eq!(everything(p.path()), before, "{dir}: a file changed");
+        assert_eq!(
+            everything(outside.path()),
+            outside_before,
+            "{dir}: a file outside changed"
+        );
+    }
+}
+
+#[test]
+fn output_dir_as_the_repository_root_says_why() {
+    let p = hostile_output_dir(".");
+    let err = stderr(&p.strata(&["render"]));
+    let err = err.replace(
+        &p.path().canonicalize().expect("real").display().to_string(),
+        "<root>",
+    );
+    insta::assert_snapshot!(err);
+}
+
+#[cfg(unix)]
+#[test]
+fn output_dir_through_a_link_out_of_the_repository_is_refused() {
+    let outside = tempfile::tempdir().expect("tmp");
+    std::fs::write(outside.path().join("keep.yaml"), "keep").expect("write");
+    let p = Platform::minimal();
+    std::os::unix::fs::symlink(outside.path(), p.path().join("rendered")).expect("symlink");
+    plant(outside.path(), &[("keep.yaml", b"keep")]);
+    let before = everything(outside.path());
+    let o = p.strata(&["render"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("outside the repository; only --out may point there"),
+        "{err}"
+    );
+    assert_eq!(everything(outside.path()), before);
+    // A link to the repository itself.
+    std::fs::remove_file(p.path().join("rendered")).expect("rm");
+    std::os::unix::fs::symlink(".", p.path().join("rendered")).expect("symlink");
+    let o = p.strata(&["render"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("it is the source repository"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn a_planted_marker_and_record_in_out_delete_nothing_strata_did_not_write() {
+    // --out may point anywhere the user says; a directory the repository prepared there still
+    // loses nothing.
+    let p = Platform::minimal();
+    let out = tempfile::tempdir().expect("tmp");
+    let work = "dev/sto2/workload/web/configmap-mine.yaml";
+    for (path, text) in [("NOTES.txt", "notes"), (work, "my work")] {
+        let full = out.path().join(path);
+        std::fs::create_dir_all(full.parent().expect("parent")).expect("mkdir");
+        std::fs::write(full, text).expect("write");
+    }
+    // The record has the right hash for NOTES.txt, which is not of the layout, and a guess
+    // for the work.
+    plant(out.path(), &[("NOTES.txt", b"notes"), (work, b"a guess")]);
+    let o = p.strata(&["render", "--out", &out.path().display().to_string()]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(out.path().join("NOTES.txt")).expect("notes"),
+        "notes"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.path().join(work)).expect("work"),
+        "my work"
+    );
+    assert!(err.contains("warning: left 1 file in"), "{err}");
+    assert!(
+        err.contains(&format!("{work} (it changed since strata wrote it)")),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_render_removes_what_it_wrote_and_no_longer_renders() {
+    let p = Platform::minimal();
+    p.write(
+        TWO_DOCUMENTS,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: gone}\n",
+    );
+    assert_eq!(p.strata(&["render"]).status.code(), Some(0));
+    let gone = p
+        .path()
+        .join("rendered/dev/sto2/workload/web/configmap-gone.yaml");
+    assert!(gone.is_file());
+    p.remove(TWO_DOCUMENTS);
+    // Without its cache too: the record alone vouches for the file.
+    std::fs::remove_file(p.path().join("rendered/.strata-cache/index.json")).expect("rm");
+    let o = p.strata(&["render", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!gone.exists());
+    let summary: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(summary["removed"].as_u64(), Some(2), "{summary}");
+    assert_eq!(summary["left"].as_u64(), Some(0), "{summary}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_render_writes_nothing_through_a_link_in_its_output() {
+    let outside = tempfile::tempdir().expect("tmp");
+    let p = Platform::minimal();
+    assert_eq!(p.strata(&["render"]).status.code(), Some(0));
+    let app = p.path().join("rendered/dev/argocd/root.yaml");
+    std::fs::remove_file(&app).expect("rm");
+    std::os::unix::fs::symlink(outside.path().join("bashrc"), &app).expect("symlink");
+    p.write(
+        "environments/dev/sto2/workload.cluster.yaml",
+        "cluster: {role: workload, server: https://dev-sto2.example.com:6443}\nvalues:\n  web: {replicas: 5}\n",
+    );
+    let before = p.rendered();
+    let o = p.strata(&["render"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("dev/argocd/root.yaml is a symbolic link or not a plain file or directory, and strata never writes through one"), "{err}");
+    assert!(!outside.path().join("bashrc").exists());
+    let after: Vec<_> = p
+        .rendered()
+        .into_iter()
+        .filter(|(path, _)| !path.starts_with(".strata-cache"))
+        .collect();
+    let before: Vec<_> = before
+        .into_iter()
+        .filter(|(path, _)| !path.starts_with(".strata-cache"))
+        .collect();
+    assert_eq!(after, before, "nothing was written");
+}

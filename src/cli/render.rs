@@ -190,7 +190,7 @@ const ALONE_UP_TO: usize = 4096;
 
 /// The cache of `out`, as the last render left it.
 fn read_cache(out: &Path) -> Option<Cache> {
-    let bytes = std::fs::read(cache_dir(out).join("index.json")).ok()?;
+    let bytes = emit::read_no_follow(&cache_dir(out).join("index.json")).ok()?;
     serde_json::from_slice(&bytes).ok()
 }
 
@@ -333,11 +333,13 @@ impl Unfinished {
         use std::io::{Seek as _, Write as _};
         let dir = cache_dir(out);
         std::fs::create_dir_all(&dir)?;
-        let file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(dir.join(name))?;
+        let file = no_follow(
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false),
+        )
+        .open(dir.join(name))?;
         // The mark goes on before anything else changes.
         let mut start = &file;
         start.write_all(&[UNFINISHED])?;
@@ -399,13 +401,20 @@ impl<W: std::io::Write> std::io::Write for Marked<W> {
     }
 }
 
+/// `options` that do not open a symbolic link: the output directory may hold planted ones.
+fn no_follow(options: &mut std::fs::OpenOptions) -> &mut std::fs::OpenOptions {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.custom_flags(libc::O_NOFOLLOW);
+    }
+    options
+}
+
 /// Marks the file `name` of the cache directory [`UNFINISHED`], if it is there.
 fn unfinish(out: &Path, name: &str) -> std::io::Result<()> {
     use std::io::Write as _;
-    match std::fs::OpenOptions::new()
-        .write(true)
-        .open(cache_dir(out).join(name))
-    {
+    match no_follow(std::fs::OpenOptions::new().write(true)).open(cache_dir(out).join(name)) {
         Ok(mut file) => file.write_all(&[UNFINISHED]),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(e),
@@ -422,7 +431,7 @@ fn read_objects(out: &Path, cache: &Cache, cluster: &str) -> Option<Vec<Rendered
         let Some(emit::layout::Place::Object { component, .. }) = emit::layout::place(path) else {
             continue;
         };
-        let bytes = std::fs::read(out.join(path)).ok()?;
+        let bytes = emit::read_no_follow(&out.join(path)).ok()?;
         let object: serde_json::Value = yaml_serde::from_slice(&bytes).ok()?;
         objects.push(RenderedObject {
             environment: record.environment.clone(),
@@ -444,6 +453,8 @@ struct Summary {
     files: usize,
     written: usize,
     removed: usize,
+    /// Files no longer rendered that strata did not remove.
+    left: usize,
 }
 
 fn print_summary(format: Format, out_dir: &Path, s: &Summary) -> Result<()> {
@@ -461,6 +472,7 @@ fn print_summary(format: Format, out_dir: &Path, s: &Summary) -> Result<()> {
             "written": s.written,
             "unchanged": unchanged,
             "removed": s.removed,
+            "left": s.left,
         }))?,
         Format::Human => println!(
             "rendered {} cluster{}{}, {} objects into {} ({} files: {} written, {} unchanged, {} removed)",
@@ -482,6 +494,33 @@ fn print_summary(format: Format, out_dir: &Path, s: &Summary) -> Result<()> {
     Ok(())
 }
 
+/// How many left files a warning names; the rest are counted.
+const LEFT_SHOWN: usize = 10;
+
+/// Says on stderr which files the render no longer produces but left where they were.
+fn report_left(out_dir: &Path, left: &[emit::Left]) {
+    if left.is_empty() {
+        return;
+    }
+    eprintln!(
+        "warning: left {} file{} in {} that this render no longer produces:",
+        left.len(),
+        if left.len() == 1 { "" } else { "s" },
+        out_dir.display()
+    );
+    for l in left.iter().take(LEFT_SHOWN) {
+        eprintln!("  {} ({})", l.path, l.why.describe());
+    }
+    if left.len() > LEFT_SHOWN {
+        eprintln!("  … and {} more", left.len() - LEFT_SHOWN);
+    }
+    eprintln!(
+        "  = hint: strata removes only files it recorded writing (in {}{}) and that are as it wrote them; remove these by hand if nothing needs them",
+        emit::CACHE_DIR,
+        emit::RECORD
+    );
+}
+
 /// The record, in the cache directory, of the last full render that printed nothing but its
 /// summary: the digest of the source it was made from, its counts, the hash of every source
 /// file it read, and the size of every file it left (each cluster's and each environment's).
@@ -500,7 +539,8 @@ enum LastRender {
 
 fn last_render(out: &Path, renderer: &str, source: &SourceDigest) -> Option<LastRender> {
     use rayon::prelude::*;
-    let text = std::fs::read_to_string(cache_dir(out).join(LAST_RENDER)).ok()?;
+    let text =
+        String::from_utf8(emit::read_no_follow(&cache_dir(out).join(LAST_RENDER)).ok()?).ok()?;
     let mut lines = text.lines();
     if lines.next()? != LAST_RENDER_HEADER {
         return None;
@@ -539,6 +579,7 @@ fn last_render(out: &Path, renderer: &str, source: &SourceDigest) -> Option<Last
                 files,
                 written: 0,
                 removed: 0,
+                left: 0,
             }));
         }
     }
@@ -608,10 +649,52 @@ pub fn render(
     print_timing("read source", opened.elapsed());
     let partial = selection.is_partial();
     // The output directory may come from strata.yaml; read that file alone.
+    // Where strata.yaml says is the repository's word, checked as untrusted input; --out is
+    // the user's, and may point outside the repository.
     let out_dir = match &out {
-        Some(dir) => dir.clone(),
+        Some(dir) => match emit::output_dir(root, dir, emit::OutputFrom::CommandLine) {
+            Ok(d) => d,
+            Err(d) => {
+                super::commands::report(&d.into(), &Default::default());
+                return Ok(Exit::Failed);
+            }
+        },
         None => match strata::load::settings(&world) {
-            Ok(s) => root.join(s.output.dir()),
+            Ok(s) => {
+                match emit::output_dir(root, Path::new(s.output.dir()), emit::OutputFrom::Settings)
+                {
+                    Ok(d) => d,
+                    Err(d) => {
+                        use strata::world::World as _;
+                        let text =
+                            String::from_utf8_lossy(world.read("strata.yaml").unwrap_or_default())
+                                .to_string();
+                        // At `dir:`, the first one under `output:`.
+                        let line = text
+                            .lines()
+                            .skip_while(|l| !l.starts_with("output:"))
+                            .position(|l| l.trim_start().starts_with("dir:"))
+                            .and_then(|i| {
+                                text.lines()
+                                    .position(|l| l.starts_with("output:"))
+                                    .map(|o| o + i + 1)
+                            })
+                            .unwrap_or(1);
+                        let column = text
+                            .lines()
+                            .nth(line - 1)
+                            .map_or(1, |l| l.len() - l.trim_start().len() + 1);
+                        let d = d.at(strata::diag::Span::new(
+                            "strata.yaml",
+                            line as u32,
+                            column as u32,
+                        ));
+                        let mut texts = strata::diag::SourceTexts::default();
+                        texts.insert("strata.yaml", &text);
+                        return Ok(super::commands::report(&d.into(), &texts));
+                    }
+                }
+            }
             Err(f) => return Ok(report_compiled(&f)),
         },
     };
@@ -767,6 +850,7 @@ pub fn render(
         files: compiled.tree.files.len() + reused_files + compiled.kept_files,
         written: 0,
         removed: 0,
+        left: 0,
     };
     // The next render with the same source can stop at the quick check, if this one printed
     // nothing but its summary: a render that warned must warn again.
@@ -822,6 +906,8 @@ pub fn render(
     }
     summary.written = stats.written;
     summary.removed = stats.removed;
+    summary.left = stats.left.len();
+    report_left(&out_dir, &stats.left);
     print_summary(format, &out_dir, &summary)?;
     // The process ends here: freeing a thousand clusters' values one by one would only add
     // a quarter of a second.

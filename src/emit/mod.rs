@@ -14,7 +14,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 
 pub use layout::owned_prefixes;
-pub use write::{CACHE_DIR, Claimed, MARKER, WriteError, WriteStats, claim, read_tree, write_tree};
+pub use write::{
+    CACHE_DIR, Claimed, Left, LeftWhy, MARKER, OutputFrom, RECORD, WriteError, WriteStats, claim,
+    output_dir, read_no_follow, read_tree, write_tree,
+};
 pub use yaml_out::{canonical, canonicalize, to_yaml, to_yaml_canonical, write as write_yaml};
 
 use crate::diag::{DiagResult, Diagnostic, Diagnostics, Span};

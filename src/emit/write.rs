@@ -1,17 +1,36 @@
-//! Writing an [`OutputTree`] to disk: only changed files are written, files no longer produced
-//! are removed, and a directory strata did not create is never cleaned.
+//! Writing an [`OutputTree`] to disk: only changed files are written, and files no longer
+//! produced are removed — but only files strata itself wrote there.
+//!
+//! The output directory may hold what a hostile repository planted: a marker, a cache index,
+//! symbolic links. So strata
+//! - writes into a directory only when it is empty or holds its marker ([`claim`]), and never
+//!   through a symbolic link: a link anywhere under the directory, where strata would write or
+//!   delete, stops the write before anything is written;
+//! - keeps a record ([`RECORD`]) of every file it wrote and the sha256 of what it wrote, and
+//!   deletes a file only when the record lists it, its path has a shape of the layout
+//!   ([`super::layout::place`]), and its bytes still hash to what the record says. Whoever
+//!   plants a record can thus only have strata delete files whose bytes they know, in the
+//!   shapes strata writes. Without a record nothing is deleted, and what is left is reported.
+//!
+//! Where the output directory may be at all is [`output_dir`]'s business.
 
-use std::collections::BTreeSet;
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{Read as _, Write as _};
+use std::path::{Component, Path, PathBuf};
+
+use sha2::Digest as _;
 
 use super::OutputTree;
+use crate::diag::{Diagnostic, Span};
 
 /// The file that marks a directory as strata's output. Without it strata refuses to clean.
 pub const MARKER: &str = ".strata-output";
 /// The render cache inside the output directory (see `crate::cache`).
 pub const CACHE_DIR: &str = ".strata-cache/";
-const MARKER_TEXT: &str = "This directory is written by `strata render`.\nstrata removes files here that it no longer renders: do not keep other files in it.\n";
+/// The record of what strata wrote, in the cache directory: `<sha256> <path>` a line.
+pub const RECORD: &str = "written";
+const RECORD_HEADER: &str = "strata written 1";
+const MARKER_TEXT: &str = "This directory is written by `strata render`.\nstrata removes files here that it wrote and no longer renders: do not keep other files in it.\n";
 
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
@@ -19,6 +38,10 @@ pub enum WriteError {
         "refusing to write to {dir}: it is not empty and strata did not create it (no {MARKER} file)"
     )]
     NotOurs { dir: PathBuf },
+    #[error(
+        "refusing to write to {dir}: {path} is a symbolic link or not a plain file or directory, and strata never writes through one"
+    )]
+    Link { dir: PathBuf, path: String },
     #[error("cannot write {path}: {source}")]
     Io {
         path: PathBuf,
@@ -32,12 +55,170 @@ pub struct WriteStats {
     pub written: usize,
     pub unchanged: usize,
     pub removed: usize,
+    /// Files the render no longer produces that strata did not delete, and why.
+    pub left: Vec<Left>,
+}
+
+/// A file no longer rendered that strata left where it was.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Left {
+    /// Relative to the output directory.
+    pub path: String,
+    pub why: LeftWhy,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LeftWhy {
+    /// strata has no record of writing it (the record is missing, or it never did).
+    NotRecorded,
+    /// Its bytes are no longer the ones strata wrote.
+    Changed,
+    /// A symbolic link, a directory or another non-file where strata wrote a file.
+    NotAFile,
+}
+
+impl LeftWhy {
+    pub fn describe(self) -> &'static str {
+        match self {
+            LeftWhy::NotRecorded => "strata has no record of writing it",
+            LeftWhy::Changed => "it changed since strata wrote it",
+            LeftWhy::NotAFile => "it is not a plain file",
+        }
+    }
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> WriteError + '_ {
     move |source| WriteError::Io {
         path: path.to_path_buf(),
         source,
+    }
+}
+
+/// Where `--out` or `output.dir` came from: strata.yaml is the repository's word, the command
+/// line the user's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputFrom {
+    Settings,
+    CommandLine,
+}
+
+/// The source directories and files an output directory may neither hold nor lie in.
+const SOURCE_ENTRIES: &[&str] = &[".git", "components", "environments", "schema"];
+
+/// The output directory `dir` for the source repository at `root`, with symbolic links
+/// resolved, or why strata will not write there.
+///
+/// It may never be the repository root, hold the repository, or lie inside `.git/`,
+/// `components/`, `environments/` or `schema/`. From strata.yaml it must also be a relative path
+/// without `..` that resolves (links included) inside the repository; only the command line may
+/// point elsewhere.
+pub fn output_dir(root: &Path, dir: &Path, from: OutputFrom) -> Result<PathBuf, Diagnostic> {
+    let shown = dir.display().to_string();
+    let refuse = |why: String, hint: &str| {
+        let d = Diagnostic::error(
+            "output-dir",
+            format!("strata will not write to {shown}: {why}"),
+        );
+        let d = match from {
+            OutputFrom::Settings => d.at(Span::new("strata.yaml", 1, 1)),
+            OutputFrom::CommandLine => d.note("from --out"),
+        };
+        d.hint(hint.to_string())
+    };
+    let settings_hint = "set `output.dir` to a directory of its own inside the repository, such as `rendered`, or give --out DIR";
+    if from == OutputFrom::Settings
+        && (dir.is_absolute()
+            || dir
+                .components()
+                .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir)))
+    {
+        return Err(refuse(
+            "`output.dir` in strata.yaml must be a relative path inside the repository, without `..`".into(),
+            settings_hint,
+        ));
+    }
+    let root = resolve(root).map_err(|e| {
+        refuse(
+            format!("cannot resolve the repository root: {e}"),
+            settings_hint,
+        )
+    })?;
+    let joined = if dir.is_absolute() {
+        dir.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map(|cwd| cwd.join(dir))
+            .unwrap_or_else(|_| dir.to_path_buf())
+    };
+    let joined = if from == OutputFrom::Settings {
+        root.join(dir)
+    } else {
+        joined
+    };
+    let out =
+        resolve(&joined).map_err(|e| refuse(format!("cannot resolve it: {e}"), settings_hint))?;
+    let hint = match from {
+        OutputFrom::Settings => settings_hint,
+        OutputFrom::CommandLine => {
+            "give --out a directory of its own, apart from the source repository's own files"
+        }
+    };
+    if root.starts_with(&out) {
+        return Err(refuse(
+            format!(
+                "it is the source repository ({}) or holds it",
+                root.display()
+            ),
+            hint,
+        ));
+    }
+    for entry in SOURCE_ENTRIES {
+        let source = resolve(&root.join(entry)).unwrap_or_else(|_| root.join(entry));
+        if out.starts_with(&source) {
+            return Err(refuse(
+                format!("it lies inside {entry}/ of the source repository"),
+                hint,
+            ));
+        }
+    }
+    if from == OutputFrom::Settings && !out.starts_with(&root) {
+        return Err(refuse(
+            format!(
+                "it resolves to {}, outside the repository; only --out may point there",
+                out.display()
+            ),
+            settings_hint,
+        ));
+    }
+    Ok(out)
+}
+
+/// `path` with every symbolic link of its longest existing start resolved, and the rest
+/// appended as it is.
+fn resolve(path: &Path) -> std::io::Result<PathBuf> {
+    let mut existing = path.to_path_buf();
+    let mut rest = Vec::new();
+    loop {
+        match existing.canonicalize() {
+            Ok(real) => {
+                let mut out = real;
+                for part in rest.iter().rev() {
+                    out.push(part);
+                }
+                return Ok(out);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let Some(name) = existing.file_name().map(|n| n.to_os_string()) else {
+                    return Err(e);
+                };
+                rest.push(name);
+                if !existing.pop() {
+                    return Err(e);
+                }
+            }
+            Err(e) => return Err(e),
+        }
     }
 }
 
@@ -60,31 +241,166 @@ pub struct Claimed<'a> {
 }
 
 /// Claims `dir` as strata's output before anything is written there: refuses a directory that
-/// is not empty and has no marker, and otherwise creates the directory and the marker. Whatever
-/// else goes under `dir` (the render cache) is written only after this.
+/// is not empty and has no marker (or has a link for one), and otherwise creates the directory
+/// and the marker. Whatever else goes under `dir` (the render cache) is written only after this.
 pub fn claim(dir: &Path) -> Result<Claimed<'_>, WriteError> {
     let marker = dir.join(MARKER);
+    let link = |path: &str| WriteError::Link {
+        dir: dir.to_path_buf(),
+        path: path.to_string(),
+    };
     let mut fresh = true;
+    let mut marked = false;
     if dir.exists() {
         let empty = std::fs::read_dir(dir).map_err(io(dir))?.next().is_none();
-        if !empty && !marker.is_file() {
+        match std::fs::symlink_metadata(&marker) {
+            Ok(m) if m.file_type().is_file() => marked = true,
+            Ok(_) => return Err(link(MARKER)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(&marker)(e)),
+        }
+        if !empty && !marked {
             return Err(WriteError::NotOurs {
                 dir: dir.to_path_buf(),
             });
         }
+        let cache = CACHE_DIR.trim_end_matches('/');
+        match std::fs::symlink_metadata(dir.join(cache)) {
+            Ok(m) if !m.file_type().is_dir() => return Err(link(cache)),
+            _ => {}
+        }
         fresh = empty;
     }
     std::fs::create_dir_all(dir).map_err(io(dir))?;
-    if !marker.is_file() {
-        std::fs::write(&marker, MARKER_TEXT).map_err(io(&marker))?;
+    if !marked {
+        create_new(&marker, MARKER_TEXT.as_bytes())?;
     }
     Ok(Claimed { dir, fresh })
 }
 
+/// Opens `path` for reading unless it is a symbolic link.
+fn open_no_follow(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.custom_flags(libc::O_NOFOLLOW);
+    }
+    options.open(path)
+}
+
+/// The bytes of `path`, unless it is a symbolic link: for files of the output directory, where
+/// a link could point anywhere.
+pub fn read_no_follow(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    open_no_follow(path)?.read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// Creates `path`, which must not exist (a link there, even to nothing, is not followed).
+fn create_new(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .and_then(|mut f| f.write_all(bytes))
+        .map_err(io(path))
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    crate::digest::hex(&sha2::Sha256::digest(bytes))
+}
+
+/// The record of what strata wrote under `dir`, by path: `None` when there is none or it
+/// does not read. Entries outside the layout's shapes are dropped: no record makes strata
+/// touch them.
+fn read_record(dir: &Path) -> Option<BTreeMap<String, String>> {
+    let bytes = read_no_follow(&dir.join(CACHE_DIR).join(RECORD)).ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let mut lines = text.lines();
+    if lines.next()? != RECORD_HEADER {
+        return None;
+    }
+    let mut record = BTreeMap::new();
+    for line in lines {
+        let (hash, path) = line.split_once(' ')?;
+        if super::layout::place(path).is_some() {
+            record.insert(path.to_string(), hash.to_string());
+        }
+    }
+    Some(record)
+}
+
+/// Replaces the record with `record`, beside it and renamed over it.
+fn write_record(dir: &Path, record: &BTreeMap<String, String>) -> Result<(), WriteError> {
+    let cache = dir.join(CACHE_DIR);
+    std::fs::create_dir_all(&cache).map_err(io(&cache))?;
+    let mut text = String::with_capacity(record.len() * 128);
+    text.push_str(RECORD_HEADER);
+    text.push('\n');
+    for (path, hash) in record {
+        text.push_str(hash);
+        text.push(' ');
+        text.push_str(path);
+        text.push('\n');
+    }
+    let mut tmp = tempfile::NamedTempFile::new_in(&cache).map_err(io(&cache))?;
+    tmp.write_all(text.as_bytes()).map_err(io(&cache))?;
+    let path = cache.join(RECORD);
+    tmp.persist(&path).map_err(|e| WriteError::Io {
+        path,
+        source: e.error,
+    })?;
+    Ok(())
+}
+
+/// What one file of the tree needs.
+enum Plan {
+    Unchanged,
+    /// There, with other bytes: replaced beside and renamed over.
+    Replace,
+    New,
+}
+
+/// Checks that no directory strata will go through under `dir` is a symbolic link or a file,
+/// each directory once; `checked` remembers them across calls.
+fn check_dirs<'p>(
+    dir: &Path,
+    paths: impl Iterator<Item = &'p str>,
+    checked: &mut BTreeSet<&'p str>,
+) -> Result<(), WriteError> {
+    for path in paths {
+        let mut end = 0;
+        while let Some(slash) = path[end..].find('/') {
+            end += slash;
+            let prefix = &path[..end];
+            end += 1;
+            if !checked.insert(prefix) {
+                continue;
+            }
+            match std::fs::symlink_metadata(dir.join(prefix)) {
+                Ok(m) if m.file_type().is_dir() => {}
+                Ok(_) => {
+                    return Err(WriteError::Link {
+                        dir: dir.to_path_buf(),
+                        path: prefix.to_string(),
+                    });
+                }
+                // Nothing deeper can be there either.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
+                Err(e) => return Err(io(&dir.join(prefix))(e)),
+            }
+        }
+    }
+    Ok(())
+}
+
 impl Claimed<'_> {
-    /// Writes `tree` under the directory. Files that start with one of `owned` and that the tree
-    /// does not hold are removed; others are left alone. An entry of `owned` is a directory
-    /// (`prod/sto2/workload/`, or `""` for all of it) or one file's path.
+    /// Writes `tree` under the directory, and removes what strata wrote there before and no
+    /// longer renders, within `owned`: an entry of `owned` is a directory (`prod/sto2/workload/`,
+    /// or `""` for all of it) or one file's path. Everything is checked before the first write:
+    /// a link where a file or directory is to be written stops the write with nothing written.
     ///
     /// Files are written on every thread: creating a file costs more than rendering it.
     /// `progress` is told how many files there are, and of each one written or found as it is.
@@ -96,6 +412,43 @@ impl Claimed<'_> {
     ) -> Result<WriteStats, WriteError> {
         use rayon::prelude::*;
         let (dir, fresh) = (self.dir, self.fresh);
+        let record = if fresh {
+            Some(BTreeMap::new())
+        } else {
+            read_record(dir)
+        };
+
+        // What is there already, and what has to go: all decided before anything is written.
+        let mut checked = BTreeSet::new();
+        if !fresh {
+            check_dirs(dir, tree.files.keys().map(String::as_str), &mut checked)?;
+        }
+        let files: Vec<(&String, &Vec<u8>)> = tree.files.iter().collect();
+        let plans: Vec<(Plan, String)> = files
+            .par_iter()
+            .map(|(rel, bytes)| {
+                let hash = sha256(bytes);
+                if fresh {
+                    return Ok((Plan::New, hash));
+                }
+                let path = dir.join(rel);
+                match read_no_follow(&path) {
+                    Ok(old) if old == **bytes => Ok((Plan::Unchanged, hash)),
+                    Ok(_) => Ok((Plan::Replace, hash)),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok((Plan::New, hash)),
+                    // A link (ELOOP) or a directory where the file goes.
+                    Err(_) => Err(WriteError::Link {
+                        dir: dir.to_path_buf(),
+                        path: rel.to_string(),
+                    }),
+                }
+            })
+            .collect::<Result<_, _>>()?;
+        let stale = if fresh {
+            Stale::default()
+        } else {
+            stale(dir, tree, owned, record.as_ref(), &mut checked)?
+        };
 
         // Every directory first, so that no two threads race to make one.
         let parents: Vec<&str> = tree
@@ -121,14 +474,14 @@ impl Claimed<'_> {
             std::fs::create_dir_all(&path).map_err(io(&path))
         })?;
 
-        let files: Vec<(&String, &Vec<u8>)> = tree.files.iter().collect();
         if let Some(p) = progress {
             p.start("writing", "files", files.len());
         }
         let written: Vec<bool> = files
             .par_iter()
-            .map(|(rel, bytes)| {
-                let wrote = write_file(&dir.join(rel), bytes, fresh);
+            .zip(&plans)
+            .map(|((rel, bytes), (plan, _))| {
+                let wrote = write_file(&dir.join(rel), bytes, plan);
                 if let Some(p) = progress {
                     p.advance();
                 }
@@ -138,25 +491,28 @@ impl Claimed<'_> {
         let mut stats = WriteStats::default();
         stats.written = written.iter().filter(|w| **w).count();
         stats.unchanged = written.len() - stats.written;
+        stats.removed = remove(dir, &stale.remove)?;
+        stats.left = stale.left;
 
-        // Nothing can be stale in a directory that was empty.
-        if !fresh {
-            stats.removed = remove_stale(dir, tree, owned)?;
+        // The record: what it said, less what is gone or no longer strata's, and every file
+        // of this tree.
+        let mut next = record.unwrap_or_default();
+        for path in stale.remove.iter().chain(&stale.forget) {
+            next.remove(path);
         }
+        for ((rel, _), (_, hash)) in files.iter().zip(plans) {
+            next.insert((*rel).clone(), hash);
+        }
+        write_record(dir, &next)?;
         Ok(stats)
     }
 }
 
-/// Writes one file unless it already holds `bytes`; whether it wrote.
-fn write_file(path: &Path, bytes: &[u8], fresh: bool) -> Result<bool, WriteError> {
-    let old = if fresh {
-        None
-    } else {
-        std::fs::read(path).ok()
-    };
-    match old {
-        Some(old) if old == bytes => Ok(false),
-        Some(_) => {
+/// Writes one file as planned; whether it wrote.
+fn write_file(path: &Path, bytes: &[u8], plan: &Plan) -> Result<bool, WriteError> {
+    match plan {
+        Plan::Unchanged => Ok(false),
+        Plan::Replace => {
             // Replace beside the target and rename, so a reader never sees half a file.
             let parent = path.parent().unwrap_or(path);
             let mut tmp = tempfile::NamedTempFile::new_in(parent).map_err(io(parent))?;
@@ -168,86 +524,153 @@ fn write_file(path: &Path, bytes: &[u8], fresh: bool) -> Result<bool, WriteError
             Ok(true)
         }
         // A new file: nothing to protect, so one write.
-        None => {
-            std::fs::write(path, bytes).map_err(io(path))?;
-            Ok(true)
-        }
+        Plan::New => create_new(path, bytes).map(|()| true),
     }
 }
 
-/// Removes the files under the `owned` paths of `dir` that `tree` does not hold, then the
-/// directories that left empty. Returns how many files went.
-fn remove_stale(dir: &Path, tree: &OutputTree, owned: &[String]) -> Result<usize, WriteError> {
+/// The files a write removes and leaves.
+#[derive(Default)]
+struct Stale {
+    /// Recorded, in the layout, and as strata wrote them.
+    remove: Vec<String>,
+    /// Left where they are, with why.
+    left: Vec<Left>,
+    /// Recorded, but gone or no longer as strata wrote them: out of the record.
+    forget: Vec<String>,
+}
+
+/// Whether `path` is under one of `roots` (a directory ending in '/', or one file).
+fn is_owned(path: &str, roots: &[&str]) -> bool {
+    roots
+        .iter()
+        .any(|r| r.is_empty() || (r.ends_with('/') && path.starts_with(r)) || path == *r)
+}
+
+/// Decides which files under the `owned` paths of `dir` that `tree` does not hold are removed.
+fn stale<'p>(
+    dir: &Path,
+    tree: &OutputTree,
+    owned: &'p [String],
+    record: Option<&'p BTreeMap<String, String>>,
+    checked: &mut BTreeSet<&'p str>,
+) -> Result<Stale, WriteError> {
+    // Only roots of the layout's shapes: a cache index may have been planted too.
+    let is_root = |r: &str| {
+        super::layout::place(r).is_some()
+            || r.strip_suffix('/').is_some_and(|dir| {
+                dir.split('/')
+                    .all(|s| crate::load::is_dns_label(s) && !super::layout::is_reserved(s))
+            })
+    };
     let roots: Vec<&str> = if owned.iter().any(String::is_empty) {
         vec![""]
     } else {
-        owned.iter().map(String::as_str).collect()
+        owned
+            .iter()
+            .map(String::as_str)
+            .filter(|r| is_root(r))
+            .collect()
     };
-    let mut removed = 0;
-    let mut dirs = BTreeSet::new();
-    for root in roots {
-        let start = dir.join(root);
-        if !root.is_empty() && !root.ends_with('/') {
-            // One file.
-            if start.is_file() && !tree.files.contains_key(root) {
-                std::fs::remove_file(&start).map_err(io(&start))?;
-                removed += 1;
-                let mut parent = start.parent();
-                while let Some(p) = parent.filter(|p| p.starts_with(dir) && *p != dir) {
-                    dirs.insert(p.to_path_buf());
-                    parent = p.parent();
-                }
-            }
-            continue;
-        }
-        if !start.is_dir() {
-            continue;
-        }
-        for entry in walkdir::WalkDir::new(&start).follow_links(false) {
-            let entry = match entry {
-                Ok(e) => e,
-                // Removed by an earlier root of this loop.
-                Err(e)
-                    if e.io_error()
-                        .is_some_and(|e| e.kind() == std::io::ErrorKind::NotFound) =>
-                {
-                    continue;
-                }
-                Err(e) => {
-                    return Err(WriteError::Io {
-                        path: e.path().unwrap_or(&start).to_path_buf(),
-                        source: e
-                            .into_io_error()
-                            .unwrap_or_else(|| std::io::Error::other("walk failed")),
+    let mut out = Stale::default();
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    // What the record says strata wrote: removed if it is still as written.
+    if let Some(record) = record {
+        let candidates: Vec<(&String, &String)> = record
+            .iter()
+            .filter(|(path, _)| is_owned(path, &roots) && !tree.files.contains_key(*path))
+            .collect();
+        for (path, hash) in candidates {
+            seen.insert(path.clone());
+            check_dirs(dir, std::iter::once(path.as_str()), checked)?;
+            let full = dir.join(path);
+            match std::fs::symlink_metadata(&full) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => out.forget.push(path.clone()),
+                Err(e) => return Err(io(&full)(e)),
+                Ok(m) if !m.file_type().is_file() => {
+                    out.forget.push(path.clone());
+                    out.left.push(Left {
+                        path: path.clone(),
+                        why: LeftWhy::NotAFile,
                     });
                 }
-            };
+                Ok(_) => {
+                    let bytes = read_no_follow(&full).map_err(io(&full))?;
+                    if sha256(&bytes) == *hash {
+                        out.remove.push(path.clone());
+                    } else {
+                        out.forget.push(path.clone());
+                        out.left.push(Left {
+                            path: path.clone(),
+                            why: LeftWhy::Changed,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    // Whatever else is there: left, and said.
+    for root in roots {
+        if !root.is_empty() && !root.ends_with('/') {
+            continue;
+        }
+        let start = dir.join(root);
+        match std::fs::symlink_metadata(&start) {
+            Ok(m) if m.file_type().is_dir() => {}
+            _ => continue,
+        }
+        for entry in walkdir::WalkDir::new(&start).follow_links(false) {
+            let entry = entry.map_err(|e| WriteError::Io {
+                path: e.path().unwrap_or(&start).to_path_buf(),
+                source: e
+                    .into_io_error()
+                    .unwrap_or_else(|| std::io::Error::other("walk failed")),
+            })?;
+            if entry.file_type().is_dir() {
+                continue;
+            }
             let Some(rel) = crate::world::relative_slash(entry.path(), dir) else {
                 continue;
             };
-            if entry.file_type().is_dir() {
-                if !rel.is_empty() {
-                    dirs.insert(entry.path().to_path_buf());
-                }
+            if rel == MARKER
+                || rel.starts_with(CACHE_DIR)
+                || tree.files.contains_key(&rel)
+                || seen.contains(&rel)
+            {
                 continue;
             }
-            if rel == MARKER || rel.starts_with(CACHE_DIR) || tree.files.contains_key(&rel) {
-                continue;
-            }
-            match std::fs::remove_file(entry.path()) {
-                Ok(()) => removed += 1,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(io(entry.path())(e)),
-            }
+            out.left.push(Left {
+                path: rel,
+                why: LeftWhy::NotRecorded,
+            });
+        }
+    }
+    out.left.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(out)
+}
+
+/// Removes `paths` under `dir`, then the directories that left empty. Returns how many files
+/// went.
+fn remove(dir: &Path, paths: &[String]) -> Result<usize, WriteError> {
+    let mut removed = 0;
+    let mut dirs = BTreeSet::new();
+    for rel in paths {
+        let path = dir.join(rel);
+        match std::fs::remove_file(&path) {
+            Ok(()) => removed += 1,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(&path)(e)),
+        }
+        let mut parent = rel.rsplit_once('/').map(|(p, _)| p);
+        while let Some(p) = parent {
+            dirs.insert(p.to_string());
+            parent = p.rsplit_once('/').map(|(p, _)| p);
         }
     }
     // Deepest first, so a directory emptied by its children goes too.
     for d in dirs.iter().rev() {
-        if d.starts_with(dir.join(CACHE_DIR.trim_end_matches('/'))) {
-            continue;
-        }
-        if std::fs::read_dir(d).is_ok_and(|mut r| r.next().is_none()) {
-            let _ = std::fs::remove_dir(d);
+        let path = dir.join(d);
+        if std::fs::read_dir(&path).is_ok_and(|mut r| r.next().is_none()) {
+            let _ = std::fs::remove_dir(&path);
         }
     }
     Ok(removed)
@@ -292,39 +715,37 @@ mod tests {
         }
     }
 
+    const X: &str = "dev/c1/app/configmap-x.yaml";
+    const Y: &str = "dev/c1/app/configmap-y.yaml";
+    const Z: &str = "dev/c2/app/configmap-z.yaml";
+
     #[test]
     fn writes_only_what_changed_and_removes_what_is_gone() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("out");
         let all = vec![String::new()];
-        let s = write_tree(&out, &tree(&[("a/x.yaml", "1"), ("a/y.yaml", "2")]), &all).unwrap();
-        assert_eq!(
-            s,
-            WriteStats {
-                written: 2,
-                unchanged: 0,
-                removed: 0
-            }
-        );
-        let s = write_tree(&out, &tree(&[("a/x.yaml", "1"), ("b/z.yaml", "3")]), &all).unwrap();
+        let s = write_tree(&out, &tree(&[(X, "1"), (Y, "2")]), &all).unwrap();
+        assert_eq!((s.written, s.unchanged, s.removed), (2, 0, 0));
+        let s = write_tree(&out, &tree(&[(X, "1"), (Z, "3")]), &all).unwrap();
         assert_eq!(
             s,
             WriteStats {
                 written: 1,
                 unchanged: 1,
-                removed: 1
+                removed: 1,
+                left: vec![],
             }
         );
-        assert!(!out.join("a/y.yaml").exists());
+        assert!(!out.join(Y).exists());
         let back = read_tree(&out).unwrap();
-        assert_eq!(back, tree(&[("a/x.yaml", "1"), ("b/z.yaml", "3")]));
+        assert_eq!(back, tree(&[(X, "1"), (Z, "3")]));
     }
 
     #[test]
     fn refuses_a_directory_it_did_not_create() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("thesis.tex"), "precious").unwrap();
-        let e = write_tree(dir.path(), &tree(&[("a.yaml", "1")]), &[String::new()]).unwrap_err();
+        let e = write_tree(dir.path(), &tree(&[(X, "1")]), &[String::new()]).unwrap_err();
         assert!(e.to_string().contains("strata did not create it"), "{e}");
         assert_eq!(
             std::fs::read_to_string(dir.path().join("thesis.tex")).unwrap(),
@@ -336,15 +757,10 @@ mod tests {
     fn only_owned_paths_are_removed() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("out");
-        write_tree(
-            &out,
-            &tree(&[("prod/a.yaml", "1"), ("dev/b.yaml", "2")]),
-            &[String::new()],
-        )
-        .unwrap();
-        let s = write_tree(&out, &tree(&[]), &["prod/".to_string()]).unwrap();
+        write_tree(&out, &tree(&[(X, "1"), (Z, "2")]), &[String::new()]).unwrap();
+        let s = write_tree(&out, &tree(&[]), &["dev/c1/".to_string()]).unwrap();
         assert_eq!(s.removed, 1);
-        assert!(out.join("dev/b.yaml").exists());
+        assert!(out.join(Z).exists());
     }
 
     #[test]
@@ -352,22 +768,122 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("out");
         let all = vec![String::new()];
-        write_tree(
-            &out,
-            &tree(&[("dev/c1/app/a.yaml", "1"), ("dev/c2/app/b.yaml", "2")]),
-            &all,
-        )
-        .unwrap();
+        write_tree(&out, &tree(&[(X, "1"), (Z, "2")]), &all).unwrap();
         // c1 is gone: its file is owned by path, as a cached render lists it.
         let s = write_tree(
             &out,
-            &tree(&[("dev/c2/app/b.yaml", "2")]),
-            &["dev/c1/app/a.yaml".to_string(), "dev/c2/".to_string()],
+            &tree(&[(Z, "2")]),
+            &[X.to_string(), "dev/c2/".to_string()],
         )
         .unwrap();
         assert_eq!((s.written, s.unchanged, s.removed), (0, 1, 1));
         assert!(!out.join("dev/c1").exists(), "empty directories are left");
-        assert!(out.join("dev/c2/app/b.yaml").is_file());
+        assert!(out.join(Z).is_file());
         assert!(out.join(MARKER).is_file());
+    }
+
+    /// A directory that looks like strata's: a marker and a record written by someone else.
+    fn planted(record: &str) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(MARKER), "").unwrap();
+        std::fs::create_dir_all(dir.path().join(CACHE_DIR)).unwrap();
+        std::fs::write(dir.path().join(CACHE_DIR).join(RECORD), record).unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_planted_record_deletes_only_files_of_the_layout_with_the_recorded_bytes() {
+        let mine = "dev/c1/app/configmap-mine.yaml";
+        let known = "dev/c1/app/configmap-known.yaml";
+        let record = format!(
+            "{RECORD_HEADER}\n{} {mine}\n{} {known}\n{} notes.txt\n{} ../outside.yaml\n",
+            sha256(b"what the planter guessed"),
+            sha256(b"known bytes"),
+            sha256(b"notes"),
+            sha256(b"outside"),
+        );
+        let dir = planted(&record);
+        let out = dir.path();
+        for (path, bytes) in [
+            (mine, "my work"),
+            (known, "known bytes"),
+            ("notes.txt", "notes"),
+        ] {
+            std::fs::create_dir_all(out.join(path).parent().unwrap()).unwrap();
+            std::fs::write(out.join(path), bytes).unwrap();
+        }
+        std::fs::write(dir.path().parent().unwrap().join("outside.yaml"), "outside").ok();
+        let s = write_tree(out, &tree(&[]), &[String::new()]).unwrap();
+        assert_eq!(s.removed, 1, "only the file whose bytes the record knew");
+        assert!(!out.join(known).exists());
+        assert_eq!(std::fs::read_to_string(out.join(mine)).unwrap(), "my work");
+        assert_eq!(
+            std::fs::read_to_string(out.join("notes.txt")).unwrap(),
+            "notes"
+        );
+        let left: Vec<(&str, LeftWhy)> = s.left.iter().map(|l| (l.path.as_str(), l.why)).collect();
+        assert_eq!(
+            left,
+            [
+                (mine, LeftWhy::Changed),
+                ("notes.txt", LeftWhy::NotRecorded)
+            ]
+        );
+    }
+
+    #[test]
+    fn without_a_record_nothing_is_removed_and_what_is_left_is_said() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        write_tree(&out, &tree(&[(X, "1"), (Y, "2")]), &[String::new()]).unwrap();
+        std::fs::remove_file(out.join(CACHE_DIR).join(RECORD)).unwrap();
+        let s = write_tree(&out, &tree(&[(X, "1")]), &[String::new()]).unwrap();
+        assert_eq!(s.removed, 0);
+        assert!(out.join(Y).is_file());
+        assert_eq!(
+            s.left,
+            [Left {
+                path: Y.into(),
+                why: LeftWhy::NotRecorded
+            }]
+        );
+        // The record is back, with what this write wrote.
+        assert_eq!(read_record(&out).unwrap().keys().collect::<Vec<_>>(), [X]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_in_the_output_stops_the_write_before_anything_is_written() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("configmap-x.yaml"), "precious").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        write_tree(&out, &tree(&[(Z, "2")]), &[String::new()]).unwrap();
+        // A directory and a file of the layout, each a link out.
+        std::fs::create_dir_all(out.join("dev/c1")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), out.join("dev/c1/app")).unwrap();
+        let e = write_tree(&out, &tree(&[(Z, "3"), (X, "1")]), &[String::new()]).unwrap_err();
+        assert!(
+            e.to_string().contains("dev/c1/app is a symbolic link"),
+            "{e}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(out.join(Z)).unwrap(),
+            "2",
+            "nothing written"
+        );
+        assert_eq!(
+            std::fs::read_to_string(outside.path().join("configmap-x.yaml")).unwrap(),
+            "precious"
+        );
+        std::fs::remove_file(out.join("dev/c1/app")).unwrap();
+        std::fs::create_dir_all(out.join("dev/c1/app")).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("configmap-x.yaml"), out.join(X)).unwrap();
+        let e = write_tree(&out, &tree(&[(X, "1")]), &[String::new()]).unwrap_err();
+        assert!(e.to_string().contains(X), "{e}");
+        assert_eq!(
+            std::fs::read_to_string(outside.path().join("configmap-x.yaml")).unwrap(),
+            "precious"
+        );
     }
 }
