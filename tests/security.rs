@@ -63,7 +63,7 @@ fn a_command_sees_only_path_home_and_the_values_file() {
     p.write(
         "components/web/component.yaml",
         &format!(
-            "{}source:\n  command: [sh, -c, \"printf 'apiVersion: v1\\\\nkind: ConfigMap\\\\nmetadata: {{name: env}}\\\\ndata:\\\\n' && env | sort | grep -v '^_=' | grep -v '^PWD=' | grep -v '^SHLVL=' | sed 's/^\\\\([A-Z_]*\\\\)=.*/  \\\\1: set/'\"]\n",
+            "{}source:\n  command: [sh, -c, \"printf 'apiVersion: v1\\\\nkind: ConfigMap\\\\nmetadata: {{name: env}}\\\\ndata:\\\\n' && env | sort | grep -v '^_=' | grep -v '^PWD=' | grep -v '^SHLVL=' | sed 's/^\\\\([A-Za-z_]*\\\\)=.*/  \\\\1: set/'\"]\n",
             common::WEB_COMPONENT
         ),
     );
@@ -722,4 +722,121 @@ fn a_render_writes_nothing_through_a_link_in_its_output() {
         .filter(|(path, _)| !path.starts_with(".strata-cache"))
         .collect();
     assert_eq!(after, before, "nothing was written");
+}
+
+/// The platform allowing only `kubectl`, as the example did, with a component whose command is
+/// `command` and whose `kz/` holds a kustomization and a script that leaves a file if it runs.
+fn allowing_kubectl(command: &str) -> (Platform, std::path::PathBuf) {
+    let p = Platform::minimal();
+    p.write(
+        "strata.yaml",
+        &format!(
+            "output: {{repoURL: https://git.example.com/out.git}}\nsources:\n  commands: [kubectl]\n{}",
+            common::POLICIES_OFF
+        ),
+    );
+    let ran = p.path().join("ran");
+    p.write(
+        "components/web/kz/helm.sh",
+        &format!("#!/bin/sh\ntouch {}\n", ran.display()),
+    );
+    p.write(
+        "components/web/kz/kustomization.yaml",
+        "helmCharts:\n- name: x\n",
+    );
+    p.write(
+        "components/web/component.yaml",
+        &format!("{}source:\n  command: {command}\n", common::WEB_COMPONENT),
+    );
+    (p, ran)
+}
+
+#[test]
+fn kubectl_allowed_does_not_allow_its_flags_that_run_a_program() {
+    let (p, ran) =
+        allowing_kubectl("[kubectl, kustomize, --enable-helm, --helm-command, ./kz/helm.sh, kz/]");
+    for command in ["render", "validate"] {
+        let o = p.strata(&[command]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{command}: {err}");
+        assert!(
+            err.contains("error[command-not-allowed]: component `web` runs `kubectl kustomize --enable-helm --helm-command ./kz/helm.sh kz/` with `--enable-helm`, which the allow-list entry `kubectl` does not permit"),
+            "{command}: {err}"
+        );
+        assert!(
+            err.contains("the entry `kubectl` of sources.commands in strata.yaml"),
+            "{err}"
+        );
+    }
+    assert!(!ran.exists(), "the repository's script ran");
+    assert!(
+        !p.path().join("rendered").exists(),
+        "a refused render wrote output"
+    );
+    insta::assert_snapshot!(stderr(&p.strata(&["render"])));
+}
+
+#[test]
+fn kubectl_allowed_does_not_allow_a_subcommand_that_talks_to_a_cluster() {
+    let (p, _) = allowing_kubectl("[kubectl, get, --raw, /api/v1/namespaces/kube-system/secrets]");
+    let o = p.strata(&["render"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("component `web` runs `kubectl get --raw /api/v1/namespaces/kube-system/secrets` with the subcommand `get`, which the allow-list entry `kubectl` does not permit"),
+        "{err}"
+    );
+    assert!(
+        err.contains("`kubectl` permits `kubectl kustomize DIR` only"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_allow_list_entry_for_another_kubectl_subcommand_is_refused() {
+    let p = Platform::minimal();
+    p.write(
+        "strata.yaml",
+        &format!(
+            "output: {{repoURL: https://git.example.com/out.git}}\nsources:\n  commands: [kubectl get, ./render.sh]\n{}",
+            common::POLICIES_OFF
+        ),
+    );
+    let o = p.strata(&["validate"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(
+            "strata.yaml allows `kubectl get` as a command source, which strata will not run"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("strata runs kubectl only as `kubectl kustomize`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("strata.yaml allows `./render.sh` as a command source"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_command_gets_an_empty_home() {
+    let p = Platform::minimal();
+    p.write(
+        "components/web/component.yaml",
+        &format!(
+            "{}source:\n  command: [sh, -c, \"printf 'apiVersion: v1\\\\nkind: ConfigMap\\\\nmetadata: {{name: home}}\\\\ndata:\\\\n  files: \\\"%s\\\"\\\\n' \\\"$(ls -A $HOME | wc -l)\\\"\"]\n",
+            common::WEB_COMPONENT
+        ),
+    );
+    let o = p.strata(&["render"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let cm = std::fs::read_to_string(
+        p.path()
+            .join("rendered/dev/sto2/workload/web/configmap-home.yaml"),
+    )
+    .expect("rendered");
+    assert!(cm.contains("files: \"0\""), "{cm}");
 }

@@ -4,6 +4,7 @@
 //! schemas, names, unknown components and the command allow-list. It reports every mistake it
 //! finds, not only the first.
 
+mod allow_list;
 mod component;
 mod layer;
 pub mod schema;
@@ -12,6 +13,7 @@ mod settings;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+pub use allow_list::{AllowList, Refusal};
 pub use component::{Component, DEFAULT_COMMAND_TIMEOUT, Renderer, parse_duration};
 pub use layer::{ClusterFile, Layer};
 pub use settings::{ArgoSettings, Promotion, Settings, Soak};
@@ -145,7 +147,28 @@ fn read_settings(
                 return Ok(None);
             }
             match serde_json::from_value::<Settings>(node.to_json()) {
-                Ok(s) => Ok(Some(s)),
+                Ok(s) => {
+                    let mistakes = AllowList::mistakes(&s.sources.commands);
+                    for (entry, why) in &mistakes {
+                        let at = s
+                            .sources
+                            .commands
+                            .iter()
+                            .position(|e| e == entry)
+                            .and_then(|n| node.pointer(&format!("/sources/commands/{n}")))
+                            .or_else(|| node.pointer("/sources/commands"))
+                            .map_or(node.pos, |n| n.pos);
+                        diags.push(
+                            Diagnostic::error(
+                                "command-not-allowed",
+                                format!("strata.yaml allows `{entry}` as a command source, which strata will not run"),
+                            )
+                            .at(Span::new("strata.yaml", at.line, at.column))
+                            .hint(why.clone()),
+                        );
+                    }
+                    if mistakes.is_empty() { Ok(Some(s)) } else { Ok(None) }
+                }
                 Err(e) => {
                     diags.push(
                         Diagnostic::error("format", format!("strata.yaml: {e}"))
@@ -360,20 +383,24 @@ fn load_component(
                 None => DEFAULT_COMMAND_TIMEOUT,
                 Some(t) => parse_duration(t).unwrap_or(DEFAULT_COMMAND_TIMEOUT),
             };
-            let program = cmd.command.first().cloned().unwrap_or_default();
-            let allowed = settings.is_some_and(|s| s.sources.commands.contains(&program));
-            if settings.is_some() && !allowed {
-                diags.push(
-                    Diagnostic::error(
-                        "command-not-allowed",
-                        format!("component `{name}` runs `{program}`, which strata.yaml does not allow"),
-                    )
-                    .at({
-                        let pos = node.pointer("/source/command/0").map_or(node.pos, |n| n.pos);
-                        Span::new(&file, pos.line, pos.column)
-                    })
-                    .hint(format!("if you trust it, add it to strata.yaml:\n  sources:\n    commands: [{program}]")),
-                );
+            if let Some(settings) = settings
+                && let Err(refusal) =
+                    AllowList::new(&settings.sources.commands).check(&cmd.command, &dir, world)
+            {
+                let pos = node
+                    .pointer("/source/command/0")
+                    .map_or(node.pos, |n| n.pos);
+                let mut d = Diagnostic::error(
+                    "command-not-allowed",
+                    format!("component `{name}` {}", refusal.message),
+                )
+                .at(Span::new(&file, pos.line, pos.column));
+                if let Some(entry) = &refusal.entry {
+                    d = d.note(format!(
+                        "the entry `{entry}` of sources.commands in strata.yaml"
+                    ));
+                }
+                diags.push(d.hint(refusal.hint));
             }
             Renderer::Command {
                 argv: cmd.command,

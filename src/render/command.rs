@@ -40,11 +40,20 @@ impl CommandError {
     }
 }
 
-/// Runs `argv` in `dir` with only `PATH`, `HOME` and `STRATA_VALUES` set, and returns its stdout.
+/// Where programs that honour the proxy variables send their requests: a port nothing listens
+/// on, so that a command reaches no network through them.
+const NO_PROXY_THERE: &str = "http://127.0.0.1:9";
+
+/// Runs `argv` in `dir` and returns its stdout. Its environment is `PATH`, `STRATA_VALUES` and
+/// `HOME`, an empty directory (no kubeconfig, no credentials, no tool configuration), plus
+/// variables that keep git and programs that honour the proxy variables off the network.
+/// The program is looked up in the absolute directories of `PATH` only, so that a `.` there
+/// does not run a file of the component by the name of an allowed program.
 pub fn run(
     argv: &[String],
     dir: &Path,
     values_file: &Path,
+    home: &Path,
     timeout: Duration,
 ) -> Result<String, CommandError> {
     let Some((program, args)) = argv.split_first() else {
@@ -53,14 +62,40 @@ pub fn run(
             reason: "the command is empty".into(),
         });
     };
-    let mut cmd = Command::new(program);
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let resolved = if program.contains('/') {
+        std::path::PathBuf::from(program)
+    } else {
+        std::env::split_paths(&path)
+            .filter(|d| d.is_absolute())
+            .map(|d| d.join(program))
+            .find(|p| p.is_file())
+            .ok_or_else(|| CommandError::Spawn {
+                program: program.clone(),
+                reason: "it is in no absolute directory of PATH".into(),
+            })?
+    };
+    let mut cmd = Command::new(resolved);
     cmd.args(args)
         .current_dir(dir)
         .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", std::env::var_os("HOME").unwrap_or_default())
+        .env("PATH", path)
+        .env("HOME", home)
         .env("STRATA_VALUES", values_file)
-        .stdin(Stdio::null())
+        .env("GIT_ALLOW_PROTOCOL", "file")
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_CONFIG_NOSYSTEM", "1");
+    for proxy in [
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+    ] {
+        cmd.env(proxy, NO_PROXY_THERE);
+    }
+    cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     #[cfg(unix)]
@@ -179,6 +214,7 @@ mod tests {
             &["sh".into(), "-c".into(), script.into()],
             dir.path(),
             &values,
+            dir.path(),
             timeout,
         )
     }
@@ -194,6 +230,15 @@ mod tests {
                     "HOME",
                     "PATH",
                     "STRATA_VALUES",
+                    "GIT_ALLOW_PROTOCOL",
+                    "GIT_TERMINAL_PROMPT",
+                    "GIT_CONFIG_NOSYSTEM",
+                    "HTTP_PROXY",
+                    "HTTPS_PROXY",
+                    "ALL_PROXY",
+                    "http_proxy",
+                    "https_proxy",
+                    "all_proxy",
                     "PWD",
                     "SHLVL",
                     "_",
@@ -244,6 +289,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let e = run(
             &["no-such-program-strata".into()],
+            dir.path(),
             dir.path(),
             dir.path(),
             Duration::from_secs(1),

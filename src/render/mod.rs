@@ -589,7 +589,15 @@ fn run_command(
     let json = serde_json::to_vec_pretty(&values.to_json()).unwrap_or_default();
     std::fs::write(&values_file, json)
         .map_err(|e| fail(format!("cannot write the values file: {e}"), "check TMPDIR"))?;
-    let text = command::run(argv, &dir, &values_file, timeout).map_err(|e| {
+    // An empty home: no kubeconfig, credentials or tool settings of the user's.
+    let home = scratch.path().join("home");
+    std::fs::create_dir(&home).map_err(|e| {
+        fail(
+            format!("cannot create an empty home directory: {e}"),
+            "check TMPDIR",
+        )
+    })?;
+    let text = command::run(argv, &dir, &values_file, &home, timeout).map_err(|e| {
         let mut d = Diagnostic::error(
             "command",
             format!("the command source of `{}` failed: {e}", component.name),
