@@ -212,23 +212,48 @@ pub fn render(diagnostics: &Diagnostics, texts: &SourceTexts) -> String {
             Severity::Warning => Report::warning(),
         }
         .with_code(d.code)
-        .with_message(&d.message);
-        let mut notes = d.notes.clone();
+        .with_message(capped(&d.message).into_owned());
+        let mut notes: Vec<String> = d.notes.iter().map(|n| capped(n).into_owned()).collect();
         if let Some(span) = &d.span {
             match texts.0.get(&span.file) {
                 Some(text) => {
-                    let id = *ids
-                        .entry(span.file.clone())
-                        .or_insert_with(|| files.add(span.file.clone(), text.clone()));
                     let start = byte_offset(text, span.line, span.column);
-                    let end = token_end(text, start);
-                    report = report.with_labels(vec![Label::primary(id, start..end)]);
+                    let line_start = byte_offset(text, span.line, 1);
+                    let line_end = text[line_start..]
+                        .find('\n')
+                        .map_or(text.len(), |i| line_start + i);
+                    let line = &text[line_start..line_end];
+                    if line.chars().count() <= MAX_QUOTED_LINE {
+                        let id = *ids
+                            .entry(span.file.clone())
+                            .or_insert_with(|| files.add(span.file.clone(), text.clone()));
+                        let end = token_end(text, start);
+                        report = report.with_labels(vec![Label::primary(id, start..end)]);
+                    } else {
+                        // A part of the line around the column, in a text of its own that has
+                        // the line at the same number.
+                        let (excerpt, at) = excerpt(line, start - line_start);
+                        let mut quoted = "\n".repeat(span.line.saturating_sub(1) as usize);
+                        let offset = quoted.len();
+                        quoted.push_str(&excerpt);
+                        let end = token_end(&quoted, offset + at).min(offset + excerpt.len());
+                        let id = files.add(span.file.clone(), quoted);
+                        report = report.with_labels(vec![Label::primary(id, offset + at..end)]);
+                        notes.insert(
+                            0,
+                            format!(
+                                "line {} is {} characters long; {MAX_QUOTED_LINE} of them are shown",
+                                span.line,
+                                line.chars().count()
+                            ),
+                        );
+                    }
                 }
                 None => notes.insert(0, format!("at {span}")),
             }
         }
         if let Some(hint) = &d.hint {
-            notes.push(format!("hint: {hint}"));
+            notes.push(format!("hint: {}", capped(hint)));
         }
         report = report.with_notes(notes);
         match term::emit_into_string(&config, &files, &report) {
@@ -256,6 +281,53 @@ pub fn plain(d: &Diagnostic) -> String {
         s.push_str(&format!("  = hint: {h}\n"));
     }
     s
+}
+
+/// The most characters of a source line a diagnostic quotes.
+pub const MAX_QUOTED_LINE: usize = 160;
+/// The most characters of a message, note or hint: a value quoted in one may be megabytes.
+pub const MAX_MESSAGE: usize = 2000;
+
+/// `text`, cut after [`MAX_MESSAGE`] characters with a word of how much is left out.
+fn capped(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(MAX_MESSAGE) {
+        None => std::borrow::Cow::Borrowed(text),
+        Some((cut, _)) => std::borrow::Cow::Owned(format!(
+            "{}… ({} more characters not shown)",
+            &text[..cut],
+            text[cut..].chars().count()
+        )),
+    }
+}
+
+/// [`MAX_QUOTED_LINE`] characters of `line` around the byte `at`, with `…` where it is cut, and
+/// where `at` is in them.
+fn excerpt(line: &str, at: usize) -> (String, usize) {
+    let chars: Vec<(usize, char)> = line.char_indices().collect();
+    let column = chars
+        .iter()
+        .position(|(i, _)| *i >= at)
+        .unwrap_or(chars.len());
+    let first = column.saturating_sub(MAX_QUOTED_LINE / 4);
+    let last = (first + MAX_QUOTED_LINE).min(chars.len());
+    let mut out = String::new();
+    if first > 0 {
+        out.push('…');
+    }
+    let mut position = out.len();
+    for (n, (_, c)) in chars[first..last].iter().enumerate() {
+        if first + n == column {
+            position = out.len();
+        }
+        out.push(*c);
+    }
+    if column >= last {
+        position = out.len();
+    }
+    if last < chars.len() {
+        out.push('…');
+    }
+    (out, position)
 }
 
 fn byte_offset(text: &str, line: u32, column: u32) -> usize {
@@ -312,6 +384,26 @@ mod tests {
         let d = Diagnostic::error("x", "broken").at(Span::new("gone.yaml", 3, 1));
         let out = render(&d.into(), &SourceTexts::default());
         assert!(out.contains("at gone.yaml:3:1"), "{out}");
+    }
+
+    #[test]
+    fn a_long_line_is_quoted_in_part() {
+        let long = format!("values:\n  x: {}\n", "y".repeat(100_000));
+        let mut texts = SourceTexts::default();
+        texts.insert("a.yaml", &long);
+        let d = Diagnostic::error("x", "m".repeat(10_000)).at(Span::new("a.yaml", 2, 3));
+        let out = render(&d.into(), &texts);
+        assert!(
+            out.len() < 3 * (MAX_QUOTED_LINE + MAX_MESSAGE),
+            "{} bytes",
+            out.len()
+        );
+        assert!(out.contains("a.yaml:2:3"), "{out}");
+        assert!(
+            out.contains("line 2 is 100005 characters long; 160 of them are shown"),
+            "{out}"
+        );
+        assert!(out.contains("(8000 more characters not shown)"), "{out}");
     }
 
     #[test]

@@ -840,3 +840,33 @@ fn a_command_gets_an_empty_home() {
     .expect("rendered");
     assert!(cm.contains("files: \"0\""), "{cm}");
 }
+
+#[test]
+fn a_seven_megabyte_line_is_quoted_in_part() {
+    let p = Platform::minimal();
+    assert_eq!(p.strata(&["render"]).status.code(), Some(0));
+    p.write(
+        "environments/prod/layer.yaml",
+        &format!("bogus: \"{}\"\n", "x".repeat(7 * 1024 * 1024)),
+    );
+    let o = p.strata(&["render"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{}", &err[..err.len().min(2000)]);
+    assert!(err.len() < 4096, "{} bytes of diagnostics", err.len());
+    insta::assert_snapshot!(err);
+}
+
+#[test]
+fn an_external_ref_in_a_values_schema_says_what_to_do() {
+    let err = refused(|p| {
+        p.write(
+            "components/web/values.schema.json",
+            "{\n  \"type\": \"object\",\n  \"properties\": {\n    \"replicas\": {\"$ref\": \"https://example.com/replicas.json\"}\n  }\n}\n",
+        )
+    });
+    assert!(
+        !err.contains("resolve-file") && !err.contains("custom resolver"),
+        "{err}"
+    );
+    insta::assert_snapshot!(err);
+}

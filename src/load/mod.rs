@@ -370,8 +370,33 @@ fn load_component(
                         );
                         None
                     }
-                    // Compiled when first needed: `Component::validator`.
-                    Ok(json) => Some(json),
+                    Ok(json) => match external_ref(&json) {
+                        // Compiled when first needed: `Component::validator`.
+                        None => Some(json),
+                        Some(target) => {
+                            let line = text
+                                .lines()
+                                .position(|l| {
+                                    l.contains("\"$ref\"") && l.contains(&format!("{target:?}"))
+                                })
+                                .or_else(|| text.lines().position(|l| l.contains("\"$ref\"")))
+                                .map_or(1, |i| i + 1);
+                            let column = text
+                                .lines()
+                                .nth(line - 1)
+                                .and_then(|l| l.find("\"$ref\""))
+                                .map_or(1, |c| c + 1);
+                            diags.push(
+                                Diagnostic::error(
+                                    "values-schema",
+                                    format!("external $ref {target:?} is not supported; put the definition under $defs"),
+                                )
+                                .at(Span::new(&schema_file, line as u32, column as u32))
+                                .hint("strata reads no schema from a URL or another file: copy the definition into this schema's \"$defs\" and refer to it as \"#/$defs/<name>\""),
+                            );
+                            None
+                        }
+                    },
                 }
             }
         },
@@ -641,6 +666,24 @@ fn read_cluster_file(
         stem: stem.to_string(),
         role: role.to_string(),
     })
+}
+
+/// The first `$ref` of a schema that points outside it: anything but `#...`. The JSON Schema
+/// meta-schemas are built into the validator and need no fetch.
+fn external_ref(schema: &serde_json::Value) -> Option<String> {
+    match schema {
+        serde_json::Value::Object(map) => {
+            if let Some(serde_json::Value::String(target)) = map.get("$ref")
+                && !target.starts_with('#')
+                && !target.starts_with("https://json-schema.org/")
+            {
+                return Some(target.clone());
+            }
+            map.values().find_map(external_ref)
+        }
+        serde_json::Value::Array(items) => items.iter().find_map(external_ref),
+        _ => None,
+    }
 }
 
 /// A cheap "did you mean": same letters but one, or one is a prefix of the other.
