@@ -462,8 +462,13 @@ fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// Plants in `dir` what makes a directory look like strata's: the marker, a cache index that
-/// lists `victims` as a gone cluster's files, and a record of writing each with its true hash.
-fn plant(dir: &std::path::Path, victims: &[(&str, &[u8])]) {
+/// lists `victims` as a gone cluster's files (of the environment `environment`), and a record of
+/// writing each with its true hash.
+///
+/// Careful: strata before issue 26 deleted what such a cache index named, and walked an
+/// environment of `..` out of the output directory. Only give `..` where the parent is the
+/// test's own.
+fn plant(dir: &std::path::Path, victims: &[(&str, &[u8])], environment: &str) {
     std::fs::create_dir_all(dir.join(".strata-cache")).expect("mkdir");
     std::fs::write(dir.join(".strata-output"), "").expect("marker");
     let files: serde_json::Map<String, serde_json::Value> = victims
@@ -473,7 +478,7 @@ fn plant(dir: &std::path::Path, victims: &[(&str, &[u8])]) {
     let index = serde_json::json!({
         "renderer": "", "leaves": "", "ownership": "",
         "clusters": {"gone": {
-            "input": "", "shared": "", "secrets": "", "environment": "..",
+            "input": "", "shared": "", "secrets": "", "environment": environment,
             "files": files, "objects": 0, "violations": [], "components": {}
         }}
     });
@@ -525,7 +530,7 @@ fn hostile_output_dir_at(p: Platform, dir: &str, target: &std::path::Path) -> Pl
         .iter()
         .map(|(p, b)| (p.as_str(), b.as_slice()))
         .collect();
-    plant(target, &victims);
+    plant(target, &victims, "prod");
     p
 }
 
@@ -615,7 +620,7 @@ fn output_dir_through_a_link_out_of_the_repository_is_refused() {
     std::fs::write(outside.path().join("keep.yaml"), "keep").expect("write");
     let p = Platform::minimal();
     std::os::unix::fs::symlink(outside.path(), p.path().join("rendered")).expect("symlink");
-    plant(outside.path(), &[("keep.yaml", b"keep")]);
+    plant(outside.path(), &[("keep.yaml", b"keep")], "prod");
     let before = everything(outside.path());
     let o = p.strata(&["render"]);
     let err = stderr(&o);
@@ -642,25 +647,30 @@ fn a_planted_marker_and_record_in_out_delete_nothing_strata_did_not_write() {
     // --out may point anywhere the user says; a directory the repository prepared there still
     // loses nothing.
     let p = Platform::minimal();
-    let out = tempfile::tempdir().expect("tmp");
+    // The planted cache names the environment `..`: the sandbox, with a file that must stay.
+    let sandbox = tempfile::tempdir().expect("tmp");
+    std::fs::write(sandbox.path().join("canary.txt"), "canary").expect("canary");
+    let out = sandbox.path().join("out");
+    std::fs::create_dir_all(&out).expect("mkdir");
+    let out = &out;
     let work = "dev/sto2/workload/web/configmap-mine.yaml";
     for (path, text) in [("NOTES.txt", "notes"), (work, "my work")] {
-        let full = out.path().join(path);
+        let full = out.join(path);
         std::fs::create_dir_all(full.parent().expect("parent")).expect("mkdir");
         std::fs::write(full, text).expect("write");
     }
     // The record has the right hash for NOTES.txt, which is not of the layout, and a guess
     // for the work.
-    plant(out.path(), &[("NOTES.txt", b"notes"), (work, b"a guess")]);
-    let o = p.strata(&["render", "--out", &out.path().display().to_string()]);
+    plant(out, &[("NOTES.txt", b"notes"), (work, b"a guess")], "..");
+    let o = p.strata(&["render", "--out", &out.display().to_string()]);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(0), "{err}");
     assert_eq!(
-        std::fs::read_to_string(out.path().join("NOTES.txt")).expect("notes"),
+        std::fs::read_to_string(out.join("NOTES.txt")).expect("notes"),
         "notes"
     );
     assert_eq!(
-        std::fs::read_to_string(out.path().join(work)).expect("work"),
+        std::fs::read_to_string(out.join(work)).expect("work"),
         "my work"
     );
     assert!(err.contains("warning: left 1 file in"), "{err}");
