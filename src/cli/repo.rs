@@ -120,11 +120,14 @@ fn request(env: &str, gates: &GateArgs, now: Timestamp) -> Result<PromotionReque
         None => None,
     };
     let promoter = match &gates.promoter {
-        Some(p) => Some(
+        Some(p) => Some({
+            p.split(['<', '>'])
+                .try_for_each(strata::promote::identity::plain)
+                .with_context(|| format!("--promoter {p:?} cannot name a person"))?;
             Identity::parse(p)
                 .or_else(|| p.contains('@').then(|| Identity::new("", p)))
-                .with_context(|| format!("--promoter {p:?} is not \"Name <email>\" or an email"))?,
-        ),
+                .with_context(|| format!("--promoter {p:?} is not \"Name <email>\" or an email"))?
+        }),
         None => None,
     };
     Ok(PromotionRequest {
