@@ -99,3 +99,79 @@ fn ten_thousand_self_approvals_give_one_reason() {
     );
     assert!(out.len() < 2_000, "{} bytes", out.len());
 }
+
+/// Commits on `branch` of the output repository, as a hostile publisher would with plumbing:
+/// the tip's tree with `cacheinfo` entries (`mode,sha,path`) added, the tip's message, the tip
+/// as parent.
+fn recommit_with(s: &Setup, branch: &str, cacheinfo: &[String]) -> String {
+    let index = s.out_dir.path().join("hostile.index");
+    let index = index.to_str().expect("utf8");
+    let env = [("GIT_INDEX_FILE", index)];
+    s.git_out(&["read-tree", branch], &env);
+    for entry in cacheinfo {
+        s.git_out(&["update-index", "--add", "--cacheinfo", entry], &env);
+    }
+    let tree = s.git_out(&["write-tree"], &env);
+    let message = s.git_out(&["log", "-1", "--format=%B", branch], &[]);
+    let commit = s.git_out(
+        &["commit-tree", &tree, "-p", branch, "-m", &message],
+        &[("GIT_COMMITTER_DATE", "2026-11-03T09:00:00Z")],
+    );
+    s.git_out(
+        &["update-ref", &format!("refs/heads/{branch}"), &commit],
+        &[],
+    );
+    commit
+}
+
+#[test]
+fn an_executable_bit_or_a_gitlink_on_the_proposal_closes_the_reproducible_gate() {
+    let path = "sto2/workload/web/deployment-web.yaml";
+    for (entry, detail) in [
+        ("100755", format!("mode 100755 (executable): {path}")),
+        ("160000", "gitlink (160000, a submodule at ".to_string()),
+    ] {
+        let s = proposed_change("2026-11-02T13:00:00Z");
+        let (blob, at) = if entry == "160000" {
+            (s.rev_out("env/dev"), "sto2/workload/web/vendor")
+        } else {
+            (s.rev_out(&format!("env/prod-next:{path}")), path)
+        };
+        recommit_with(&s, "env/prod-next", &[format!("{entry},{blob},{at}")]);
+        let (code, out) = gate_with(&s, BOB, "2026-11-20T09:00:00Z");
+        assert_eq!(code, 1, "{entry}: {out}");
+        assert!(
+            out.contains("✘ reproducible  env/prod-next differs from a re-render of "),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                "0 changed, 0 missing, 0 extra, 1 with a mode or type publish never writes"
+            ),
+            "{out}"
+        );
+        assert!(out.contains(&format!("    {detail}")), "{out}");
+        let bob = s.approvals(BOB);
+        let o = s.strata(&[
+            "promote",
+            "--repo",
+            "OUT",
+            "--to",
+            "prod",
+            "--approvals",
+            &bob,
+            "--now",
+            "2026-11-20T09:00:00Z",
+            "--promoter",
+            "paula@example.com",
+        ]);
+        assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+        let check = s.strata(&["check", "--repo", "OUT", "--env", "prod"]);
+        assert_eq!(check.status.code(), Some(1), "{}", stdout(&check));
+        assert!(
+            stdout(&check).contains(&format!("    not written by strata: {detail}")),
+            "{}",
+            stdout(&check)
+        );
+    }
+}

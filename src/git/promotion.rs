@@ -383,7 +383,8 @@ pub fn verify(
     };
     actual.files.remove(METADATA_FILE);
     let drift = compare(&expected, &actual);
-    gates.push(reproducible_gate(&drift, &proposed, &next_branch));
+    let unusual = output::unusual_entries(out, &next.tree()?)?;
+    gates.push(reproducible_gate(&drift, &unusual, &proposed, &next_branch));
 
     // 2. Soaked.
     let emergency = match &req.emergency {
@@ -527,8 +528,9 @@ pub fn short(sha: &str) -> &str {
     sha.get(..7).unwrap_or(sha)
 }
 
-fn reproducible_gate(drift: &TreeDrift, proposed: &str, branch: &str) -> Gate {
-    if drift.is_clean() {
+/// Whole trees are compared: the bytes of every file, and the mode and type of every entry.
+fn reproducible_gate(drift: &TreeDrift, unusual: &[String], proposed: &str, branch: &str) -> Gate {
+    if drift.is_clean() && unusual.is_empty() {
         return Gate {
             name: GateName::Reproducible,
             open: true,
@@ -550,11 +552,20 @@ fn reproducible_gate(drift: &TreeDrift, proposed: &str, branch: &str) -> Gate {
             .iter()
             .map(|p| format!("not rendered by strata: {p}")),
     );
+    details.extend(unusual.iter().cloned());
+    let modes = if unusual.is_empty() {
+        String::new()
+    } else {
+        format!(
+            ", {} with a mode or type publish never writes",
+            unusual.len()
+        )
+    };
     Gate {
         name: GateName::Reproducible,
         open: false,
         summary: format!(
-            "{branch} differs from a re-render of {}: {} changed, {} missing, {} extra; re-publish from source instead of editing the branch",
+            "{branch} differs from a re-render of {}: {} changed, {} missing, {} extra{modes}; re-publish from source instead of editing the branch",
             short(proposed),
             drift.changed.len(),
             drift.missing.len(),
@@ -1187,6 +1198,8 @@ pub struct BranchCheck {
     pub stale: Option<Staleness>,
     /// Why the branch could not be checked, if it could not.
     pub problem: Option<String>,
+    /// Entries with a mode or type publish never writes: executable bits, symlinks, gitlinks.
+    pub unusual: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -1197,7 +1210,10 @@ pub struct Staleness {
 
 impl BranchCheck {
     pub fn is_clean(&self) -> bool {
-        self.drift.is_clean() && self.stale.is_none() && self.problem.is_none()
+        self.drift.is_clean()
+            && self.stale.is_none()
+            && self.problem.is_none()
+            && self.unusual.is_empty()
     }
 }
 
@@ -1235,8 +1251,10 @@ pub fn check_repo(
             files: output::files_of(out, &tip.tree()?)?,
         };
         actual.files.remove(METADATA_FILE);
+        let unusual = output::unusual_entries(out, &tip.tree()?)?;
         let Some(meta) = output::metadata_of(out, &tip)? else {
             checks.push(BranchCheck {
+                unusual,
                 branch,
                 dry_sha: None,
                 drift: TreeDrift::default(),
@@ -1292,6 +1310,7 @@ pub fn check_repo(
             None
         };
         checks.push(BranchCheck {
+            unusual,
             branch,
             dry_sha: Some(meta.dry_sha.clone()),
             drift,
@@ -1325,6 +1344,9 @@ pub fn check_repo_human(checks: &[BranchCheck]) -> String {
         }
         for p in &c.drift.extra {
             s.push_str(&format!("    extra, not rendered by strata: {p}\n"));
+        }
+        for p in &c.unusual {
+            s.push_str(&format!("    not written by strata: {p}\n"));
         }
         if let Some(st) = &c.stale {
             s.push_str(&format!(
