@@ -175,3 +175,106 @@ fn an_executable_bit_or_a_gitlink_on_the_proposal_closes_the_reproducible_gate()
         );
     }
 }
+
+#[test]
+fn a_shallow_clone_cannot_vouch_for_four_eyes() {
+    let s = proposed_change("2026-11-02T13:00:00Z");
+    s.platform.write(
+        "environments/layer.yaml",
+        "values:\n  global: {domain: example.net}\n",
+    );
+    s.commit(
+        "Move on to example.net",
+        "Carol Coder <carol@example.com>",
+        "2026-11-03T09:00:00Z",
+    );
+    s.publish("2026-11-03T09:00:00Z");
+    let alice = s.approvals(r#"[{"name": "Alice Author", "email": "alice@example.com"}]"#);
+    // The full clone knows Alice wrote part of what is promoted.
+    let (code, out) = s.gate(&[
+        "--approvals",
+        &alice,
+        "--now",
+        "2026-11-20T09:00:00Z",
+        "--promoter",
+        "paula@example.com",
+    ]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("alice@example.com is an author"), "{out}");
+
+    // CI's default checkout: one commit deep.
+    let ci = tempfile::tempdir().expect("tmp");
+    let url = format!("file://{}", s.platform.path().display());
+    git(
+        ci.path(),
+        &["clone", "--quiet", "--depth", "1", &url, "src"],
+        &[],
+    );
+    let shallow = ci.path().join("src");
+    let o = assert_cmd::Command::cargo_bin("strata")
+        .expect("bin")
+        .current_dir(s.out())
+        .args([
+            "verify-promotion",
+            "--repo",
+            ".",
+            "--env",
+            "prod",
+            "--source",
+        ])
+        .arg(&shallow)
+        .args([
+            "--approvals",
+            &alice,
+            "--now",
+            "2026-11-20T09:00:00Z",
+            "--promoter",
+            "paula@example.com",
+        ])
+        .output()
+        .expect("run");
+    let text = format!("{}{}", stdout(&o), stderr(&o));
+    assert_eq!(o.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains(&format!(
+            "error: the source repository {}/ is a shallow clone: the gates need every promoted commit and its author, which it may not have\nhint: fetch the whole history with `git -C {}/ fetch --unshallow`",
+            shallow.display(),
+            shallow.display()
+        )),
+        "{text}"
+    );
+    assert!(!text.contains("✔ four-eyes"), "{text}");
+
+    // A shallow output repository hides landings and earlier promotions the same way.
+    let url = format!("file://{}", s.out().display());
+    git(
+        ci.path(),
+        &[
+            "clone",
+            "--quiet",
+            "--bare",
+            "--depth",
+            "1",
+            "--no-single-branch",
+            &url,
+            "out",
+        ],
+        &[],
+    );
+    let o = assert_cmd::Command::cargo_bin("strata")
+        .expect("bin")
+        .current_dir(s.platform.path())
+        .args(["audit", "--env", "dev", "--repo"])
+        .arg(ci.path().join("out"))
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(2), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stderr(&o).contains(
+            "is a shallow clone: the gates and the audit need the whole history of env/*"
+        ),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stderr(&o).contains("fetch --unshallow origin '+refs/heads/env/*:refs/heads/env/*' '+refs/notes/*:refs/notes/*'"), "{}", stderr(&o));
+}

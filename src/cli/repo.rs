@@ -58,6 +58,10 @@ fn failed(e: PromotionError) -> Exit {
             eprintln!("error: {g}");
             Exit::Failed
         }
+        PromotionError::MissingHistory(msg) => {
+            eprintln!("error: {msg}");
+            Exit::Failed
+        }
     }
 }
 

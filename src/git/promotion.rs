@@ -34,6 +34,33 @@ pub enum PromotionError {
     Render { rev: String, failure: Box<Failure> },
     #[error("{0}")]
     Policy(String),
+    /// History the gates need is not in the clone: strata cannot judge, so it refuses.
+    #[error("{0}")]
+    MissingHistory(String),
+}
+
+/// Refuses to judge from a shallow clone: the author set, ancestry and landings all need the
+/// whole history, and a shallow clone would show less of it, which only ever opens gates.
+pub fn require_history(source: &SourceRepo, out: &Repository) -> Result<(), PromotionError> {
+    let path = |r: &Repository| {
+        r.workdir()
+            .unwrap_or_else(|| r.path())
+            .display()
+            .to_string()
+    };
+    if source.repo.is_shallow() {
+        let at = path(&source.repo);
+        return Err(PromotionError::MissingHistory(format!(
+            "the source repository {at} is a shallow clone: the gates need every promoted commit and its author, which it may not have\nhint: fetch the whole history with `git -C {at} fetch --unshallow` (GitHub Actions: actions/checkout with fetch-depth: 0; GitLab CI: GIT_DEPTH: 0)"
+        )));
+    }
+    if out.is_shallow() {
+        let at = path(out);
+        return Err(PromotionError::MissingHistory(format!(
+            "the output repository {at} is a shallow clone: the gates and the audit need the whole history of env/*, which it may not have\nhint: fetch it with `git -C {at} fetch --unshallow origin '+refs/heads/env/*:refs/heads/env/*' '+refs/notes/*:refs/notes/*'`"
+        )));
+    }
+    Ok(())
 }
 
 impl From<git2::Error> for PromotionError {
@@ -152,6 +179,7 @@ pub fn publish(
     environment: Option<&str>,
     committer: &Committer,
 ) -> Result<Vec<Published>, PromotionError> {
+    require_history(source, out)?;
     let head = resolve(&source.repo, "HEAD")?;
     let dry_sha = head.id().to_string();
     let compiled = source.compile_at(&dry_sha)?;
@@ -323,6 +351,7 @@ pub fn verify(
     out: &Repository,
     req: &PromotionRequest,
 ) -> Result<Verification, PromotionError> {
+    require_history(source, out)?;
     let env = &req.environment;
     let next_branch = format!("env/{env}-next");
     let Some(next) = output::tip(out, &next_branch)? else {
@@ -776,6 +805,7 @@ pub fn audit(
     env: &str,
     since: Option<Timestamp>,
 ) -> Result<Vec<AuditEntry>, PromotionError> {
+    require_history(source, out)?;
     let branch = format!("env/{env}");
     let Some(tip) = output::tip(out, &branch)? else {
         return Err(PromotionError::Policy(format!(
@@ -1030,6 +1060,7 @@ pub fn status(
     out: &Repository,
     now: Timestamp,
 ) -> Result<Status, PromotionError> {
+    require_history(source, out)?;
     let settings = source.settings_at("HEAD")?;
     let mut envs: Vec<String> = settings
         .promotion
@@ -1224,6 +1255,7 @@ pub fn check_repo(
     out: &Repository,
     environment: Option<&str>,
 ) -> Result<Vec<BranchCheck>, PromotionError> {
+    require_history(source, out)?;
     let head = resolve(&source.repo, "HEAD")?.id().to_string();
     let head_compiled = source.compile_at(&head)?;
     let mut renders: BTreeMap<String, Result<OutputTree, String>> = BTreeMap::new();
