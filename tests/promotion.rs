@@ -298,6 +298,7 @@ fn a_revert_in_the_previous_environment_closes_the_soak() {
         "Alice Author <alice@example.com>",
         "2026-11-05T09:00:00Z",
     );
+    // It does not contain what env/dev runs, so it is a rollback, and must say so.
     let o = s.strata(&[
         "publish",
         "--repo",
@@ -306,8 +307,11 @@ fn a_revert_in_the_previous_environment_closes_the_soak() {
         "dev",
         "--now",
         "2026-11-05T10:00:00Z",
+        "--rollback",
+        "example.org breaks the login page",
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains(", rolled back from "), "{}", stdout(&o));
     let bob = s.approvals(BOB);
     let (code, out) = s.gate(&[
         "--approvals",

@@ -278,3 +278,67 @@ fn a_shallow_clone_cannot_vouch_for_four_eyes() {
     );
     assert!(stderr(&o).contains("fetch --unshallow origin '+refs/heads/env/*:refs/heads/env/*' '+refs/notes/*:refs/notes/*'"), "{}", stderr(&o));
 }
+
+/// A platform promoted once to prod, whose next commit (by Mallory) rewrites strata.yaml with
+/// `edit` and changes a value everywhere.
+fn policy_change(edit: impl Fn(&str) -> String) -> Setup {
+    let s = proposed_change("2026-11-26T13:00:00Z");
+    s.promote("2026-12-03T13:00:00Z");
+    let yaml = std::fs::read_to_string(s.platform.path().join("strata.yaml")).expect("read");
+    s.platform.write("strata.yaml", &edit(&yaml));
+    s.platform.write(
+        "environments/layer.yaml",
+        "values:\n  global: {domain: evil.example}\n",
+    );
+    s.commit(
+        "Tidy up",
+        "Mallory <mallory@example.com>",
+        "2026-12-04T09:00:00Z",
+    );
+    s
+}
+
+fn without_promotion(yaml: &str) -> String {
+    let start = yaml.find("promotion:").expect("promotion");
+    let end = yaml.find("identities:").expect("identities");
+    format!("{}{}", &yaml[..start], &yaml[end..])
+}
+
+fn swapped(yaml: &str) -> String {
+    yaml.replace("order: [dev, prod]", "order: [prod, dev]")
+}
+
+#[test]
+fn removing_or_reordering_promotion_does_not_reach_prod() {
+    for (case, edit) in [
+        ("removed", without_promotion as fn(&str) -> String),
+        ("swapped", swapped),
+    ] {
+        let s = policy_change(edit);
+        let prod = s.rev_out("env/prod");
+        let o = s.publish("2026-12-04T10:00:00Z");
+        assert!(
+            stdout(&o).contains("env/prod-next: committed"),
+            "{case}: {}",
+            stdout(&o)
+        );
+        assert_eq!(s.rev_out("env/prod"), prod, "{case}: env/prod moved");
+
+        // diff's headline: the base's policy still gates prod.
+        let d = s
+            .platform
+            .strata(&["diff", "--base", "HEAD~1", "--head", "HEAD"]);
+        let headline = stdout(&d).lines().next().unwrap_or("").to_string();
+        assert!(
+            headline.starts_with("⚠ this change reaches ") && headline.contains("prod"),
+            "{case}: {}",
+            stdout(&d)
+        );
+
+        // The gates still hold the change to the policy prod runs: five working days.
+        let (code, out) = gate_with(&s, BOB, "2026-12-05T09:00:00Z");
+        assert_eq!(code, 1, "{case}: {out}");
+        assert!(out.contains("✘ soaked  "), "{case}: {out}");
+        assert!(out.contains("soaked 0 of 5 working days"), "{case}: {out}");
+    }
+}

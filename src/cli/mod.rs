@@ -275,6 +275,11 @@ pub enum Command {
         /// Committer identity, "Name <email>". Default: user.name/user.email of the output repository, else strata.
         #[arg(long, value_name = "IDENTITY")]
         committer: Option<String>,
+        /// Move a branch to a drySha that does not contain the one it runs (an older commit, or
+        /// another branch's), on purpose. Without it publish refuses. The reason is recorded in
+        /// a `Rollback:` trailer, and `audit` shows it.
+        #[arg(long, value_name = "REASON")]
+        rollback: Option<String>,
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },

@@ -62,6 +62,10 @@ fn failed(e: PromotionError) -> Exit {
             eprintln!("error: {msg}");
             Exit::Failed
         }
+        PromotionError::Refused(msg) => {
+            eprintln!("error: {msg}");
+            Exit::Found
+        }
     }
 }
 
@@ -81,27 +85,48 @@ pub fn publish(
     repo: &Path,
     env: Option<&str>,
     who: Option<&str>,
+    rollback: Option<&str>,
     now: Timestamp,
     format: Format,
 ) -> Result<Exit> {
     let source = source_repo(root, None)?;
     let out = output_repo(repo)?;
     let committer = committer(&out, who, now)?;
-    let published = match promotion::publish(&source, &out, env, &committer) {
+    let uncommitted = source.uncommitted();
+    let published = match promotion::publish(&source, &out, env, &committer, rollback) {
         Ok(p) => p,
         Err(e) => return Ok(failed(e)),
     };
+    if let (false, Some(p)) = (uncommitted.is_empty(), published.first()) {
+        let shown: Vec<&str> = uncommitted.iter().take(5).map(String::as_str).collect();
+        let more = uncommitted.len().saturating_sub(shown.len());
+        eprintln!(
+            "warning: published HEAD {}; {} uncommitted change(s) in the source are not in it: {}{}\nhint: commit them and publish again to publish them",
+            promotion::short(&p.dry_sha),
+            uncommitted.len(),
+            shown.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        );
+    }
     match format {
         Format::Json => print_json(&published)?,
         Format::Human => {
             for p in &published {
                 match &p.commit {
                     Some(c) => println!(
-                        "{}: committed {} ({} from {})",
+                        "{}: committed {} ({} from {}){}",
                         p.branch,
                         promotion::short(c),
                         p.tree_digest,
-                        promotion::short(&p.dry_sha)
+                        promotion::short(&p.dry_sha),
+                        p.rolled_back_from
+                            .as_deref()
+                            .map(|r| format!(", rolled back from {}", promotion::short(r)))
+                            .unwrap_or_default()
                     ),
                     None => println!(
                         "{}: unchanged; noted drySha {} on refs/notes/hydrator.metadata",

@@ -23,6 +23,7 @@ use crate::promote::break_glass::{BreakGlass, required_approvers};
 use crate::promote::calendar::Calendar;
 use crate::promote::gate::{Gate, GateName};
 use crate::promote::identity::{Identities, Identity};
+use crate::promote::policy::InForce;
 use crate::promote::trailer::trailers;
 use crate::{Compiled, Selection};
 
@@ -37,6 +38,9 @@ pub enum PromotionError {
     /// History the gates need is not in the clone: strata cannot judge, so it refuses.
     #[error("{0}")]
     MissingHistory(String),
+    /// It ran and refused: a rollback without `--rollback`, a rewritten history.
+    #[error("{0}")]
+    Refused(String),
 }
 
 /// Refuses to judge from a shallow clone: the author set, ancestry and landings all need the
@@ -145,12 +149,109 @@ impl SourceRepo {
     }
 }
 
-/// Which branch publish writes an environment to.
-pub fn publish_branch(settings: &Settings, environment: &str) -> String {
-    let first = settings.promotion.as_ref().and_then(|p| p.order.first());
-    match first {
-        Some(first) if first != environment => format!("env/{environment}-next"),
-        _ => format!("env/{environment}"),
+/// How a new drySha stands to the one an environment runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ancestry {
+    /// The same commit, or one that contains it: the environment moves forward.
+    Forward,
+    /// An ancestor of what runs: the environment would move back.
+    Older,
+    /// Neither contains the other: what runs would be lost.
+    Diverged,
+    /// What runs is not in the source repository.
+    Unknown,
+}
+
+impl SourceRepo {
+    /// How `new` stands to `running`.
+    pub fn ancestry(&self, new: &str, running: &str) -> Ancestry {
+        let (Ok(n), Ok(r)) = (Oid::from_str(new), Oid::from_str(running)) else {
+            return Ancestry::Unknown;
+        };
+        if self.repo.find_commit(r).is_err() {
+            return Ancestry::Unknown;
+        }
+        if self.contains(new, running) {
+            Ancestry::Forward
+        } else if self.repo.graph_descendant_of(r, n).unwrap_or(false) {
+            Ancestry::Older
+        } else {
+            Ancestry::Diverged
+        }
+    }
+
+    fn path(&self) -> String {
+        self.repo
+            .workdir()
+            .unwrap_or_else(|| self.repo.path())
+            .display()
+            .to_string()
+    }
+
+    /// The files under strata's root that differ from `HEAD`: what publish leaves out.
+    pub fn uncommitted(&self) -> Vec<String> {
+        let mut options = git2::StatusOptions::new();
+        options.include_untracked(true).recurse_untracked_dirs(true);
+        let prefix = self.prefix.to_string_lossy().replace('\\', "/");
+        let Ok(statuses) = self.repo.statuses(Some(&mut options)) else {
+            return Vec::new();
+        };
+        statuses
+            .iter()
+            .filter(|e| !e.status().is_ignored())
+            .filter_map(|e| e.path().ok().map(str::to_string))
+            .filter(|p| prefix.is_empty() || p.starts_with(&format!("{prefix}/")))
+            .collect()
+    }
+}
+
+/// The drySha `branch` records now, if the branch exists and was written by strata.
+fn dry_sha_of(out: &Repository, branch: &str) -> Result<Option<String>, PromotionError> {
+    Ok(match output::tip(out, branch)? {
+        Some(c) => output::metadata_of(out, &c)?.map(|m| m.dry_sha),
+        None => None,
+    })
+}
+
+/// The policy in force for `env` (see [`crate::promote::policy`]), and the settings whose
+/// `identities:` apply: those at the drySha `env/<e>` runs, else `proposed`.
+pub fn policy_for(
+    source: &SourceRepo,
+    out: &Repository,
+    env: &str,
+    proposed: &Settings,
+) -> Result<(InForce, Settings), PromotionError> {
+    let branch = format!("env/{env}");
+    let running = match dry_sha_of(out, &branch)? {
+        Some(sha) => {
+            if resolve(&source.repo, &sha).is_err() {
+                return Err(PromotionError::MissingHistory(format!(
+                    "{branch} runs drySha {}, which the source repository {} does not have, so strata cannot read the promotion policy in force\nhint: fetch it (`git -C {} fetch origin`), or pass the source repository {branch} was published from",
+                    short(&sha),
+                    source.path(),
+                    source.path()
+                )));
+            }
+            Some(source.settings_at(&sha)?)
+        }
+        None => None,
+    };
+    let has_next = output::tip(out, &format!("{branch}-next"))?.is_some();
+    let in_force = crate::promote::policy::in_force(
+        env,
+        running.as_ref().and_then(|s| s.promotion.as_ref()),
+        proposed.promotion.as_ref(),
+        has_next,
+    );
+    Ok((in_force, running.unwrap_or_else(|| proposed.clone())))
+}
+
+/// Which branch publish writes an environment to under the policy in force.
+pub fn publish_branch(policy: &InForce, environment: &str) -> String {
+    if policy.gated {
+        format!("env/{environment}-next")
+    } else {
+        format!("env/{environment}")
     }
 }
 
@@ -170,15 +271,28 @@ pub struct Published {
     pub commit: Option<String>,
     pub dry_sha: String,
     pub tree_digest: String,
+    /// The drySha this publish moved the branch back from, with `--rollback`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rolled_back_from: Option<String>,
 }
 
 /// Renders the source's committed `HEAD` and commits each environment's tree to its branch.
+/// A branch moves only forward in the source's history; `rollback` (a reason) lets it move to
+/// an older or unrelated drySha, and the commit records it.
 pub fn publish(
     source: &SourceRepo,
     out: &Repository,
     environment: Option<&str>,
     committer: &Committer,
+    rollback: Option<&str>,
 ) -> Result<Vec<Published>, PromotionError> {
+    let rollback = match rollback {
+        Some(reason) => Some(
+            crate::promote::break_glass::Reason::new("--rollback", "web 1.1 breaks logins", reason)
+                .map_err(|e| PromotionError::Policy(e.to_string()))?,
+        ),
+        None => None,
+    };
     require_history(source, out)?;
     let head = resolve(&source.repo, "HEAD")?;
     let dry_sha = head.id().to_string();
@@ -216,9 +330,42 @@ pub fn publish(
     let date = Timestamp::from_second(head.time().seconds())
         .map(|t| t.to_string())
         .unwrap_or_default();
-    let mut results = Vec::new();
+    // Decide every branch before writing any: a refusal leaves the output repository as it was.
+    let mut plan = Vec::new();
     for env in envs {
-        let branch = publish_branch(settings, &env);
+        let (policy, _) = policy_for(source, out, &env, settings)?;
+        let branch = publish_branch(&policy, &env);
+        let running = dry_sha_of(out, &branch)?;
+        let moved_back = match &running {
+            Some(r) => match source.ancestry(&dry_sha, r) {
+                Ancestry::Forward => None,
+                how => Some((r.clone(), how)),
+            },
+            None => None,
+        };
+        if let (Some((r, how)), None) = (&moved_back, &rollback) {
+            let what = match how {
+                Ancestry::Older => format!("is older than {} that {branch} runs", short(r)),
+                Ancestry::Unknown => format!(
+                    "may be older than {} that {branch} runs, which the source repository does not have",
+                    short(r)
+                ),
+                _ => format!(
+                    "does not contain {} that {branch} runs: publishing it would drop what is not in {}",
+                    short(r),
+                    short(&dry_sha)
+                ),
+            };
+            return Err(PromotionError::Refused(format!(
+                "HEAD {} {what}; nothing was written\nhint: publish from the branch that has {} (git pull), or roll back on purpose with --rollback \"reason\", which the commit and the audit record",
+                short(&dry_sha),
+                short(r)
+            )));
+        }
+        plan.push((env, branch, moved_back.map(|(r, _)| r)));
+    }
+    let mut results = Vec::new();
+    for (env, branch, rolled_back_from) in plan {
         let mut files = compiled.tree.environment(&env);
         let digest = tree_digest(&files);
         let mut components: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
@@ -251,6 +398,7 @@ pub fn publish(
                     commit: None,
                     dry_sha: dry_sha.clone(),
                     tree_digest: digest,
+                    rolled_back_from,
                 });
                 continue;
             }
@@ -281,13 +429,19 @@ pub fn publish(
                 None => None,
             },
         };
-        let msg = format!(
+        let mut msg = format!(
             "{}: {subject}\n\n{}{}Dry-sha: {dry_sha}\nRender-digest: {digest}\nEnvironment: {env}\nCo-authored-by: {}\n",
             &dry_sha[..7],
             body,
             if body.is_empty() { "" } else { "\n\n" },
             output::who(&author)
         );
+        if let (Some(from), Some(reason)) = (&rolled_back_from, &rollback) {
+            msg.push_str(&format!(
+                "Rollback: {}\nRolled-back-from: {from}\n",
+                reason.text()
+            ));
+        }
         let oid = output::commit(
             out,
             &branch,
@@ -303,6 +457,7 @@ pub fn publish(
             commit: Some(oid.to_string()),
             dry_sha: dry_sha.clone(),
             tree_digest: digest,
+            rolled_back_from,
         });
     }
     Ok(results)
@@ -371,34 +526,16 @@ pub fn verify(
         None => None,
     };
     // The policy that guards a change is the one already in force: a change cannot relax the
-    // rules it is judged by. The first promotion uses the proposed commit's policy.
-    let policy_rev = active
-        .as_deref()
-        .filter(|a| resolve(&source.repo, a).is_ok())
-        .unwrap_or(&proposed);
-    let settings = source.settings_at(policy_rev)?;
-    let promotion = settings.promotion.clone().ok_or_else(|| {
-        PromotionError::Policy(
-            "strata.yaml has no `promotion:` section; add promotion.order, soak and approvals"
-                .into(),
-        )
-    })?;
-    let index = promotion
-        .order
-        .iter()
-        .position(|e| e == env)
-        .ok_or_else(|| {
-            PromotionError::Policy(format!(
-                "environment `{env}` is not in promotion.order ({})",
-                promotion.order.join(", ")
-            ))
-        })?;
-    if index == 0 {
+    // rules it is judged by (see `crate::promote::policy`).
+    let proposed_settings = source.settings_at(&proposed)?;
+    let (policy, settings) = policy_for(source, out, env, &proposed_settings)?;
+    let Some(previous) = policy.previous.clone() else {
         return Err(PromotionError::Policy(format!(
-            "`{env}` is the first environment of promotion.order; publish writes it directly and nothing is promoted into it"
+            "{next_branch} exists, so `{env}` is gated, but no promotion policy in force names the environment it is promoted from: strata.yaml has no `promotion:` section, or `{env}` is first or missing in promotion.order, both in the drySha {} runs and in {}\nhint: put `{env}` back after the environment it soaks in (promotion.order in strata.yaml), commit and publish",
+            format_args!("env/{env}"),
+            short(&proposed)
         )));
-    }
-    let previous = promotion.order[index - 1].clone();
+    };
 
     let mut gates = Vec::new();
 
@@ -422,12 +559,7 @@ pub fn verify(
         }
         None => None,
     };
-    let soak = promotion.soak.clone().unwrap_or(crate::load::Soak {
-        working_days: 5,
-        timezone: "UTC".into(),
-        workdays: None,
-        holidays: Vec::new(),
-    });
+    let soak = policy.soak.clone();
     let mut holidays: Vec<jiff::civil::Date> = Vec::new();
     for h in &soak.holidays {
         match h.parse() {
@@ -516,7 +648,7 @@ pub fn verify(
         next.message().unwrap_or(""),
         &identities,
     ));
-    let distinct = promotion.approvals.as_ref().map_or(1, |a| a.distinct);
+    let distinct = policy.distinct;
     let result = four_eyes(
         &members,
         &approvals,
@@ -1322,7 +1454,8 @@ pub fn check_repo(
             ),
             Err(p) => (TreeDrift::default(), Some(p.clone())),
         };
-        let publishes_here = publish_branch(&head_compiled.source.settings, &env) == branch;
+        let (policy, _) = policy_for(source, out, &env, &head_compiled.source.settings)?;
+        let publishes_here = publish_branch(&policy, &env) == branch;
         let head_files = head_compiled.tree.environment(&env);
         let stale = if publishes_here && tree_digest(&head_files) != tree_digest(&actual.files) {
             let unpublished = source
