@@ -342,3 +342,132 @@ fn removing_or_reordering_promotion_does_not_reach_prod() {
         assert!(out.contains("soaked 0 of 5 working days"), "{case}: {out}");
     }
 }
+
+/// Re-makes the tip of `branch` as a hostile publisher would: same tree, message and parents,
+/// another committer date.
+fn redate_tip(s: &Setup, branch: &str, date: &str) -> String {
+    let tip = s.rev_out(branch);
+    let tree = s.rev_out(&format!("{branch}^{{tree}}"));
+    let message = s.git_out(&["log", "-1", "--format=%B", branch], &[]);
+    let parents = s.git_out(&["log", "-1", "--format=%P", branch], &[]);
+    let mut args = vec!["commit-tree".to_string(), tree];
+    for p in parents.split_whitespace() {
+        args.extend(["-p".to_string(), p.to_string()]);
+    }
+    args.extend(["-m".to_string(), message]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let commit = s.git_out(
+        &args,
+        &[("GIT_COMMITTER_DATE", date), ("GIT_AUTHOR_DATE", date)],
+    );
+    s.git_out(
+        &["update-ref", &format!("refs/heads/{branch}"), &commit, &tip],
+        &[],
+    );
+    commit
+}
+
+#[test]
+fn a_backdated_landing_does_not_open_the_soak() {
+    let s = proposed_change("2026-11-26T13:00:00Z");
+    let (code, out) = gate_with(&s, BOB, "2026-11-30T09:00:00Z");
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("✘ soaked  soaked 1 of 5 working days"),
+        "{out}"
+    );
+
+    let forged = redate_tip(&s, "env/dev", "2026-11-15T13:00:00Z");
+    let (code, out) = gate_with(&s, BOB, "2026-11-30T09:00:00Z");
+    assert_eq!(code, 1, "{out}");
+    let want = format!(
+        "✘ soaked  env/dev@{} says {} arrived at 2026-11-15T13:00:00Z, before that source commit was made (2026-11-26T13:00:00Z); the soak is not counted from a time that cannot be true.",
+        &forged[..7],
+        &s.git_out_source(&["rev-parse", "--short=7", "HEAD"])
+    );
+    assert!(out.contains(&want), "{out}");
+    assert!(!out.contains("✔ soaked"), "{out}");
+}
+
+#[test]
+fn a_missing_notes_ref_is_named_with_how_to_fetch_it() {
+    let s = Setup::new();
+    s.publish("2026-11-02T10:00:00Z");
+    // Only prod changes: dev's arrival is recorded only in a note.
+    s.platform.write(
+        "environments/prod/layer.yaml",
+        "values:\n  web:\n    replicas: 2\n    image: nginx:1.28\n    args: !append [--prod]\n",
+    );
+    s.commit(
+        "Newer nginx in prod",
+        "Alice Author <alice@example.com>",
+        "2026-11-26T13:00:00Z",
+    );
+    s.publish("2026-11-26T13:00:00Z");
+    s.git_out(&["update-ref", "-d", "refs/notes/hydrator.metadata"], &[]);
+    let (code, out) = gate_with(&s, BOB, "2026-12-10T09:00:00Z");
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("is not on env/dev yet, and this clone has no refs/notes/hydrator.metadata: if a publish left env/dev as it was, the arrival is recorded there; fetch it: git fetch origin '+refs/notes/*:refs/notes/*'; soaked 0 of 5 working days\n"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("not yet on the previous environment's branch"),
+        "{out}"
+    );
+}
+
+#[test]
+fn publishing_with_uncommitted_changes_warns() {
+    let s = Setup::new();
+    s.platform.write(
+        "environments/layer.yaml",
+        "values:\n  global: {domain: example.net}\n",
+    );
+    let o = s.publish("2026-11-02T10:00:00Z");
+    let head = s.git_out_source(&["rev-parse", "--short=7", "HEAD"]);
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "warning: published HEAD {head}; 1 uncommitted change(s) in the source are not in it: environments/layer.yaml\nhint: commit them and publish again to publish them\n"
+        )
+    );
+}
+
+#[test]
+fn a_backdated_note_does_not_open_the_soak() {
+    let s = Setup::new();
+    s.publish("2026-11-02T10:00:00Z");
+    s.platform.write(
+        "environments/prod/layer.yaml",
+        "values:\n  web:\n    replicas: 2\n    image: nginx:1.28\n    args: !append [--prod]\n",
+    );
+    let change = s.commit(
+        "Newer nginx in prod",
+        "Alice Author <alice@example.com>",
+        "2026-11-26T13:00:00Z",
+    );
+    s.publish("2026-11-26T13:00:00Z");
+    s.git_out(
+        &[
+            "notes",
+            "--ref=hydrator.metadata",
+            "add",
+            "-f",
+            "-m",
+            &format!(r#"[{{"drySha": "{change}", "at": "2026-11-10T09:00:00Z"}}]"#),
+            "env/dev",
+        ],
+        &[],
+    );
+    let (code, out) = gate_with(&s, BOB, "2026-12-01T09:00:00Z");
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(&format!(
+            "✘ soaked  env/dev@{} says {} arrived at 2026-11-10T09:00:00Z, before that source commit was made (2026-11-26T13:00:00Z)",
+            &s.rev_out("env/dev")[..7],
+            &change[..7]
+        )),
+        "{out}"
+    );
+}

@@ -592,6 +592,13 @@ pub fn verify(
                 short(&l.current)
             );
         }
+        Some(l) if l.untrusted.is_some() => {
+            soak_gate.open = emergency.is_some();
+            soak_gate.summary = format!(
+                "{}; the soak is not counted from a time that cannot be true. Find out who rewrote {prev_branch}, and publish again (the soak starts then), or promote with --emergency",
+                l.untrusted.as_deref().unwrap_or_default()
+            );
+        }
         Some(l) => {
             soaked_in = Some(format!(
                 "{prev_branch}@{} since {} ({} working days)",
@@ -601,7 +608,16 @@ pub fn verify(
                 calendar.soaked(l.at, req.now)
             ));
         }
-        None => {}
+        None => {
+            if out.find_reference(output::NOTES_REF).is_err() {
+                soak_gate.summary = format!(
+                    "{} is not on {prev_branch} yet, and this clone has no {}: if a publish left {prev_branch} as it was, the arrival is recorded there; fetch it: git fetch origin '+refs/notes/*:refs/notes/*'; soaked 0 of {} working days",
+                    short(&proposed),
+                    output::NOTES_REF,
+                    soak.working_days
+                );
+            }
+        }
     }
     gates.push(soak_gate);
 
@@ -745,6 +761,9 @@ struct Landing {
     still_there: bool,
     /// The drySha the previous environment runs now.
     current: String,
+    /// Why the landing time cannot be true, when it cannot: it precedes its drySha's commit,
+    /// its parent's landing, or (for a note) the commit the note is on.
+    untrusted: Option<String>,
 }
 
 /// The drySha of an output commit, and those that no-op publishes recorded on it in notes.
@@ -822,22 +841,75 @@ fn landing(
     // whether by a commit or by a no-op publish noted on one. A change that left this
     // environment's output as it was lands when its publish was noted, not when the older
     // commit it was noted on was made.
-    let mut found: Option<(String, Timestamp)> = None;
+    let mut found: Option<(git2::Commit<'_>, Timestamp, String, bool)> = None;
     let mut at = Some(tip);
     while let Some(c) = at {
-        for (sha, when) in dry_shas(out, &c)? {
-            if source.contains(&sha, proposed) && found.as_ref().is_none_or(|(_, t)| when < *t) {
-                found = Some((c.id().to_string(), when));
+        for (i, (sha, when)) in dry_shas(out, &c)?.into_iter().enumerate() {
+            if source.contains(&sha, proposed) && found.as_ref().is_none_or(|f| when < f.1) {
+                let noted = i > 0 || output::metadata_of(out, &c)?.is_none();
+                found = Some((c.clone(), when, sha, noted));
             }
         }
         at = c.parents().next();
     }
-    Ok(found.map(|(commit, at)| Landing {
-        commit,
+    let Some((commit, at, sha, noted)) = found else {
+        return Ok(None);
+    };
+    let untrusted = untrusted_time(source, branch, &commit, at, &sha, noted);
+    Ok(Some(Landing {
+        commit: commit.id().to_string(),
         at,
         still_there,
         current,
+        untrusted,
     }))
+}
+
+/// Why `at`, the time `branch@commit` says `dry_sha` arrived, cannot be true: before the drySha
+/// was committed, before the parent it was made on, or (`noted`, a no-op publish) before the
+/// commit the note is on. Times are the committers' clocks; keep CI's clock in sync.
+pub fn untrusted_time(
+    source: &SourceRepo,
+    branch: &str,
+    commit: &git2::Commit<'_>,
+    at: Timestamp,
+    dry_sha: &str,
+    noted: bool,
+) -> Option<String> {
+    let says = |what: &str, then: Timestamp| {
+        Some(format!(
+            "{branch}@{} says {} arrived at {at}, before {what} ({then})",
+            short(&commit.id().to_string()),
+            short(dry_sha),
+        ))
+    };
+    if let Some(committed) = Oid::from_str(dry_sha)
+        .ok()
+        .and_then(|o| source.repo.find_commit(o).ok())
+        .map(|c| output::time_of(&c))
+        .filter(|t| at < *t)
+    {
+        return says("that source commit was made", committed);
+    }
+    if noted {
+        let made = output::time_of(commit);
+        return (at < made)
+            .then(|| says("the commit its note is on was made", made))
+            .flatten();
+    }
+    let parent = commit.parents().next()?;
+    let before = output::time_of(&parent);
+    (at < before)
+        .then(|| {
+            says(
+                &format!(
+                    "its parent {branch}@{} was made",
+                    short(&parent.id().to_string())
+                ),
+                before,
+            )
+        })
+        .flatten()
 }
 
 /// Merges `env/<e>-next` into `env/<e>` when every gate is open. Returns the merge commit.

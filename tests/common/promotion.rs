@@ -188,3 +188,10 @@ impl Setup {
         o
     }
 }
+
+impl Setup {
+    /// git in the source repository.
+    pub fn git_out_source(&self, args: &[&str]) -> String {
+        git(self.platform.path(), args, &[])
+    }
+}
