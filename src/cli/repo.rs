@@ -236,7 +236,7 @@ pub fn promote(
                 "env/{env}: merged env/{env}-next as {}",
                 promotion::short(&commit)
             );
-            println!("push it: git push origin env/{env}");
+            println!("push it: git push origin env/{env} env/{env}-next");
         }
     }
     Ok(Exit::Clean)
@@ -291,7 +291,11 @@ pub fn status(root: &Path, repo: &Path, now: Timestamp, format: Format) -> Resul
         Format::Json => print_json(&s)?,
         Format::Human => print!("{}", promotion::status_human(&s)),
     }
-    Ok(Exit::Clean)
+    Ok(if s.has_problems() {
+        Exit::Found
+    } else {
+        Exit::Clean
+    })
 }
 
 pub fn protection(forge: Forge, publisher: &str) -> Result<Exit> {

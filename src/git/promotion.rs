@@ -24,7 +24,6 @@ use crate::promote::calendar::Calendar;
 use crate::promote::gate::{Gate, GateName};
 use crate::promote::identity::{Identities, Identity};
 use crate::promote::policy::InForce;
-use crate::promote::trailer::trailers;
 use crate::{Compiled, Selection};
 
 #[derive(Debug, thiserror::Error)]
@@ -330,6 +329,16 @@ pub fn publish(
     let date = Timestamp::from_second(head.time().seconds())
         .map(|t| t.to_string())
         .unwrap_or_default();
+    // A branch that no longer holds what the others recorded on it was moved back or replaced;
+    // publishing on top would bury the evidence.
+    let rewritten = super::history::rewrites(out)?;
+    if let (Some(f), None) = (rewritten.first(), &rollback) {
+        return Err(PromotionError::Refused(format!(
+            "{}; nothing was written\nhint: restore {} from the forge (its push log shows the old tip), or accept the history as it is with --rollback \"reason\", which the commit and the audit record",
+            f.message, f.branch
+        )));
+    }
+    let seen = super::history::seen_tips(out)?;
     // Decide every branch before writing any: a refusal leaves the output repository as it was.
     let mut plan = Vec::new();
     for env in envs {
@@ -441,6 +450,14 @@ pub fn publish(
                 "Rollback: {}\nRolled-back-from: {from}\n",
                 reason.text()
             ));
+        } else if let (Some(reason), false) = (&rollback, rewritten.is_empty()) {
+            msg.push_str(&format!("Rollback: {}\n", reason.text()));
+        }
+        if branch.ends_with("-next") {
+            for line in &seen {
+                msg.push_str(line);
+                msg.push('\n');
+            }
         }
         let oid = output::commit(
             out,
@@ -492,6 +509,9 @@ pub struct Verification {
     pub approvers: Vec<String>,
     pub emergency: Option<String>,
     pub tree_digest: String,
+    /// The reason of a proposal that rolls the environment back, from its `Rollback:` trailer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollback: Option<String>,
 }
 
 impl Verification {
@@ -538,6 +558,21 @@ pub fn verify(
     };
 
     let mut gates = Vec::new();
+
+    // 0. History: the branches the gates read moved only forward, and so does the environment.
+    let rollback = crate::git::history::trailer_map(next.message().unwrap_or(""))
+        .get("rollback")
+        .and_then(|v| v.first().cloned());
+    let (history_gate, rollback) = history_gate(
+        source,
+        out,
+        env,
+        &previous,
+        &proposed,
+        active.as_deref(),
+        rollback,
+    )?;
+    gates.push(history_gate);
 
     // 1. Reproducible.
     let compiled = source.compile_at(&proposed)?;
@@ -694,7 +729,90 @@ pub fn verify(
         approvers,
         emergency: emergency.map(|e| e.reason().to_string()),
         tree_digest: meta.tree_digest.clone(),
+        rollback,
     })
+}
+
+/// The history gate: `env/<e>`, `env/<e>-next` and the previous environment's branch hold
+/// everything recorded on them and their tips moved forward, and the proposal contains what
+/// `env/<e>` runs unless it was published as a rollback. Returns the rollback reason that
+/// applies.
+fn history_gate(
+    source: &SourceRepo,
+    out: &Repository,
+    env: &str,
+    previous: &str,
+    proposed: &str,
+    active: Option<&str>,
+    rollback: Option<String>,
+) -> Result<(Gate, Option<String>), PromotionError> {
+    use crate::git::history::{FindingKind, findings};
+    let branches = [
+        format!("env/{env}"),
+        format!("env/{env}-next"),
+        format!("env/{previous}"),
+    ];
+    let tips: Vec<String> = branches
+        .iter()
+        .filter_map(|b| output::tip(out, b).ok().flatten())
+        .map(|c| c.id().to_string())
+        .collect();
+    let mut details = Vec::new();
+    for e in [env, previous] {
+        for f in findings(source, out, e)? {
+            let at_tip = f.commit.as_ref().is_some_and(|c| tips.contains(c));
+            let counts = match f.kind {
+                FindingKind::Rewritten => true,
+                FindingKind::MovedBack => at_tip,
+                FindingKind::Untrustworthy => false,
+            };
+            if counts && branches.contains(&f.branch) && !details.contains(&f.message) {
+                details.push(f.message);
+            }
+        }
+    }
+    let mut applies = None;
+    if let Some(active) = active {
+        match source.ancestry(proposed, active) {
+            Ancestry::Forward => {}
+            _ if rollback.is_some() => applies = rollback,
+            how => details.push(format!(
+                "env/{env}-next proposes {}, which {} {} that env/{env} runs: promoting it would roll env/{env} back; publish it with --rollback \"reason\" to do that on purpose",
+                short(proposed),
+                if how == Ancestry::Older {
+                    "is older than"
+                } else {
+                    "does not contain"
+                },
+                short(active)
+            )),
+        }
+    }
+    let names = branches.join(", ");
+    let gate = if details.is_empty() {
+        Gate {
+            name: GateName::History,
+            open: true,
+            summary: match &applies {
+                Some(reason) => {
+                    format!("{names} moved only forward; this proposal is a rollback: {reason}")
+                }
+                None => format!("{names} moved only forward"),
+            },
+            details: Vec::new(),
+        }
+    } else {
+        Gate {
+            name: GateName::History,
+            open: false,
+            summary: format!(
+                "{} problem(s) in the history of {names}; find out who rewrote it, and restore it from the forge before promoting",
+                details.len()
+            ),
+            details,
+        }
+    };
+    Ok((gate, applies))
 }
 
 fn calendar_tz(name: &str) -> jiff::tz::TimeZone {
@@ -952,6 +1070,9 @@ pub fn promote(
     if let Some(e) = &v.emergency {
         msg.push_str(&format!("Emergency: {e}\n"));
     }
+    if let Some(r) = &v.rollback {
+        msg.push_str(&format!("Rollback: {r}\n"));
+    }
     msg.push_str(&format!(
         "Render-digest: {}\nEnvironment: {env}\n",
         v.tree_digest
@@ -966,16 +1087,26 @@ pub fn promote(
         &sig,
         &sig,
     )?;
+    // env/<e>-next follows to the merge (a fast-forward): it then holds the promotion, so a
+    // later move of env/<e> back past it shows (see `crate::git::history`).
+    out.reference(
+        &format!("refs/heads/env/{env}-next"),
+        oid,
+        true,
+        &format!("strata: promoted as {}", short(&oid.to_string())),
+    )?;
     Ok(oid.to_string())
 }
 
 /// One entry of the audit trail of an environment.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Default, Serialize)]
 pub struct AuditEntry {
     pub commit: String,
     pub at: String,
     /// `promotion` (a strata merge), `forge-merge` (a merge without strata's trailers), `direct-push`
-    /// (a gated branch changed around the gates) or `publish` (a direct render).
+    /// (a gated branch changed around the gates, or a commit that claims a promotion it is
+    /// not), `publish` (a direct render) or `rewritten` (the branch lost what other branches
+    /// recorded on it).
     pub kind: &'static str,
     pub active: Option<String>,
     pub proposed: String,
@@ -984,7 +1115,12 @@ pub struct AuditEntry {
     pub soaked_in: Option<String>,
     pub approvers: Vec<String>,
     pub emergency: Option<String>,
+    /// The reason of a rollback (`publish --rollback`), from its `Rollback:` trailer.
+    pub rollback: Option<String>,
     pub render_digest: String,
+    /// What is wrong with this entry: why it is not the promotion it claims, a date that
+    /// cannot be true, a move back without `--rollback`.
+    pub problems: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -1003,12 +1139,18 @@ pub struct VersionChange {
 }
 
 /// The evidence of every change to `env/<e>`, newest first, rebuilt from git history alone.
+///
+/// Every entry is checked, not taken at its word: a commit whose message claims a promotion
+/// must have a promotion's shape and tree (see [`crate::git::history::promotion_problems`]),
+/// or it is listed as a direct push with why. What is wrong with the branches' history itself
+/// (moved back, replaced) comes first, as entries of kind `rewritten`.
 pub fn audit(
     source: &SourceRepo,
     out: &Repository,
     env: &str,
     since: Option<Timestamp>,
 ) -> Result<Vec<AuditEntry>, PromotionError> {
+    use crate::git::history::{FindingKind, findings, forge_merge_problems, promotion_problems};
     require_history(source, out)?;
     let branch = format!("env/{env}");
     let Some(tip) = output::tip(out, &branch)? else {
@@ -1016,10 +1158,20 @@ pub fn audit(
             "there is no branch {branch} in the output repository"
         )));
     };
-    // A gated environment changes only by promotion; its first-parent history runs on into the
-    // -next branch it was promoted from, whose publishes are proposals, not changes.
-    let gated = output::tip(out, &format!("{branch}-next"))?.is_some();
+    let head_settings = source.settings_at("HEAD")?;
+    let (policy, _) = policy_for(source, out, env, &head_settings)?;
+    let gated = policy.gated;
     let mut entries = Vec::new();
+    let history = findings(source, out, env)?;
+    for f in history.iter().filter(|f| f.kind == FindingKind::Rewritten) {
+        entries.push(AuditEntry {
+            commit: f.commit.clone().unwrap_or_default(),
+            at: String::new(),
+            kind: "rewritten",
+            problems: vec![f.message.clone()],
+            ..AuditEntry::default()
+        });
+    }
     let mut at = Some(tip);
     while let Some(c) = at {
         let when = output::time_of(&c);
@@ -1027,66 +1179,74 @@ pub fn audit(
             break;
         }
         let parent = c.parents().next();
-        let message = c.message().unwrap_or("");
-        let t: BTreeMap<String, Vec<String>> =
-            trailers(message)
-                .into_iter()
-                .fold(BTreeMap::new(), |mut m, (k, v)| {
-                    m.entry(k.to_ascii_lowercase()).or_default().push(v);
-                    m
-                });
+        let t = crate::git::history::trailer_map(c.message().unwrap_or(""));
         let first = |k: &str| t.get(k).and_then(|v| v.first()).cloned();
         let meta = output::metadata_of(out, &c)?.unwrap_or_default();
-        // The first promotion has no earlier state of the environment to compare with.
-        let first_promotion = first("sha-dry-active").as_deref() == Some("none");
+        let promotion = first("sha-dry-proposed").is_some();
+        // The first promotion has no earlier state of the environment to compare with, and
+        // below it lies the history of the -next branch it promoted: proposals, not changes.
+        let first_promotion = promotion && c.parent_count() == 1;
         let old = match &parent {
             Some(p) if !first_promotion => output::metadata_of(out, p)?.unwrap_or_default(),
             _ => Metadata::default(),
         };
         let merge = c.parent_count() > 1;
-        let (kind, active, proposed) = match first("sha-dry-proposed") {
-            Some(p) => (
+        let mut problems = Vec::new();
+        let (mut kind, active, proposed) = if promotion {
+            problems = promotion_problems(out, env, &c)?;
+            (
                 "promotion",
                 first("sha-dry-active").filter(|a| a != "none"),
-                p,
-            ),
-            // A merge into a gated environment that strata did not write: promoted on the forge.
-            // Its approvals live there; the entry says so rather than hiding the change.
-            None if gated && merge => (
+                first("sha-dry-proposed").unwrap_or_default(),
+            )
+        } else if gated && merge {
+            // A merge into a gated environment that strata did not write: promoted on the
+            // forge. Its approvals live there; the entry says so rather than hiding the change.
+            problems = forge_merge_problems(out, &c)?;
+            (
                 "forge-merge",
                 (!old.dry_sha.is_empty()).then(|| old.dry_sha.clone()),
                 meta.dry_sha.clone(),
-            ),
-            None => (
-                "publish",
+            )
+        } else {
+            (
+                if gated { "direct-push" } else { "publish" },
                 (!old.dry_sha.is_empty()).then(|| old.dry_sha.clone()),
                 meta.dry_sha.clone(),
-            ),
+            )
         };
-        // On a gated branch, single-parent commits with publish trailers are the proposals a
-        // promotion merged in; anything else is a change pushed around the gates.
-        let proposal = first("dry-sha").is_some() && !merge;
-        let kind = if gated && kind == "publish" && !proposal {
-            "direct-push"
-        } else {
-            kind
-        };
-        if proposed.is_empty() || (gated && kind == "publish") {
+        if !problems.is_empty() {
+            kind = "direct-push";
+        }
+        if !gated && proposed.is_empty() {
             at = parent;
             continue;
         }
-        let source_commits = source
-            .range(&proposed, active.as_deref())
-            .map(|cs| {
-                cs.iter()
-                    .map(|s| SourceCommit {
-                        sha: s.id().to_string(),
-                        subject: s.summary().ok().flatten().unwrap_or("").to_string(),
-                        author: output::who(&s.author()),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        let trusted = kind != "direct-push";
+        let source_commits = if proposed.is_empty() {
+            Vec::new()
+        } else {
+            source
+                .range(&proposed, active.as_deref())
+                .map(|cs| {
+                    cs.iter()
+                        .map(|s| SourceCommit {
+                            sha: s.id().to_string(),
+                            subject: s.summary().ok().flatten().unwrap_or("").to_string(),
+                            author: output::who(&s.author()),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let mut notes: Vec<String> = history
+            .iter()
+            .filter(|f| f.kind != FindingKind::Rewritten)
+            .filter(|f| f.commit.as_deref() == Some(&c.id().to_string()))
+            .map(|f| f.message.clone())
+            .collect();
+        notes.dedup();
+        problems.extend(notes);
         entries.push(AuditEntry {
             commit: c.id().to_string(),
             at: when.to_string(),
@@ -1095,11 +1255,20 @@ pub fn audit(
             proposed,
             source_commits,
             version_changes: version_changes(&old, &meta),
-            soaked_in: first("soaked-in"),
-            approvers: t.get("approved-by").cloned().unwrap_or_default(),
+            soaked_in: first("soaked-in").filter(|_| trusted),
+            approvers: if trusted {
+                t.get("approved-by").cloned().unwrap_or_default()
+            } else {
+                Vec::new()
+            },
             emergency: first("emergency"),
+            rollback: first("rollback"),
             render_digest: first("render-digest").unwrap_or(meta.tree_digest.clone()),
+            problems,
         });
+        if first_promotion && trusted {
+            break;
+        }
         at = parent;
     }
     Ok(entries)
@@ -1130,13 +1299,25 @@ fn version_changes(old: &Metadata, new: &Metadata) -> Vec<VersionChange> {
 pub fn audit_markdown(env: &str, entries: &[AuditEntry]) -> String {
     let mut s = format!(
         "# Audit trail of `{env}`\n\n{} change(s), newest first. Rebuilt from the git history of `env/{env}`.\n",
-        entries.len()
+        entries.iter().filter(|e| e.kind != "rewritten").count()
     );
     for e in entries {
-        let title = match e.kind {
-            "promotion" => "Promotion",
-            "forge-merge" => "Promotion merged outside strata",
-            "direct-push" => "⚠ Direct push, not through a promotion",
+        if e.kind == "rewritten" {
+            s.push_str(&format!(
+                "\n## ⚠ History rewritten — `{}`\n\n",
+                short(&e.commit)
+            ));
+            for p in &e.problems {
+                s.push_str(&format!("- {p}\n"));
+            }
+            continue;
+        }
+        let title = match (e.kind, &e.rollback) {
+            ("promotion", None) => "Promotion",
+            ("promotion", Some(_)) => "Promotion of a rollback",
+            ("forge-merge", _) => "Promotion merged outside strata",
+            ("direct-push", _) => "⚠ Direct push, not through a promotion",
+            (_, Some(_)) => "Rollback",
             _ => "Publish",
         };
         s.push_str(&format!(
@@ -1144,6 +1325,12 @@ pub fn audit_markdown(env: &str, entries: &[AuditEntry]) -> String {
             e.at,
             short(&e.commit)
         ));
+        for p in &e.problems {
+            s.push_str(&format!("- **⚠ Problem:** {p}\n"));
+        }
+        if let Some(r) = &e.rollback {
+            s.push_str(&format!("- **Rollback:** {r}\n"));
+        }
         if e.kind == "forge-merge" {
             s.push_str("- **Note:** no strata promotion trailers; its approvals and checks are on the forge's pull request\n");
         }
@@ -1218,6 +1405,9 @@ pub struct EnvironmentStatus {
     pub since: Option<String>,
     /// The proposal on `env/<e>-next` that is not promoted yet, with its gates.
     pub pending: Option<Pending>,
+    /// What is wrong with the history of `env/<e>` and `env/<e>-next`: moved back, replaced,
+    /// dates that cannot be true.
+    pub problems: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -1343,6 +1533,10 @@ pub fn status(
             }
             None => None,
         };
+        let problems = crate::git::history::findings(source, out, &env)?
+            .into_iter()
+            .map(|f| f.message)
+            .collect();
         status.environments.push(EnvironmentStatus {
             environment: env,
             branch,
@@ -1350,6 +1544,7 @@ pub fn status(
             subject: meta.as_ref().map(|m| m.subject.clone()),
             since: tip.as_ref().map(|c| output::time_of(c).to_string()),
             pending,
+            problems,
         });
     }
     Ok(status)
@@ -1402,6 +1597,9 @@ pub fn status_human(s: &Status) -> String {
                 e.environment, e.branch
             )),
         }
+        for p in &e.problems {
+            out.push_str(&format!("  ⚠ {p}\n"));
+        }
         if let Some(p) = &e.pending {
             out.push_str(&format!(
                 "  waiting on {}: {} \"{}\"\n",
@@ -1435,6 +1633,9 @@ pub struct BranchCheck {
     pub problem: Option<String>,
     /// Entries with a mode or type publish never writes: executable bits, symlinks, gitlinks.
     pub unusual: Vec<String>,
+    /// What is wrong with the branch's history: moved back, replaced, a tip on a gated
+    /// environment that is not a promotion, dates that cannot be true.
+    pub history: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -1443,12 +1644,20 @@ pub struct Staleness {
     pub unpublished: Vec<SourceCommit>,
 }
 
+impl Status {
+    /// Whether the history of any environment has a problem.
+    pub fn has_problems(&self) -> bool {
+        self.environments.iter().any(|e| !e.problems.is_empty())
+    }
+}
+
 impl BranchCheck {
     pub fn is_clean(&self) -> bool {
         self.drift.is_clean()
             && self.stale.is_none()
             && self.problem.is_none()
             && self.unusual.is_empty()
+            && self.history.is_empty()
     }
 }
 
@@ -1488,8 +1697,10 @@ pub fn check_repo(
         };
         actual.files.remove(METADATA_FILE);
         let unusual = output::unusual_entries(out, &tip.tree()?)?;
+        let history = branch_history(source, out, &env, &branch, &tip, &head_compiled)?;
         let Some(meta) = output::metadata_of(out, &tip)? else {
             checks.push(BranchCheck {
+                history,
                 unusual,
                 branch,
                 dry_sha: None,
@@ -1547,6 +1758,7 @@ pub fn check_repo(
             None
         };
         checks.push(BranchCheck {
+            history,
             unusual,
             branch,
             dry_sha: Some(meta.dry_sha.clone()),
@@ -1556,6 +1768,40 @@ pub fn check_repo(
         });
     }
     Ok(checks)
+}
+
+/// The history problems of one branch, and for a gated `env/<e>`, whether its tip is a
+/// promotion that is what it claims.
+fn branch_history(
+    source: &SourceRepo,
+    out: &Repository,
+    env: &str,
+    branch: &str,
+    tip: &git2::Commit<'_>,
+    head: &Compiled,
+) -> Result<Vec<String>, PromotionError> {
+    use crate::git::history::{findings, forge_merge_problems, promotion_problems, trailer_map};
+    let mut problems: Vec<String> = findings(source, out, env)?
+        .into_iter()
+        .filter(|f| f.branch == branch)
+        .map(|f| f.message)
+        .collect();
+    let (policy, _) = policy_for(source, out, env, &head.source.settings)?;
+    if policy.gated && !branch.ends_with("-next") {
+        let t = trailer_map(tip.message().unwrap_or(""));
+        let why = if t.contains_key("sha-dry-proposed") {
+            promotion_problems(out, env, tip)?
+        } else if tip.parent_count() > 1 {
+            forge_merge_problems(out, tip)?
+        } else {
+            vec!["it is not a promotion: it reached this gated branch around the gates (a direct push)".to_string()]
+        };
+        problems.extend(
+            why.into_iter()
+                .map(|w| format!("its tip {}: {w}", short(&tip.id().to_string()))),
+        );
+    }
+    Ok(problems)
 }
 
 pub fn check_repo_human(checks: &[BranchCheck]) -> String {
@@ -1584,6 +1830,9 @@ pub fn check_repo_human(checks: &[BranchCheck]) -> String {
         }
         for p in &c.unusual {
             s.push_str(&format!("    not written by strata: {p}\n"));
+        }
+        for p in &c.history {
+            s.push_str(&format!("    ⚠ {p}\n"));
         }
         if let Some(st) = &c.stale {
             s.push_str(&format!(
