@@ -471,3 +471,275 @@ fn a_backdated_note_does_not_open_the_soak() {
         "{out}"
     );
 }
+
+#[test]
+fn a_backdated_landing_shows_in_status_and_audit() {
+    let s = proposed_change("2026-11-26T13:00:00Z");
+    let forged = redate_tip(&s, "env/dev", "2026-11-15T13:00:00Z");
+    let why = format!(
+        "env/dev@{} says {} arrived at 2026-11-15T13:00:00Z, before that source commit was made (2026-11-26T13:00:00Z): its date cannot be trusted",
+        &forged[..7],
+        &s.git_out_source(&["rev-parse", "--short=7", "HEAD"])
+    );
+    let o = s.strata(&["status", "--repo", "OUT", "--now", "2026-11-30T09:00:00Z"]);
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains(&format!("  ⚠ {why}\n")),
+        "{}",
+        stdout(&o)
+    );
+    let o = s.strata(&["audit", "--repo", "OUT", "--env", "dev"]);
+    assert!(
+        stdout(&o).contains(&format!("- **⚠ Problem:** {why}\n")),
+        "{}",
+        stdout(&o)
+    );
+}
+
+/// Promotes the proposed change, then a second one (published on `second`, promoted a soak
+/// later). Returns the first promotion commit.
+fn two_promotions() -> (Setup, String) {
+    let s = proposed_change("2026-11-26T13:00:00Z");
+    s.promote("2026-12-03T13:00:00Z");
+    let first = s.rev_out("env/prod");
+    s.platform.write(
+        "environments/layer.yaml",
+        "values:\n  global: {domain: example.net}\n",
+    );
+    s.commit(
+        "Move on to example.net",
+        "Alice Author <alice@example.com>",
+        "2026-12-04T09:00:00Z",
+    );
+    s.publish("2026-12-04T09:00:00Z");
+    s.promote("2026-12-11T09:00:00Z");
+    (s, first)
+}
+
+#[test]
+fn a_forged_promotion_is_listed_as_a_direct_push() {
+    let (s, _) = two_promotions();
+    // Mallory edits a manifest on env/prod and copies the last promotion's message.
+    let path = "sto2/workload/web/deployment-web.yaml";
+    let text = s.git_out(&["show", &format!("env/prod:{path}")], &[]);
+    let file = s.out_dir.path().join("edited.yaml");
+    std::fs::write(&file, format!("{text}\n# by hand\n")).expect("write");
+    let blob = s.git_out(&["hash-object", "-w", file.to_str().expect("utf8")], &[]);
+    let forged = recommit_with(&s, "env/prod", &[format!("100644,{blob},{path}")]);
+
+    let o = s.strata(&[
+        "audit", "--repo", "OUT", "--env", "prod", "--format", "json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let entries: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(entries[0]["commit"], forged);
+    assert_eq!(entries[0]["kind"], "direct-push", "{entries}");
+    assert_eq!(entries[0]["approvers"], serde_json::json!([]), "{entries}");
+    let problems = entries[0]["problems"].to_string();
+    for want in [
+        "it has 1 parent(s), where a promotion has 2",
+        "is not a publish of the proposed drySha",
+        "its tree is not the tree of the proposal",
+        "differs from the Render-digest it records",
+    ] {
+        assert!(problems.contains(want), "{want}: {problems}");
+    }
+    assert_eq!(entries[1]["kind"], "promotion", "{entries}");
+    let md = stdout(&s.strata(&["audit", "--repo", "OUT", "--env", "prod"]));
+    let top = md.split("\n## ").nth(1).expect("an entry");
+    assert!(
+        top.starts_with("⚠ Direct push, not through a promotion"),
+        "{md}"
+    );
+    assert!(top.contains("- **Approved by:** (nobody)"), "{md}");
+
+    let o = s.strata(&["check", "--repo", "OUT", "--env", "prod"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains(&format!(
+            "    ⚠ its tip {}: its tree's digest sha256:",
+            &forged[..7]
+        )),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn moving_prod_back_to_an_earlier_promotion_is_found() {
+    let (s, first) = two_promotions();
+    let second = s.rev_out("env/prod");
+    s.git_out(&["update-ref", "refs/heads/env/prod", &first], &[]);
+    let want = format!(
+        "env/prod no longer contains the promotion {} of 2026-12-11T09:00:00Z, which env/prod-next holds: env/prod was moved back, deleted or replaced",
+        &second[..7]
+    );
+
+    let o = s.strata(&["status", "--repo", "OUT", "--now", "2026-12-14T09:00:00Z"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains(&format!("  ⚠ {want}\n")),
+        "{}",
+        stdout(&o)
+    );
+
+    let o = s.strata(&["check", "--repo", "OUT"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains(&format!("    ⚠ {want}\n")),
+        "{}",
+        stdout(&o)
+    );
+
+    let md = stdout(&s.strata(&["audit", "--repo", "OUT", "--env", "prod"]));
+    assert!(
+        md.contains(&format!(
+            "## ⚠ History rewritten — `{}`\n\n- {want}\n",
+            &second[..7]
+        )),
+        "{md}"
+    );
+
+    let (code, out) = gate_with(&s, BOB, "2026-12-14T09:00:00Z");
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("✘ history  1 problem(s) in the history of env/prod, env/prod-next, env/dev"),
+        "{out}"
+    );
+    assert!(out.contains(&format!("    {want}\n")), "{out}");
+
+    // publish will not bury the evidence under a new proposal.
+    s.platform.write(
+        "environments/layer.yaml",
+        "values:\n  global: {domain: example.info}\n",
+    );
+    s.commit(
+        "And on",
+        "Alice Author <alice@example.com>",
+        "2026-12-14T09:00:00Z",
+    );
+    let o = s.strata(&["publish", "--repo", "OUT", "--now", "2026-12-14T10:00:00Z"]);
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stderr(&o).starts_with(&format!("error: {want}; nothing was written\n")),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn replacing_the_first_environment_with_an_unrelated_commit_is_found() {
+    let s = proposed_change("2026-11-26T13:00:00Z");
+    let dev = s.rev_out("env/dev");
+    let before = s.rev_out("env/dev~1");
+    let tree = s.rev_out("env/dev^{tree}");
+    let message = s.git_out(&["log", "-1", "--format=%B", "env/dev"], &[]);
+    let root = s.git_out(
+        &["commit-tree", &tree, "-m", &message],
+        &[("GIT_COMMITTER_DATE", "2026-11-26T13:00:00Z")],
+    );
+    s.git_out(&["update-ref", "refs/heads/env/dev", &root, &dev], &[]);
+    let want = format!(
+        "env/dev no longer contains {}, which env/prod-next@{} recorded as its tip when it was published (2026-11-26T13:00:00Z): env/dev was moved back, deleted or replaced",
+        &before[..7],
+        &s.rev_out("env/prod-next")[..7]
+    );
+    let o = s.strata(&["status", "--repo", "OUT", "--now", "2026-12-04T09:00:00Z"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains(&format!("  ⚠ {want}\n")),
+        "{}",
+        stdout(&o)
+    );
+    let o = s.strata(&["check", "--repo", "OUT", "--env", "dev"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let o = s.strata(&["audit", "--repo", "OUT", "--env", "dev", "--format", "json"]);
+    let entries: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(entries[0]["kind"], "rewritten", "{entries}");
+    let (code, out) = gate_with(&s, BOB, "2026-12-04T09:00:00Z");
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("✘ history  "), "{out}");
+}
+
+#[test]
+fn publishing_an_older_commit_needs_rollback_and_is_recorded() {
+    let s = proposed_change("2026-11-26T13:00:00Z");
+    s.promote("2026-12-03T13:00:00Z");
+    let dev = s.rev_out("env/dev");
+    let old = s.git_out_source(&["rev-parse", "HEAD~1"]);
+    s.git_out_source(&["checkout", "--quiet", "--detach", &old]);
+    let o = s.strata(&["publish", "--repo", "OUT", "--now", "2026-12-04T09:00:00Z"]);
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    let head = s.git_out_source(&["rev-parse", "--short=7", "HEAD@{1}"]);
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "error: HEAD {} is older than {head} that env/dev runs; nothing was written\nhint: publish from the branch that has {head} (git pull), or roll back on purpose with --rollback \"reason\", which the commit and the audit record\n",
+            &old[..7]
+        )
+    );
+    assert_eq!(s.rev_out("env/dev"), dev, "nothing was written");
+
+    let o = s.strata(&[
+        "publish",
+        "--repo",
+        "OUT",
+        "--now",
+        "2026-12-04T09:00:00Z",
+        "--rollback",
+        "example.org breaks logins",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains(&format!("from {}), rolled back from {head}", &old[..7])),
+        "{}",
+        stdout(&o)
+    );
+    let message = s.git_out(&["log", "-1", "--format=%B", "env/dev"], &[]);
+    assert!(
+        message.contains("\nRollback: example.org breaks logins\nRolled-back-from: "),
+        "{message}"
+    );
+    let md = stdout(&s.strata(&["audit", "--repo", "OUT", "--env", "dev"]));
+    assert!(
+        md.contains("\n## Rollback 2026-12-04T09:00:00Z — `"),
+        "{md}"
+    );
+    assert!(
+        md.contains("- **Rollback:** example.org breaks logins\n"),
+        "{md}"
+    );
+
+    // Promoting it rolls prod back: the history gate lets it through as a rollback, and the
+    // promotion records it.
+    let (code, out) = gate_with(&s, BOB, "2026-12-10T09:00:00Z");
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("✔ history  env/prod, env/prod-next, env/dev moved only forward; this proposal is a rollback: example.org breaks logins\n"),
+        "{out}"
+    );
+    s.promote("2026-12-10T09:00:00Z");
+    let md = stdout(&s.strata(&["audit", "--repo", "OUT", "--env", "prod"]));
+    assert!(
+        md.contains("\n## Promotion of a rollback 2026-12-10T09:00:00Z — `"),
+        "{md}"
+    );
+    let o = s.strata(&["status", "--repo", "OUT", "--now", "2026-12-10T10:00:00Z"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+}
+
+#[test]
+fn a_proposal_older_than_prod_without_rollback_closes_the_history_gate() {
+    let s = proposed_change("2026-11-26T13:00:00Z");
+    s.promote("2026-12-03T13:00:00Z");
+    // Mallory points env/prod-next back at the first proposal, which holds the older drySha.
+    let first = s.git_out(&["rev-list", "--max-parents=0", "env/prod-next"], &[]);
+    let active = s.git_out_source(&["rev-parse", "--short=7", "HEAD"]);
+    s.git_out(&["update-ref", "refs/heads/env/prod-next", &first], &[]);
+    let (code, out) = gate_with(&s, BOB, "2026-12-10T09:00:00Z");
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(&format!("which is older than {active} that env/prod runs: promoting it would roll env/prod back; publish it with --rollback \"reason\" to do that on purpose")),
+        "{out}"
+    );
+}
