@@ -743,3 +743,107 @@ fn a_proposal_older_than_prod_without_rollback_closes_the_history_gate() {
         "{out}"
     );
 }
+
+/// The backticked words of a Markdown table cell.
+fn code_spans(cell: &str) -> Vec<String> {
+    cell.split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn the_trust_model_is_what_protection_prints() {
+    let readme = std::fs::read_to_string(common::repo_root().join("README.md")).expect("README");
+    let o = assert_cmd::Command::cargo_bin("strata")
+        .expect("bin")
+        .args(["protection", "--forge", "github"])
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let ruleset: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+
+    // The ruleset shown in the README is the one printed.
+    let section = readme
+        .split("### strata protection")
+        .nth(1)
+        .expect("section");
+    let shown = section
+        .split("```json\n")
+        .nth(1)
+        .and_then(|b| b.split("\n```").next())
+        .expect("a json block");
+    let shown: serde_json::Value = serde_json::from_str(shown).expect("README json");
+    assert_eq!(
+        shown, ruleset,
+        "README's ruleset differs from `strata protection --forge github`"
+    );
+
+    // The trust model's row for env/* names exactly what the ruleset sets.
+    let model = readme
+        .split("### The trust model")
+        .nth(1)
+        .expect("trust model");
+    let row = model
+        .lines()
+        .find(|l| l.starts_with("| `refs/heads/env/*` of the output repository |"))
+        .expect("the env/* row");
+    let cells: Vec<&str> = row.split(" | ").collect();
+    let github: Vec<String> = code_spans(cells[2]);
+    assert_eq!(
+        ruleset["conditions"]["ref_name"]["include"],
+        serde_json::json!(["refs/heads/env/*"])
+    );
+    let mut printed: Vec<String> = Vec::new();
+    for rule in ruleset["rules"].as_array().expect("rules") {
+        printed.push(rule["type"].as_str().expect("type").to_string());
+        if let Some(params) = rule["parameters"].as_object() {
+            for (k, v) in params {
+                if v == &serde_json::Value::Bool(true) {
+                    printed.push(k.clone());
+                }
+            }
+            for check in params
+                .get("required_status_checks")
+                .and_then(|c| c.as_array())
+                .into_iter()
+                .flatten()
+            {
+                printed.push(check["context"].as_str().expect("context").to_string());
+            }
+        }
+    }
+    printed.retain(|p| p != "strict_required_status_checks_policy");
+    printed.sort();
+    let mut named = github.clone();
+    named.sort();
+    assert_eq!(
+        named, printed,
+        "the trust model's env/* row and the ruleset disagree"
+    );
+    assert!(cells[2].contains(", strict"), "{row}");
+
+    let o = assert_cmd::Command::cargo_bin("strata")
+        .expect("bin")
+        .args(["protection", "--forge", "gitlab"])
+        .output()
+        .expect("run");
+    let script = stdout(&o);
+    let gitlab = code_spans(cells[3]);
+    assert!(gitlab.len() >= 7, "{row}");
+    for setting in gitlab {
+        let key = setting.split('=').next().unwrap_or("");
+        let found = if setting == "env/*" {
+            script.contains("name=env/*")
+        } else if setting.contains('=') {
+            script.contains(&setting)
+        } else {
+            script.contains(key)
+        };
+        assert!(
+            found,
+            "`{setting}` of the trust model is not in the GitLab script:\n{script}"
+        );
+    }
+}

@@ -309,6 +309,7 @@ pub fn protection(forge: Forge, publisher: &str) -> Result<Exit> {
                 "bypass_actors": [{"actor_type": "Integration", "actor_id": 0, "bypass_mode": "always",
                     "_comment": format!("replace actor_id with the id of the GitHub App or user `{publisher}` that runs strata publish/promote; only it may push")}],
                 "rules": [
+                    {"type": "creation"},
                     {"type": "deletion"},
                     {"type": "non_fast_forward"},
                     {"type": "update", "parameters": {"update_allows_fetch_and_merge": false}},

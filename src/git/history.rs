@@ -197,7 +197,10 @@ pub fn walk(
             };
             if let Some(before) = before.filter(|b| b.dry_sha != meta.dry_sha)
                 && !t.contains_key("rollback")
-                && source.ancestry(&meta.dry_sha, &before.dry_sha) != Ancestry::Forward
+                && matches!(
+                    source.ancestry(&meta.dry_sha, &before.dry_sha),
+                    Ancestry::Older | Ancestry::Diverged
+                )
             {
                 findings.push(Finding {
                     branch: branch.to_string(),

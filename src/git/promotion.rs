@@ -167,7 +167,7 @@ impl SourceRepo {
         let (Ok(n), Ok(r)) = (Oid::from_str(new), Oid::from_str(running)) else {
             return Ancestry::Unknown;
         };
-        if self.repo.find_commit(r).is_err() {
+        if self.repo.find_commit(r).is_err() || self.repo.find_commit(n).is_err() {
             return Ancestry::Unknown;
         }
         if self.contains(new, running) {
@@ -1737,8 +1737,8 @@ pub fn check_repo(
             ),
             Err(p) => (TreeDrift::default(), Some(p.clone())),
         };
-        let (policy, _) = policy_for(source, out, &env, &head_compiled.source.settings)?;
-        let publishes_here = publish_branch(&policy, &env) == branch;
+        let gated = gated_here(source, out, &env, &head_compiled.source.settings)?;
+        let publishes_here = (branch.ends_with("-next") == gated) && branch.starts_with("env/");
         let head_files = head_compiled.tree.environment(&env);
         let stale = if publishes_here && tree_digest(&head_files) != tree_digest(&actual.files) {
             let unpublished = source
@@ -1770,6 +1770,23 @@ pub fn check_repo(
     Ok(checks)
 }
 
+/// Whether `env` is gated, for `check --repo`: where the drySha it runs is not in the source
+/// repository (a `problem` of its own there), an `env/<e>-next` branch still says it is.
+fn gated_here(
+    source: &SourceRepo,
+    out: &Repository,
+    env: &str,
+    head: &Settings,
+) -> Result<bool, PromotionError> {
+    match policy_for(source, out, env, head) {
+        Ok((policy, _)) => Ok(policy.gated),
+        Err(PromotionError::MissingHistory(_)) => {
+            Ok(output::tip(out, &format!("env/{env}-next"))?.is_some())
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// The history problems of one branch, and for a gated `env/<e>`, whether its tip is a
 /// promotion that is what it claims.
 fn branch_history(
@@ -1786,8 +1803,7 @@ fn branch_history(
         .filter(|f| f.branch == branch)
         .map(|f| f.message)
         .collect();
-    let (policy, _) = policy_for(source, out, env, &head.source.settings)?;
-    if policy.gated && !branch.ends_with("-next") {
+    if gated_here(source, out, env, &head.source.settings)? && !branch.ends_with("-next") {
         let t = trailer_map(tip.message().unwrap_or(""));
         let why = if t.contains_key("sha-dry-proposed") {
             promotion_problems(out, env, tip)?
