@@ -847,3 +847,44 @@ fn the_trust_model_is_what_protection_prints() {
         );
     }
 }
+
+#[test]
+fn a_publish_straight_onto_prod_is_a_direct_push_in_audit_and_check() {
+    // What publish did before the policy in force: a publish commit on env/prod itself.
+    let (s, _) = two_promotions();
+    s.platform.write(
+        "environments/layer.yaml",
+        "values:\n  global: {domain: evil.example}\n",
+    );
+    s.commit(
+        "Tidy up",
+        "Mallory <mallory@example.com>",
+        "2026-12-12T09:00:00Z",
+    );
+    s.publish("2026-12-12T09:00:00Z");
+    let tree = s.rev_out("env/prod-next^{tree}");
+    let message = s.git_out(&["log", "-1", "--format=%B", "env/prod-next"], &[]);
+    let direct = s.git_out(
+        &["commit-tree", &tree, "-p", "env/prod", "-m", &message],
+        &[("GIT_COMMITTER_DATE", "2026-12-12T09:00:00Z")],
+    );
+    s.git_out(&["update-ref", "refs/heads/env/prod", &direct], &[]);
+
+    let o = s.strata(&[
+        "audit", "--repo", "OUT", "--env", "prod", "--format", "json",
+    ]);
+    let entries: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(entries[0]["commit"], direct, "{entries}");
+    assert_eq!(entries[0]["kind"], "direct-push", "{entries}");
+    assert_eq!(entries[1]["kind"], "promotion", "{entries}");
+    let o = s.strata(&["check", "--repo", "OUT", "--env", "prod"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains(&format!(
+            "    ⚠ its tip {}: it is not a promotion: it reached this gated branch around the gates (a direct push)\n",
+            &direct[..7]
+        )),
+        "{}",
+        stdout(&o)
+    );
+}
