@@ -470,6 +470,17 @@ fn a_backdated_note_does_not_open_the_soak() {
         )),
         "{out}"
     );
+    let o = s.strata(&["status", "--repo", "OUT", "--now", "2026-12-01T09:00:00Z"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains(&format!(
+            "  ⚠ env/dev@{} says {} arrived at 2026-11-10T09:00:00Z, before that source commit was made (2026-11-26T13:00:00Z) (a note): its date cannot be trusted\n",
+            &s.rev_out("env/dev")[..7],
+            &change[..7]
+        )),
+        "{}",
+        stdout(&o)
+    );
 }
 
 #[test]

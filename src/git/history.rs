@@ -15,7 +15,9 @@ use git2::{Oid, Repository};
 use serde::Serialize;
 
 use super::output::{self, Metadata, tree_digest};
-use super::promotion::{Ancestry, PromotionError, SourceRepo, short, untrusted_time};
+use super::promotion::{
+    Ancestry, Noted, PromotionError, SourceRepo, read_noted, short, untrusted_time,
+};
 use crate::promote::trailer::trailers;
 
 /// Something wrong with the history of a branch.
@@ -170,11 +172,38 @@ pub fn walk(
     let Some(tip) = output::tip(out, branch)? else {
         return Ok(findings);
     };
+    // Each commit's metadata is read once: as the parent of the one before, then as itself.
+    // The notes are read once too, not looked up for every commit.
+    let mut noted: BTreeMap<Oid, Vec<Noted>> = BTreeMap::new();
+    if let Ok(notes) = out.notes(Some(output::NOTES_REF)) {
+        for (_, annotated) in notes.flatten() {
+            noted.insert(annotated, read_noted(out, annotated));
+        }
+    }
+    let mut meta = output::metadata_of(out, &tip)?;
     let mut at = Some(tip);
     while let Some(c) = at {
         let parent = c.parents().next();
+        let before = match &parent {
+            Some(p) => output::metadata_of(out, p)?,
+            None => None,
+        };
         let id = c.id().to_string();
-        if let Some(meta) = output::metadata_of(out, &c)? {
+        let untrustworthy = |why: String| Finding {
+            branch: branch.to_string(),
+            commit: Some(id.clone()),
+            kind: FindingKind::Untrustworthy,
+            message: format!("{why}: its date cannot be trusted"),
+        };
+        for n in noted.get(&c.id()).into_iter().flatten() {
+            let Some(at) = n.at.as_deref().and_then(|t| t.parse().ok()) else {
+                continue;
+            };
+            if let Some(why) = untrusted_time(source, branch, &c, at, &n.dry_sha, true) {
+                findings.push(untrustworthy(format!("{why} (a note)")));
+            }
+        }
+        if let Some(meta) = &meta {
             let t = trailer_map(c.message().unwrap_or(""));
             if let Some(why) = untrusted_time(
                 source,
@@ -184,18 +213,9 @@ pub fn walk(
                 &meta.dry_sha,
                 false,
             ) {
-                findings.push(Finding {
-                    branch: branch.to_string(),
-                    commit: Some(id.clone()),
-                    kind: FindingKind::Untrustworthy,
-                    message: format!("{why}: its date cannot be trusted"),
-                });
+                findings.push(untrustworthy(why));
             }
-            let before = match &parent {
-                Some(p) => output::metadata_of(out, p)?,
-                None => None,
-            };
-            if let Some(before) = before.filter(|b| b.dry_sha != meta.dry_sha)
+            if let Some(before) = before.as_ref().filter(|b| b.dry_sha != meta.dry_sha)
                 && !t.contains_key("rollback")
                 && matches!(
                     source.ancestry(&meta.dry_sha, &before.dry_sha),
@@ -215,6 +235,7 @@ pub fn walk(
                 });
             }
         }
+        meta = before;
         at = parent;
     }
     Ok(findings)
@@ -237,6 +258,27 @@ pub fn findings(
     let mut seen = std::collections::BTreeSet::new();
     all.retain(|f| seen.insert(f.message.clone()));
     Ok(all)
+}
+
+/// The findings of each environment, worked out once however often one command asks (status
+/// asks for every environment, then again through the gates of each pending promotion).
+#[derive(Debug, Default)]
+pub struct FindingsCache(BTreeMap<String, Vec<Finding>>);
+
+impl FindingsCache {
+    pub fn of(
+        &mut self,
+        source: &SourceRepo,
+        out: &Repository,
+        env: &str,
+    ) -> Result<Vec<Finding>, PromotionError> {
+        if let Some(found) = self.0.get(env) {
+            return Ok(found.clone());
+        }
+        let found = findings(source, out, env)?;
+        self.0.insert(env.to_string(), found.clone());
+        Ok(found)
+    }
 }
 
 /// Why a commit that claims to be a promotion of `env` (it has `Sha-dry-proposed:`) is not one

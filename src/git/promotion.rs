@@ -17,6 +17,7 @@ use super::{GitError, resolve, world_at};
 use crate::check::{TreeDrift, compare};
 use crate::diag::Failure;
 use crate::emit::OutputTree;
+use crate::git::history::FindingsCache;
 use crate::load::Settings;
 use crate::promote::approvals::{Approval, Member, Role, four_eyes, read_approvals};
 use crate::promote::break_glass::{BreakGlass, required_approvers};
@@ -526,6 +527,15 @@ pub fn verify(
     out: &Repository,
     req: &PromotionRequest,
 ) -> Result<Verification, PromotionError> {
+    verify_with(source, out, req, &mut FindingsCache::default())
+}
+
+fn verify_with(
+    source: &SourceRepo,
+    out: &Repository,
+    req: &PromotionRequest,
+    history: &mut FindingsCache,
+) -> Result<Verification, PromotionError> {
     require_history(source, out)?;
     let env = &req.environment;
     let next_branch = format!("env/{env}-next");
@@ -566,6 +576,7 @@ pub fn verify(
     let (history_gate, rollback) = history_gate(
         source,
         out,
+        history,
         env,
         &previous,
         &proposed,
@@ -737,16 +748,18 @@ pub fn verify(
 /// everything recorded on them and their tips moved forward, and the proposal contains what
 /// `env/<e>` runs unless it was published as a rollback. Returns the rollback reason that
 /// applies.
+#[allow(clippy::too_many_arguments)]
 fn history_gate(
     source: &SourceRepo,
     out: &Repository,
+    history: &mut FindingsCache,
     env: &str,
     previous: &str,
     proposed: &str,
     active: Option<&str>,
     rollback: Option<String>,
 ) -> Result<(Gate, Option<String>), PromotionError> {
-    use crate::git::history::{FindingKind, findings};
+    use crate::git::history::FindingKind;
     let branches = [
         format!("env/{env}"),
         format!("env/{env}-next"),
@@ -759,7 +772,7 @@ fn history_gate(
         .collect();
     let mut details = Vec::new();
     for e in [env, previous] {
-        for f in findings(source, out, e)? {
+        for f in history.of(source, out, e)? {
             let at_tip = f.commit.as_ref().is_some_and(|c| tips.contains(c));
             let counts = match f.kind {
                 FindingKind::Rewritten => true,
@@ -888,10 +901,10 @@ struct Landing {
 /// One no-op publish recorded in a note: which drySha, and when.
 #[derive(Debug, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Noted {
-    dry_sha: String,
+pub(crate) struct Noted {
+    pub(crate) dry_sha: String,
     #[serde(default)]
-    at: Option<String>,
+    pub(crate) at: Option<String>,
 }
 
 /// The note on `commit` with one more no-op publish appended. Every earlier entry is kept: the
@@ -909,7 +922,7 @@ fn noted(out: &Repository, commit: Oid, dry_sha: &str, at: Timestamp) -> String 
     text
 }
 
-fn read_noted(out: &Repository, commit: Oid) -> Vec<Noted> {
+pub(crate) fn read_noted(out: &Repository, commit: Oid) -> Vec<Noted> {
     let Some(note) = output::note_of(out, commit) else {
         return Vec::new();
     };
@@ -1455,6 +1468,7 @@ pub fn status(
     now: Timestamp,
 ) -> Result<Status, PromotionError> {
     require_history(source, out)?;
+    let mut history = FindingsCache::default();
     let settings = source.settings_at("HEAD")?;
     let mut envs: Vec<String> = settings
         .promotion
@@ -1507,7 +1521,7 @@ pub fn status(
                             promoter: None,
                             emergency: None,
                         };
-                        let gates = match verify(source, out, &req) {
+                        let gates = match verify_with(source, out, &req, &mut history) {
                             Ok(v) => v
                                 .gates
                                 .into_iter()
@@ -1533,7 +1547,8 @@ pub fn status(
             }
             None => None,
         };
-        let problems = crate::git::history::findings(source, out, &env)?
+        let problems = history
+            .of(source, out, &env)?
             .into_iter()
             .map(|f| f.message)
             .collect();
@@ -1669,6 +1684,7 @@ pub fn check_repo(
     environment: Option<&str>,
 ) -> Result<Vec<BranchCheck>, PromotionError> {
     require_history(source, out)?;
+    let mut findings = FindingsCache::default();
     let head = resolve(&source.repo, "HEAD")?.id().to_string();
     let head_compiled = source.compile_at(&head)?;
     let mut renders: BTreeMap<String, Result<OutputTree, String>> = BTreeMap::new();
@@ -1697,7 +1713,15 @@ pub fn check_repo(
         };
         actual.files.remove(METADATA_FILE);
         let unusual = output::unusual_entries(out, &tip.tree()?)?;
-        let history = branch_history(source, out, &env, &branch, &tip, &head_compiled)?;
+        let history = branch_history(
+            source,
+            out,
+            &mut findings,
+            &env,
+            &branch,
+            &tip,
+            &head_compiled,
+        )?;
         let Some(meta) = output::metadata_of(out, &tip)? else {
             checks.push(BranchCheck {
                 history,
@@ -1792,13 +1816,15 @@ fn gated_here(
 fn branch_history(
     source: &SourceRepo,
     out: &Repository,
+    cache: &mut FindingsCache,
     env: &str,
     branch: &str,
     tip: &git2::Commit<'_>,
     head: &Compiled,
 ) -> Result<Vec<String>, PromotionError> {
-    use crate::git::history::{findings, forge_merge_problems, promotion_problems, trailer_map};
-    let mut problems: Vec<String> = findings(source, out, env)?
+    use crate::git::history::{forge_merge_problems, promotion_problems, trailer_map};
+    let mut problems: Vec<String> = cache
+        .of(source, out, env)?
         .into_iter()
         .filter(|f| f.branch == branch)
         .map(|f| f.message)
