@@ -7,7 +7,7 @@ use std::path::Path;
 
 use git2::{Signature, Time};
 
-use common::promotion::{Setup, ts};
+use common::promotion::{Setup, proposed_change, ts};
 use common::{stderr, stdout};
 
 const BOB: &str = r#"[{"name": "Bob Reviewer", "email": "bob@example.com"}]"#;
@@ -112,23 +112,6 @@ fn a_no_op_publish_makes_no_commit_and_writes_a_note() {
         "{:?}",
         note.message()
     );
-}
-
-/// Publishes a change to prod-next that landed in dev at `landed`.
-fn proposed_change(landed: &str) -> Setup {
-    let s = Setup::new();
-    s.publish("2026-11-02T10:00:00Z");
-    s.platform.write(
-        "environments/layer.yaml",
-        "values:\n  global: {domain: example.org}\n",
-    );
-    s.commit(
-        "Move to example.org",
-        "Alice Author <alice@example.com>",
-        landed,
-    );
-    s.publish(landed);
-    s
 }
 
 #[test]

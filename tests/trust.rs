@@ -4,27 +4,10 @@
 
 mod common;
 
-use common::promotion::{Setup, git};
+use common::promotion::{Setup, git, proposed_change};
 use common::{stderr, stdout};
 
 const BOB: &str = r#"[{"name": "Bob Reviewer", "email": "bob@example.com"}]"#;
-
-/// A change to prod-next that landed in dev at `landed`.
-fn proposed_change(landed: &str) -> Setup {
-    let s = Setup::new();
-    s.publish("2026-11-02T10:00:00Z");
-    s.platform.write(
-        "environments/layer.yaml",
-        "values:\n  global: {domain: example.org}\n",
-    );
-    s.commit(
-        "Move to example.org",
-        "Alice Author <alice@example.com>",
-        landed,
-    );
-    s.publish(landed);
-    s
-}
 
 fn gate_with(s: &Setup, approvals: &str, now: &str) -> (i32, String) {
     let file = s.approvals(approvals);

@@ -195,3 +195,21 @@ impl Setup {
         git(self.platform.path(), args, &[])
     }
 }
+
+/// The platform published once, then a change to the domain by Alice, committed and published
+/// at `landed`: it waits on env/prod-next and landed in dev then.
+pub fn proposed_change(landed: &str) -> Setup {
+    let s = Setup::new();
+    s.publish("2026-11-02T10:00:00Z");
+    s.platform.write(
+        "environments/layer.yaml",
+        "values:\n  global: {domain: example.org}\n",
+    );
+    s.commit(
+        "Move to example.org",
+        "Alice Author <alice@example.com>",
+        landed,
+    );
+    s.publish(landed);
+    s
+}
