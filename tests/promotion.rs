@@ -5,136 +5,10 @@ mod common;
 
 use std::path::Path;
 
-use git2::{Repository, Signature, Time};
+use git2::{Signature, Time};
 
-use common::{Platform, stderr, stdout};
-
-const POLICY: &str = "promotion:\n  order: [dev, prod]\n  soak: {workingDays: 5, timezone: Europe/Stockholm, holidays: [2026-12-24, 2026-12-25]}\n  approvals: {distinct: 1}\nidentities:\n  bob-gh: bob@example.com\n";
-
-fn ts(rfc3339: &str) -> i64 {
-    rfc3339
-        .parse::<jiff::Timestamp>()
-        .expect("time")
-        .as_second()
-}
-
-/// A source repository holding the minimal platform, and an empty output repository.
-struct Setup {
-    platform: Platform,
-    source: Repository,
-    out_dir: tempfile::TempDir,
-}
-
-impl Setup {
-    fn new() -> Setup {
-        let platform = Platform::minimal();
-        platform.write(
-            "strata.yaml",
-            &format!("{}{}{POLICY}", common::STRATA_YAML, common::POLICIES_OFF),
-        );
-        let source = Repository::init(platform.path()).expect("init source");
-        let mut cfg = source.config().expect("cfg");
-        cfg.set_str("user.name", "Paula Promoter").expect("cfg");
-        cfg.set_str("user.email", "paula@example.com").expect("cfg");
-        let out_dir = tempfile::tempdir().expect("tmp");
-        Repository::init(out_dir.path()).expect("init output");
-        let s = Setup {
-            platform,
-            source,
-            out_dir,
-        };
-        s.commit(
-            "Add the platform",
-            "Alice Author <alice@example.com>",
-            "2026-11-02T09:00:00Z",
-        );
-        s
-    }
-
-    /// Commits the whole working tree as `author` at `when`.
-    fn commit(&self, subject: &str, author: &str, when: &str) -> String {
-        let (name, email) = author
-            .trim_end_matches('>')
-            .split_once(" <")
-            .expect("Name <email>");
-        let sig = Signature::new(name, email, &Time::new(ts(when), 0)).expect("sig");
-        let mut index = self.source.index().expect("index");
-        index
-            .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
-            .expect("add");
-        index.write().expect("write index");
-        let tree = self
-            .source
-            .find_tree(index.write_tree().expect("tree"))
-            .expect("tree");
-        let parents: Vec<git2::Commit> = self
-            .source
-            .head()
-            .ok()
-            .and_then(|h| h.peel_to_commit().ok())
-            .into_iter()
-            .collect();
-        let refs: Vec<&git2::Commit> = parents.iter().collect();
-        self.source
-            .commit(Some("HEAD"), &sig, &sig, subject, &tree, &refs)
-            .expect("commit")
-            .to_string()
-    }
-
-    fn out(&self) -> &Path {
-        self.out_dir.path()
-    }
-
-    fn strata(&self, args: &[&str]) -> std::process::Output {
-        let out = self.out().to_str().expect("utf8").to_string();
-        let mut full: Vec<&str> = args
-            .iter()
-            .map(|a| if *a == "OUT" { out.as_str() } else { a })
-            .collect();
-        if matches!(args.first(), Some(&"publish") | Some(&"promote")) {
-            full.push("--committer");
-            full.push("strata bot <bot@example.com>");
-        }
-        self.platform.strata(&full)
-    }
-
-    fn publish(&self, now: &str) -> std::process::Output {
-        let o = self.strata(&["publish", "--repo", "OUT", "--now", now]);
-        assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
-        o
-    }
-
-    fn gate(&self, args: &[&str]) -> (i32, String) {
-        let mut full = vec!["verify-promotion", "--repo", "OUT", "--env", "prod"];
-        full.extend_from_slice(args);
-        let o = self.platform.strata(
-            &full
-                .iter()
-                .map(|a| {
-                    if *a == "OUT" {
-                        self.out().to_str().expect("utf8")
-                    } else {
-                        a
-                    }
-                })
-                .collect::<Vec<_>>(),
-        );
-        (
-            o.status.code().unwrap_or(-1),
-            format!("{}{}", stdout(&o), stderr(&o)),
-        )
-    }
-
-    fn approvals(&self, json: &str) -> String {
-        let path = self.platform.path().join("approvals.json");
-        std::fs::write(&path, json).expect("write");
-        path.to_str().expect("utf8").to_string()
-    }
-
-    fn output_repo(&self) -> Repository {
-        Repository::open(self.out()).expect("open output")
-    }
-}
+use common::promotion::{Setup, proposed_change, ts};
+use common::{stderr, stdout};
 
 const BOB: &str = r#"[{"name": "Bob Reviewer", "email": "bob@example.com"}]"#;
 
@@ -238,23 +112,6 @@ fn a_no_op_publish_makes_no_commit_and_writes_a_note() {
         "{:?}",
         note.message()
     );
-}
-
-/// Publishes a change to prod-next that landed in dev at `landed`.
-fn proposed_change(landed: &str) -> Setup {
-    let s = Setup::new();
-    s.publish("2026-11-02T10:00:00Z");
-    s.platform.write(
-        "environments/layer.yaml",
-        "values:\n  global: {domain: example.org}\n",
-    );
-    s.commit(
-        "Move to example.org",
-        "Alice Author <alice@example.com>",
-        landed,
-    );
-    s.publish(landed);
-    s
 }
 
 #[test]
@@ -424,6 +281,7 @@ fn a_revert_in_the_previous_environment_closes_the_soak() {
         "Alice Author <alice@example.com>",
         "2026-11-05T09:00:00Z",
     );
+    // It does not contain what env/dev runs, so it is a rollback, and must say so.
     let o = s.strata(&[
         "publish",
         "--repo",
@@ -432,8 +290,11 @@ fn a_revert_in_the_previous_environment_closes_the_soak() {
         "dev",
         "--now",
         "2026-11-05T10:00:00Z",
+        "--rollback",
+        "example.org breaks the login page",
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains(", rolled back from "), "{}", stdout(&o));
     let bob = s.approvals(BOB);
     let (code, out) = s.gate(&[
         "--approvals",

@@ -7,32 +7,25 @@ use anyhow::{Context as _, Result};
 
 use strata::diff::{self, DiffOptions};
 use strata::emit::OutputTree;
+use strata::load::Promotion;
+use strata::promote::policy::in_force;
 use strata::world::{FsWorld, World};
 use strata::{Selection, git};
 
 use super::commands::report;
 use super::{ColorChoice, DiffFormat, Exit};
 
-/// One side of the diff, rendered, with its gated environments. A side without strata.yaml
+/// One side of the diff, rendered, with its promotion policy. A side without strata.yaml
 /// (a base from before the platform existed) is empty: everything shows as added.
 fn render_side(
     world: &dyn World,
     what: &str,
-) -> std::result::Result<(OutputTree, Vec<String>), Exit> {
+) -> std::result::Result<(OutputTree, Option<Promotion>), Exit> {
     if world.read("strata.yaml").is_none() {
-        return Ok((OutputTree::default(), Vec::new()));
+        return Ok((OutputTree::default(), None));
     }
     match strata::compile(world, &Selection::default()) {
-        Ok(c) => {
-            let gated = c
-                .source
-                .settings
-                .promotion
-                .as_ref()
-                .map(|p| p.order.iter().skip(1).cloned().collect())
-                .unwrap_or_default();
-            Ok((c.tree, gated))
-        }
+        Ok(c) => Ok((c.tree, c.source.settings.promotion)),
         Err(f) => {
             // Either side being invalid means there is no diff to show: strata could not run.
             eprintln!("error: the {what} ({}) does not compile:", world.describe());
@@ -87,14 +80,24 @@ pub fn diff(
         || render_side(&base_world, "base"),
         || render_side(head_world.as_ref(), "head"),
     );
-    let (base_tree, _) = match b {
+    let (base_tree, base_policy) = match b {
         Ok(t) => t,
         Err(exit) => return Ok(exit),
     };
-    let (head_tree, gated) = match h {
+    let (head_tree, head_policy) = match h {
         Ok(t) => t,
         Err(exit) => return Ok(exit),
     };
+    // The base stands for what runs: a head that removes or reorders `promotion:` still
+    // reaches the environments the base gates (the same rule as publish and the gates).
+    let gated: Vec<String> = base_tree
+        .environments()
+        .into_iter()
+        .chain(head_tree.environments())
+        .collect::<std::collections::BTreeSet<String>>()
+        .into_iter()
+        .filter(|e| in_force(e, base_policy.as_ref(), head_policy.as_ref(), false).gated)
+        .collect();
     let d = match diff::diff(&base_tree, &head_tree) {
         Ok(d) => d,
         Err(e) => {

@@ -257,8 +257,11 @@ pub enum Command {
     },
     /// Commit each environment's rendered tree to its branch of the output repository.
     ///
-    /// Renders the committed HEAD of the source repository (never uncommitted files) and writes
-    /// env/<e> for the first environment of promotion.order and env/<e>-next for every later one.
+    /// Renders the committed HEAD of the source repository (never uncommitted files: it warns
+    /// when there are some) and writes env/<e>-next for every environment gated under the
+    /// promotion policy in force (the one at the drySha env/<e> runs, to which HEAD may only
+    /// add), env/<e> for the others. A branch only moves forward: a HEAD that does not contain
+    /// the drySha a branch runs is refused (exit 1) unless --rollback gives a reason.
     /// Each commit has a root hydrator.metadata (drySha, repoURL, author, date, subject, body,
     /// renderer, treeDigest, components) and the trailers Dry-sha, Render-digest, Environment and
     /// Co-authored-by. When nothing changed there is no commit; a note on
@@ -275,10 +278,15 @@ pub enum Command {
         /// Committer identity, "Name <email>". Default: user.name/user.email of the output repository, else strata.
         #[arg(long, value_name = "IDENTITY")]
         committer: Option<String>,
+        /// Move a branch to a drySha that does not contain the one it runs (an older commit, or
+        /// another branch's), on purpose. Without it publish refuses. The reason is recorded in
+        /// a `Rollback:` trailer, and `audit` shows it.
+        #[arg(long, value_name = "REASON")]
+        rollback: Option<String>,
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
-    /// Check the gates of promoting env/<ENV>-next into env/<ENV>: reproducible, soaked, four eyes, break-glass.
+    /// Check the gates of promoting env/<ENV>-next into env/<ENV>: history, reproducible, soaked, four eyes, break-glass.
     ///
     /// Exit 0 when every gate is open, 1 when one is closed. Use it as the required check of the
     /// env/<e>-next → env/<e> pull request.
@@ -299,7 +307,8 @@ pub enum Command {
     /// Promote env/<ENV>-next into env/<ENV> with a merge commit, if every gate is open.
     ///
     /// The merge commit records Sha-dry-active, Sha-dry-proposed, Soaked-in, one Approved-by per
-    /// approver and Emergency when used. If a gate is closed it writes nothing and exits 1.
+    /// approver, Emergency when used and Rollback for a proposal published with --rollback.
+    /// env/<ENV>-next moves to the merge too. If a gate is closed it writes nothing and exits 1.
     #[command(
         after_help = "Examples:\n  strata promote --repo ../platform-rendered --to prod --approvals approvals.json\n  strata promote --repo ../platform-rendered --to prod --emergency \"CVE-2026-1234 in ingress-nginx\" --approvals approvals.json"
     )]
@@ -316,6 +325,9 @@ pub enum Command {
         format: Format,
     },
     /// The evidence of every change to an environment: when, what, soak, approvers, break-glass.
+    ///
+    /// Each promotion is checked against what it claims (its parents, the proposal it merges,
+    /// its tree and Render-digest); a commit that fails is listed as a direct push, with why.
     #[command(
         after_help = "Examples:\n  strata audit --repo ../platform-rendered --env prod > audit.md\n  strata audit --repo ../platform-rendered --env prod --since 2026-01-01 --format json"
     )]
@@ -331,6 +343,9 @@ pub enum Command {
         format: AuditFormat,
     },
     /// Component versions per environment and cluster, what waits for promotion, and soak progress.
+    ///
+    /// Also what is wrong with the history of the env/* branches (moved back, replaced, dates
+    /// that cannot be true): exit 1 when there is something, 0 otherwise.
     #[command(after_help = "Examples:\n  strata status --repo ../platform-rendered")]
     Status {
         #[arg(long, value_name = "PATH")]

@@ -58,6 +58,14 @@ fn failed(e: PromotionError) -> Exit {
             eprintln!("error: {g}");
             Exit::Failed
         }
+        PromotionError::MissingHistory(msg) => {
+            eprintln!("error: {msg}");
+            Exit::Failed
+        }
+        PromotionError::Refused(msg) => {
+            eprintln!("error: {msg}");
+            Exit::Found
+        }
     }
 }
 
@@ -77,27 +85,48 @@ pub fn publish(
     repo: &Path,
     env: Option<&str>,
     who: Option<&str>,
+    rollback: Option<&str>,
     now: Timestamp,
     format: Format,
 ) -> Result<Exit> {
     let source = source_repo(root, None)?;
     let out = output_repo(repo)?;
     let committer = committer(&out, who, now)?;
-    let published = match promotion::publish(&source, &out, env, &committer) {
+    let uncommitted = source.uncommitted();
+    let published = match promotion::publish(&source, &out, env, &committer, rollback) {
         Ok(p) => p,
         Err(e) => return Ok(failed(e)),
     };
+    if let (false, Some(p)) = (uncommitted.is_empty(), published.first()) {
+        let shown: Vec<&str> = uncommitted.iter().take(5).map(String::as_str).collect();
+        let more = uncommitted.len().saturating_sub(shown.len());
+        eprintln!(
+            "warning: published HEAD {}; {} uncommitted change(s) in the source are not in it: {}{}\nhint: commit them and publish again to publish them",
+            promotion::short(&p.dry_sha),
+            uncommitted.len(),
+            shown.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        );
+    }
     match format {
         Format::Json => print_json(&published)?,
         Format::Human => {
             for p in &published {
                 match &p.commit {
                     Some(c) => println!(
-                        "{}: committed {} ({} from {})",
+                        "{}: committed {} ({} from {}){}",
                         p.branch,
                         promotion::short(c),
                         p.tree_digest,
-                        promotion::short(&p.dry_sha)
+                        promotion::short(&p.dry_sha),
+                        p.rolled_back_from
+                            .as_deref()
+                            .map(|r| format!(", rolled back from {}", promotion::short(r)))
+                            .unwrap_or_default()
                     ),
                     None => println!(
                         "{}: unchanged; noted drySha {} on refs/notes/hydrator.metadata",
@@ -120,11 +149,14 @@ fn request(env: &str, gates: &GateArgs, now: Timestamp) -> Result<PromotionReque
         None => None,
     };
     let promoter = match &gates.promoter {
-        Some(p) => Some(
+        Some(p) => Some({
+            p.split(['<', '>'])
+                .try_for_each(strata::promote::identity::plain)
+                .with_context(|| format!("--promoter {p:?} cannot name a person"))?;
             Identity::parse(p)
                 .or_else(|| p.contains('@').then(|| Identity::new("", p)))
-                .with_context(|| format!("--promoter {p:?} is not \"Name <email>\" or an email"))?,
-        ),
+                .with_context(|| format!("--promoter {p:?} is not \"Name <email>\" or an email"))?
+        }),
         None => None,
     };
     Ok(PromotionRequest {
@@ -204,7 +236,7 @@ pub fn promote(
                 "env/{env}: merged env/{env}-next as {}",
                 promotion::short(&commit)
             );
-            println!("push it: git push origin env/{env}");
+            println!("push it: git push origin env/{env} env/{env}-next");
         }
     }
     Ok(Exit::Clean)
@@ -259,7 +291,11 @@ pub fn status(root: &Path, repo: &Path, now: Timestamp, format: Format) -> Resul
         Format::Json => print_json(&s)?,
         Format::Human => print!("{}", promotion::status_human(&s)),
     }
-    Ok(Exit::Clean)
+    Ok(if s.has_problems() {
+        Exit::Found
+    } else {
+        Exit::Clean
+    })
 }
 
 pub fn protection(forge: Forge, publisher: &str) -> Result<Exit> {
@@ -273,6 +309,7 @@ pub fn protection(forge: Forge, publisher: &str) -> Result<Exit> {
                 "bypass_actors": [{"actor_type": "Integration", "actor_id": 0, "bypass_mode": "always",
                     "_comment": format!("replace actor_id with the id of the GitHub App or user `{publisher}` that runs strata publish/promote; only it may push")}],
                 "rules": [
+                    {"type": "creation"},
                     {"type": "deletion"},
                     {"type": "non_fast_forward"},
                     {"type": "update", "parameters": {"update_allows_fetch_and_merge": false}},

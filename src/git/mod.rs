@@ -1,6 +1,7 @@
 //! git, behind two doors: a [`World`](crate::world::World) read straight from a commit's tree
 //! (no checkout, no clone, the working tree untouched), and the output repository's branches.
 
+pub mod history;
 pub mod output;
 pub mod promotion;
 

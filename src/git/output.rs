@@ -111,6 +111,43 @@ fn collect(
     Ok(())
 }
 
+/// Every entry of a tree that publish never writes: strata writes regular files (`100644`) in
+/// directories, so an executable bit, a symlink or a gitlink (a submodule) was put there by
+/// hand. [`files_of`] cannot show them (it reads bytes), so the gates ask this as well.
+pub fn unusual_entries(repo: &Repository, tree: &git2::Tree<'_>) -> Result<Vec<String>, GitError> {
+    let mut out = Vec::new();
+    unusual(repo, tree, "", &mut out)?;
+    Ok(out)
+}
+
+fn unusual(
+    repo: &Repository,
+    tree: &git2::Tree<'_>,
+    prefix: &str,
+    out: &mut Vec<String>,
+) -> Result<(), GitError> {
+    for entry in tree.iter() {
+        let name = String::from_utf8_lossy(entry.name_bytes());
+        let path = if prefix.is_empty() {
+            name.to_string()
+        } else {
+            format!("{prefix}/{name}")
+        };
+        match entry.filemode() {
+            0o100644 => {}
+            0o040000 => unusual(repo, &repo.find_tree(entry.id())?, &path, out)?,
+            0o100755 => out.push(format!("mode 100755 (executable): {path}")),
+            0o120000 => out.push(format!("symlink (120000): {path}")),
+            0o160000 => out.push(format!(
+                "gitlink (160000, a submodule at {}): {path}",
+                &entry.id().to_string()[..7]
+            )),
+            mode => out.push(format!("mode {mode:o}: {path}")),
+        }
+    }
+    Ok(())
+}
+
 /// The metadata of a rendered commit, if it has one.
 pub fn metadata_of(
     repo: &Repository,

@@ -17,13 +17,14 @@ use super::{GitError, resolve, world_at};
 use crate::check::{TreeDrift, compare};
 use crate::diag::Failure;
 use crate::emit::OutputTree;
+use crate::git::history::FindingsCache;
 use crate::load::Settings;
 use crate::promote::approvals::{Approval, Member, Role, four_eyes, read_approvals};
 use crate::promote::break_glass::{BreakGlass, required_approvers};
 use crate::promote::calendar::Calendar;
 use crate::promote::gate::{Gate, GateName};
 use crate::promote::identity::{Identities, Identity};
-use crate::promote::trailer::trailers;
+use crate::promote::policy::InForce;
 use crate::{Compiled, Selection};
 
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +35,36 @@ pub enum PromotionError {
     Render { rev: String, failure: Box<Failure> },
     #[error("{0}")]
     Policy(String),
+    /// History the gates need is not in the clone: strata cannot judge, so it refuses.
+    #[error("{0}")]
+    MissingHistory(String),
+    /// It ran and refused: a rollback without `--rollback`, a rewritten history.
+    #[error("{0}")]
+    Refused(String),
+}
+
+/// Refuses to judge from a shallow clone: the author set, ancestry and landings all need the
+/// whole history, and a shallow clone would show less of it, which only ever opens gates.
+pub fn require_history(source: &SourceRepo, out: &Repository) -> Result<(), PromotionError> {
+    let path = |r: &Repository| {
+        r.workdir()
+            .unwrap_or_else(|| r.path())
+            .display()
+            .to_string()
+    };
+    if source.repo.is_shallow() {
+        let at = path(&source.repo);
+        return Err(PromotionError::MissingHistory(format!(
+            "the source repository {at} is a shallow clone: the gates need every promoted commit and its author, which it may not have\nhint: fetch the whole history with `git -C {at} fetch --unshallow` (GitHub Actions: actions/checkout with fetch-depth: 0; GitLab CI: GIT_DEPTH: 0)"
+        )));
+    }
+    if out.is_shallow() {
+        let at = path(out);
+        return Err(PromotionError::MissingHistory(format!(
+            "the output repository {at} is a shallow clone: the gates and the audit need the whole history of env/*, which it may not have\nhint: fetch it with `git -C {at} fetch --unshallow origin '+refs/heads/env/*:refs/heads/env/*' '+refs/notes/*:refs/notes/*'`"
+        )));
+    }
+    Ok(())
 }
 
 impl From<git2::Error> for PromotionError {
@@ -118,12 +149,109 @@ impl SourceRepo {
     }
 }
 
-/// Which branch publish writes an environment to.
-pub fn publish_branch(settings: &Settings, environment: &str) -> String {
-    let first = settings.promotion.as_ref().and_then(|p| p.order.first());
-    match first {
-        Some(first) if first != environment => format!("env/{environment}-next"),
-        _ => format!("env/{environment}"),
+/// How a new drySha stands to the one an environment runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ancestry {
+    /// The same commit, or one that contains it: the environment moves forward.
+    Forward,
+    /// An ancestor of what runs: the environment would move back.
+    Older,
+    /// Neither contains the other: what runs would be lost.
+    Diverged,
+    /// What runs is not in the source repository.
+    Unknown,
+}
+
+impl SourceRepo {
+    /// How `new` stands to `running`.
+    pub fn ancestry(&self, new: &str, running: &str) -> Ancestry {
+        let (Ok(n), Ok(r)) = (Oid::from_str(new), Oid::from_str(running)) else {
+            return Ancestry::Unknown;
+        };
+        if self.repo.find_commit(r).is_err() || self.repo.find_commit(n).is_err() {
+            return Ancestry::Unknown;
+        }
+        if self.contains(new, running) {
+            Ancestry::Forward
+        } else if self.repo.graph_descendant_of(r, n).unwrap_or(false) {
+            Ancestry::Older
+        } else {
+            Ancestry::Diverged
+        }
+    }
+
+    fn path(&self) -> String {
+        self.repo
+            .workdir()
+            .unwrap_or_else(|| self.repo.path())
+            .display()
+            .to_string()
+    }
+
+    /// The files under strata's root that differ from `HEAD`: what publish leaves out.
+    pub fn uncommitted(&self) -> Vec<String> {
+        let mut options = git2::StatusOptions::new();
+        options.include_untracked(true).recurse_untracked_dirs(true);
+        let prefix = self.prefix.to_string_lossy().replace('\\', "/");
+        let Ok(statuses) = self.repo.statuses(Some(&mut options)) else {
+            return Vec::new();
+        };
+        statuses
+            .iter()
+            .filter(|e| !e.status().is_ignored())
+            .filter_map(|e| e.path().ok().map(str::to_string))
+            .filter(|p| prefix.is_empty() || p.starts_with(&format!("{prefix}/")))
+            .collect()
+    }
+}
+
+/// The drySha `branch` records now, if the branch exists and was written by strata.
+fn dry_sha_of(out: &Repository, branch: &str) -> Result<Option<String>, PromotionError> {
+    Ok(match output::tip(out, branch)? {
+        Some(c) => output::metadata_of(out, &c)?.map(|m| m.dry_sha),
+        None => None,
+    })
+}
+
+/// The policy in force for `env` (see [`crate::promote::policy`]), and the settings whose
+/// `identities:` apply: those at the drySha `env/<e>` runs, else `proposed`.
+pub fn policy_for(
+    source: &SourceRepo,
+    out: &Repository,
+    env: &str,
+    proposed: &Settings,
+) -> Result<(InForce, Settings), PromotionError> {
+    let branch = format!("env/{env}");
+    let running = match dry_sha_of(out, &branch)? {
+        Some(sha) => {
+            if resolve(&source.repo, &sha).is_err() {
+                return Err(PromotionError::MissingHistory(format!(
+                    "{branch} runs drySha {}, which the source repository {} does not have, so strata cannot read the promotion policy in force\nhint: fetch it (`git -C {} fetch origin`), or pass the source repository {branch} was published from",
+                    short(&sha),
+                    source.path(),
+                    source.path()
+                )));
+            }
+            Some(source.settings_at(&sha)?)
+        }
+        None => None,
+    };
+    let has_next = output::tip(out, &format!("{branch}-next"))?.is_some();
+    let in_force = crate::promote::policy::in_force(
+        env,
+        running.as_ref().and_then(|s| s.promotion.as_ref()),
+        proposed.promotion.as_ref(),
+        has_next,
+    );
+    Ok((in_force, running.unwrap_or_else(|| proposed.clone())))
+}
+
+/// Which branch publish writes an environment to under the policy in force.
+pub fn publish_branch(policy: &InForce, environment: &str) -> String {
+    if policy.gated {
+        format!("env/{environment}-next")
+    } else {
+        format!("env/{environment}")
     }
 }
 
@@ -143,15 +271,29 @@ pub struct Published {
     pub commit: Option<String>,
     pub dry_sha: String,
     pub tree_digest: String,
+    /// The drySha this publish moved the branch back from, with `--rollback`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rolled_back_from: Option<String>,
 }
 
 /// Renders the source's committed `HEAD` and commits each environment's tree to its branch.
+/// A branch moves only forward in the source's history; `rollback` (a reason) lets it move to
+/// an older or unrelated drySha, and the commit records it.
 pub fn publish(
     source: &SourceRepo,
     out: &Repository,
     environment: Option<&str>,
     committer: &Committer,
+    rollback: Option<&str>,
 ) -> Result<Vec<Published>, PromotionError> {
+    let rollback = match rollback {
+        Some(reason) => Some(
+            crate::promote::break_glass::Reason::new("--rollback", "web 1.1 breaks logins", reason)
+                .map_err(|e| PromotionError::Policy(e.to_string()))?,
+        ),
+        None => None,
+    };
+    require_history(source, out)?;
     let head = resolve(&source.repo, "HEAD")?;
     let dry_sha = head.id().to_string();
     let compiled = source.compile_at(&dry_sha)?;
@@ -188,9 +330,52 @@ pub fn publish(
     let date = Timestamp::from_second(head.time().seconds())
         .map(|t| t.to_string())
         .unwrap_or_default();
-    let mut results = Vec::new();
+    // A branch that no longer holds what the others recorded on it was moved back or replaced;
+    // publishing on top would bury the evidence.
+    let rewritten = super::history::rewrites(out)?;
+    if let (Some(f), None) = (rewritten.first(), &rollback) {
+        return Err(PromotionError::Refused(format!(
+            "{}; nothing was written\nhint: restore {} from the forge (its push log shows the old tip), or accept the history as it is with --rollback \"reason\", which the commit and the audit record",
+            f.message, f.branch
+        )));
+    }
+    let seen = super::history::seen_tips(out)?;
+    // Decide every branch before writing any: a refusal leaves the output repository as it was.
+    let mut plan = Vec::new();
     for env in envs {
-        let branch = publish_branch(settings, &env);
+        let (policy, _) = policy_for(source, out, &env, settings)?;
+        let branch = publish_branch(&policy, &env);
+        let running = dry_sha_of(out, &branch)?;
+        let moved_back = match &running {
+            Some(r) => match source.ancestry(&dry_sha, r) {
+                Ancestry::Forward => None,
+                how => Some((r.clone(), how)),
+            },
+            None => None,
+        };
+        if let (Some((r, how)), None) = (&moved_back, &rollback) {
+            let what = match how {
+                Ancestry::Older => format!("is older than {} that {branch} runs", short(r)),
+                Ancestry::Unknown => format!(
+                    "may be older than {} that {branch} runs, which the source repository does not have",
+                    short(r)
+                ),
+                _ => format!(
+                    "does not contain {} that {branch} runs: publishing it would drop what is not in {}",
+                    short(r),
+                    short(&dry_sha)
+                ),
+            };
+            return Err(PromotionError::Refused(format!(
+                "HEAD {} {what}; nothing was written\nhint: publish from the branch that has {} (git pull), or roll back on purpose with --rollback \"reason\", which the commit and the audit record",
+                short(&dry_sha),
+                short(r)
+            )));
+        }
+        plan.push((env, branch, moved_back.map(|(r, _)| r)));
+    }
+    let mut results = Vec::new();
+    for (env, branch, rolled_back_from) in plan {
         let mut files = compiled.tree.environment(&env);
         let digest = tree_digest(&files);
         let mut components: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
@@ -223,6 +408,7 @@ pub fn publish(
                     commit: None,
                     dry_sha: dry_sha.clone(),
                     tree_digest: digest,
+                    rolled_back_from,
                 });
                 continue;
             }
@@ -253,13 +439,27 @@ pub fn publish(
                 None => None,
             },
         };
-        let msg = format!(
+        let mut msg = format!(
             "{}: {subject}\n\n{}{}Dry-sha: {dry_sha}\nRender-digest: {digest}\nEnvironment: {env}\nCo-authored-by: {}\n",
             &dry_sha[..7],
             body,
             if body.is_empty() { "" } else { "\n\n" },
             output::who(&author)
         );
+        if let (Some(from), Some(reason)) = (&rolled_back_from, &rollback) {
+            msg.push_str(&format!(
+                "Rollback: {}\nRolled-back-from: {from}\n",
+                reason.text()
+            ));
+        } else if let (Some(reason), false) = (&rollback, rewritten.is_empty()) {
+            msg.push_str(&format!("Rollback: {}\n", reason.text()));
+        }
+        if branch.ends_with("-next") {
+            for line in &seen {
+                msg.push_str(line);
+                msg.push('\n');
+            }
+        }
         let oid = output::commit(
             out,
             &branch,
@@ -275,6 +475,7 @@ pub fn publish(
             commit: Some(oid.to_string()),
             dry_sha: dry_sha.clone(),
             tree_digest: digest,
+            rolled_back_from,
         });
     }
     Ok(results)
@@ -309,6 +510,9 @@ pub struct Verification {
     pub approvers: Vec<String>,
     pub emergency: Option<String>,
     pub tree_digest: String,
+    /// The reason of a proposal that rolls the environment back, from its `Rollback:` trailer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollback: Option<String>,
 }
 
 impl Verification {
@@ -323,6 +527,16 @@ pub fn verify(
     out: &Repository,
     req: &PromotionRequest,
 ) -> Result<Verification, PromotionError> {
+    verify_with(source, out, req, &mut FindingsCache::default())
+}
+
+fn verify_with(
+    source: &SourceRepo,
+    out: &Repository,
+    req: &PromotionRequest,
+    history: &mut FindingsCache,
+) -> Result<Verification, PromotionError> {
+    require_history(source, out)?;
     let env = &req.environment;
     let next_branch = format!("env/{env}-next");
     let Some(next) = output::tip(out, &next_branch)? else {
@@ -342,36 +556,34 @@ pub fn verify(
         None => None,
     };
     // The policy that guards a change is the one already in force: a change cannot relax the
-    // rules it is judged by. The first promotion uses the proposed commit's policy.
-    let policy_rev = active
-        .as_deref()
-        .filter(|a| resolve(&source.repo, a).is_ok())
-        .unwrap_or(&proposed);
-    let settings = source.settings_at(policy_rev)?;
-    let promotion = settings.promotion.clone().ok_or_else(|| {
-        PromotionError::Policy(
-            "strata.yaml has no `promotion:` section; add promotion.order, soak and approvals"
-                .into(),
-        )
-    })?;
-    let index = promotion
-        .order
-        .iter()
-        .position(|e| e == env)
-        .ok_or_else(|| {
-            PromotionError::Policy(format!(
-                "environment `{env}` is not in promotion.order ({})",
-                promotion.order.join(", ")
-            ))
-        })?;
-    if index == 0 {
+    // rules it is judged by (see `crate::promote::policy`).
+    let proposed_settings = source.settings_at(&proposed)?;
+    let (policy, settings) = policy_for(source, out, env, &proposed_settings)?;
+    let Some(previous) = policy.previous.clone() else {
         return Err(PromotionError::Policy(format!(
-            "`{env}` is the first environment of promotion.order; publish writes it directly and nothing is promoted into it"
+            "{next_branch} exists, so `{env}` is gated, but no promotion policy in force names the environment it is promoted from: strata.yaml has no `promotion:` section, or `{env}` is first or missing in promotion.order, both in the drySha {} runs and in {}\nhint: put `{env}` back after the environment it soaks in (promotion.order in strata.yaml), commit and publish",
+            format_args!("env/{env}"),
+            short(&proposed)
         )));
-    }
-    let previous = promotion.order[index - 1].clone();
+    };
 
     let mut gates = Vec::new();
+
+    // 0. History: the branches the gates read moved only forward, and so does the environment.
+    let rollback = crate::git::history::trailer_map(next.message().unwrap_or(""))
+        .get("rollback")
+        .and_then(|v| v.first().cloned());
+    let (history_gate, rollback) = history_gate(
+        source,
+        out,
+        history,
+        env,
+        &previous,
+        &proposed,
+        active.as_deref(),
+        rollback,
+    )?;
+    gates.push(history_gate);
 
     // 1. Reproducible.
     let compiled = source.compile_at(&proposed)?;
@@ -383,7 +595,8 @@ pub fn verify(
     };
     actual.files.remove(METADATA_FILE);
     let drift = compare(&expected, &actual);
-    gates.push(reproducible_gate(&drift, &proposed, &next_branch));
+    let unusual = output::unusual_entries(out, &next.tree()?)?;
+    gates.push(reproducible_gate(&drift, &unusual, &proposed, &next_branch));
 
     // 2. Soaked.
     let emergency = match &req.emergency {
@@ -392,12 +605,7 @@ pub fn verify(
         }
         None => None,
     };
-    let soak = promotion.soak.clone().unwrap_or(crate::load::Soak {
-        working_days: 5,
-        timezone: "UTC".into(),
-        workdays: None,
-        holidays: Vec::new(),
-    });
+    let soak = policy.soak.clone();
     let mut holidays: Vec<jiff::civil::Date> = Vec::new();
     for h in &soak.holidays {
         match h.parse() {
@@ -430,6 +638,13 @@ pub fn verify(
                 short(&l.current)
             );
         }
+        Some(l) if l.untrusted.is_some() => {
+            soak_gate.open = emergency.is_some();
+            soak_gate.summary = format!(
+                "{}; the soak is not counted from a time that cannot be true. Find out who rewrote {prev_branch}, and publish again (the soak starts then), or promote with --emergency",
+                l.untrusted.as_deref().unwrap_or_default()
+            );
+        }
         Some(l) => {
             soaked_in = Some(format!(
                 "{prev_branch}@{} since {} ({} working days)",
@@ -439,7 +654,16 @@ pub fn verify(
                 calendar.soaked(l.at, req.now)
             ));
         }
-        None => {}
+        None => {
+            if out.find_reference(output::NOTES_REF).is_err() {
+                soak_gate.summary = format!(
+                    "{} is not on {prev_branch} yet, and this clone has no {}: if a publish left {prev_branch} as it was, the arrival is recorded there; fetch it: git fetch origin '+refs/notes/*:refs/notes/*'; soaked 0 of {} working days",
+                    short(&proposed),
+                    output::NOTES_REF,
+                    soak.working_days
+                );
+            }
+        }
     }
     gates.push(soak_gate);
 
@@ -486,7 +710,7 @@ pub fn verify(
         next.message().unwrap_or(""),
         &identities,
     ));
-    let distinct = promotion.approvals.as_ref().map_or(1, |a| a.distinct);
+    let distinct = policy.distinct;
     let result = four_eyes(
         &members,
         &approvals,
@@ -516,7 +740,92 @@ pub fn verify(
         approvers,
         emergency: emergency.map(|e| e.reason().to_string()),
         tree_digest: meta.tree_digest.clone(),
+        rollback,
     })
+}
+
+/// The history gate: `env/<e>`, `env/<e>-next` and the previous environment's branch hold
+/// everything recorded on them and their tips moved forward, and the proposal contains what
+/// `env/<e>` runs unless it was published as a rollback. Returns the rollback reason that
+/// applies.
+#[allow(clippy::too_many_arguments)]
+fn history_gate(
+    source: &SourceRepo,
+    out: &Repository,
+    history: &mut FindingsCache,
+    env: &str,
+    previous: &str,
+    proposed: &str,
+    active: Option<&str>,
+    rollback: Option<String>,
+) -> Result<(Gate, Option<String>), PromotionError> {
+    use crate::git::history::FindingKind;
+    let branches = [
+        format!("env/{env}"),
+        format!("env/{env}-next"),
+        format!("env/{previous}"),
+    ];
+    let tips: Vec<String> = branches
+        .iter()
+        .filter_map(|b| output::tip(out, b).ok().flatten())
+        .map(|c| c.id().to_string())
+        .collect();
+    let mut details = Vec::new();
+    for e in [env, previous] {
+        for f in history.of(source, out, e)? {
+            let at_tip = f.commit.as_ref().is_some_and(|c| tips.contains(c));
+            let counts = match f.kind {
+                FindingKind::Rewritten => true,
+                FindingKind::MovedBack => at_tip,
+                FindingKind::Untrustworthy => false,
+            };
+            if counts && branches.contains(&f.branch) && !details.contains(&f.message) {
+                details.push(f.message);
+            }
+        }
+    }
+    let mut applies = None;
+    if let Some(active) = active {
+        match source.ancestry(proposed, active) {
+            Ancestry::Forward => {}
+            _ if rollback.is_some() => applies = rollback,
+            how => details.push(format!(
+                "env/{env}-next proposes {}, which {} {} that env/{env} runs: promoting it would roll env/{env} back; publish it with --rollback \"reason\" to do that on purpose",
+                short(proposed),
+                if how == Ancestry::Older {
+                    "is older than"
+                } else {
+                    "does not contain"
+                },
+                short(active)
+            )),
+        }
+    }
+    let names = branches.join(", ");
+    let gate = if details.is_empty() {
+        Gate {
+            name: GateName::History,
+            open: true,
+            summary: match &applies {
+                Some(reason) => {
+                    format!("{names} moved only forward; this proposal is a rollback: {reason}")
+                }
+                None => format!("{names} moved only forward"),
+            },
+            details: Vec::new(),
+        }
+    } else {
+        Gate {
+            name: GateName::History,
+            open: false,
+            summary: format!(
+                "{} problem(s) in the history of {names}; find out who rewrote it, and restore it from the forge before promoting",
+                details.len()
+            ),
+            details,
+        }
+    };
+    Ok((gate, applies))
 }
 
 fn calendar_tz(name: &str) -> jiff::tz::TimeZone {
@@ -527,8 +836,9 @@ pub fn short(sha: &str) -> &str {
     sha.get(..7).unwrap_or(sha)
 }
 
-fn reproducible_gate(drift: &TreeDrift, proposed: &str, branch: &str) -> Gate {
-    if drift.is_clean() {
+/// Whole trees are compared: the bytes of every file, and the mode and type of every entry.
+fn reproducible_gate(drift: &TreeDrift, unusual: &[String], proposed: &str, branch: &str) -> Gate {
+    if drift.is_clean() && unusual.is_empty() {
         return Gate {
             name: GateName::Reproducible,
             open: true,
@@ -550,11 +860,20 @@ fn reproducible_gate(drift: &TreeDrift, proposed: &str, branch: &str) -> Gate {
             .iter()
             .map(|p| format!("not rendered by strata: {p}")),
     );
+    details.extend(unusual.iter().cloned());
+    let modes = if unusual.is_empty() {
+        String::new()
+    } else {
+        format!(
+            ", {} with a mode or type publish never writes",
+            unusual.len()
+        )
+    };
     Gate {
         name: GateName::Reproducible,
         open: false,
         summary: format!(
-            "{branch} differs from a re-render of {}: {} changed, {} missing, {} extra; re-publish from source instead of editing the branch",
+            "{branch} differs from a re-render of {}: {} changed, {} missing, {} extra{modes}; re-publish from source instead of editing the branch",
             short(proposed),
             drift.changed.len(),
             drift.missing.len(),
@@ -573,16 +892,19 @@ struct Landing {
     still_there: bool,
     /// The drySha the previous environment runs now.
     current: String,
+    /// Why the landing time cannot be true, when it cannot: it precedes its drySha's commit,
+    /// its parent's landing, or (for a note) the commit the note is on.
+    untrusted: Option<String>,
 }
 
 /// The drySha of an output commit, and those that no-op publishes recorded on it in notes.
 /// One no-op publish recorded in a note: which drySha, and when.
 #[derive(Debug, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Noted {
-    dry_sha: String,
+pub(crate) struct Noted {
+    pub(crate) dry_sha: String,
     #[serde(default)]
-    at: Option<String>,
+    pub(crate) at: Option<String>,
 }
 
 /// The note on `commit` with one more no-op publish appended. Every earlier entry is kept: the
@@ -600,7 +922,7 @@ fn noted(out: &Repository, commit: Oid, dry_sha: &str, at: Timestamp) -> String 
     text
 }
 
-fn read_noted(out: &Repository, commit: Oid) -> Vec<Noted> {
+pub(crate) fn read_noted(out: &Repository, commit: Oid) -> Vec<Noted> {
     let Some(note) = output::note_of(out, commit) else {
         return Vec::new();
     };
@@ -650,22 +972,75 @@ fn landing(
     // whether by a commit or by a no-op publish noted on one. A change that left this
     // environment's output as it was lands when its publish was noted, not when the older
     // commit it was noted on was made.
-    let mut found: Option<(String, Timestamp)> = None;
+    let mut found: Option<(git2::Commit<'_>, Timestamp, String, bool)> = None;
     let mut at = Some(tip);
     while let Some(c) = at {
-        for (sha, when) in dry_shas(out, &c)? {
-            if source.contains(&sha, proposed) && found.as_ref().is_none_or(|(_, t)| when < *t) {
-                found = Some((c.id().to_string(), when));
+        for (i, (sha, when)) in dry_shas(out, &c)?.into_iter().enumerate() {
+            if source.contains(&sha, proposed) && found.as_ref().is_none_or(|f| when < f.1) {
+                let noted = i > 0 || output::metadata_of(out, &c)?.is_none();
+                found = Some((c.clone(), when, sha, noted));
             }
         }
         at = c.parents().next();
     }
-    Ok(found.map(|(commit, at)| Landing {
-        commit,
+    let Some((commit, at, sha, noted)) = found else {
+        return Ok(None);
+    };
+    let untrusted = untrusted_time(source, branch, &commit, at, &sha, noted);
+    Ok(Some(Landing {
+        commit: commit.id().to_string(),
         at,
         still_there,
         current,
+        untrusted,
     }))
+}
+
+/// Why `at`, the time `branch@commit` says `dry_sha` arrived, cannot be true: before the drySha
+/// was committed, before the parent it was made on, or (`noted`, a no-op publish) before the
+/// commit the note is on. Times are the committers' clocks; keep CI's clock in sync.
+pub fn untrusted_time(
+    source: &SourceRepo,
+    branch: &str,
+    commit: &git2::Commit<'_>,
+    at: Timestamp,
+    dry_sha: &str,
+    noted: bool,
+) -> Option<String> {
+    let says = |what: &str, then: Timestamp| {
+        Some(format!(
+            "{branch}@{} says {} arrived at {at}, before {what} ({then})",
+            short(&commit.id().to_string()),
+            short(dry_sha),
+        ))
+    };
+    if let Some(committed) = Oid::from_str(dry_sha)
+        .ok()
+        .and_then(|o| source.repo.find_commit(o).ok())
+        .map(|c| output::time_of(&c))
+        .filter(|t| at < *t)
+    {
+        return says("that source commit was made", committed);
+    }
+    if noted {
+        let made = output::time_of(commit);
+        return (at < made)
+            .then(|| says("the commit its note is on was made", made))
+            .flatten();
+    }
+    let parent = commit.parents().next()?;
+    let before = output::time_of(&parent);
+    (at < before)
+        .then(|| {
+            says(
+                &format!(
+                    "its parent {branch}@{} was made",
+                    short(&parent.id().to_string())
+                ),
+                before,
+            )
+        })
+        .flatten()
 }
 
 /// Merges `env/<e>-next` into `env/<e>` when every gate is open. Returns the merge commit.
@@ -708,6 +1083,9 @@ pub fn promote(
     if let Some(e) = &v.emergency {
         msg.push_str(&format!("Emergency: {e}\n"));
     }
+    if let Some(r) = &v.rollback {
+        msg.push_str(&format!("Rollback: {r}\n"));
+    }
     msg.push_str(&format!(
         "Render-digest: {}\nEnvironment: {env}\n",
         v.tree_digest
@@ -722,16 +1100,26 @@ pub fn promote(
         &sig,
         &sig,
     )?;
+    // env/<e>-next follows to the merge (a fast-forward): it then holds the promotion, so a
+    // later move of env/<e> back past it shows (see `crate::git::history`).
+    out.reference(
+        &format!("refs/heads/env/{env}-next"),
+        oid,
+        true,
+        &format!("strata: promoted as {}", short(&oid.to_string())),
+    )?;
     Ok(oid.to_string())
 }
 
 /// One entry of the audit trail of an environment.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Default, Serialize)]
 pub struct AuditEntry {
     pub commit: String,
     pub at: String,
     /// `promotion` (a strata merge), `forge-merge` (a merge without strata's trailers), `direct-push`
-    /// (a gated branch changed around the gates) or `publish` (a direct render).
+    /// (a gated branch changed around the gates, or a commit that claims a promotion it is
+    /// not), `publish` (a direct render) or `rewritten` (the branch lost what other branches
+    /// recorded on it).
     pub kind: &'static str,
     pub active: Option<String>,
     pub proposed: String,
@@ -740,7 +1128,12 @@ pub struct AuditEntry {
     pub soaked_in: Option<String>,
     pub approvers: Vec<String>,
     pub emergency: Option<String>,
+    /// The reason of a rollback (`publish --rollback`), from its `Rollback:` trailer.
+    pub rollback: Option<String>,
     pub render_digest: String,
+    /// What is wrong with this entry: why it is not the promotion it claims, a date that
+    /// cannot be true, a move back without `--rollback`.
+    pub problems: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -759,22 +1152,39 @@ pub struct VersionChange {
 }
 
 /// The evidence of every change to `env/<e>`, newest first, rebuilt from git history alone.
+///
+/// Every entry is checked, not taken at its word: a commit whose message claims a promotion
+/// must have a promotion's shape and tree (see [`crate::git::history::promotion_problems`]),
+/// or it is listed as a direct push with why. What is wrong with the branches' history itself
+/// (moved back, replaced) comes first, as entries of kind `rewritten`.
 pub fn audit(
     source: &SourceRepo,
     out: &Repository,
     env: &str,
     since: Option<Timestamp>,
 ) -> Result<Vec<AuditEntry>, PromotionError> {
+    use crate::git::history::{FindingKind, findings, forge_merge_problems, promotion_problems};
+    require_history(source, out)?;
     let branch = format!("env/{env}");
     let Some(tip) = output::tip(out, &branch)? else {
         return Err(PromotionError::Policy(format!(
             "there is no branch {branch} in the output repository"
         )));
     };
-    // A gated environment changes only by promotion; its first-parent history runs on into the
-    // -next branch it was promoted from, whose publishes are proposals, not changes.
-    let gated = output::tip(out, &format!("{branch}-next"))?.is_some();
+    let head_settings = source.settings_at("HEAD")?;
+    let (policy, _) = policy_for(source, out, env, &head_settings)?;
+    let gated = policy.gated;
     let mut entries = Vec::new();
+    let history = findings(source, out, env)?;
+    for f in history.iter().filter(|f| f.kind == FindingKind::Rewritten) {
+        entries.push(AuditEntry {
+            commit: f.commit.clone().unwrap_or_default(),
+            at: String::new(),
+            kind: "rewritten",
+            problems: vec![f.message.clone()],
+            ..AuditEntry::default()
+        });
+    }
     let mut at = Some(tip);
     while let Some(c) = at {
         let when = output::time_of(&c);
@@ -782,66 +1192,74 @@ pub fn audit(
             break;
         }
         let parent = c.parents().next();
-        let message = c.message().unwrap_or("");
-        let t: BTreeMap<String, Vec<String>> =
-            trailers(message)
-                .into_iter()
-                .fold(BTreeMap::new(), |mut m, (k, v)| {
-                    m.entry(k.to_ascii_lowercase()).or_default().push(v);
-                    m
-                });
+        let t = crate::git::history::trailer_map(c.message().unwrap_or(""));
         let first = |k: &str| t.get(k).and_then(|v| v.first()).cloned();
         let meta = output::metadata_of(out, &c)?.unwrap_or_default();
-        // The first promotion has no earlier state of the environment to compare with.
-        let first_promotion = first("sha-dry-active").as_deref() == Some("none");
+        let promotion = first("sha-dry-proposed").is_some();
+        // The first promotion has no earlier state of the environment to compare with, and
+        // below it lies the history of the -next branch it promoted: proposals, not changes.
+        let first_promotion = promotion && c.parent_count() == 1;
         let old = match &parent {
             Some(p) if !first_promotion => output::metadata_of(out, p)?.unwrap_or_default(),
             _ => Metadata::default(),
         };
         let merge = c.parent_count() > 1;
-        let (kind, active, proposed) = match first("sha-dry-proposed") {
-            Some(p) => (
+        let mut problems = Vec::new();
+        let (mut kind, active, proposed) = if promotion {
+            problems = promotion_problems(out, env, &c)?;
+            (
                 "promotion",
                 first("sha-dry-active").filter(|a| a != "none"),
-                p,
-            ),
-            // A merge into a gated environment that strata did not write: promoted on the forge.
-            // Its approvals live there; the entry says so rather than hiding the change.
-            None if gated && merge => (
+                first("sha-dry-proposed").unwrap_or_default(),
+            )
+        } else if gated && merge {
+            // A merge into a gated environment that strata did not write: promoted on the
+            // forge. Its approvals live there; the entry says so rather than hiding the change.
+            problems = forge_merge_problems(out, &c)?;
+            (
                 "forge-merge",
                 (!old.dry_sha.is_empty()).then(|| old.dry_sha.clone()),
                 meta.dry_sha.clone(),
-            ),
-            None => (
-                "publish",
+            )
+        } else {
+            (
+                if gated { "direct-push" } else { "publish" },
                 (!old.dry_sha.is_empty()).then(|| old.dry_sha.clone()),
                 meta.dry_sha.clone(),
-            ),
+            )
         };
-        // On a gated branch, single-parent commits with publish trailers are the proposals a
-        // promotion merged in; anything else is a change pushed around the gates.
-        let proposal = first("dry-sha").is_some() && !merge;
-        let kind = if gated && kind == "publish" && !proposal {
-            "direct-push"
-        } else {
-            kind
-        };
-        if proposed.is_empty() || (gated && kind == "publish") {
+        if !problems.is_empty() {
+            kind = "direct-push";
+        }
+        if !gated && proposed.is_empty() {
             at = parent;
             continue;
         }
-        let source_commits = source
-            .range(&proposed, active.as_deref())
-            .map(|cs| {
-                cs.iter()
-                    .map(|s| SourceCommit {
-                        sha: s.id().to_string(),
-                        subject: s.summary().ok().flatten().unwrap_or("").to_string(),
-                        author: output::who(&s.author()),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        let trusted = kind != "direct-push";
+        let source_commits = if proposed.is_empty() {
+            Vec::new()
+        } else {
+            source
+                .range(&proposed, active.as_deref())
+                .map(|cs| {
+                    cs.iter()
+                        .map(|s| SourceCommit {
+                            sha: s.id().to_string(),
+                            subject: s.summary().ok().flatten().unwrap_or("").to_string(),
+                            author: output::who(&s.author()),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let mut notes: Vec<String> = history
+            .iter()
+            .filter(|f| f.kind != FindingKind::Rewritten)
+            .filter(|f| f.commit.as_deref() == Some(&c.id().to_string()))
+            .map(|f| f.message.clone())
+            .collect();
+        notes.dedup();
+        problems.extend(notes);
         entries.push(AuditEntry {
             commit: c.id().to_string(),
             at: when.to_string(),
@@ -850,11 +1268,20 @@ pub fn audit(
             proposed,
             source_commits,
             version_changes: version_changes(&old, &meta),
-            soaked_in: first("soaked-in"),
-            approvers: t.get("approved-by").cloned().unwrap_or_default(),
+            soaked_in: first("soaked-in").filter(|_| trusted),
+            approvers: if trusted {
+                t.get("approved-by").cloned().unwrap_or_default()
+            } else {
+                Vec::new()
+            },
             emergency: first("emergency"),
+            rollback: first("rollback"),
             render_digest: first("render-digest").unwrap_or(meta.tree_digest.clone()),
+            problems,
         });
+        if first_promotion && trusted {
+            break;
+        }
         at = parent;
     }
     Ok(entries)
@@ -885,13 +1312,25 @@ fn version_changes(old: &Metadata, new: &Metadata) -> Vec<VersionChange> {
 pub fn audit_markdown(env: &str, entries: &[AuditEntry]) -> String {
     let mut s = format!(
         "# Audit trail of `{env}`\n\n{} change(s), newest first. Rebuilt from the git history of `env/{env}`.\n",
-        entries.len()
+        entries.iter().filter(|e| e.kind != "rewritten").count()
     );
     for e in entries {
-        let title = match e.kind {
-            "promotion" => "Promotion",
-            "forge-merge" => "Promotion merged outside strata",
-            "direct-push" => "⚠ Direct push, not through a promotion",
+        if e.kind == "rewritten" {
+            s.push_str(&format!(
+                "\n## ⚠ History rewritten — `{}`\n\n",
+                short(&e.commit)
+            ));
+            for p in &e.problems {
+                s.push_str(&format!("- {p}\n"));
+            }
+            continue;
+        }
+        let title = match (e.kind, &e.rollback) {
+            ("promotion", None) => "Promotion",
+            ("promotion", Some(_)) => "Promotion of a rollback",
+            ("forge-merge", _) => "Promotion merged outside strata",
+            ("direct-push", _) => "⚠ Direct push, not through a promotion",
+            (_, Some(_)) => "Rollback",
             _ => "Publish",
         };
         s.push_str(&format!(
@@ -899,6 +1338,12 @@ pub fn audit_markdown(env: &str, entries: &[AuditEntry]) -> String {
             e.at,
             short(&e.commit)
         ));
+        for p in &e.problems {
+            s.push_str(&format!("- **⚠ Problem:** {p}\n"));
+        }
+        if let Some(r) = &e.rollback {
+            s.push_str(&format!("- **Rollback:** {r}\n"));
+        }
         if e.kind == "forge-merge" {
             s.push_str("- **Note:** no strata promotion trailers; its approvals and checks are on the forge's pull request\n");
         }
@@ -973,6 +1418,9 @@ pub struct EnvironmentStatus {
     pub since: Option<String>,
     /// The proposal on `env/<e>-next` that is not promoted yet, with its gates.
     pub pending: Option<Pending>,
+    /// What is wrong with the history of `env/<e>` and `env/<e>-next`: moved back, replaced,
+    /// dates that cannot be true.
+    pub problems: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -1019,6 +1467,8 @@ pub fn status(
     out: &Repository,
     now: Timestamp,
 ) -> Result<Status, PromotionError> {
+    require_history(source, out)?;
+    let mut history = FindingsCache::default();
     let settings = source.settings_at("HEAD")?;
     let mut envs: Vec<String> = settings
         .promotion
@@ -1071,7 +1521,7 @@ pub fn status(
                             promoter: None,
                             emergency: None,
                         };
-                        let gates = match verify(source, out, &req) {
+                        let gates = match verify_with(source, out, &req, &mut history) {
                             Ok(v) => v
                                 .gates
                                 .into_iter()
@@ -1097,6 +1547,11 @@ pub fn status(
             }
             None => None,
         };
+        let problems = history
+            .of(source, out, &env)?
+            .into_iter()
+            .map(|f| f.message)
+            .collect();
         status.environments.push(EnvironmentStatus {
             environment: env,
             branch,
@@ -1104,6 +1559,7 @@ pub fn status(
             subject: meta.as_ref().map(|m| m.subject.clone()),
             since: tip.as_ref().map(|c| output::time_of(c).to_string()),
             pending,
+            problems,
         });
     }
     Ok(status)
@@ -1156,6 +1612,9 @@ pub fn status_human(s: &Status) -> String {
                 e.environment, e.branch
             )),
         }
+        for p in &e.problems {
+            out.push_str(&format!("  ⚠ {p}\n"));
+        }
         if let Some(p) = &e.pending {
             out.push_str(&format!(
                 "  waiting on {}: {} \"{}\"\n",
@@ -1187,6 +1646,11 @@ pub struct BranchCheck {
     pub stale: Option<Staleness>,
     /// Why the branch could not be checked, if it could not.
     pub problem: Option<String>,
+    /// Entries with a mode or type publish never writes: executable bits, symlinks, gitlinks.
+    pub unusual: Vec<String>,
+    /// What is wrong with the branch's history: moved back, replaced, a tip on a gated
+    /// environment that is not a promotion, dates that cannot be true.
+    pub history: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -1195,9 +1659,20 @@ pub struct Staleness {
     pub unpublished: Vec<SourceCommit>,
 }
 
+impl Status {
+    /// Whether the history of any environment has a problem.
+    pub fn has_problems(&self) -> bool {
+        self.environments.iter().any(|e| !e.problems.is_empty())
+    }
+}
+
 impl BranchCheck {
     pub fn is_clean(&self) -> bool {
-        self.drift.is_clean() && self.stale.is_none() && self.problem.is_none()
+        self.drift.is_clean()
+            && self.stale.is_none()
+            && self.problem.is_none()
+            && self.unusual.is_empty()
+            && self.history.is_empty()
     }
 }
 
@@ -1208,6 +1683,8 @@ pub fn check_repo(
     out: &Repository,
     environment: Option<&str>,
 ) -> Result<Vec<BranchCheck>, PromotionError> {
+    require_history(source, out)?;
+    let mut findings = FindingsCache::default();
     let head = resolve(&source.repo, "HEAD")?.id().to_string();
     let head_compiled = source.compile_at(&head)?;
     let mut renders: BTreeMap<String, Result<OutputTree, String>> = BTreeMap::new();
@@ -1235,8 +1712,20 @@ pub fn check_repo(
             files: output::files_of(out, &tip.tree()?)?,
         };
         actual.files.remove(METADATA_FILE);
+        let unusual = output::unusual_entries(out, &tip.tree()?)?;
+        let history = branch_history(
+            source,
+            out,
+            &mut findings,
+            &env,
+            &branch,
+            &tip,
+            &head_compiled,
+        )?;
         let Some(meta) = output::metadata_of(out, &tip)? else {
             checks.push(BranchCheck {
+                history,
+                unusual,
                 branch,
                 dry_sha: None,
                 drift: TreeDrift::default(),
@@ -1272,7 +1761,8 @@ pub fn check_repo(
             ),
             Err(p) => (TreeDrift::default(), Some(p.clone())),
         };
-        let publishes_here = publish_branch(&head_compiled.source.settings, &env) == branch;
+        let gated = gated_here(source, out, &env, &head_compiled.source.settings)?;
+        let publishes_here = (branch.ends_with("-next") == gated) && branch.starts_with("env/");
         let head_files = head_compiled.tree.environment(&env);
         let stale = if publishes_here && tree_digest(&head_files) != tree_digest(&actual.files) {
             let unpublished = source
@@ -1292,6 +1782,8 @@ pub fn check_repo(
             None
         };
         checks.push(BranchCheck {
+            history,
+            unusual,
             branch,
             dry_sha: Some(meta.dry_sha.clone()),
             drift,
@@ -1300,6 +1792,58 @@ pub fn check_repo(
         });
     }
     Ok(checks)
+}
+
+/// Whether `env` is gated, for `check --repo`: where the drySha it runs is not in the source
+/// repository (a `problem` of its own there), an `env/<e>-next` branch still says it is.
+fn gated_here(
+    source: &SourceRepo,
+    out: &Repository,
+    env: &str,
+    head: &Settings,
+) -> Result<bool, PromotionError> {
+    match policy_for(source, out, env, head) {
+        Ok((policy, _)) => Ok(policy.gated),
+        Err(PromotionError::MissingHistory(_)) => {
+            Ok(output::tip(out, &format!("env/{env}-next"))?.is_some())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The history problems of one branch, and for a gated `env/<e>`, whether its tip is a
+/// promotion that is what it claims.
+fn branch_history(
+    source: &SourceRepo,
+    out: &Repository,
+    cache: &mut FindingsCache,
+    env: &str,
+    branch: &str,
+    tip: &git2::Commit<'_>,
+    head: &Compiled,
+) -> Result<Vec<String>, PromotionError> {
+    use crate::git::history::{forge_merge_problems, promotion_problems, trailer_map};
+    let mut problems: Vec<String> = cache
+        .of(source, out, env)?
+        .into_iter()
+        .filter(|f| f.branch == branch)
+        .map(|f| f.message)
+        .collect();
+    if gated_here(source, out, env, &head.source.settings)? && !branch.ends_with("-next") {
+        let t = trailer_map(tip.message().unwrap_or(""));
+        let why = if t.contains_key("sha-dry-proposed") {
+            promotion_problems(out, env, tip)?
+        } else if tip.parent_count() > 1 {
+            forge_merge_problems(out, tip)?
+        } else {
+            vec!["it is not a promotion: it reached this gated branch around the gates (a direct push)".to_string()]
+        };
+        problems.extend(
+            why.into_iter()
+                .map(|w| format!("its tip {}: {w}", short(&tip.id().to_string()))),
+        );
+    }
+    Ok(problems)
 }
 
 pub fn check_repo_human(checks: &[BranchCheck]) -> String {
@@ -1325,6 +1869,12 @@ pub fn check_repo_human(checks: &[BranchCheck]) -> String {
         }
         for p in &c.drift.extra {
             s.push_str(&format!("    extra, not rendered by strata: {p}\n"));
+        }
+        for p in &c.unusual {
+            s.push_str(&format!("    not written by strata: {p}\n"));
+        }
+        for p in &c.history {
+            s.push_str(&format!("    ⚠ {p}\n"));
         }
         if let Some(st) = &c.stale {
             s.push_str(&format!(

@@ -16,7 +16,7 @@ use std::sync::Arc;
 pub use allow_list::{AllowList, Refusal};
 pub use component::{Component, DEFAULT_COMMAND_TIMEOUT, Renderer, parse_duration};
 pub use layer::{ClusterFile, Layer};
-pub use settings::{ArgoSettings, Promotion, Settings, Soak};
+pub use settings::{Approvals, ArgoSettings, Promotion, Settings, Soak};
 
 use crate::diag::{Diagnostic, Diagnostics, Failure, SourceTexts, Span};
 use crate::world::World;

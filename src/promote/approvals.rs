@@ -17,7 +17,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::identity::{Identities, Identity, normalize_login};
+use super::identity::{Identities, Identity, normalize_login, plain};
 use super::trailer::{co_authors, trailers};
 
 /// One approval, resolved as far as its source allows.
@@ -55,6 +55,8 @@ pub enum Rejection {
     Dismissed,
     /// The same person approved more than once; the first approval counts.
     SamePerson { counted_as: String },
+    /// An `Approved-by:` trailer whose identity could pass for someone else's.
+    Lookalike { problem: String },
 }
 
 impl Rejection {
@@ -82,6 +84,7 @@ impl Rejection {
             Rejection::SamePerson { counted_as } => {
                 format!("the same person already approved as {counted_as}")
             }
+            Rejection::Lookalike { problem } => problem.clone(),
         }
     }
 
@@ -94,6 +97,7 @@ impl Rejection {
             Rejection::NotOnHead { .. } => format!("{by} approved an older commit"),
             Rejection::ChangesRequested => format!("{by} requested changes"),
             Rejection::Dismissed => format!("the review of {by} was dismissed"),
+            Rejection::Lookalike { .. } => format!("{by:?} is not plain text"),
             Rejection::SamePerson { .. } => return None,
         })
     }
@@ -181,18 +185,15 @@ impl FourEyes {
             self.approvers.len(),
             self.required
         );
-        let notes: Vec<String> = self
-            .rejected
-            .iter()
-            .filter_map(|r| r.reason.brief(&r.by))
-            .collect();
+        let notes = counted(self.rejected.iter().filter_map(|r| r.reason.brief(&r.by)));
         if !notes.is_empty() {
             summary.push_str(&format!(" ({})", notes.join("; ")));
         }
         summary
     }
 
-    /// One line per approval: who counted, and why each other one did not.
+    /// One line per approval: who counted, and why each other one did not. Repeated lines are
+    /// shown once, with how many times they came.
     pub fn details(&self) -> Vec<String> {
         let counted = self.approvers.iter().map(|a| {
             if a.by.contains(&a.identity.email) {
@@ -208,8 +209,33 @@ impl FourEyes {
                 r.reason.explain()
             )
         });
-        counted.chain(rejected).collect()
+        self::counted(counted.chain(rejected))
     }
+}
+
+/// Each distinct line once, in the order first seen, with `(N times)` when it repeats: an
+/// approvals file with the same entry ten thousand times gives one line, not ten thousand.
+fn counted(lines: impl Iterator<Item = String>) -> Vec<String> {
+    let mut seen: Vec<(String, usize)> = Vec::new();
+    let mut index: BTreeMap<String, usize> = BTreeMap::new();
+    for line in lines {
+        match index.get(&line) {
+            Some(&i) => seen[i].1 += 1,
+            None => {
+                index.insert(line.clone(), seen.len());
+                seen.push((line, 1));
+            }
+        }
+    }
+    seen.into_iter()
+        .map(|(line, n)| {
+            if n == 1 {
+                line
+            } else {
+                format!("{line} ({n} times)")
+            }
+        })
+        .collect()
 }
 
 /// Counts the distinct approvers outside the author set. The author set may be given unresolved:
@@ -282,6 +308,17 @@ pub fn approved_by(message: &str, identities: &Identities) -> Vec<Approval> {
         .into_iter()
         .filter(|(key, _)| key.eq_ignore_ascii_case("approved-by"))
         .map(|(_, value)| {
+            // The name and the email are checked apart: a Cyrillic name beside a Latin email
+            // is one person, a Cyrillic letter inside a Latin email is not.
+            if let Err(e) = value.split(['<', '>']).try_for_each(plain) {
+                return Approval {
+                    by: value.clone(),
+                    identity: None,
+                    problem: Some(Rejection::Lookalike {
+                        problem: e.to_string(),
+                    }),
+                };
+            }
             if value.starts_with('@') {
                 return by_login(&value, identities, None);
             }
@@ -463,7 +500,10 @@ fn review(number: usize, item: &Value) -> Result<Review, String> {
     let object = object(number, item)?;
     let login = match object.get("user") {
         Some(Value::Object(user)) => match user.get("login") {
-            Some(Value::String(login)) if !login.trim().is_empty() => normalize_login(login),
+            Some(Value::String(login)) if !login.trim().is_empty() => {
+                plain(login).map_err(|e| format!("item {number}: `user.login` {e}"))?;
+                normalize_login(login)
+            }
             _ => return Err(format!("item {number} has no `user.login`")),
         },
         _ => return Err(format!("item {number} has no `user.login`")),
@@ -516,6 +556,7 @@ fn listed(items: &[Value], identities: &Identities) -> Result<Vec<Approval>, Str
         let number = index + 1;
         let object = object(number, item)?;
         let email = string(number, object, "email")?;
+        plain(email).map_err(|e| format!("item {number}: `email` {e}"))?;
         if !email.contains('@') {
             return Err(format!(
                 "item {number} has `email` {email:?}, which is not an email address"
@@ -523,7 +564,10 @@ fn listed(items: &[Value], identities: &Identities) -> Result<Vec<Approval>, Str
         }
         let name = match object.get("name") {
             None | Some(Value::Null) => "",
-            Some(Value::String(name)) => name.trim(),
+            Some(Value::String(name)) => {
+                plain(name).map_err(|e| format!("item {number}: `name` {e}"))?;
+                name.trim()
+            }
             Some(other) => {
                 return Err(format!(
                     "item {number}: `name` is {}, not a string",
@@ -766,6 +810,73 @@ mod tests {
         assert_eq!(
             result.details(),
             vec!["approval by @alice does not count: alice@example.com is the author"]
+        );
+    }
+
+    #[test]
+    fn lookalike_approvers_are_refused() {
+        let cases = [
+            (
+                r#"[{"email": "alice@example.com\u0000"}]"#,
+                "approvals file: item 1: `email` \"alice@example.com\\0\" holds the control character U+0000; an identity is plain text; expected ",
+            ),
+            (
+                r#"[{"email": "alice@example.com\u200b"}]"#,
+                "approvals file: item 1: `email` \"alice@example.com\\u{200b}\" holds the invisible character U+200B (zero width space); remove it; expected ",
+            ),
+            (
+                r#"[{"name": "Alice", "email": "\u0430lice@example.com"}]"#,
+                "approvals file: item 1: `email` \"аlice@example.com\" mixes Cyrillic and Latin letters, so it can look like another person's; write it in one script; expected ",
+            ),
+            (
+                r#"[{"user": {"login": "b\u200dob"}, "state": "APPROVED"}]"#,
+                "approvals file: item 1: `user.login` \"b\\u{200d}ob\" holds the invisible character U+200D (zero width joiner); remove it; expected ",
+            ),
+        ];
+        for (text, want) in cases {
+            let err = read_approvals(text, HEAD, &identities()).expect_err(text);
+            assert!(err.to_string().starts_with(want), "{err}");
+        }
+        let approvals = approved_by(
+            "Promote\n\nApproved-by: Alice <\u{430}lice@example.com>\n",
+            &identities(),
+        );
+        let result = four_eyes(&alice_authored(), &approvals, 1);
+        assert_eq!(
+            result.details(),
+            vec![
+                "approval by Alice <аlice@example.com> does not count: \"аlice@example.com\" mixes Cyrillic and Latin letters, so it can look like another person's; write it in one script"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_trailing_dot_is_the_same_author() {
+        let text = r#"[{"email": "Alice@Example.com."}]"#;
+        let approvals = read_approvals(text, HEAD, &identities()).expect("list");
+        let result = four_eyes(&alice_authored(), &approvals, 1);
+        assert!(!result.open);
+        assert_eq!(
+            result.details(),
+            vec!["approval by Alice@Example.com. does not count: alice@example.com is the author"]
+        );
+    }
+
+    #[test]
+    fn a_repeated_approval_is_reported_once() {
+        let one = r#"{"name": "Alice", "email": "alice@example.com"}"#;
+        let text = format!("[{}]", vec![one; 10_000].join(","));
+        let approvals = read_approvals(&text, HEAD, &identities()).expect("list");
+        let result = four_eyes(&alice_authored(), &approvals, 1);
+        assert_eq!(
+            result.summary(),
+            "0 of 1 distinct approvers outside the author set (alice@example.com is the author (10000 times))"
+        );
+        assert_eq!(
+            result.details(),
+            vec![
+                "approval by Alice <alice@example.com> does not count: alice@example.com is the author (10000 times)"
+            ]
         );
     }
 

@@ -45,6 +45,48 @@ impl BreakGlass {
     }
 }
 
+/// A one-line reason given with a flag that bypasses a rule on purpose, such as
+/// `--rollback "reason"`; it becomes a trailer, so the audit shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reason {
+    text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReasonError {
+    #[error("{flag} needs a reason; say why, e.g. {flag} \"{example}\"")]
+    Empty {
+        flag: &'static str,
+        example: &'static str,
+    },
+    #[error("{flag} reason must be one line, because it becomes a trailer")]
+    MultiLine { flag: &'static str },
+}
+
+impl Reason {
+    /// `flag` names the option in messages; `example` shows a good reason.
+    pub fn new(
+        flag: &'static str,
+        example: &'static str,
+        text: &str,
+    ) -> Result<Reason, ReasonError> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(ReasonError::Empty { flag, example });
+        }
+        if text.contains(['\n', '\r']) {
+            return Err(ReasonError::MultiLine { flag });
+        }
+        Ok(Reason {
+            text: text.to_string(),
+        })
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+}
+
 /// The distinct approvers the four-eyes gate needs: one more in an emergency.
 pub fn required_approvers(distinct: u32, emergency: Option<&BreakGlass>) -> u32 {
     match emergency {
@@ -92,6 +134,24 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_rollback_reason_is_one_line() {
+        let new =
+            |t| Reason::new("--rollback", "web 1.1 breaks logins", t).map(|r| r.text().to_string());
+        assert_eq!(new(" bad release "), Ok("bad release".to_string()));
+        assert_eq!(
+            new(" ").map_err(|e| e.to_string()),
+            Err(
+                "--rollback needs a reason; say why, e.g. --rollback \"web 1.1 breaks logins\""
+                    .to_string()
+            )
+        );
+        assert_eq!(
+            new("a\nb").map_err(|e| e.to_string()),
+            Err("--rollback reason must be one line, because it becomes a trailer".to_string())
+        );
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The gates of a promotion, as `verify-promotion`, `promote` and `audit` report them.
 //!
-//! The JSON form is part of the contract: gate names are kebab-case (`reproducible`, `soaked`,
-//! `four-eyes`, `break-glass`) and the fields are `name`, `open`, `summary` and `details`.
+//! The JSON form is part of the contract: gate names are kebab-case (`history`, `reproducible`,
+//! `soaked`, `four-eyes`, `break-glass`) and the fields are `name`, `open`, `summary` and
+//! `details`.
 
 use std::fmt;
 
@@ -15,6 +16,7 @@ use super::calendar::Calendar;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum GateName {
+    History,
     Reproducible,
     Soaked,
     FourEyes,
@@ -24,6 +26,7 @@ pub enum GateName {
 impl GateName {
     pub fn as_str(self) -> &'static str {
         match self {
+            GateName::History => "history",
             GateName::Reproducible => "reproducible",
             GateName::Soaked => "soaked",
             GateName::FourEyes => "four-eyes",

@@ -9,7 +9,15 @@
 //! - GitHub's noreply addresses (`12345+alice@users.noreply.github.com`, `alice@users.noreply…`)
 //!   name the login `alice`, which `identities:` then resolves to an email.
 //!
+//! - a trailing dot of the domain is dropped (`alice@example.com.` is `alice@example.com`).
+//!
 //! Two identities are the same person when their emails are equal or their logins are.
+//!
+//! Approvers are checked before they are normalized ([`plain`]): an email or login that holds a
+//! control character, an invisible one (zero-width, bidi controls, soft hyphen) or letters of two
+//! scripts (a Cyrillic `а` among Latin letters) is refused, because it can look exactly like
+//! someone else's. The check is a short explicit list rather than a Unicode confusables table:
+//! it has to catch what makes two identities look alike, not to judge every script.
 
 use std::collections::BTreeMap;
 
@@ -122,6 +130,7 @@ pub fn normalize_email(email: &str) -> String {
         .trim_start_matches('<')
         .trim_end_matches('>')
         .trim()
+        .trim_end_matches('.')
         .to_lowercase();
     if let Some(login) = noreply_login(&email) {
         return format!("{login}@{NOREPLY_DOMAIN}");
@@ -158,6 +167,99 @@ pub fn normalize_login(login: &str) -> String {
     login.trim().trim_start_matches('@').to_lowercase()
 }
 
+/// Why an email or login cannot name an approver.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdentityError {
+    #[error("{value:?} holds the control character {code}; an identity is plain text")]
+    Control { value: String, code: String },
+    #[error("{value:?} holds the invisible character {code} ({name}); remove it")]
+    Invisible {
+        value: String,
+        code: String,
+        name: &'static str,
+    },
+    #[error(
+        "{value:?} mixes {first} and {second} letters, so it can look like another person's; write it in one script"
+    )]
+    MixedScript {
+        value: String,
+        first: &'static str,
+        second: &'static str,
+    },
+}
+
+/// Refuses an email, login or name that could pass for someone else's (see the module docs).
+pub fn plain(value: &str) -> Result<(), IdentityError> {
+    let code = |c: char| format!("U+{:04X}", u32::from(c));
+    let mut script: Option<&'static str> = None;
+    for c in value.chars() {
+        if c.is_control() {
+            return Err(IdentityError::Control {
+                value: value.to_string(),
+                code: code(c),
+            });
+        }
+        if let Some(name) = invisible(c) {
+            return Err(IdentityError::Invisible {
+                value: value.to_string(),
+                code: code(c),
+                name,
+            });
+        }
+        let Some(this) = script_of(c) else {
+            continue;
+        };
+        match script {
+            Some(first) if first != this => {
+                return Err(IdentityError::MixedScript {
+                    value: value.to_string(),
+                    first,
+                    second: this,
+                });
+            }
+            _ => script = Some(this),
+        }
+    }
+    Ok(())
+}
+
+/// Characters that print as nothing, or that reorder what prints around them.
+fn invisible(c: char) -> Option<&'static str> {
+    Some(match c {
+        '\u{00AD}' => "soft hyphen",
+        '\u{034F}' => "combining grapheme joiner",
+        '\u{061C}' => "Arabic letter mark, a bidi control",
+        '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}' => "Hangul filler",
+        '\u{180E}' => "Mongolian vowel separator",
+        '\u{200B}' => "zero width space",
+        '\u{200C}' => "zero width non-joiner",
+        '\u{200D}' => "zero width joiner",
+        '\u{200E}' | '\u{200F}' => "a bidi mark",
+        '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' => "a bidi control",
+        '\u{2060}'..='\u{2064}' => "an invisible operator or word joiner",
+        '\u{FE00}'..='\u{FE0F}' => "a variation selector",
+        '\u{FEFF}' => "zero width no-break space",
+        '\u{E0000}'..='\u{E007F}' => "a tag character",
+        _ => return None,
+    })
+}
+
+/// The script of a letter, for the scripts whose letters pass for each other; other letters
+/// count as one script of their own, digits and punctuation as none.
+fn script_of(c: char) -> Option<&'static str> {
+    if !c.is_alphabetic() {
+        return None;
+    }
+    Some(match u32::from(c) {
+        0x0041..=0x024F | 0x1E00..=0x1EFF | 0x2C60..=0x2C7F | 0xA720..=0xA7FF | 0xFF21..=0xFF5A => {
+            "Latin"
+        }
+        0x0370..=0x03FF | 0x1F00..=0x1FFF => "Greek",
+        0x0400..=0x052F | 0x1C80..=0x1C8F | 0x2DE0..=0x2DFF | 0xA640..=0xA69F => "Cyrillic",
+        _ => "non-Latin",
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,9 +280,58 @@ mod tests {
                 "alice@users.noreply.github.com",
             ),
             ("not-an-email", "not-an-email"),
+            ("alice@example.com.", "alice@example.com"),
+            (" Alice@Example.COM.. ", "alice@example.com"),
         ];
         for (raw, want) in cases {
             assert_eq!(normalize_email(raw), want, "{raw}");
+        }
+    }
+
+    #[test]
+    fn plain_refuses_what_passes_for_someone_else() {
+        let cases = [
+            ("alice@example.com", None),
+            ("Åsa Öberg <åsa@example.se>", None),
+            ("андрей@пример.рф", None),
+            ("alice-2@example.com", None),
+            (
+                "alice@example.com\u{0}",
+                Some(
+                    "\"alice@example.com\\0\" holds the control character U+0000; an identity is plain text",
+                ),
+            ),
+            (
+                "alice@example.com\u{200b}",
+                Some(
+                    "\"alice@example.com\\u{200b}\" holds the invisible character U+200B (zero width space); remove it",
+                ),
+            ),
+            (
+                "al\u{202e}ice@example.com",
+                Some(
+                    "\"al\\u{202e}ice@example.com\" holds the invisible character U+202E (a bidi control); remove it",
+                ),
+            ),
+            (
+                "\u{430}lice@example.com",
+                Some(
+                    "\"аlice@example.com\" mixes Cyrillic and Latin letters, so it can look like another person's; write it in one script",
+                ),
+            ),
+            (
+                "alice@ex\u{3b1}mple.com",
+                Some(
+                    "\"alice@exαmple.com\" mixes Latin and Greek letters, so it can look like another person's; write it in one script",
+                ),
+            ),
+        ];
+        for (value, want) in cases {
+            assert_eq!(
+                plain(value).err().map(|e| e.to_string()).as_deref(),
+                want,
+                "{value:?}"
+            );
         }
     }
 

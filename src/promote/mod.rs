@@ -7,10 +7,12 @@
 //! - [`approvals`]: approvals from a forge export or trailers, and the four-eyes gate.
 //! - [`break_glass`]: the emergency path.
 //! - [`gate`]: the gate results and how they print.
+//! - [`policy`]: which promotion policy is in force for an environment.
 
 pub mod approvals;
 pub mod break_glass;
 pub mod calendar;
 pub mod gate;
 pub mod identity;
+pub mod policy;
 pub mod trailer;

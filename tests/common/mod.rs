@@ -6,6 +6,8 @@ use std::process::Output;
 
 use assert_cmd::Command;
 
+pub mod promotion;
+
 pub struct Platform {
     pub dir: tempfile::TempDir,
 }
