@@ -47,6 +47,9 @@ pub(crate) struct BuiltIn {
     pub(crate) schema: Schema,
     /// The root node of each kind this version serves.
     pub(crate) kinds: BTreeMap<Gvk, NodeId>,
+    /// The same by `apiVersion` and kind, for a lookup without building a key, with the last
+    /// minor version that serves it.
+    pub(crate) by_api: BTreeMap<String, BTreeMap<String, (NodeId, u32)>>,
     pub(crate) object_meta: Option<NodeId>,
 }
 
@@ -88,7 +91,25 @@ fn compile(table: &Table, version: KubeVersion) -> Option<BuiltIn> {
             kinds.insert(gvk, id);
         }
     }
+    let spans = served();
+    let mut by_api: BTreeMap<String, BTreeMap<String, (NodeId, u32)>> = BTreeMap::new();
+    for ((group, v, kind), &id) in &kinds {
+        let api = if group.is_empty() {
+            v.clone()
+        } else {
+            format!("{group}/{v}")
+        };
+        let last = spans
+            .and_then(|s| s.get(&(group.clone(), kind.clone())))
+            .and_then(|s| s.get(v))
+            .map_or(version.minor(), |s| s.1);
+        by_api
+            .entry(api)
+            .or_default()
+            .insert(kind.clone(), (id, last));
+    }
     Some(BuiltIn {
+        by_api,
         object_meta: refs
             .get("io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta")
             .copied(),

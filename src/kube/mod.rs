@@ -107,10 +107,14 @@ impl<'a> Validator<'a> {
             return;
         };
         let (group, version) = split_api_version(api_version);
-        let gvk = (group.to_string(), version.to_string(), kind.to_string());
-        if let Some(&root) = self.builtin.kinds.get(&gvk) {
+        let builtin = self
+            .builtin
+            .by_api
+            .get(api_version)
+            .and_then(|k| k.get(kind));
+        if let Some(&(root, last)) = builtin {
             self.builtin.schema.check(root, object, "", out);
-            if let Some(f) = self.deprecated(api_version, group, version, kind) {
+            if let Some(f) = self.deprecated(api_version, group, kind, last) {
                 out.push(f);
             }
         } else if let Some(crd) = self.crds.get(group, kind) {
@@ -175,28 +179,16 @@ impl<'a> Validator<'a> {
         }
     }
 
-    /// A deprecation warning for a built-in API this version still serves.
-    fn deprecated(
-        &self,
-        api_version: &str,
-        group: &str,
-        version: &str,
-        kind: &str,
-    ) -> Option<Finding> {
+    /// A deprecation warning for a built-in API this version still serves; `last` is the
+    /// last minor version whose schemas serve it.
+    fn deprecated(&self, api_version: &str, group: &str, kind: &str, last: u32) -> Option<Finding> {
         let minor = self.version.minor();
         let (since, removed) = match deprecation::find(api_version, kind) {
             Some(d) if d.deprecated <= minor && minor < d.removed => {
                 (Some(d.deprecated), d.removed)
             }
-            _ => {
-                let span = builtin::served()?
-                    .get(&(group.to_string(), kind.to_string()))?
-                    .get(version)?;
-                if span.1 >= NEWEST.minor() {
-                    return None;
-                }
-                (None, span.1 + 1)
-            }
+            _ if last < NEWEST.minor() => (None, last + 1),
+            _ => return None,
         };
         let since = since
             .map(|s| format!("deprecated since 1.{s} and "))

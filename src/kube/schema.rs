@@ -181,19 +181,35 @@ impl Schema {
     }
 
     /// Checks `value` against node `root`, reporting paths below `path`.
-    pub(crate) fn check(&self, root: NodeId, value: &Value, path: &str, out: &mut Vec<Finding>) {
+    pub(crate) fn check<'a>(
+        &'a self,
+        root: NodeId,
+        value: &'a Value,
+        path: &'a str,
+        out: &'a mut Vec<Finding>,
+    ) {
         let mut walk = Walk {
             schema: self,
-            path: path.to_string(),
+            prefix: path,
+            path: Vec::new(),
             found: out,
         };
         walk.value(root, value);
     }
 }
 
+/// A step of the path to the field being checked. The text of the path is made only for a
+/// finding: most fields are fine, and formatting every path would cost more than the check.
+#[derive(Clone, Copy)]
+enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
 struct Walk<'a> {
     schema: &'a Schema,
-    path: String,
+    prefix: &'a str,
+    path: Vec<Step<'a>>,
     found: &'a mut Vec<Finding>,
 }
 
@@ -236,10 +252,23 @@ fn describe(v: &Value) -> String {
     }
 }
 
-impl Walk<'_> {
+impl<'a> Walk<'a> {
+    fn path_text(&self) -> String {
+        let mut text = self.prefix.to_string();
+        for step in &self.path {
+            match step {
+                Step::Key(k) => push_key(&mut text, k),
+                Step::Index(i) => {
+                    let _ = write!(text, "[{i}]");
+                }
+            }
+        }
+        text
+    }
+
     fn report(&mut self, message: String) -> &mut Finding {
-        self.found
-            .push(Finding::new(Rule::Schema, self.path.clone(), message));
+        let path = self.path_text();
+        self.found.push(Finding::new(Rule::Schema, path, message));
         let last = self.found.len() - 1;
         &mut self.found[last]
     }
@@ -255,7 +284,7 @@ impl Walk<'_> {
         f.hint = hint;
     }
 
-    fn value(&mut self, id: NodeId, v: &Value) {
+    fn value(&mut self, id: NodeId, v: &'a Value) {
         let schema = self.schema;
         let node = schema.node(id);
         // The API server decodes `null` as an absent field.
@@ -291,13 +320,12 @@ impl Walk<'_> {
         }
     }
 
-    fn object(&mut self, node: &Node, map: &Map<String, Value>) {
+    fn object(&mut self, node: &'a Node, map: &'a Map<String, Value>) {
         if node.ty == Type::Any && !node.embedded {
             return;
         }
-        let len = self.path.len();
         for (key, v) in map {
-            push_key(&mut self.path, key);
+            self.path.push(Step::Key(key));
             match node.property(key) {
                 Some(child) => self.value(child, v),
                 None if node.embedded
@@ -308,11 +336,11 @@ impl Walk<'_> {
                     Extra::Closed => self.unknown_field(node, key),
                 },
             }
-            self.path.truncate(len);
+            self.path.pop();
         }
         for name in &node.required {
             if map.get(name.as_ref()).is_none_or(Value::is_null) {
-                push_key(&mut self.path, name);
+                self.path.push(Step::Key(name));
                 let expected = node.property(name).map(|c| self.schema.node(c).expected());
                 let within = node
                     .title
@@ -321,7 +349,7 @@ impl Walk<'_> {
                     .unwrap_or_default();
                 let f = self.report(format!("the required field `{name}`{within} is missing"));
                 f.expected = expected;
-                self.path.truncate(len);
+                self.path.pop();
             }
         }
         if let Some(b) = &node.bounds {
@@ -348,13 +376,12 @@ impl Walk<'_> {
         f.hint = hint;
     }
 
-    fn array(&mut self, node: &Node, items: &[Value]) {
-        let len = self.path.len();
+    fn array(&mut self, node: &Node, items: &'a [Value]) {
         if let Some(item) = node.items {
             for (i, v) in items.iter().enumerate() {
-                let _ = write!(self.path, "[{i}]");
+                self.path.push(Step::Index(i));
                 self.value(item, v);
-                self.path.truncate(len);
+                self.path.pop();
             }
         }
         if !node.map_keys.is_empty() {
@@ -362,9 +389,9 @@ impl Walk<'_> {
         } else if node.set {
             for (i, v) in items.iter().enumerate() {
                 if items[..i].contains(v) {
-                    let _ = write!(self.path, "[{i}]");
+                    self.path.push(Step::Index(i));
                     self.report(format!("{v} is listed twice; this list is a set"));
-                    self.path.truncate(len);
+                    self.path.pop();
                 }
             }
         }
@@ -388,11 +415,10 @@ impl Walk<'_> {
                 .collect()
         };
         let keys: Vec<Option<Vec<Value>>> = items.iter().map(key_of).collect();
-        let len = self.path.len();
         for (i, key) in keys.iter().enumerate() {
             let Some(key) = key else { continue };
             if keys[..i].iter().any(|k| k.as_ref() == Some(key)) {
-                let _ = write!(self.path, "[{i}]");
+                self.path.push(Step::Index(i));
                 let shown: Vec<String> = node
                     .map_keys
                     .iter()
@@ -403,7 +429,7 @@ impl Walk<'_> {
                     "a second item with {}; the API server refuses duplicates here",
                     shown.join(", ")
                 ));
-                self.path.truncate(len);
+                self.path.pop();
             }
         }
     }
@@ -467,8 +493,9 @@ impl Walk<'_> {
             _ => (f64::NEG_INFINITY, f64::INFINITY),
         };
         let Some(n) = v.as_f64() else { return };
+        // Above i64::MAX, `n` rounds to i64::MAX as a float; the text says more.
         let exact_fit = match (node.ty, node.format) {
-            (Type::Integer, Format::Int64) => v.is_i64(),
+            (Type::Integer, Format::Int64) => !v.is_u64() || v.is_i64(),
             _ => true,
         };
         if n < min || n > max || !exact_fit {
@@ -494,10 +521,17 @@ impl Walk<'_> {
     }
 }
 
-/// Whether the API server's JSON decoder reads `v` into an integer field: a number written
-/// without a fraction or an exponent.
+/// Whether the API server reads `v` into an integer field. A whole float counts: the YAML
+/// reader turns `3.0` and `1e3` into float64s, and its JSON writer prints them as `3` and
+/// `1000`, which the decoder takes as integers (up to 1e21, where it switches to `1e+21`).
 fn is_integer(v: &Value) -> bool {
-    matches!(v, Value::Number(n) if n.is_i64() || n.is_u64())
+    match v {
+        Value::Number(n) if n.is_i64() || n.is_u64() => true,
+        Value::Number(n) => n
+            .as_f64()
+            .is_some_and(|f| f.fract() == 0.0 && f.abs() < 1e21),
+        _ => false,
+    }
 }
 
 fn type_hint(node: &Node, v: &Value) -> Option<String> {
@@ -519,7 +553,7 @@ fn type_hint(node: &Node, v: &Value) -> Option<String> {
             "quote the value: \"{v}\"; in a template, use `| quote` or `| tojson`"
         )),
         (Type::Integer | Type::IntOrString, None) if v.is_f64() => {
-            Some("write a whole number, without a fraction or an exponent".to_string())
+            Some("write a whole number".to_string())
         }
         (Type::Array, None) if v.is_object() => {
             Some("this field is a list: start each item with `- `".to_string())

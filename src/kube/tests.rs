@@ -359,3 +359,91 @@ fn an_unsupported_version_says_which_are_supported() {
         "strata has no Kubernetes schemas for version 1.24: it knows 1.25 to 1.37"
     );
 }
+
+/// `(key, text, plain)` of every scalar directly under `spec` in `text`.
+fn spec_scalars(text: &str) -> Vec<(String, String, bool)> {
+    use saphyr_parser::{Event, Parser, ScalarStyle};
+    let mut out = Vec::new();
+    let mut depth = 0usize;
+    let mut in_spec = false;
+    let mut key: Option<String> = None;
+    let mut last_top_key: Option<String> = None;
+    let mut expecting_key_at_top = true;
+    for event in Parser::new_from_str(text) {
+        let (event, _) = event.expect("fixture parses");
+        match event {
+            Event::MappingStart(..) | Event::SequenceStart(..) => {
+                depth += 1;
+                if depth == 2 && last_top_key.as_deref() == Some("spec") {
+                    in_spec = true;
+                }
+                if depth == 3 {
+                    key = None;
+                }
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                if depth == 2 {
+                    in_spec = false;
+                    expecting_key_at_top = true;
+                }
+                depth -= 1;
+            }
+            Event::Scalar(value, style, _, _) => {
+                if depth == 1 {
+                    if expecting_key_at_top {
+                        last_top_key = Some(value.to_string());
+                    }
+                    expecting_key_at_top = !expecting_key_at_top;
+                } else if depth == 2 && in_spec {
+                    match key.take() {
+                        None => key = Some(value.to_string()),
+                        Some(k) => out.push((k, value.to_string(), style == ScalarStyle::Plain)),
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+#[test]
+fn scalars_mean_what_kubectl_reads() {
+    let text = include_str!("testdata/scalars.yaml");
+    let observed: Value =
+        serde_json::from_str(include_str!("testdata/scalars.kubectl.json")).expect("JSON");
+    let scalars = spec_scalars(text);
+    assert!(scalars.len() >= 60, "{} spellings", scalars.len());
+    for (key, text, plain) in &scalars {
+        let style = if *plain {
+            scalar::Style::Plain
+        } else {
+            scalar::Style::Quoted
+        };
+        let meaning = scalar::resolve(text, style);
+        let ours = scalar::to_json(&meaning).expect("JSON can hold it");
+        let theirs = &observed["spec"][key];
+        let same = match (&ours, theirs) {
+            // kubectl prints whole floats as integers and holds integers beyond int64 as
+            // floats: compare numbers by value.
+            (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
+            (a, b) => a == b,
+        };
+        assert!(
+            same,
+            "{key}: {text:?} ({style:?}) is {ours} to us, {theirs} to kubectl"
+        );
+    }
+    // The merge keys, applied as kubectl applies them.
+    assert_eq!(
+        observed["spec"]["merge"]["requests"],
+        serde_json::json!({"cpu": "200m", "memory": "128Mi"})
+    );
+    for (text, error) in [(".inf", "+Inf"), ("-.Inf", "-Inf"), (".NaN", "NaN")] {
+        assert_eq!(
+            scalar::resolve(text, scalar::Style::Plain),
+            scalar::Meaning::NotJson(error),
+            "kubectl: error converting YAML to JSON: json: unsupported value: {error}"
+        );
+    }
+}
