@@ -155,9 +155,26 @@ fn main() {
             })
             .sum()
     });
+    let same: Vec<&Value> = objects
+        .iter()
+        .copied()
+        .filter(|o| {
+            validators.contains_key(&(
+                o["apiVersion"].as_str().unwrap_or("").to_string(),
+                o["kind"].as_str().unwrap_or("").to_string(),
+            ))
+        })
+        .collect();
+    let m = same.len();
     println!(
-        "jsonschema: {:?} for {n} objects, {:.2} µs/object, {found} errors",
+        "jsonschema: {:?} for the {m} objects of built-in kinds, {:.2} µs/object, {found} errors",
         t,
-        t.as_secs_f64() * 1e6 / n as f64
+        t.as_secs_f64() * 1e6 / m as f64
+    );
+    let (t, found) = best(|| same.iter().map(|o| validator.check(o).len()).sum());
+    println!(
+        "walker: {:?} for the same {m} objects, {:.2} µs/object, {found} findings",
+        t,
+        t.as_secs_f64() * 1e6 / m as f64
     );
 }
