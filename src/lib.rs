@@ -26,6 +26,7 @@ pub mod drift;
 pub mod emit;
 pub mod explain;
 pub mod git;
+pub mod kube;
 pub mod load;
 pub mod merge;
 pub mod policy;
