@@ -32,6 +32,7 @@ pub mod merge;
 pub mod policy;
 pub mod promote;
 pub mod render;
+pub mod site;
 pub mod validate;
 pub mod world;
 pub mod yaml;

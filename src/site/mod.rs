@@ -1,0 +1,44 @@
+//! The evidence as pages people read: a static site of what runs where, what waits behind
+//! which gate, how every change reached production, and what the checks found.
+//!
+//! A [`Site`] (plain facts, filled by the caller from the source and the output repository)
+//! goes in; [`render`] gives the files of the site as paths and bytes. The site opens from
+//! `file://` with no network: one stylesheet, one small script that is not needed (collapsed
+//! sections are `<details>`), and inline SVG for the timelines.
+//!
+//! - [`model`]: the facts a page shows.
+//! - `timeline`: the promotion timeline of an environment, as SVG.
+//! - `pages`: the minijinja templates (embedded, auto-escaped as HTML) and the files.
+//!
+//! The same model gives the same bytes: there is no clock here (`now` is in the model) and
+//! no map with an unstable order.
+
+pub mod model;
+mod pages;
+mod timeline;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+
+pub use model::Site;
+
+/// The files of a site: path relative to the site's root → content.
+pub type SiteFiles = BTreeMap<String, Vec<u8>>;
+
+/// Why a site could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum SiteError {
+    /// The soak policy's calendar is not valid; `strata validate` says the same.
+    #[error(transparent)]
+    Calendar(#[from] crate::promote::calendar::CalendarError),
+    /// A template failed: a defect of strata, never of the input.
+    #[error("the site's template {name} failed: {message}")]
+    Template { name: String, message: String },
+}
+
+/// Renders every page of `site`.
+pub fn render(site: &Site) -> Result<SiteFiles, SiteError> {
+    pages::render(site)
+}
