@@ -178,6 +178,18 @@ fn every_page_in_chromium() {
                     .expect("timeline screenshot");
                 std::fs::write(screenshots().join(format!("timeline-{width}.png")), png)
                     .expect("save screenshot");
+                // The month of the emergency, opened as a reader would.
+                browser
+                    .evaluate("document.querySelector('details.chart .badge.glass').closest('details').open = true")
+                    .expect("open the month");
+                let png = browser
+                    .screenshot_element("details.chart[open]")
+                    .expect("timeline screenshot");
+                std::fs::write(
+                    screenshots().join(format!("timeline-break-glass-{width}.png")),
+                    png,
+                )
+                .expect("save screenshot");
             }
         }
     }

@@ -284,15 +284,25 @@ impl Browser {
         Ok(())
     }
 
-    /// Loads `url` and waits for its load event.
+    /// Loads `url` and waits for its load event, which may come before or after the answer.
     pub fn navigate(&mut self, url: &str) -> Result<(), String> {
         let session = self.session.clone();
         let id = self.send("Page.navigate", json!({"url": url}), session.as_deref())?;
-        let answer = self.wait(|m| m["id"] == json!(id), "Page.navigate")?;
-        if let Some(error) = answer["result"]["errorText"].as_str() {
-            return Err(format!("{url}: {error}"));
+        let (mut answered, mut loaded) = (false, false);
+        while !(answered && loaded) {
+            let message = self.wait(
+                |m| m["id"] == json!(id) || m["method"] == "Page.loadEventFired",
+                url,
+            )?;
+            if message["id"] == json!(id) {
+                if let Some(error) = message["result"]["errorText"].as_str() {
+                    return Err(format!("{url}: {error}"));
+                }
+                answered = true;
+            } else {
+                loaded = true;
+            }
         }
-        self.wait(|m| m["method"] == "Page.loadEventFired", url)?;
         Ok(())
     }
 
