@@ -19,6 +19,7 @@
 
 pub mod cache;
 pub mod check;
+pub mod cli;
 pub mod diag;
 pub mod diff;
 pub mod digest;

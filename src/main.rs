@@ -1,11 +1,7 @@
 //! The `strata` binary: parse arguments, run, print diagnostics, exit with 0, 1 or 2.
 
-mod cli;
-
 use std::ffi::{c_int, c_long};
 use std::process::ExitCode;
-
-use clap::Parser as _;
 
 // The render allocates and frees many small values on every thread; glibc's malloc spent a
 // quarter of the CPU time of a 100-cluster render (perf), mimalloc about half as much.
@@ -37,7 +33,7 @@ fn main() -> ExitCode {
     unsafe {
         mi_option_set(MI_OPTION_PURGE_DELAY, -1);
     }
-    cli::run(cli::Cli::parse())
+    strata::cli::main()
 }
 
 #[cfg(test)]

@@ -4,9 +4,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 
-use strata::diag::{self, Diagnostics, SourceTexts};
-use strata::world::{FsWorld, find_root};
-use strata::{Compiled, Failure, Selection, check, emit, explain, load, merge};
+use crate::diag::{self, Diagnostics, SourceTexts};
+use crate::world::{FsWorld, find_root};
+use crate::{Compiled, Failure, Selection, check, emit, explain, load, merge};
 
 use super::{Cli, Command, Exit, Format, ListWhat, PolicyWhat, ValidateFormat};
 
@@ -216,7 +216,7 @@ pub(super) fn compile(
     world: &FsWorld,
     selection: &Selection,
 ) -> std::result::Result<Compiled, Exit> {
-    compile_incremental(world, selection, &strata::Incremental::default())
+    compile_incremental(world, selection, &crate::Incremental::default())
 }
 
 pub(super) fn report_compiled(f: &Failure) -> Exit {
@@ -226,9 +226,9 @@ pub(super) fn report_compiled(f: &Failure) -> Exit {
 pub(super) fn compile_incremental(
     world: &FsWorld,
     selection: &Selection,
-    incremental: &strata::Incremental<'_>,
+    incremental: &crate::Incremental<'_>,
 ) -> std::result::Result<Compiled, Exit> {
-    reported(strata::compile_with(world, selection, incremental))
+    reported(crate::compile_with(world, selection, incremental))
 }
 
 /// A compile's result as the user sees it: its stage timings and warnings printed on success,
@@ -260,7 +260,7 @@ fn validate(root: &Path, format: ValidateFormat) -> Result<Exit> {
         Ok(w) => w,
         Err(d) => return validate_failed(format, &d, &SourceTexts::default()),
     };
-    match strata::compile(&world, &Selection::default()) {
+    match crate::compile(&world, &Selection::default()) {
         Ok(c) => {
             match format {
                 ValidateFormat::Json => print_json(&serde_json::json!({
@@ -275,7 +275,7 @@ fn validate(root: &Path, format: ValidateFormat) -> Result<Exit> {
                 }))?,
                 ValidateFormat::Sarif => println!(
                     "{}",
-                    strata::policy::render_sarif(&c.violations, env!("CARGO_PKG_VERSION"))
+                    crate::policy::render_sarif(&c.violations, env!("CARGO_PKG_VERSION"))
                 ),
                 ValidateFormat::Human => {
                     if !c.warnings.is_empty() {
@@ -379,7 +379,7 @@ fn policy_list(root: &Path) -> Result<Exit> {
         .collect();
     print!(
         "{}",
-        strata::policy::list_rules(&source.settings.policies, &envs)
+        crate::policy::list_rules(&source.settings.policies, &envs)
     );
     Ok(Exit::Clean)
 }
@@ -430,7 +430,7 @@ fn check_cmd(root: &Path, against: &Path, env: Option<&str>, format: Format) -> 
     // hydrator.metadata, which names the environment.
     let metadata = actual.files.remove("hydrator.metadata");
     let env = env.map(str::to_string).or_else(|| {
-        let m: strata::git::output::Metadata = serde_json::from_slice(metadata.as_deref()?).ok()?;
+        let m: crate::git::output::Metadata = serde_json::from_slice(metadata.as_deref()?).ok()?;
         Some(m.environment).filter(|e| !e.is_empty())
     });
     let expected = match &env {
@@ -482,7 +482,7 @@ fn list_clusters(root: &Path, format: Format, shards: Option<u32>) -> Result<Exi
                         "file": c.file.path,
                     });
                     if let Some(n) = shards {
-                        v["shard"] = serde_json::json!(strata::shard_of(&c.name, n));
+                        v["shard"] = serde_json::json!(crate::shard_of(&c.name, n));
                     }
                     v
                 })

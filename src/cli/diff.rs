@@ -5,12 +5,12 @@ use std::path::Path;
 
 use anyhow::{Context as _, Result};
 
-use strata::diff::{self, DiffOptions};
-use strata::emit::OutputTree;
-use strata::load::Promotion;
-use strata::promote::policy::in_force;
-use strata::world::{FsWorld, World};
-use strata::{Selection, git};
+use crate::diff::{self, DiffOptions};
+use crate::emit::OutputTree;
+use crate::load::Promotion;
+use crate::promote::policy::in_force;
+use crate::world::{FsWorld, World};
+use crate::{Selection, git};
 
 use super::commands::report;
 use super::{ColorChoice, DiffFormat, Exit};
@@ -24,7 +24,7 @@ fn render_side(
     if world.read("strata.yaml").is_none() {
         return Ok((OutputTree::default(), None));
     }
-    match strata::compile(world, &Selection::default()) {
+    match crate::compile(world, &Selection::default()) {
         Ok(c) => Ok((c.tree, c.source.settings.promotion)),
         Err(f) => {
             // Either side being invalid means there is no diff to show: strata could not run.

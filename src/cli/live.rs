@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context as _, Result};
 
-use strata::{Selection, drift};
+use crate::{Selection, drift};
 
 use super::commands::{compile, open, print_json};
 use super::{Exit, Format};
@@ -36,7 +36,7 @@ pub fn drift(
     let Some(c) = selected.first() else {
         return Ok(Exit::Failed);
     };
-    let prefix = strata::emit::layout::cluster_dir(&c.environment, &c.path());
+    let prefix = crate::emit::layout::cluster_dir(&c.environment, &c.path());
     let mut desired = Vec::new();
     for (path, bytes) in &compiled.tree.files {
         if path.starts_with(&prefix) {

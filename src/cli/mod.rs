@@ -416,6 +416,11 @@ fn parse_shard(s: &str) -> Result<(u32, u32), String> {
     Ok((i, n))
 }
 
+/// Parses the command line and runs it: the whole of the `strata` binary but its process setup.
+pub fn main() -> ExitCode {
+    run(Cli::parse())
+}
+
 pub fn run(cli: Cli) -> ExitCode {
     let code = match commands::dispatch(cli) {
         Ok(exit) => exit,

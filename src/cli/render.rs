@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use anyhow::Result;
 
-use strata::cache::{Cache, CachedCluster, SourceDigest};
-use strata::emit::{self, CACHE_DIR};
-use strata::policy::RenderedObject;
-use strata::{Incremental, Selection};
+use crate::cache::{Cache, CachedCluster, SourceDigest};
+use crate::emit::{self, CACHE_DIR};
+use crate::policy::RenderedObject;
+use crate::{Incremental, Selection};
 
 use super::commands::{open, print_json, print_timing, report_compiled};
 use super::{Exit, Format};
@@ -131,7 +131,7 @@ impl Drop for ProgressLine {
     }
 }
 
-impl strata::Progress for ProgressLine {
+impl crate::Progress for ProgressLine {
     fn start(&self, doing: &'static str, things: &'static str, total: usize) {
         // A line at the start of a phase would have no count to estimate from.
         if let Show::Log { log, .. } = &self.show
@@ -227,16 +227,16 @@ fn clusters_gone(out: &Path, cache: &Cache) -> Vec<String> {
 
 /// Compiles the source in `world`, reusing what `cache` gives.
 fn compile(
-    world: &strata::world::FsWorld,
+    world: &crate::world::FsWorld,
     selection: &Selection,
     renderer: &str,
     progress: &ProgressLine,
     out: &Path,
     vouched: &(dyn Fn(&str) -> bool + Sync),
-    cache: &strata::LoadCache<'_>,
-) -> std::result::Result<strata::Compiled, strata::Failure> {
+    cache: &crate::LoadCache<'_>,
+) -> std::result::Result<crate::Compiled, crate::Failure> {
     // The same cache, for as long as this compile borrows it.
-    let cache: &strata::LoadCache<'_> = &|| cache();
+    let cache: &crate::LoadCache<'_> = &|| cache();
     let objects =
         |cluster: &str| -> Option<Vec<RenderedObject>> { read_objects(out, cache()?, cluster) };
     let incremental = Incremental {
@@ -246,7 +246,7 @@ fn compile(
         objects: Some(&objects),
         vouched: Some(vouched),
     };
-    strata::compile_with(world, selection, &incremental)
+    crate::compile_with(world, selection, &incremental)
 }
 
 /// Looks at the files a render wrote under `out`, to see that each is still there: a file of
@@ -659,13 +659,13 @@ pub fn render(
                 return Ok(Exit::Failed);
             }
         },
-        None => match strata::load::settings(&world) {
+        None => match crate::load::settings(&world) {
             Ok(s) => {
                 match emit::output_dir(root, Path::new(s.output.dir()), emit::OutputFrom::Settings)
                 {
                     Ok(d) => d,
                     Err(d) => {
-                        use strata::world::World as _;
+                        use crate::world::World as _;
                         let text =
                             String::from_utf8_lossy(world.read("strata.yaml").unwrap_or_default())
                                 .to_string();
@@ -684,12 +684,12 @@ pub fn render(
                             .lines()
                             .nth(line - 1)
                             .map_or(1, |l| l.len() - l.trim_start().len() + 1);
-                        let d = d.at(strata::diag::Span::new(
+                        let d = d.at(crate::diag::Span::new(
                             "strata.yaml",
                             line as u32,
                             column as u32,
                         ));
-                        let mut texts = strata::diag::SourceTexts::default();
+                        let mut texts = crate::diag::SourceTexts::default();
                         texts.insert("strata.yaml", &text);
                         return Ok(super::commands::report(&d.into(), &texts));
                     }
@@ -708,7 +708,7 @@ pub fn render(
     let source = if partial {
         SourceDigest::default()
     } else {
-        strata::cache::source_digest(&renderer, &world)
+        crate::cache::source_digest(&renderer, &world)
     };
     let last = (!partial)
         .then(|| last_render(&out_dir, &renderer, &source))
@@ -755,7 +755,7 @@ pub fn render(
             .as_deref()
     };
     let bar = ProgressLine::new(progress);
-    let compile_from = |cache: &strata::LoadCache<'_>| {
+    let compile_from = |cache: &crate::LoadCache<'_>| {
         compile(
             &world, &selection, &renderer, &bar, &out_dir, &vouched, cache,
         )
@@ -950,7 +950,7 @@ mod tests {
     /// A log of `every` between lines, from the start, after `rendered` pairs of 3 are
     /// rendered and then `written` files of 2 written.
     fn logged(every: std::time::Duration, after: std::time::Duration) -> Vec<String> {
-        use strata::Progress as _;
+        use crate::Progress as _;
         let kept = Kept::default();
         let line = ProgressLine::showing(Show::log(every, after, kept.clone()), after);
         line.start("rendering", "(cluster, component) pairs", 3);

@@ -6,10 +6,10 @@ use std::path::Path;
 use anyhow::{Context as _, Result};
 use jiff::Timestamp;
 
-use strata::git::output;
-use strata::git::promotion::{self, Committer, PromotionError, PromotionRequest, SourceRepo};
-use strata::promote::gate::render_human;
-use strata::promote::identity::Identity;
+use crate::git::output;
+use crate::git::promotion::{self, Committer, PromotionError, PromotionRequest, SourceRepo};
+use crate::promote::gate::render_human;
+use crate::promote::identity::Identity;
 
 use super::commands::{print_json, report};
 use super::{AuditFormat, Exit, Forge, Format, GateArgs};
@@ -151,7 +151,7 @@ fn request(env: &str, gates: &GateArgs, now: Timestamp) -> Result<PromotionReque
     let promoter = match &gates.promoter {
         Some(p) => Some({
             p.split(['<', '>'])
-                .try_for_each(strata::promote::identity::plain)
+                .try_for_each(crate::promote::identity::plain)
                 .with_context(|| format!("--promoter {p:?} cannot name a person"))?;
             Identity::parse(p)
                 .or_else(|| p.contains('@').then(|| Identity::new("", p)))
