@@ -2,25 +2,42 @@
 
 use std::collections::BTreeSet;
 use std::io::Read as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use anyhow::{Context as _, Result};
 
 use crate::{Selection, drift};
 
-use super::commands::{compile, open, print_json};
-use super::{Exit, Format};
+use super::report::print_json;
+use super::{Context, Exit, Format, open};
 
-pub fn drift(
-    root: &Path,
-    cluster: &str,
-    live: Option<&Path>,
+#[derive(clap::Args, Debug)]
+pub(super) struct Args {
+    /// The cluster, by name.
+    #[arg(long, value_name = "CLUSTER")]
+    cluster: String,
+    /// A file of live objects, or `-` for stdin.
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "kubectl",
+        conflicts_with = "kubectl"
+    )]
+    live: Option<PathBuf>,
+    /// Run `kubectl get` for the kinds strata renders on this cluster.
+    #[arg(long)]
     kubectl: bool,
-    context: Option<&str>,
+    /// The kubeconfig context for --kubectl.
+    #[arg(long, value_name = "CTX", requires = "kubectl")]
+    context: Option<String>,
+    #[arg(long, value_enum, default_value_t)]
     format: Format,
-) -> Result<Exit> {
-    let world = match open(root) {
+}
+
+pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
+    let cluster = args.cluster.as_str();
+    let world = match open::world(&context.root) {
         Ok(w) => w,
         Err(exit) => return Ok(exit),
     };
@@ -28,7 +45,7 @@ pub fn drift(
         cluster: Some(cluster.to_string()),
         ..Selection::default()
     };
-    let compiled = match compile(&world, &selection) {
+    let compiled = match open::compile(&world, &selection) {
         Ok(c) => c,
         Err(exit) => return Ok(exit),
     };
@@ -45,7 +62,7 @@ pub fn drift(
             desired.push(object);
         }
     }
-    let text = match (live, kubectl) {
+    let text = match (args.live.as_deref(), args.kubectl) {
         (Some(p), _) if p == Path::new("-") => {
             let mut s = String::new();
             std::io::stdin()
@@ -55,7 +72,7 @@ pub fn drift(
         }
         (Some(p), _) => std::fs::read_to_string(p)
             .with_context(|| format!("cannot read live objects from {}", p.display()))?,
-        (None, true) => run_kubectl(&desired, context)?,
+        (None, true) => run_kubectl(&desired, args.context.as_deref())?,
         (None, false) => anyhow::bail!("give --live FILE (or - for stdin) or --kubectl"),
     };
     let live = match drift::parse_live(&text) {
@@ -75,7 +92,7 @@ pub fn drift(
         }
     }
     let report = drift::drift(&desired, &live, &options);
-    match format {
+    match args.format {
         Format::Json => print_json(&report)?,
         Format::Human => {
             println!("cluster {cluster}:");

@@ -1,0 +1,43 @@
+//! `strata explain`: a merged value and every layer that set it, in order.
+
+use anyhow::Result;
+
+use crate::{explain, load, merge};
+
+use super::report::{print_json, report, report_failure};
+use super::{Context, Exit, Format, open};
+
+#[derive(clap::Args, Debug)]
+pub(super) struct Args {
+    /// The cluster name, e.g. prod-sto2-workload (see `strata list clusters`).
+    cluster: String,
+    /// COMPONENT[.path], `global[.path]` or `cluster[.path]`. Quote keys that contain dots.
+    target: String,
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+}
+
+pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
+    let world = match open::world(&context.root) {
+        Ok(w) => w,
+        Err(exit) => return Ok(exit),
+    };
+    let source = match load::load(&world) {
+        Ok(s) => s,
+        Err(f) => return Ok(report_failure(&f)),
+    };
+    let clusters = match merge::merge_all(&source, merge::Wrote::Kept) {
+        Ok(c) => c,
+        Err(d) => return Ok(report(&d, &source.texts)),
+    };
+    match explain::explain(&clusters, &args.cluster, &args.target) {
+        Ok(e) => {
+            match args.format {
+                Format::Json => print_json(&e)?,
+                Format::Human => print!("{}", explain::render_human(&e)),
+            }
+            Ok(Exit::Clean)
+        }
+        Err(d) => Ok(report(&d.into(), &source.texts)),
+    }
+}

@@ -1,0 +1,67 @@
+//! `strata promote`: env/<ENV>-next merged into env/<ENV>, when every gate is open.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+
+use crate::git::promotion;
+use crate::promote::gate::render_human;
+
+use super::report::{print_json, report_promotion};
+use super::verify::{GateArgs, request};
+use super::{Context, Exit, Format, open};
+
+#[derive(clap::Args, Debug)]
+pub(super) struct Args {
+    #[arg(long, value_name = "PATH")]
+    repo: PathBuf,
+    #[arg(long, value_name = "ENV")]
+    to: String,
+    #[command(flatten)]
+    pub(super) gates: GateArgs,
+    #[arg(long, value_name = "IDENTITY")]
+    committer: Option<String>,
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+}
+
+pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
+    let (repo, env, gates) = (args.repo.as_path(), args.to.as_str(), &args.gates);
+    let who = args.committer.as_deref();
+    let (now, format) = (context.now, args.format);
+    let source = open::source_repo(&context.root, gates.source.as_deref())?;
+    let out = open::output_repo(repo)?;
+    let v = match promotion::verify(&source, &out, &request(env, gates, now)?) {
+        Ok(v) => v,
+        Err(e) => return Ok(report_promotion(e)),
+    };
+    if !v.open() {
+        match format {
+            Format::Json => print_json(&serde_json::json!({"promoted": false, "verification": v}))?,
+            Format::Human => {
+                print!("{}", render_human(env, &v.gates));
+                eprintln!("nothing was written: every gate must be open to promote");
+            }
+        }
+        return Ok(Exit::Found);
+    }
+    let committer = open::committer(&out, who, now)?;
+    let commit = match promotion::promote(&out, &v, &committer) {
+        Ok(c) => c,
+        Err(e) => return Ok(report_promotion(e)),
+    };
+    match format {
+        Format::Json => {
+            print_json(&serde_json::json!({"promoted": true, "commit": commit, "verification": v}))?
+        }
+        Format::Human => {
+            print!("{}", render_human(env, &v.gates));
+            println!(
+                "env/{env}: merged env/{env}-next as {}",
+                promotion::short(&commit)
+            );
+            println!("push it: git push origin env/{env} env/{env}-next");
+        }
+    }
+    Ok(Exit::Clean)
+}
