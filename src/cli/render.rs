@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use anyhow::Result;
 
-use crate::cache::{Cache, CachedCluster, SourceDigest};
-use crate::emit::{self, CACHE_DIR};
+use crate::cache::store::{Counts, LAST_RENDER, LastRender, Record, Store, Unfinished};
+use crate::cache::{Cache, SourceDigest};
+use crate::emit;
 use crate::policy::RenderedObject;
 use crate::{Incremental, Selection};
 
@@ -53,84 +54,20 @@ fn parse_shard(s: &str) -> Result<(u32, u32), String> {
     Ok((i, n))
 }
 
-/// Identifies this build of strata: its version and the size and modification time of its own
-/// executable, so a rebuilt or replaced strata never trusts a cache an older one wrote. (Hashing
-/// the executable itself would cost more than a small render.)
-fn renderer_id() -> String {
-    let meta = std::env::current_exe()
-        .ok()
-        .and_then(|p| std::fs::metadata(p).ok());
-    match meta {
-        Some(m) => {
-            let mtime = m
-                .modified()
-                .ok()
-                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                .map_or(0, |d| d.as_nanos());
-            format!("strata {} {} {mtime}", env!("CARGO_PKG_VERSION"), m.len())
-        }
-        None => String::new(),
-    }
-}
-
-fn cache_dir(out: &Path) -> PathBuf {
-    out.join(CACHE_DIR.trim_end_matches('/'))
-}
-
-/// How many output files the cache check looks at on its own thread, not on the rayon pool.
-const ALONE_UP_TO: usize = 4096;
-
-/// The cache of `out`, as the last render left it.
-fn read_cache(out: &Path) -> Option<Cache> {
-    let bytes = emit::read_no_follow(&cache_dir(out).join("index.json")).ok()?;
-    serde_json::from_slice(&bytes).ok()
-}
-
-/// The clusters of `cache` whose files on disk no longer match it.
-fn clusters_gone(out: &Path, cache: &Cache) -> Vec<String> {
-    use rayon::prelude::*;
-    let gone = |(_, c): &(&String, &Arc<CachedCluster>)| {
-        let mut look = Look::new(out);
-        !c.files
-            .iter()
-            .all(|(path, record)| look.on_disk(path, record.len))
-    };
-    // A few thousand files are checked on the cache's thread alone, beside the compile: on the
-    // rayon pool they would hold up the load and the merge. More are worth the pool.
-    // (Interleaved A/B of a one-value change: alone, 8 clusters took 1 ms less and 100
-    // clusters 10 ms more.)
-    let files: usize = cache.clusters.values().map(|c| c.files.len()).sum();
-    if files <= ALONE_UP_TO {
-        cache
-            .clusters
-            .iter()
-            .filter(gone)
-            .map(|(n, _)| n.clone())
-            .collect()
-    } else {
-        cache
-            .clusters
-            .par_iter()
-            .filter(gone)
-            .map(|(n, _)| n.clone())
-            .collect()
-    }
-}
-
 /// Compiles the source in `world`, reusing what `cache` gives.
 fn compile(
     world: &crate::world::FsWorld,
     selection: &Selection,
     renderer: &str,
     progress: &ProgressLine,
-    out: &Path,
+    store: &Store,
     vouched: &(dyn Fn(&str) -> bool + Sync),
     cache: &crate::LoadCache<'_>,
 ) -> std::result::Result<crate::Compiled, crate::Failure> {
     // The same cache, for as long as this compile borrows it.
     let cache: &crate::LoadCache<'_> = &|| cache();
     let objects =
-        |cluster: &str| -> Option<Vec<RenderedObject>> { read_objects(out, cache()?, cluster) };
+        |cluster: &str| -> Option<Vec<RenderedObject>> { store.objects(cache()?, cluster) };
     let incremental = Incremental {
         progress: Some(progress),
         renderer: renderer.to_string(),
@@ -139,201 +76,6 @@ fn compile(
         vouched: Some(vouched),
     };
     crate::compile_with(world, selection, &incremental)
-}
-
-/// Looks at the files a render wrote under `out`, to see that each is still there: a file of
-/// the size recorded. Files are looked at from their directory, kept open while the next file
-/// is in it too: the kernel then walks one name per file, not the whole path. (A no-op render
-/// at 8 clusters looks at 1,444 files: 7.7 ms by their whole paths, 7.4 ms this way.)
-struct Look<'a> {
-    out: &'a Path,
-    #[cfg(unix)]
-    dir: Option<(&'a str, rustix::fd::OwnedFd)>,
-}
-
-impl<'a> Look<'a> {
-    fn new(out: &'a Path) -> Look<'a> {
-        Look {
-            out,
-            #[cfg(unix)]
-            dir: None,
-        }
-    }
-
-    /// Whether `path` (relative to the output directory, `/`-separated) is a file of `len`
-    /// bytes. Symbolic links are followed, as a reader of the file would.
-    #[cfg(unix)]
-    fn on_disk(&mut self, path: &'a str, len: u64) -> bool {
-        use rustix::fs::{AtFlags, FileType, Mode, OFlags};
-        let (parent, name) = path.rsplit_once('/').unwrap_or(("", path));
-        let open = match &self.dir {
-            Some((open, _)) => *open != parent,
-            None => true,
-        };
-        if open {
-            self.dir = None;
-            // A handle for lookups only, where the system has one.
-            #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
-            let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
-            #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
-            let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
-            match rustix::fs::open(self.out.join(parent), flags, Mode::empty()) {
-                Ok(fd) => self.dir = Some((parent, fd)),
-                Err(_) => return false,
-            }
-        }
-        let Some((_, dir)) = &self.dir else {
-            return false;
-        };
-        rustix::fs::statat(dir, name, AtFlags::empty()).is_ok_and(|st| {
-            FileType::from_raw_mode(st.st_mode) == FileType::RegularFile
-                && u64::try_from(st.st_size).is_ok_and(|size| size == len)
-        })
-    }
-
-    #[cfg(not(unix))]
-    fn on_disk(&mut self, path: &str, len: u64) -> bool {
-        std::fs::metadata(self.out.join(path)).is_ok_and(|m| m.is_file() && m.len() == len)
-    }
-}
-
-/// The first byte of a cache file that is being written: the index no longer parses as JSON
-/// and the record's header no longer matches, so no render takes the file for a cache.
-const UNFINISHED: u8 = b'#';
-
-/// A file of the cache directory, rewritten in place and marked [`UNFINISHED`] until
-/// [`Unfinished::finish`] writes its first byte: a render that stops half way, killed or out
-/// of disk, leaves a file that the next render ignores, which makes that render a full one.
-///
-/// In place, not written beside and renamed over it: on ext4 a new file and the freeing of the
-/// old one took 0.8 ms of a one-value change at 8 clusters (interleaved A/B, 40 runs). Like
-/// the output files, the cache is not synced to disk.
-struct Unfinished {
-    file: std::fs::File,
-    first: Option<u8>,
-}
-
-impl Unfinished {
-    /// Writes the file `name` of the cache directory through a buffer. Streaming it keeps a
-    /// render from building the whole text in memory first: at 8 clusters, the fresh memory
-    /// that the growing text took cost more than writing it.
-    fn write(
-        out: &Path,
-        name: &str,
-        write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
-    ) -> std::io::Result<Unfinished> {
-        use std::io::{Seek as _, Write as _};
-        let dir = cache_dir(out);
-        std::fs::create_dir_all(&dir)?;
-        let file = no_follow(
-            std::fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(false),
-        )
-        .open(dir.join(name))?;
-        // The mark goes on before anything else changes.
-        let mut start = &file;
-        start.write_all(&[UNFINISHED])?;
-        start.rewind()?;
-        let (first, len) = {
-            // The mark is put in below the buffer: it sees a few large writes, not every
-            // small one of the serializer.
-            let mut buffered = std::io::BufWriter::with_capacity(
-                64 * 1024,
-                Marked {
-                    to: &file,
-                    first: None,
-                    len: 0,
-                },
-            );
-            write(&mut buffered)?;
-            let marked = buffered.into_inner().map_err(|e| e.into_error())?;
-            (marked.first, marked.len)
-        };
-        file.set_len(len)?;
-        Ok(Unfinished { file, first })
-    }
-
-    fn finish(mut self) -> std::io::Result<()> {
-        use std::io::{Seek as _, Write as _};
-        match self.first {
-            Some(first) => {
-                self.file.rewind()?;
-                self.file.write_all(&[first])
-            }
-            None => Ok(()),
-        }
-    }
-}
-
-/// A writer that puts [`UNFINISHED`] in place of the first byte, and keeps that byte.
-struct Marked<W> {
-    to: W,
-    first: Option<u8>,
-    len: u64,
-}
-
-impl<W: std::io::Write> std::io::Write for Marked<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = match (self.first, buf) {
-            (None, [first, rest @ ..]) => {
-                self.to.write_all(&[UNFINISHED])?;
-                self.first = Some(*first);
-                1 + self.to.write(rest)?
-            }
-            _ => self.to.write(buf)?,
-        };
-        self.len += n as u64;
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.to.flush()
-    }
-}
-
-/// `options` that do not open a symbolic link: the output directory may hold planted ones.
-fn no_follow(options: &mut std::fs::OpenOptions) -> &mut std::fs::OpenOptions {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.custom_flags(libc::O_NOFOLLOW);
-    }
-    options
-}
-
-/// Marks the file `name` of the cache directory [`UNFINISHED`], if it is there.
-fn unfinish(out: &Path, name: &str) -> std::io::Result<()> {
-    use std::io::Write as _;
-    match no_follow(std::fs::OpenOptions::new().write(true)).open(cache_dir(out).join(name)) {
-        Ok(mut file) => file.write_all(&[UNFINISHED]),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(e),
-    }
-}
-
-/// The rendered objects of an unchanged cluster, read back from the files it wrote: needed only
-/// when the environment-leak rule must look at them again.
-fn read_objects(out: &Path, cache: &Cache, cluster: &str) -> Option<Vec<RenderedObject>> {
-    let record = cache.clusters.get(cluster)?;
-    let mut objects = Vec::new();
-    for path in &record.files {
-        let path = path.0;
-        let Some(emit::layout::Place::Object { component, .. }) = emit::layout::place(path) else {
-            continue;
-        };
-        let bytes = emit::read_no_follow(&out.join(path)).ok()?;
-        let object: serde_json::Value = yaml_serde::from_slice(&bytes).ok()?;
-        objects.push(RenderedObject {
-            environment: record.environment.clone(),
-            cluster: cluster.to_string(),
-            component: component.to_string(),
-            file: path.clone(),
-            object,
-        });
-    }
-    Some(objects)
 }
 
 /// What a render reports on stdout.
@@ -413,119 +155,6 @@ fn report_left(out_dir: &Path, left: &[emit::Left]) {
     );
 }
 
-/// The record, in the cache directory, of the last full render that printed nothing but its
-/// summary: the digest of the source it was made from, its counts, the hash of every source
-/// file it read, and the size of every file it left (each cluster's and each environment's).
-const LAST_RENDER: &str = "last-render";
-const LAST_RENDER_HEADER: &str = "strata last-render 2";
-
-/// What the record of the last render tells this one.
-enum LastRender {
-    /// The source is the same (its digest covers this strata) and every file the last render
-    /// left is still on disk with its size: there is nothing to do, and nothing to parse.
-    Unchanged(Summary),
-    /// The hashes ([`SourceDigest::files`]) of the source files the last render read and
-    /// rendered without a word: the load need not check them against strata's own schemas.
-    Vouched(BTreeSet<String>),
-}
-
-fn last_render(out: &Path, renderer: &str, source: &SourceDigest) -> Option<LastRender> {
-    use rayon::prelude::*;
-    let text =
-        String::from_utf8(emit::read_no_follow(&cache_dir(out).join(LAST_RENDER)).ok()?).ok()?;
-    let mut lines = text.lines();
-    if lines.next()? != LAST_RENDER_HEADER {
-        return None;
-    }
-    let mut field =
-        |name: &str| -> Option<&str> { lines.next()?.strip_prefix(name)?.strip_prefix(' ') };
-    if field("renderer")? != renderer {
-        return None;
-    }
-    let same = field("source")? == source.whole;
-    let clusters = field("clusters")?.parse().ok()?;
-    let objects = field("objects")?.parse().ok()?;
-    let files = field("files")?.parse().ok()?;
-    let read: usize = field("read")?.parse().ok()?;
-    let vouched: Vec<&str> = lines.by_ref().take(read).collect();
-    if same {
-        let recorded: Vec<(u64, &str)> = lines
-            .map(|line| {
-                let (len, path) = line.split_once(' ')?;
-                Some((len.parse().ok()?, path))
-            })
-            .collect::<Option<_>>()?;
-        let all_there = recorded
-            .par_iter()
-            .map_init(
-                || Look::new(out),
-                |look, (len, path)| look.on_disk(path, *len),
-            )
-            .all(|there| there);
-        if all_there {
-            return Some(LastRender::Unchanged(Summary {
-                clusters,
-                rendered: 0,
-                components_rendered: 0,
-                objects,
-                files,
-                written: 0,
-                removed: 0,
-                left: 0,
-            }));
-        }
-    }
-    Some(LastRender::Vouched(
-        vouched.into_iter().map(str::to_string).collect(),
-    ))
-}
-
-fn forget_last_render(out: &Path) {
-    // A failure leaves a record that the source digest still guards.
-    let _ = unfinish(out, LAST_RENDER);
-}
-
-/// Records this render, [`Unfinished`] until the files and the cache are written: `tree` holds
-/// the files it wrote or found unchanged (every environment's Argo CD objects among them),
-/// `cache` the files of every cluster, skipped ones included.
-fn record_last_render(
-    out: &Path,
-    renderer: &str,
-    source: &SourceDigest,
-    summary: &Summary,
-    tree: &emit::OutputTree,
-    cache: &Cache,
-) -> std::io::Result<Unfinished> {
-    let mut files: std::collections::BTreeMap<&str, u64> = cache
-        .clusters
-        .values()
-        .flat_map(|c| c.files.iter().map(|(path, r)| (path.as_str(), r.len)))
-        .collect();
-    files.extend(
-        tree.files
-            .iter()
-            .map(|(path, bytes)| (path.as_str(), bytes.len() as u64)),
-    );
-    Unfinished::write(out, LAST_RENDER, |w| {
-        write!(
-            w,
-            "{LAST_RENDER_HEADER}\nrenderer {renderer}\nsource {}\nclusters {}\nobjects {}\nfiles {}\nread {}\n",
-            source.whole,
-            summary.clusters,
-            summary.objects,
-            summary.files,
-            source.files.len()
-        )?;
-        for digest in source.files.values() {
-            writeln!(w, "{digest}")?;
-        }
-        for (path, len) in files {
-            writeln!(w, "{len} {path}")?;
-        }
-        Ok(())
-    })
-}
-
 pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
     let (root, out, progress, format) = (&context.root, args.out, args.progress, args.format);
     let selection = Selection {
@@ -590,10 +219,11 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
             Err(f) => return Ok(report_failure(&f)),
         },
     };
+    let store = Store::new(&out_dir);
     let renderer = if partial {
         String::new()
     } else {
-        renderer_id()
+        crate::cache::build_id()
     };
     let started = std::time::Instant::now();
     // A partial render neither uses nor leaves the record, so it needs no digest.
@@ -603,11 +233,21 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
         crate::cache::source_digest(&renderer, &world)
     };
     let last = (!partial)
-        .then(|| last_render(&out_dir, &renderer, &source))
+        .then(|| store.last_render(&renderer, &source))
         .flatten();
     print_timing("quick check", started.elapsed());
     let vouched_hashes = match last {
-        Some(LastRender::Unchanged(summary)) => {
+        Some(LastRender::Unchanged(counts)) => {
+            let summary = Summary {
+                clusters: counts.clusters,
+                rendered: 0,
+                components_rendered: 0,
+                objects: counts.objects,
+                files: counts.files,
+                written: 0,
+                removed: 0,
+                left: 0,
+            };
             print_summary(format, &out_dir, &summary)?;
             return Ok(Exit::Clean);
         }
@@ -625,18 +265,18 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
     // lists while the compile goes on, off its path: when some cluster's files are no longer
     // on disk as recorded (deleted, or edited to another size), the render compiles again
     // without that cluster's record, and so renders it. (Checking first, before the cache was
-    // used, held up a one-value change at 8 clusters by the time 1,444 stats take.)
+    // used, would hold up a one-value change by the time all those stats take.)
     let (send, parsed) = std::sync::mpsc::sync_channel::<Option<Arc<Cache>>>(1);
     let checking = (!partial).then(|| {
-        let out = out_dir.clone();
+        let store = Store::new(&out_dir);
         std::thread::spawn(move || {
             let started = std::time::Instant::now();
-            let cache = read_cache(&out).map(Arc::new);
+            let cache = store.read_index().map(Arc::new);
             let read = started.elapsed();
             // The compile may have failed and gone before it asked.
             let _ = send.send(cache.clone());
             let started = std::time::Instant::now();
-            let gone = cache.map_or_else(Vec::new, |c| clusters_gone(&out, &c));
+            let gone = cache.map_or_else(Vec::new, |c| store.clusters_gone(&c));
             (gone, read, started.elapsed())
         })
     });
@@ -648,9 +288,7 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
     };
     let bar = ProgressLine::new(progress);
     let compile_from = |cache: &crate::LoadCache<'_>| {
-        compile(
-            &world, &selection, &renderer, &bar, &out_dir, &vouched, cache,
-        )
+        compile(&world, &selection, &renderer, &bar, &store, &vouched, cache)
     };
     let first = compile_from(&last_cache);
     let checked = checking.map(|thread| thread.join());
@@ -726,7 +364,7 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
     };
     let claimed = emit::claim(&out_dir).map_err(hint)?;
     // The output is about to change; until this render ends well, no record says it is current.
-    forget_last_render(&out_dir);
+    store.forget_last_render();
     let save = !partial && cache != Some(&compiled.cache);
     let reused_files: usize = compiled
         .reused
@@ -753,20 +391,19 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
     let (stats, (index, recorded)) = rayon::join(
         || claimed.write_tree(&compiled.tree, &owned, Some(&bar)),
         || {
-            let index = save.then(|| {
-                Unfinished::write(&out_dir, "index.json", |w| {
-                    serde_json::to_writer(w, &compiled.cache).map_err(std::io::Error::other)
-                })
-            });
+            let index = save.then(|| store.write_index(&compiled.cache));
             let recorded = record.then(|| {
-                record_last_render(
-                    &out_dir,
-                    &renderer,
-                    &source,
-                    &summary,
-                    &compiled.tree,
-                    &compiled.cache,
-                )
+                store.record_last_render(&Record {
+                    build: &renderer,
+                    source: &source,
+                    counts: Counts {
+                        clusters: summary.clusters,
+                        objects: summary.objects,
+                        files: summary.files,
+                    },
+                    tree: &compiled.tree,
+                    cache: &compiled.cache,
+                })
             });
             (index, recorded)
         },
@@ -783,7 +420,7 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
     if let Err(e) = &saved {
         eprintln!(
             "warning: could not save the render cache in {}: {e}; the next render will be a full one",
-            cache_dir(&out_dir).display()
+            store.dir().display()
         );
     }
     // A record stands only beside the cache it was made with.
@@ -793,7 +430,7 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
         eprintln!(
             "warning: could not save {} in {}: {e}; the next render with no change will take longer",
             LAST_RENDER,
-            cache_dir(&out_dir).display()
+            store.dir().display()
         );
     }
     summary.written = stats.written;
@@ -805,101 +442,4 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
     // a quarter of a second.
     std::mem::forget(compiled);
     Ok(Exit::Clean)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn cache_file(out: &Path, name: &str) -> Vec<u8> {
-        std::fs::read(cache_dir(out).join(name)).expect("read")
-    }
-
-    #[test]
-    fn a_look_at_the_output_sees_each_file_as_a_file_of_its_recorded_size() {
-        let out = tempfile::tempdir().expect("tempdir");
-        let root = out.path();
-        std::fs::create_dir_all(root.join("rendered/a")).expect("mkdir");
-        std::fs::create_dir_all(root.join("rendered/b/dir")).expect("mkdir");
-        std::fs::write(root.join("top.yaml"), "12345").expect("write");
-        std::fs::write(root.join("rendered/a/one.yaml"), "1").expect("write");
-        std::fs::write(root.join("rendered/a/two.yaml"), "22").expect("write");
-        std::fs::write(root.join("rendered/b/three.yaml"), "333").expect("write");
-        let mut look = Look::new(root);
-        // In order, as a cluster's files are: the directory kept open serves the next file.
-        assert!(look.on_disk("top.yaml", 5));
-        assert!(look.on_disk("rendered/a/one.yaml", 1));
-        assert!(look.on_disk("rendered/a/two.yaml", 2));
-        assert!(!look.on_disk("rendered/a/two.yaml", 3), "another size");
-        assert!(!look.on_disk("rendered/a/gone.yaml", 0), "no such file");
-        assert!(look.on_disk("rendered/b/three.yaml", 3));
-        assert!(
-            !look.on_disk("rendered/b/dir", 4096),
-            "a directory is not a file"
-        );
-        assert!(
-            !look.on_disk("rendered/c/four.yaml", 4),
-            "no such directory"
-        );
-        // A directory that failed to open is not taken for the one before it.
-        assert!(!look.on_disk("rendered/c/one.yaml", 1));
-        assert!(
-            look.on_disk("rendered/a/one.yaml", 1),
-            "back to a directory seen before"
-        );
-        #[cfg(unix)]
-        {
-            std::os::unix::fs::symlink("one.yaml", root.join("rendered/a/link.yaml"))
-                .expect("symlink");
-            assert!(
-                look.on_disk("rendered/a/link.yaml", 1),
-                "a link is followed"
-            );
-        }
-    }
-
-    #[test]
-    fn a_cache_file_is_marked_unfinished_until_it_is_finished_and_then_holds_exactly_its_text() {
-        let out = tempfile::tempdir().expect("tempdir");
-        let long = "x".repeat(200_000);
-        Unfinished::write(out.path(), "f", |w| w.write_all(long.as_bytes()))
-            .and_then(Unfinished::finish)
-            .expect("write");
-        assert_eq!(cache_file(out.path(), "f"), long.as_bytes());
-
-        let written = Unfinished::write(out.path(), "f", |w| {
-            w.write_all(b"{\"a\":")?;
-            w.write_all(b"1}")
-        })
-        .expect("write");
-        assert_eq!(cache_file(out.path(), "f"), b"#\"a\":1}");
-        written.finish().expect("finish");
-        assert_eq!(cache_file(out.path(), "f"), b"{\"a\":1}");
-    }
-
-    #[test]
-    fn a_cache_file_whose_writing_failed_stays_marked_unfinished() {
-        let out = tempfile::tempdir().expect("tempdir");
-        Unfinished::write(out.path(), "f", |w| w.write_all(b"{\"old\":true}"))
-            .and_then(Unfinished::finish)
-            .expect("write");
-        let failed = Unfinished::write(out.path(), "f", |w| {
-            w.write_all(b"{\"new\"")?;
-            Err(std::io::Error::other("disk full"))
-        });
-        assert!(failed.is_err());
-        assert_eq!(cache_file(out.path(), "f")[0], UNFINISHED);
-    }
-
-    #[test]
-    fn unfinish_marks_a_cache_file_and_leaves_a_missing_one_missing() {
-        let out = tempfile::tempdir().expect("tempdir");
-        unfinish(out.path(), LAST_RENDER).expect("nothing to mark");
-        assert!(!cache_dir(out.path()).join(LAST_RENDER).exists());
-        Unfinished::write(out.path(), LAST_RENDER, |w| w.write_all(b"strata"))
-            .and_then(Unfinished::finish)
-            .expect("write");
-        unfinish(out.path(), LAST_RENDER).expect("mark");
-        assert_eq!(cache_file(out.path(), LAST_RENDER), b"#trata");
-    }
 }

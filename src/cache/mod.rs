@@ -10,6 +10,8 @@
 //! when any string value of any cluster changed, the cached objects of unchanged clusters are
 //! checked again.
 
+pub(crate) mod store;
+
 use std::collections::BTreeMap;
 
 use crate::digest::hex;
@@ -20,6 +22,26 @@ use crate::load::Source;
 use crate::merge::Cluster;
 use crate::policy::{Level, ResolvedLeaf, Violation};
 use crate::world::World;
+
+/// Identifies this build of strata: its version and the size and modification time of its own
+/// executable, so a rebuilt or replaced strata never trusts a cache an older one wrote. (Hashing
+/// the executable itself would cost more than a small render.)
+pub(crate) fn build_id() -> String {
+    let meta = std::env::current_exe()
+        .ok()
+        .and_then(|p| std::fs::metadata(p).ok());
+    match meta {
+        Some(m) => {
+            let mtime = m
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos());
+            format!("strata {} {} {mtime}", env!("CARGO_PKG_VERSION"), m.len())
+        }
+        None => String::new(),
+    }
+}
 
 /// What one render left behind.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
