@@ -51,8 +51,8 @@ fn hash_value(value: &Value, base64: bool) -> String {
     }
 }
 
-use crate::decode_base64;
 use crate::digest::fingerprint as hash;
+use crate::secret::decode_base64;
 
 #[cfg(test)]
 mod tests {

@@ -7,8 +7,8 @@
 
 use serde_json::{Map, Value};
 
-use crate::decode_base64;
 use crate::digest::{FINGERPRINT_HEX, sha256_hex};
+use crate::secret::decode_base64;
 
 const PREFIX: &str = "sha256:";
 

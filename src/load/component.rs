@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::diag::{Diagnostic, Span};
+use crate::diag::{Diagnostic, Diagnostics, Span};
 use crate::yaml::Node;
 
 /// The default time a command source may run.
@@ -122,6 +122,17 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
         "m" => Some(Duration::from_secs(n.checked_mul(60)?)),
         _ => None,
     }
+}
+
+/// Compiles the values schemas of `components`, in parallel: what did not compile, sorted.
+pub(crate) fn schema_errors<'a>(components: impl Iterator<Item = &'a Component>) -> Diagnostics {
+    use rayon::prelude::*;
+    let components: Vec<&Component> = components.collect();
+    let errors: Vec<Diagnostic> = components
+        .par_iter()
+        .filter_map(|c| c.validator().err())
+        .collect();
+    errors.into_iter().collect::<Diagnostics>().sorted()
 }
 
 #[cfg(test)]

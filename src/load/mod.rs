@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 pub use allow_list::{AllowList, Refusal};
+pub(crate) use component::schema_errors;
 pub use component::{Component, DEFAULT_COMMAND_TIMEOUT, Renderer, parse_duration};
 pub use layer::{ClusterFile, Layer};
 pub use settings::{Approvals, ArgoSettings, Promotion, Settings, Soak};
@@ -77,7 +78,7 @@ pub fn load_vouched(world: &dyn World, vouched: &dyn Fn(&str) -> bool) -> Result
         _ => {
             // The schemas compile only when a render needs them; a load that fails reports
             // theirs too, so that one run shows every mistake.
-            diags.extend(crate::schema_errors(components.values()));
+            diags.extend(schema_errors(components.values()));
             Err(Failure {
                 diagnostics: diags.sorted(),
                 texts,

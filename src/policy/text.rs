@@ -122,7 +122,7 @@ pub(crate) fn texts(object: &Value, is_secret: bool) -> Texts<'_> {
 
 /// Secret data as text; `None` unless it is base64 of UTF-8 text.
 fn decode_base64(text: &str) -> Option<String> {
-    String::from_utf8(crate::decode_base64(text.trim())?).ok()
+    String::from_utf8(crate::secret::decode_base64(text.trim())?).ok()
 }
 
 #[cfg(test)]
