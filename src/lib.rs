@@ -31,6 +31,7 @@ pub mod git;
 pub mod load;
 pub mod merge;
 pub mod policy;
+pub(crate) mod progress;
 pub mod promote;
 pub mod render;
 pub(crate) mod secret;
@@ -39,7 +40,7 @@ pub mod world;
 pub mod yaml;
 
 pub use compile::{
-    Compiled, Incremental, LoadCache, LoadObjects, Progress, Selection, Timings, compile,
-    compile_with, shard_of,
+    Compiled, LoadCache, LoadObjects, Options, Selection, Timings, compile, compile_with, shard_of,
 };
 pub use diag::Failure;
+pub use progress::Progress;

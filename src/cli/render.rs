@@ -10,7 +10,7 @@ use crate::cache::store::{Counts, LAST_RENDER, LastRender, Record, Store, Unfini
 use crate::cache::{Cache, SourceDigest};
 use crate::emit;
 use crate::policy::RenderedObject;
-use crate::{Incremental, Selection};
+use crate::{Options, Selection};
 
 use super::progress::ProgressLine;
 use super::report::{print_json, print_timing, report, report_failure, reported};
@@ -68,14 +68,15 @@ fn compile(
     let cache: &crate::LoadCache<'_> = &|| cache();
     let objects =
         |cluster: &str| -> Option<Vec<RenderedObject>> { store.objects(cache()?, cluster) };
-    let incremental = Incremental {
+    let options = Options {
         progress: Some(progress),
-        renderer: renderer.to_string(),
+        build: renderer.to_string(),
         cache: Some(cache),
-        objects: Some(&objects),
+        cached_objects: Some(&objects),
         vouched: Some(vouched),
+        keep_objects: false,
     };
-    crate::compile_with(world, selection, &incremental)
+    crate::compile_with(world, selection, &options)
 }
 
 /// What a render reports on stdout.
