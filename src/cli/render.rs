@@ -331,31 +331,7 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
     };
     let cache = if trusted { last_cache() } else { kept.as_ref() };
 
-    // What this render may delete: everything for a full render without a cache; otherwise the
-    // directories of the clusters it rendered and the files of clusters that are gone.
     let selected = compiled.selected();
-    let mut owned: Vec<String> = if partial {
-        let mut owned = emit::owned_prefixes(&compiled.source, selected.iter().copied());
-        if selection.cluster.is_none() && selection.shard.is_none() {
-            owned.extend(selection.environment.iter().map(|e| format!("{e}/")));
-        }
-        owned
-    } else if cache.is_none() {
-        vec![String::new()]
-    } else {
-        compiled.owned.clone()
-    };
-    if let Some(old) = cache {
-        for (name, c) in &old.clusters {
-            if !compiled.cache.clusters.contains_key(name) {
-                owned.extend(c.files.keys().cloned());
-            }
-            // An environment with no clusters left goes entirely, its Argo CD objects too.
-            if !compiled.all.iter().any(|a| a.environment == c.environment) {
-                owned.push(format!("{}/", c.environment));
-            }
-        }
-    }
     // Nothing is written under the output directory, the cache included, until it is known to
     // be strata's.
     let hint = |e: emit::WriteError| {
@@ -390,7 +366,7 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
     // The cache and the record are written while the files are written, and marked finished
     // once they are.
     let (stats, (index, recorded)) = rayon::join(
-        || claimed.write_tree(&compiled.tree, &owned, Some(&bar)),
+        || claimed.write_tree(&compiled.tree, &compiled.owned, Some(&bar)),
         || {
             let index = save.then(|| store.write_index(&compiled.cache));
             let recorded = record.then(|| {

@@ -6,6 +6,7 @@
 //! in parallel, and gathers the results with the cache to save for the next render.
 
 mod changes;
+mod owned;
 mod pipeline;
 mod policies;
 mod selection;
@@ -51,9 +52,8 @@ pub struct Compiled {
     pub reused: BTreeSet<String>,
     /// The cache to save for the next render.
     pub cache: cache::Cache,
-    /// The paths of the rendered clusters that a write of `tree` may delete when `tree` no
-    /// longer holds them: a cluster's directory and Applications, or only its changed
-    /// components'.
+    /// The paths a write of `tree` may delete in, when `tree` no longer holds a file there:
+    /// directories (ending in `/`; `""` for all) and files. The rule is in `compile/owned.rs`.
     pub owned: Vec<String>,
     /// Files of unchanged components of rendered clusters: on disk, not in `tree`.
     pub kept_files: usize,
@@ -195,6 +195,15 @@ pub fn compile_with(
         &secrets,
         &rechecked,
     );
+    let owned = owned::Owned {
+        selection,
+        source: &source,
+        all: &all,
+        selected: &selected,
+        previous: options.cache.and_then(|load| load()),
+        next: &cache,
+    }
+    .paths(gathered.owned);
     let reused = changes.reused.clone();
     // What borrows the source ends before the source moves into the result.
     drop(pipeline);
@@ -210,7 +219,7 @@ pub fn compile_with(
         all,
         selected: selected_ids,
         tree,
-        owned: gathered.owned,
+        owned,
         kept_files: gathered.kept_files,
         components_rendered: gathered.components_rendered,
         objects: gathered.objects,
