@@ -35,6 +35,8 @@ pub(crate) mod progress;
 pub mod promote;
 pub mod render;
 pub(crate) mod secret;
+#[cfg(test)]
+mod testing;
 pub mod validate;
 pub mod world;
 pub mod yaml;

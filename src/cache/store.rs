@@ -22,6 +22,7 @@ const INDEX: &str = "index.json";
 const ALONE_UP_TO: usize = 4096;
 
 /// The render cache of one output directory.
+#[derive(Clone, Debug)]
 pub(crate) struct Store {
     /// The output directory.
     out: PathBuf,

@@ -7,9 +7,9 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context as _, Result};
 
-use crate::{Selection, drift};
+use crate::{Options, Selection, drift};
 
-use super::report::print_json;
+use super::report::{print_json, reported};
 use super::{Context, Exit, Format, open};
 
 #[derive(clap::Args, Debug)]
@@ -45,23 +45,23 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
         cluster: Some(cluster.to_string()),
         ..Selection::default()
     };
-    let compiled = match open::compile(&world, &selection) {
+    // The objects as rendered, not read back from their YAML.
+    let options = Options {
+        keep_objects: true,
+        ..Options::default()
+    };
+    let mut compiled = match reported(crate::compile_with(&world, &selection, &options)) {
         Ok(c) => c,
         Err(exit) => return Ok(exit),
     };
+    let desired: Vec<serde_json::Value> = std::mem::take(&mut compiled.rendered)
+        .into_iter()
+        .map(|o| o.object)
+        .collect();
     let selected = compiled.selected();
     let Some(c) = selected.first() else {
         return Ok(Exit::Failed);
     };
-    let prefix = crate::emit::layout::cluster_dir(&c.environment, &c.path());
-    let mut desired = Vec::new();
-    for (path, bytes) in &compiled.tree.files {
-        if path.starts_with(&prefix) {
-            let object: serde_json::Value = yaml_serde::from_slice(bytes)
-                .with_context(|| format!("cannot read back {path}"))?;
-            desired.push(object);
-        }
-    }
     let text = match (args.live.as_deref(), args.kubectl) {
         (Some(p), _) if p == Path::new("-") => {
             let mut s = String::new();

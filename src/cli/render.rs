@@ -2,14 +2,13 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use anyhow::Result;
 
+use crate::cache::SourceDigest;
 use crate::cache::store::{Counts, LAST_RENDER, LastRender, Record, Store, Unfinished};
-use crate::cache::{Cache, SourceDigest};
+use crate::compile::compile_with_store;
 use crate::emit;
-use crate::policy::RenderedObject;
 use crate::{Options, Selection};
 
 use super::progress::ProgressLine;
@@ -55,30 +54,6 @@ fn parse_shard(s: &str) -> Result<(u32, u32), String> {
 }
 
 /// Compiles the source in `world`, reusing what `cache` gives.
-fn compile(
-    world: &crate::world::FsWorld,
-    selection: &Selection,
-    renderer: &str,
-    progress: &ProgressLine,
-    store: &Store,
-    vouched: &(dyn Fn(&str) -> bool + Sync),
-    cache: &crate::LoadCache<'_>,
-) -> std::result::Result<crate::Compiled, crate::Failure> {
-    // The same cache, for as long as this compile borrows it.
-    let cache: &crate::LoadCache<'_> = &|| cache();
-    let objects =
-        |cluster: &str| -> Option<Vec<RenderedObject>> { store.objects(cache()?, cluster) };
-    let options = Options {
-        progress: Some(progress),
-        build: renderer.to_string(),
-        cache: Some(cache),
-        cached_objects: Some(&objects),
-        vouched: Some(vouched),
-        keep_objects: false,
-    };
-    crate::compile_with(world, selection, &options)
-}
-
 /// What a render reports on stdout.
 struct Summary {
     clusters: usize,
@@ -261,66 +236,18 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
             .get(path)
             .is_some_and(|h| vouched_hashes.contains(h))
     };
-    // The cache is read on a thread of its own while the compile loads, merges and hashes the
-    // source, which do not need it. The same thread then looks at every output file the cache
-    // lists while the compile goes on, off its path: when some cluster's files are no longer
-    // on disk as recorded (deleted, or edited to another size), the render compiles again
-    // without that cluster's record, and so renders it. (Checking first, before the cache was
-    // used, would hold up a one-value change by the time all those stats take.)
-    let (send, parsed) = std::sync::mpsc::sync_channel::<Option<Arc<Cache>>>(1);
-    let checking = (!partial).then(|| {
-        let store = Store::new(&out_dir);
-        std::thread::spawn(move || {
-            let started = std::time::Instant::now();
-            let cache = store.read_index().map(Arc::new);
-            let read = started.elapsed();
-            // The compile may have failed and gone before it asked.
-            let _ = send.send(cache.clone());
-            let started = std::time::Instant::now();
-            let gone = cache.map_or_else(Vec::new, |c| store.clusters_gone(&c));
-            (gone, read, started.elapsed())
-        })
-    });
-    let parsed = std::sync::Mutex::new(parsed);
-    let read: std::sync::OnceLock<Option<Arc<Cache>>> = std::sync::OnceLock::new();
-    let last_cache = || {
-        read.get_or_init(|| parsed.lock().ok()?.recv().ok().flatten())
-            .as_deref()
-    };
     let bar = ProgressLine::new(progress);
-    let compile_from = |cache: &crate::LoadCache<'_>| {
-        compile(&world, &selection, &renderer, &bar, &store, &vouched, cache)
+    let options = Options {
+        build: renderer.clone(),
+        progress: Some(&bar),
+        vouched: Some(&vouched),
+        ..Options::default()
     };
-    let first = compile_from(&last_cache);
-    let checked = checking.map(|thread| thread.join());
-    if let Some(Ok((_, read, check))) = &checked {
-        print_timing("read cache", *read);
-        print_timing("check output", *check);
+    let (compiled, cache) = compile_with_store(&world, &selection, &store, &options);
+    if let Some((read, check)) = cache.read {
+        print_timing("read cache", read);
+        print_timing("check output", check);
     }
-    // The cache as far as the output on disk bears it out.
-    let mut kept: Option<Cache> = None;
-    let trusted = match checked {
-        None => true,
-        Some(Ok((gone, ..))) if gone.is_empty() => true,
-        Some(Ok((gone, ..))) => {
-            kept = last_cache().map(|c| {
-                let mut c = c.clone();
-                for name in &gone {
-                    c.clusters.remove(name);
-                }
-                c
-            });
-            false
-        }
-        // The check did not finish: nothing on disk is known to be as recorded.
-        Some(Err(_)) => false,
-    };
-    let compiled = if trusted {
-        first
-    } else {
-        drop(first);
-        compile_from(&|| kept.as_ref())
-    };
     // Diagnostics print below the line on a terminal, which then goes on with the writing.
     let compiled = match bar.bar.suspend(|| reported(compiled)) {
         Ok(c) => c,
@@ -329,7 +256,6 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
             return Ok(exit);
         }
     };
-    let cache = if trusted { last_cache() } else { kept.as_ref() };
 
     let selected = compiled.selected();
     // Nothing is written under the output directory, the cache included, until it is known to
@@ -342,7 +268,7 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
     let claimed = emit::claim(&out_dir).map_err(hint)?;
     // The output is about to change; until this render ends well, no record says it is current.
     store.forget_last_render();
-    let save = !partial && cache != Some(&compiled.cache);
+    let save = !partial && cache.changed;
     let reused_files: usize = compiled
         .reused
         .iter()

@@ -6,6 +6,7 @@
 //! in parallel, and gathers the results with the cache to save for the next render.
 
 mod changes;
+mod incremental;
 mod owned;
 mod pipeline;
 mod policies;
@@ -23,6 +24,7 @@ use crate::world::World;
 use crate::{cache, policy};
 
 use changes::{Changes, Leaves};
+pub(crate) use incremental::compile_with_store;
 use pipeline::{ClusterOutput, Pipeline};
 use policies::{Leaks, Recheck};
 pub use selection::{Selection, shard_of};
