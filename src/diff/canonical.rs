@@ -1,39 +1,7 @@
-//! Canonical values and YAML, so that key order never shows as a change.
-//!
-//! The order is the one `emit` writes: an object starts with `apiVersion`, `kind` and
-//! `metadata`, every other key is sorted. Both sides of a diff are re-serialized this way, so
-//! the diff is stable whatever order the files had.
+//! The YAML a diff shows of each side, in the canonical order ([`crate::yaml::canonical`]),
+//! so that key order never shows as a change.
 
-use serde_json::{Map, Value};
-
-const HEAD: [&str; 3] = ["apiVersion", "kind", "metadata"];
-
-pub(crate) fn canonical(value: &Value) -> Value {
-    sorted(value, true)
-}
-
-fn sorted(value: &Value, top: bool) -> Value {
-    match value {
-        Value::Object(map) => {
-            let rank = |key: &str| {
-                if top {
-                    HEAD.iter().position(|h| *h == key).unwrap_or(HEAD.len())
-                } else {
-                    0
-                }
-            };
-            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-            entries.sort_by(|(a, _), (b, _)| (rank(a), *a).cmp(&(rank(b), *b)));
-            let mut out = Map::new();
-            for (key, item) in entries {
-                out.insert(key.clone(), sorted(item, false));
-            }
-            Value::Object(out)
-        }
-        Value::Array(items) => Value::Array(items.iter().map(|v| sorted(v, false)).collect()),
-        other => other.clone(),
-    }
-}
+use serde_json::Value;
 
 /// The YAML text of a canonical value, ending in a newline.
 pub(crate) fn to_yaml(value: &Value) -> Result<String, yaml_serde::Error> {
@@ -48,7 +16,8 @@ pub(crate) fn to_yaml(value: &Value) -> Result<String, yaml_serde::Error> {
 mod tests {
     use serde_json::json;
 
-    use super::{canonical, to_yaml};
+    use super::to_yaml;
+    use crate::yaml::canonical;
 
     #[test]
     fn head_keys_first_then_sorted() {

@@ -366,7 +366,7 @@ fn parse_file(file: &str, bytes: &[u8], side: Side) -> Result<(ResourceKey, Pars
     if key.is_secret() {
         secret::hash_values(&mut value);
     }
-    let value = canonical::canonical(&value);
+    let value = crate::yaml::canonical(&value);
     let target = (key.cluster == ARGOCD && key.is("argoproj.io", "Application"))
         .then(|| application_target(&value))
         .flatten();

@@ -7,7 +7,6 @@
 pub mod argocd;
 pub mod layout;
 mod write;
-mod yaml_out;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -18,13 +17,13 @@ pub use write::{
     CACHE_DIR, Claimed, Left, LeftWhy, MARKER, OutputFrom, RECORD, WriteError, WriteStats, claim,
     output_dir, read_no_follow, read_tree, write_tree,
 };
-pub use yaml_out::{canonical, canonicalize, to_yaml, to_yaml_canonical, write as write_yaml};
 
 use crate::diag::{DiagResult, Diagnostic, Diagnostics, Span};
 use crate::load::Source;
 use crate::merge::Cluster;
 use crate::policy::RenderedObject;
 use crate::render::{Manifest, RenderedCluster};
+use crate::yaml::{canonicalize, to_yaml, to_yaml_canonical};
 use argocd::{COMPONENT_LABEL, MANAGED_BY};
 
 /// Rendered files by path relative to the output directory, `<environment>/...`.

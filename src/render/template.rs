@@ -88,9 +88,7 @@ fn to_json(value: &Value) -> Result<serde_json::Value, Error> {
 fn toyaml(value: &Value) -> Result<String, Error> {
     let json = to_json(value)?;
     // strata's own writer: strings YAML 1.1 would misread (`off`, `0755`) come out quoted.
-    Ok(crate::emit::write_yaml(&json)
-        .trim_end_matches('\n')
-        .to_string())
+    Ok(crate::yaml::write(&json).trim_end_matches('\n').to_string())
 }
 
 /// `{{ x | tojson }}`: compact JSON, with no HTML escaping (the output is YAML, not HTML).

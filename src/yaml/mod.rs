@@ -9,7 +9,12 @@ use std::collections::BTreeMap;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span as YSpan};
 
+pub mod canonical;
 pub mod fast;
+mod write;
+
+pub use canonical::{canonical, canonicalize};
+pub use write::{to_yaml, to_yaml_canonical, write};
 
 /// The most nodes that aliases may add to one file. A "billion laughs" file stops here.
 /// A scalar counts one node per [`ALIAS_BYTES_PER_NODE`] bytes of its text, so one long string

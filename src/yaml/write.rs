@@ -1,8 +1,4 @@
-//! Canonical YAML: the bytes strata writes for an object.
-//!
-//! Keys are sorted, except that an object starts with `apiVersion`, `kind` and `metadata`, as
-//! people expect to read it. Because the order is canonical, reordering keys in a template or
-//! moving an object to another template changes no byte of the output.
+//! The YAML strata writes: the bytes of every output file.
 //!
 //! strata writes YAML itself rather than through a serializer because what it writes is read by
 //! kubectl and Argo CD, whose YAML 1.1 parser reads `off`, `yes` or `0755` differently from a
@@ -10,41 +6,7 @@
 
 use serde_json::{Map, Value};
 
-const HEAD: [&str; 3] = ["apiVersion", "kind", "metadata"];
-
-pub fn canonical(value: &Value) -> Value {
-    let mut v = value.clone();
-    canonicalize(&mut v);
-    v
-}
-
-/// Puts an object into canonical key order in place.
-pub fn canonicalize(value: &mut Value) {
-    sort_in_place(value);
-    if let Value::Object(map) = value {
-        // Keys are sorted; move the head keys to the front, keeping the rest in order.
-        let mut at = 0;
-        for key in HEAD {
-            if let Some(v) = map.shift_remove(key) {
-                map.shift_insert(at, key.to_string(), v);
-                at += 1;
-            }
-        }
-    }
-}
-
-fn sort_in_place(value: &mut Value) {
-    match value {
-        Value::Object(map) => {
-            map.sort_keys();
-            for (_, v) in map.iter_mut() {
-                sort_in_place(v);
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(sort_in_place),
-        _ => {}
-    }
-}
+use super::canonical::canonical;
 
 /// The YAML text of an object, canonical and ending in a newline.
 pub fn to_yaml(value: &Value) -> String {
