@@ -30,6 +30,7 @@ pub mod explain;
 pub mod git;
 pub mod load;
 pub mod merge;
+pub mod object;
 pub mod policy;
 pub(crate) mod progress;
 pub mod promote;

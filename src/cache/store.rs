@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use super::{Cache, CachedCluster, SourceDigest};
 use crate::emit::{CACHE_DIR, OutputTree, layout, read_no_follow};
-use crate::policy::RenderedObject;
+use crate::object::RenderedObject;
 
 /// The index of the cache, in the cache directory.
 const INDEX: &str = "index.json";

@@ -12,6 +12,7 @@ use crate::cache::{self, Cache, CachedCluster, CachedViolation, Inputs};
 use crate::diag::Diagnostics;
 use crate::load::{self, Source};
 use crate::merge::Cluster;
+use crate::object::RenderedObject;
 use crate::policy::{self, Ownership, ResolvedLeaf};
 use crate::validate;
 use crate::world::World;
@@ -263,5 +264,5 @@ pub(super) struct Gathered {
     /// (cluster, component) pairs rendered.
     pub(super) components_rendered: usize,
     /// The objects rendered, when the compile keeps them.
-    pub(super) kept_objects: Vec<policy::RenderedObject>,
+    pub(super) kept_objects: Vec<RenderedObject>,
 }

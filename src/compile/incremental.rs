@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use crate::cache::Cache;
 use crate::cache::store::Store;
 use crate::diag::Failure;
-use crate::policy::RenderedObject;
+use crate::object::RenderedObject;
 use crate::world::World;
 
 use super::{Compiled, LoadCache, Options, Selection, compile_with};

@@ -19,6 +19,7 @@ use crate::diag::{Diagnostics, Failure};
 use crate::emit::{self, OutputTree};
 use crate::load::{self, Source};
 use crate::merge::{self, Cluster};
+use crate::object::RenderedObject;
 use crate::progress::Progress;
 use crate::world::World;
 use crate::{cache, policy};
@@ -43,7 +44,7 @@ pub struct Compiled {
     pub objects: usize,
     /// The objects rendered, when [`Options::keep_objects`] asked for them: every selected
     /// cluster's, but for those the cache let the compile skip and the components it kept.
-    pub rendered: Vec<policy::RenderedObject>,
+    pub rendered: Vec<RenderedObject>,
     /// Findings that do not stop the render.
     pub warnings: Diagnostics,
     /// Every policy violation, failing or not, exempted ones included.
@@ -79,7 +80,7 @@ pub fn compile(world: &dyn World, selection: &Selection) -> Result<Compiled, Fai
 }
 
 /// Loads the saved objects of a cluster by name.
-pub type LoadObjects<'a> = dyn Fn(&str) -> Option<Vec<policy::RenderedObject>> + Sync + 'a;
+pub type LoadObjects<'a> = dyn Fn(&str) -> Option<Vec<RenderedObject>> + Sync + 'a;
 
 /// Gives the cache of the last render, if there is a usable one.
 pub type LoadCache<'a> = dyn Fn() -> Option<&'a cache::Cache> + Sync + 'a;

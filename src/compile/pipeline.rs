@@ -12,7 +12,8 @@ use crate::emit::layout::FileOwner;
 use crate::emit::{self, OutputTree};
 use crate::load::Source;
 use crate::merge::Cluster;
-use crate::policy::{self, RenderedObject};
+use crate::object::{ObjectId, RenderedObject};
+use crate::policy;
 use crate::progress::Progress;
 use crate::world::World;
 use crate::{cache, render, validate};
@@ -204,11 +205,14 @@ impl<'a> Pipeline<'a> {
             }
         }
         for o in &emitted.objects {
-            let key = emit::ObjectKey::of(&o.object);
+            let key = ObjectId::read(&o.object);
             let entry = out.entry(o.component.clone()).or_default();
             entry.keys.push(format!(
                 "{}/{}/{}/{}",
-                key.group, key.kind, key.namespace, key.name
+                key.group,
+                key.kind,
+                key.namespace_or_empty(),
+                key.name
             ));
             entry.objects += 1;
         }

@@ -58,9 +58,6 @@ pub use summary::{ClusterSummary, Counts, EnvironmentSummary, Summary};
 /// The pseudo-cluster (and component) that holds an environment's Argo CD objects.
 pub const ARGOCD: &str = crate::emit::layout::ARGOCD;
 
-/// The label that names the cluster an Application deploys.
-pub const CLUSTER_LABEL: &str = "strata.dev/cluster";
-
 /// Lines of context around each change, as `diff -u` and git print them.
 pub const DEFAULT_CONTEXT: usize = 3;
 
@@ -381,7 +378,7 @@ fn parse_file(file: &str, bytes: &[u8], side: Side) -> Result<(ResourceKey, Pars
 fn application_target(app: &Value) -> Option<Target> {
     let name = app
         .pointer("/metadata/labels")
-        .and_then(|labels| labels.get(CLUSTER_LABEL))
+        .and_then(|labels| labels.get(crate::object::CLUSTER_LABEL))
         .and_then(Value::as_str)?;
     let path = app.pointer("/spec/source/path").and_then(Value::as_str)?;
     let (cluster_path, _component) = path.trim_end_matches('/').rsplit_once('/')?;

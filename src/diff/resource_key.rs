@@ -6,14 +6,13 @@ use serde_json::Value;
 
 use crate::diff::ARGOCD;
 use crate::emit::layout::Place;
+use crate::object::ObjectId;
 
 /// The identity of a rendered resource: where it is deployed (environment, cluster path,
-/// component: from its place in the tree) and what it is (group, kind, namespace, name: from
-/// the object).
+/// component: from its place in the tree) and what it is (its [`ObjectId`]: group, kind,
+/// namespace, name, from the object).
 ///
-/// The API version is not part of it: `apps/v1beta1` and `apps/v1` name the same object, so a
-/// version bump is a change of the resource, not a removal and an addition. Ordering is by the
-/// fields in declaration order, which is the order of every diff.
+/// Ordering is by the fields in declaration order, which is the order of every diff.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ResourceKey {
     pub environment: String,
@@ -21,12 +20,7 @@ pub struct ResourceKey {
     pub cluster: String,
     /// The component, or [`ARGOCD`] for the Argo CD objects.
     pub component: String,
-    /// `apps`, `argoproj.io`, or `""` for the core group.
-    pub group: String,
-    pub kind: String,
-    /// `None` when the object has none (cluster-scoped objects).
-    pub namespace: Option<String>,
-    pub name: String,
+    pub id: ObjectId,
 }
 
 impl ResourceKey {
@@ -40,32 +34,23 @@ impl ResourceKey {
         if !object.is_object() {
             return Err("expected one Kubernetes object (a YAML mapping)".into());
         }
-        let kind = non_empty_str(object.get("kind")).ok_or("the object has no `kind`")?;
-        let metadata = object.get("metadata");
-        let name = non_empty_str(metadata.and_then(|m| m.get("name")))
-            .ok_or("the object has no `metadata.name`")?;
-        let namespace = non_empty_str(metadata.and_then(|m| m.get("namespace")));
-        let api_version = object
-            .get("apiVersion")
-            .and_then(Value::as_str)
-            .unwrap_or("");
-        let group = match api_version.split_once('/') {
-            Some((group, _version)) => group,
-            None => "",
-        };
+        let id = ObjectId::read(object);
+        if id.kind.is_empty() {
+            return Err("the object has no `kind`".into());
+        }
+        if id.name.is_empty() {
+            return Err("the object has no `metadata.name`".into());
+        }
         Ok(ResourceKey {
             environment,
             cluster,
             component,
-            group: group.to_owned(),
-            kind: kind.to_owned(),
-            namespace: namespace.map(str::to_owned),
-            name: name.to_owned(),
+            id,
         })
     }
 
     pub(crate) fn is(&self, group: &str, kind: &str) -> bool {
-        self.group == group && self.kind == kind
+        self.id.is(group, kind)
     }
 
     /// A core-group Secret, whose values are never shown.
@@ -75,11 +60,7 @@ impl ResourceKey {
 
     /// `apps/Deployment`; the core group shows as the bare kind, `Service`.
     pub fn group_kind(&self) -> String {
-        if self.group.is_empty() {
-            self.kind.clone()
-        } else {
-            format!("{}/{}", self.group, self.kind)
-        }
+        self.id.group_kind()
     }
 }
 
@@ -102,18 +83,10 @@ fn place(file: &str) -> Option<(String, String, String)> {
     }
 }
 
-fn non_empty_str(value: Option<&Value>) -> Option<&str> {
-    value.and_then(Value::as_str).filter(|s| !s.is_empty())
-}
-
 /// `apps/Deployment ingress-nginx/ingress-nginx-controller`, `ClusterRole grafana`.
 impl fmt::Display for ResourceKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ", self.group_kind())?;
-        if let Some(namespace) = &self.namespace {
-            write!(f, "{namespace}/")?;
-        }
-        f.write_str(&self.name)
+        self.id.fmt(f)
     }
 }
 

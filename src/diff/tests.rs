@@ -583,7 +583,7 @@ fn filters_by_environment_and_cluster() {
         d.filtered(&o)
             .resources
             .iter()
-            .map(|r| format!("{} {} {}", r.key.environment, r.key.cluster, r.key.kind))
+            .map(|r| format!("{} {} {}", r.key.environment, r.key.cluster, r.key.id.kind))
             .collect()
     };
     assert_eq!(

@@ -33,9 +33,9 @@ use serde_json::{Map, Value};
 use crate::drift::IgnoreRule;
 use crate::drift::Options;
 use crate::drift::normalize::{Normalizer, last_applied};
-use crate::drift::object_ref::ObjectRef;
 use crate::drift::quantity::Quantity;
 use crate::drift::secret::shorten_hashes;
+use crate::object::ObjectId;
 
 /// One field that differs between the desired and the live object.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -78,12 +78,12 @@ pub fn compare_object(desired: &Value, live: &Value, ignore: &[IgnoreRule]) -> V
 
 /// [`compare_object`] with all [`Options`].
 pub fn compare_object_with(desired: &Value, live: &Value, options: &Options) -> Vec<FieldDrift> {
-    let Some(mut object) = ObjectRef::of(desired).or_else(|| ObjectRef::of(live)) else {
+    let Some(mut object) = ObjectId::of(desired).or_else(|| ObjectId::of(live)) else {
         return compare_unkeyed(desired, live);
     };
     // Ignore rules match on the namespace even when desired leaves it to the caller.
     if object.namespace.is_none() {
-        object.namespace = ObjectRef::of(live).and_then(|live| live.namespace);
+        object.namespace = ObjectId::of(live).and_then(|live| live.namespace);
     }
     let normalizer = Normalizer::new(&object, desired, live, options);
     let desired = normalizer.normalize(desired);

@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::drift::compare::{DriftKind, FieldDrift};
-use crate::drift::object_ref::ObjectRef;
+use crate::object::ObjectId;
 
 /// What differs between the rendered objects of a cluster and the cluster itself.
 ///
@@ -40,9 +40,9 @@ pub struct DriftReport {
     /// Objects that exist on both sides and differ.
     pub changed: Vec<ObjectDrift>,
     /// Desired objects that the cluster does not have.
-    pub missing: Vec<ObjectRef>,
+    pub missing: Vec<ObjectId>,
     /// Live objects labelled `app.kubernetes.io/managed-by: strata` that are no longer desired.
-    pub orphans: Vec<ObjectRef>,
+    pub orphans: Vec<ObjectId>,
 }
 
 /// Counts of each list, plus the desired objects that are in sync.
@@ -58,7 +58,7 @@ pub struct Summary {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ObjectDrift {
     #[serde(flatten)]
-    pub object: ObjectRef,
+    pub object: ObjectId,
     pub fields: Vec<FieldDrift>,
 }
 

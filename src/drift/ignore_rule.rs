@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::drift::object_ref::ObjectRef;
+use crate::object::ObjectId;
 
 /// Fields to leave out of the comparison, for the objects the rule matches.
 ///
@@ -34,7 +34,7 @@ pub struct IgnoreRule {
 }
 
 impl IgnoreRule {
-    pub(crate) fn applies_to(&self, object: &ObjectRef) -> bool {
+    pub(crate) fn applies_to(&self, object: &ObjectId) -> bool {
         (self.group == "*" || self.group == object.group)
             && (self.kind == "*" || self.kind == object.kind)
             && self.name.as_ref().is_none_or(|name| *name == object.name)
@@ -87,7 +87,7 @@ mod tests {
     use serde_json::json;
 
     use super::{IgnoreRule, remove_pointer};
-    use crate::drift::object_ref::ObjectRef;
+    use crate::object::ObjectId;
 
     #[test]
     fn pointers_remove_what_they_point_at() {
@@ -126,7 +126,7 @@ mod tests {
 
     #[test]
     fn rules_match_group_kind_name_namespace() {
-        let web = ObjectRef {
+        let web = ObjectId {
             group: "apps".into(),
             kind: "Deployment".into(),
             namespace: Some("shop".into()),

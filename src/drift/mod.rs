@@ -22,7 +22,6 @@ mod drift_report;
 mod ignore_rule;
 mod live;
 mod normalize;
-mod object_ref;
 mod quantity;
 mod secret;
 
@@ -33,14 +32,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
+use crate::object::{MANAGED_BY, MANAGED_BY_STRATA, ObjectId};
+
 pub use compare::{DriftKind, FieldDrift, compare_object, compare_object_with};
 pub use drift_report::{DriftReport, ObjectDrift, Summary, render_human};
 pub use ignore_rule::IgnoreRule;
 pub use live::{LiveError, LivePlace, parse_live};
-pub use object_ref::ObjectRef;
-
-/// The label every object strata renders carries; live objects with it are strata's.
-pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "strata");
 
 /// How to compare.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,10 +110,10 @@ pub fn drift(desired: &[Value], live: &[Value], options: &Options) -> DriftRepor
     report
 }
 
-fn by_key(objects: &[Value]) -> BTreeMap<ObjectRef, &Value> {
+fn by_key(objects: &[Value]) -> BTreeMap<ObjectId, &Value> {
     let mut keyed = BTreeMap::new();
     for object in objects {
-        if let Some(key) = ObjectRef::of(object) {
+        if let Some(key) = ObjectId::of(object) {
             keyed.entry(key).or_insert(object);
         }
     }
@@ -124,13 +121,12 @@ fn by_key(objects: &[Value]) -> BTreeMap<ObjectRef, &Value> {
 }
 
 fn is_managed_by_strata(object: &Value) -> bool {
-    let (label, value) = MANAGED_BY;
     object
         .get("metadata")
         .and_then(|m| m.get("labels"))
-        .and_then(|labels| labels.get(label))
+        .and_then(|labels| labels.get(MANAGED_BY))
         .and_then(Value::as_str)
-        == Some(value)
+        == Some(MANAGED_BY_STRATA)
 }
 
 fn has_owner(object: &Value) -> bool {
@@ -156,7 +152,7 @@ enum ControllerMade {
 }
 
 impl ControllerMade {
-    fn matches(&self, key: &ObjectRef) -> bool {
+    fn matches(&self, key: &ObjectId) -> bool {
         match self {
             ControllerMade::Endpoints { namespace, name } => {
                 key.is("", "Endpoints") && key.namespace == *namespace && key.name == *name
@@ -179,7 +175,7 @@ impl ControllerMade {
     }
 }
 
-fn controller_made(desired: &BTreeMap<ObjectRef, &Value>) -> Vec<ControllerMade> {
+fn controller_made(desired: &BTreeMap<ObjectId, &Value>) -> Vec<ControllerMade> {
     let mut made = Vec::new();
     for (key, object) in desired {
         if key.is("", "Service") {

@@ -23,8 +23,8 @@ use serde_json::Value;
 
 use crate::drift::Options;
 use crate::drift::ignore_rule::remove_pointer;
-use crate::drift::object_ref::ObjectRef;
 use crate::drift::secret::hash_secret_values;
+use crate::object::ObjectId;
 
 pub(crate) const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
@@ -54,12 +54,7 @@ pub(crate) struct Normalizer {
 impl Normalizer {
     /// `desired` and `live` decide together whether an aggregated ClusterRole's `rules` are
     /// dropped: either side having an `aggregationRule` is enough.
-    pub(crate) fn new(
-        object: &ObjectRef,
-        desired: &Value,
-        live: &Value,
-        options: &Options,
-    ) -> Self {
+    pub(crate) fn new(object: &ObjectId, desired: &Value, live: &Value, options: &Options) -> Self {
         let mut pointers: Vec<String> = Vec::new();
         for rule in options.ignore.iter().filter(|rule| rule.applies_to(object)) {
             for pointer in &rule.json_pointers {
@@ -240,10 +235,10 @@ mod tests {
 
     use super::{Normalizer, last_applied};
     use crate::drift::Options;
-    use crate::drift::object_ref::ObjectRef;
+    use crate::object::ObjectId;
 
     fn normalize(object: serde_json::Value) -> serde_json::Value {
-        let key = ObjectRef::of(&object).expect("keyed");
+        let key = ObjectId::of(&object).expect("keyed");
         Normalizer::new(&key, &object, &object, &Options::default()).normalize(&object)
     }
 

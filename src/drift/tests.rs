@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use serde_json::{Value, json};
 
 use crate::drift::{
-    DriftKind, DriftReport, FieldDrift, ObjectRef, Options, compare_object, compare_object_with,
+    DriftKind, DriftReport, FieldDrift, ObjectId, Options, compare_object, compare_object_with,
     drift, parse_live, render_human,
 };
 
@@ -146,8 +146,8 @@ fn object(
     json!({"apiVersion": api_version, "kind": kind, "metadata": metadata})
 }
 
-fn key(group: &str, kind: &str, namespace: Option<&str>, name: &str) -> ObjectRef {
-    ObjectRef {
+fn key(group: &str, kind: &str, namespace: Option<&str>, name: &str) -> ObjectId {
+    ObjectId {
         group: group.into(),
         kind: kind.into(),
         namespace: namespace.map(Into::into),

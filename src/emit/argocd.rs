@@ -5,9 +5,7 @@ use serde_json::{Value, json};
 
 use crate::load::{Component, Settings};
 use crate::merge::Cluster;
-
-pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
-pub const COMPONENT_LABEL: &str = "strata.dev/component";
+use crate::object::{CLUSTER_LABEL, COMPONENT_LABEL, MANAGED_BY};
 
 /// The branch Argo CD syncs for an environment.
 pub fn branch(environment: &str) -> String {
@@ -24,7 +22,7 @@ pub fn application(settings: &Settings, cluster: &Cluster, component: &Component
             "labels": {
                 MANAGED_BY: "strata",
                 COMPONENT_LABEL: component.name,
-                "strata.dev/cluster": cluster.name,
+                CLUSTER_LABEL: cluster.name,
                 "strata.dev/environment": cluster.environment,
             },
             "annotations": {

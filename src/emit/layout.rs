@@ -25,7 +25,7 @@ use crate::diag::{Diagnostic, Diagnostics, Span};
 use crate::load::{Source, is_dns_label};
 use crate::merge::Cluster;
 
-use super::ObjectKey;
+use crate::object::ObjectId;
 
 /// The directory of an environment's Argo CD objects.
 pub const ARGOCD: &str = "argocd";
@@ -103,17 +103,18 @@ pub fn slug(cluster_path: &str) -> String {
 ///
 /// Neither a namespace nor a group has a `_`, and only a qualified name has a `.` before its
 /// first `_`, so the parts are always told apart.
-pub fn object_file(key: &ObjectKey, component_namespace: &str, qualified: bool) -> String {
+pub fn object_file(key: &ObjectId, component_namespace: &str, qualified: bool) -> String {
     let kind = key.kind.to_lowercase();
     let kind_and_name = if qualified && !key.group.is_empty() {
         format!("{kind}.{}_{}", key.group, key.name)
     } else {
         format!("{kind}-{}", key.name)
     };
-    if key.namespace.is_empty() || key.namespace == component_namespace {
-        fit(&kind_and_name)
-    } else {
-        fit(&format!("{}_{kind_and_name}", key.namespace))
+    match key.namespace.as_deref() {
+        Some(namespace) if namespace != component_namespace => {
+            fit(&format!("{namespace}_{kind_and_name}"))
+        }
+        _ => fit(&kind_and_name),
     }
 }
 
@@ -355,11 +356,11 @@ pub fn check(all: &[Cluster]) -> Diagnostics {
 mod tests {
     use super::*;
 
-    fn key(group: &str, kind: &str, namespace: &str, name: &str) -> ObjectKey {
-        ObjectKey {
+    fn key(group: &str, kind: &str, namespace: &str, name: &str) -> ObjectId {
+        ObjectId {
             group: group.into(),
             kind: kind.into(),
-            namespace: namespace.into(),
+            namespace: (!namespace.is_empty()).then(|| namespace.into()),
             name: name.into(),
         }
     }
@@ -383,12 +384,12 @@ mod tests {
 
     /// The identities a file name does not tell apart: the kind's case, and the namespace of a
     /// cluster-scoped object written in the component's own namespace.
-    fn same_file_allowed(a: &ObjectKey, b: &ObjectKey, component_namespace: &str) -> bool {
-        let ns = |k: &ObjectKey| {
-            if k.namespace == component_namespace {
+    fn same_file_allowed(a: &ObjectId, b: &ObjectId, component_namespace: &str) -> bool {
+        let ns = |k: &ObjectId| {
+            if k.namespace_or_empty() == component_namespace {
                 String::new()
             } else {
-                k.namespace.clone()
+                k.namespace_or_empty().to_string()
             }
         };
         a.group == b.group
@@ -433,7 +434,7 @@ mod tests {
             }
         }
         for qualified in [false, true] {
-            let mut seen: BTreeMap<String, &ObjectKey> = BTreeMap::new();
+            let mut seen: BTreeMap<String, &ObjectId> = BTreeMap::new();
             for k in &keys {
                 let file = object_file(k, "web", qualified);
                 assert!(is_file_name(&file), "{file}");

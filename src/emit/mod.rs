@@ -21,10 +21,11 @@ pub use write::{
 use crate::diag::{DiagResult, Diagnostic, Diagnostics, Span};
 use crate::load::Source;
 use crate::merge::Cluster;
-use crate::policy::RenderedObject;
+use crate::object::{
+    COMPONENT_LABEL, MANAGED_BY, MANAGED_BY_STRATA, ObjectId, RenderedObject, is_cluster_scoped,
+};
 use crate::render::{Manifest, RenderedCluster};
 use crate::yaml::{canonicalize, to_yaml, to_yaml_canonical};
-use argocd::{COMPONENT_LABEL, MANAGED_BY};
 
 /// Rendered files by path relative to the output directory, `<environment>/...`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -77,89 +78,6 @@ pub fn is_safe_path(path: &str) -> bool {
             .all(|seg| !seg.is_empty() && seg != "." && seg != "..")
 }
 
-/// Kinds that are not namespaced. strata leaves their `metadata.namespace` unset.
-pub const CLUSTER_SCOPED: &[&str] = &[
-    "APIService",
-    "CertificateSigningRequest",
-    "ClusterIssuer",
-    "ClusterRole",
-    "ClusterRoleBinding",
-    "ComponentStatus",
-    "CSIDriver",
-    "CSINode",
-    "CustomResourceDefinition",
-    "FlowSchema",
-    "IngressClass",
-    "MutatingWebhookConfiguration",
-    "Namespace",
-    "Node",
-    "PersistentVolume",
-    "PodSecurityPolicy",
-    "PriorityClass",
-    "PriorityLevelConfiguration",
-    "RuntimeClass",
-    "StorageClass",
-    "ValidatingAdmissionPolicy",
-    "ValidatingAdmissionPolicyBinding",
-    "ValidatingWebhookConfiguration",
-    "VolumeAttachment",
-    "ClusterSecretStore",
-    "ClusterPolicy",
-    "K8sRequiredLabels",
-    "ConstraintTemplate",
-];
-
-pub fn is_cluster_scoped(kind: &str) -> bool {
-    CLUSTER_SCOPED.contains(&kind)
-}
-
-/// The identity of an object within a cluster: (group, kind, namespace, name).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
-pub struct ObjectKey {
-    pub group: String,
-    pub kind: String,
-    pub namespace: String,
-    pub name: String,
-}
-
-impl ObjectKey {
-    pub fn of(object: &Value) -> ObjectKey {
-        let s = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or("").to_string();
-        let api = s(object.get("apiVersion"));
-        let group = match api.rsplit_once('/') {
-            Some((g, _)) => g.to_string(),
-            None => String::new(),
-        };
-        ObjectKey {
-            group,
-            kind: s(object.get("kind")),
-            namespace: s(object.get("metadata").and_then(|m| m.get("namespace"))),
-            name: s(object.get("metadata").and_then(|m| m.get("name"))),
-        }
-    }
-
-    /// `apps/Deployment ingress-nginx/controller`, `ClusterRole grafana`.
-    pub fn display(&self) -> String {
-        display_object(&self.group, &self.kind, &self.namespace, &self.name)
-    }
-}
-
-/// How messages name an object: `apps/Deployment ingress-nginx/controller`, `Secret
-/// ingress/tls`, `ClusterRole grafana` (no group for the core API, no namespace when cluster
-/// scoped).
-pub fn display_object(group: &str, kind: &str, namespace: &str, name: &str) -> String {
-    let gk = if group.is_empty() {
-        kind.to_string()
-    } else {
-        format!("{group}/{kind}")
-    };
-    if namespace.is_empty() {
-        format!("{gk} {name}")
-    } else {
-        format!("{gk} {namespace}/{name}")
-    }
-}
-
 /// Adds strata's labels and the component namespace to a rendered object, and puts its keys in
 /// canonical order.
 fn finish_object(m: &mut Manifest, namespace: &str) -> Value {
@@ -180,7 +98,7 @@ fn finish_object(m: &mut Manifest, namespace: &str) -> Value {
             *labels = Value::Object(Default::default());
         }
         if let Some(labels) = labels.as_object_mut() {
-            labels.insert(MANAGED_BY.into(), Value::String("strata".into()));
+            labels.insert(MANAGED_BY.into(), Value::String(MANAGED_BY_STRATA.into()));
             labels.insert(COMPONENT_LABEL.into(), Value::String(m.component.clone()));
         }
     }
@@ -272,17 +190,17 @@ fn emit_cluster(
     diags: &mut Diagnostics,
 ) {
     let cluster_path = cluster.path();
-    let mut seen: BTreeMap<ObjectKey, &Manifest> = BTreeMap::new();
+    let mut seen: BTreeMap<ObjectId, &Manifest> = BTreeMap::new();
     for (name, manifests) in rendered.components.iter_mut() {
         let Some(component) = source.components.get(name) else {
             continue;
         };
-        let objects: Vec<(ObjectKey, Value, &Manifest)> = manifests
+        let objects: Vec<(ObjectId, Value, &Manifest)> = manifests
             .iter_mut()
             .map(|m| {
                 let o = finish_object(m, &component.namespace);
                 let m: &Manifest = m;
-                (ObjectKey::of(&o), o, m)
+                (ObjectId::read(&o), o, m)
             })
             .collect();
         let mut names: BTreeMap<String, usize> = BTreeMap::new();
@@ -293,7 +211,7 @@ fn emit_cluster(
         }
         // Which object each file of the component holds: a file name that two identities
         // share is an error, never one object silently written over the other.
-        let mut files: BTreeMap<String, (ObjectKey, &Manifest)> = BTreeMap::new();
+        let mut files: BTreeMap<String, (ObjectId, &Manifest)> = BTreeMap::new();
         for (key, object, m) in objects {
             if let Some(first) = seen.get(&key) {
                 let same = first.component == m.component;
@@ -301,11 +219,11 @@ fn emit_cluster(
                     Diagnostic::error(
                         "duplicate",
                         if same {
-                            format!("{} is rendered twice by component `{}` on cluster `{}`", key.display(), m.component, cluster.name)
+                            format!("{} is rendered twice by component `{}` on cluster `{}`", key, m.component, cluster.name)
                         } else {
                             format!(
                                 "{} is rendered by both `{}` and `{}` on cluster `{}`",
-                                key.display(),
+                                key,
                                 first.component,
                                 m.component,
                                 cluster.name
@@ -331,13 +249,13 @@ fn emit_cluster(
                         "file-collision",
                         format!(
                             "{} and {} would both be written to {path}",
-                            other.display(),
-                            key.display()
+                            other,
+                            key
                         ),
                     )
                     .at(Span::new(&m.origin, 1, 1))
-                    .note(format!("{} is rendered by {} (document {})", other.display(), first.origin, first.document))
-                    .note(format!("{} is rendered by {} (document {})", key.display(), m.origin, m.document))
+                    .note(format!("{} is rendered by {} (document {})", other, first.origin, first.document))
+                    .note(format!("{} is rendered by {} (document {})", key, m.origin, m.document))
                     .note(format!("cluster: {}, component: {}", cluster.name, component.name))
                     .hint("a file name does not tell kinds apart by case, nor a cluster-scoped object with a namespace from one without: if one is a typo, fix it; otherwise rename one object"),
                 );

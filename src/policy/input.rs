@@ -1,17 +1,5 @@
 //! What the compiler hands the policy engine: rendered objects and facts about each cluster.
 
-/// One rendered Kubernetes object and where it is written.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct RenderedObject {
-    pub environment: String,
-    /// The cluster's name, e.g. `prod-sto2-workload`.
-    pub cluster: String,
-    pub component: String,
-    /// The output path, e.g. `rendered/prod/sto2/workload/grafana/deployment-grafana.yaml`.
-    pub file: String,
-    pub object: serde_json::Value,
-}
-
 /// What the policies need to know about one cluster beyond its objects.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ClusterFacts {

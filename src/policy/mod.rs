@@ -39,10 +39,11 @@ mod tests;
 
 use std::collections::BTreeMap;
 
+pub use crate::object::RenderedObject;
 pub use config::{ConfigError, Level, PolicyConfig, RuleLevel};
 pub use exemption::ANNOTATION as EXEMPT_ANNOTATION;
 pub use human::render_human;
-pub use input::{ClusterFacts, RenderedObject, ResolvedLeaf, SecretValue};
+pub use input::{ClusterFacts, ResolvedLeaf, SecretValue};
 pub use json::render_json;
 pub use leak::{MIN_OWNED_LEN, Ownership, STOP_WORDS};
 pub use list::list_rules;
@@ -50,10 +51,10 @@ pub use rule::{ENVIRONMENT_LEAK, RULES, Rule, rule};
 pub use sarif::render_sarif;
 pub use violation::{Violation, any_fails};
 
+use crate::object::{ObjectId, is_core};
 use exemption::Exemptions;
 use finding::Finding;
 use network_policy::NetworkPolicies;
-use resource::Resource;
 
 /// Every violation of every rule in `objects`, sorted by file, rule and field.
 ///
@@ -149,7 +150,7 @@ impl<'a> Checker<'a> {
                     .map_or(&[], Vec::as_slice),
             };
             let secret_values = cluster.map_or(&[][..], |c| &c.secret_values);
-            let resource = Resource::of(&object.object);
+            let resource = ObjectId::read(&object.object);
 
             let (exemptions, mut findings) = Exemptions::of(&object.object);
             if let Some(pod) = workload::pod_template(&resource, &object.object) {
@@ -161,7 +162,7 @@ impl<'a> Checker<'a> {
                 findings.extend(network_policies.check(object, &resource, &pod));
             }
             findings.extend(secret::plaintext(&resource, &object.object));
-            let texts = text::texts(&object.object, resource.is_core("Secret"));
+            let texts = text::texts(&object.object, is_core(&object.object, "Secret"));
             secret::value_leaks(&texts, secret_values, &mut findings);
             self.ownership
                 .check(&object.environment, &object.cluster, &texts, &mut findings);
@@ -180,7 +181,7 @@ impl<'a> Checker<'a> {
 
 fn violation(
     object: &RenderedObject,
-    resource: &Resource,
+    resource: &ObjectId,
     exemptions: &Exemptions,
     config: &PolicyConfig,
     finding: Finding,
@@ -202,7 +203,7 @@ fn violation(
         cluster: object.cluster.clone(),
         component: object.component.clone(),
         file: object.file.clone(),
-        resource: resource.display(),
+        resource: resource.to_string(),
         field: finding.field,
         message: finding.message,
         hint,

@@ -3,7 +3,8 @@
 
 use serde_json::{Map, Value};
 
-use super::resource::{Resource, get, item_segment, object_at};
+use super::resource::{get, item_segment, object_at};
+use crate::object::ObjectId;
 
 /// The pod a workload runs.
 #[derive(Debug)]
@@ -17,24 +18,24 @@ pub(crate) struct PodTemplate<'a> {
 }
 
 /// The pod template of `object`, if it is a workload.
-pub(crate) fn pod_template<'a>(resource: &Resource, object: &'a Value) -> Option<PodTemplate<'a>> {
-    let (template, spec_path, labels_path): (&[&str], _, _) = match (resource.group, resource.kind)
-    {
-        ("", "Pod") => (&[], "spec", "metadata.labels"),
-        ("apps" | "extensions", "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet")
-        | ("", "ReplicationController")
-        | ("batch", "Job") => (
-            &["spec", "template"],
-            "spec.template.spec",
-            "spec.template.metadata.labels",
-        ),
-        ("batch", "CronJob") => (
-            &["spec", "jobTemplate", "spec", "template"],
-            "spec.jobTemplate.spec.template.spec",
-            "spec.jobTemplate.spec.template.metadata.labels",
-        ),
-        _ => return None,
-    };
+pub(crate) fn pod_template<'a>(resource: &ObjectId, object: &'a Value) -> Option<PodTemplate<'a>> {
+    let (template, spec_path, labels_path): (&[&str], _, _) =
+        match (resource.group.as_str(), resource.kind.as_str()) {
+            ("", "Pod") => (&[], "spec", "metadata.labels"),
+            ("apps" | "extensions", "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet")
+            | ("", "ReplicationController")
+            | ("batch", "Job") => (
+                &["spec", "template"],
+                "spec.template.spec",
+                "spec.template.metadata.labels",
+            ),
+            ("batch", "CronJob") => (
+                &["spec", "jobTemplate", "spec", "template"],
+                "spec.jobTemplate.spec.template.spec",
+                "spec.jobTemplate.spec.template.metadata.labels",
+            ),
+            _ => return None,
+        };
     let template = get(object, template)?;
     Some(PodTemplate {
         spec: object_at(template, &["spec"])?,
@@ -167,13 +168,13 @@ mod tests {
         for (api, kind, mut object, path) in cases {
             object["apiVersion"] = json!(api);
             object["kind"] = json!(kind);
-            let r = Resource::of(&object);
+            let r = ObjectId::read(&object);
             let t = pod_template(&r, &object);
             assert_eq!(t.map(|t| t.spec_path), Some(path), "{kind}");
         }
         let crd = json!({"apiVersion": "example.com/v1", "kind": "Deployment",
                          "spec": {"template": pod}});
-        assert!(pod_template(&Resource::of(&crd), &crd).is_none());
+        assert!(pod_template(&ObjectId::read(&crd), &crd).is_none());
     }
 
     #[test]
@@ -183,7 +184,7 @@ mod tests {
             "initContainers": [{"name": "migrate"}],
             "ephemeralContainers": [{"image": "debug"}],
         }}}});
-        let r = Resource::of(&d);
+        let r = ObjectId::read(&d);
         let Some(t) = pod_template(&r, &d) else {
             panic!("no template")
         };
