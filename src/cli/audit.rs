@@ -8,8 +8,8 @@ use jiff::Timestamp;
 
 use crate::git::promotion;
 
-use super::report::{print_json, report_promotion};
-use super::{Context, Exit, open};
+use super::open::{self, Context};
+use super::report::{Exit, print_json, report_promotion};
 
 #[derive(clap::Args, Debug)]
 pub(super) struct Args {

@@ -9,8 +9,8 @@ use anyhow::{Context as _, Result};
 use crate::git::promotion;
 use crate::{Selection, check, emit};
 
-use super::report::{print_json, report_promotion};
-use super::{Context, Exit, Format, open};
+use super::open::{self, Context};
+use super::report::{Exit, Format, print_json, report_promotion};
 
 #[derive(clap::Args, Debug)]
 pub(super) struct Args {

@@ -12,8 +12,8 @@ use crate::promote::policy::in_force;
 use crate::world::{FsWorld, World};
 use crate::{Selection, git};
 
-use super::report::report;
-use super::{Context, Exit};
+use super::open::Context;
+use super::report::{Exit, report};
 
 #[derive(clap::Args, Debug)]
 pub(super) struct Args {

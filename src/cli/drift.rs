@@ -9,8 +9,8 @@ use anyhow::{Context as _, Result};
 
 use crate::{Options, Selection, drift};
 
-use super::report::{print_json, reported};
-use super::{Context, Exit, Format, open};
+use super::open::{self, Context};
+use super::report::{Exit, Format, print_json, reported};
 
 #[derive(clap::Args, Debug)]
 pub(super) struct Args {

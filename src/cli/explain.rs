@@ -4,8 +4,8 @@ use anyhow::Result;
 
 use crate::{explain, load, merge};
 
-use super::report::{print_json, report, report_failure};
-use super::{Context, Exit, Format, open};
+use super::open::{self, Context};
+use super::report::{Exit, Format, print_json, report, report_failure};
 
 #[derive(clap::Args, Debug)]
 pub(super) struct Args {

@@ -1,12 +1,13 @@
 //! The command line: clap arguments → plain configuration → the library. Nothing below this
 //! module knows about clap.
 //!
-//! One file per command: its arguments (`Args`), the library calls, and what it prints.
-//! [`report`] prints diagnostics, JSON and timings and picks exit codes for all of them;
-//! [`open`] opens what a command works on (the source tree, the repositories) and says why
-//! when it cannot. A command file may use those two and the library, and
-//! `promote` uses `verify` (a promotion is a verification and a merge); no command file uses
-//! another otherwise.
+//! This file holds the clap types and the one dispatch. Then one file per command: its
+//! arguments (`Args`), the library calls, and what it prints. [`report`] prints diagnostics,
+//! JSON and timings and picks exit codes for all of them; [`open`] opens what a command works
+//! on (the source tree, the repositories) and says why when it cannot; [`progress`] draws the
+//! render's progress line. A command file may use those and the library; `promote` uses
+//! `verify` (a promotion is a verification and a merge); no command file uses another, and
+//! none uses this file (tests/architecture.rs checks it).
 
 mod audit;
 mod check;
@@ -30,19 +31,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 use jiff::Timestamp;
 
-/// Exit codes are part of the interface: CI scripts branch on them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Exit {
-    /// Success, and nothing found.
-    Clean = 0,
-    /// It ran and found something: differences, drift, invalid input, a closed gate.
-    Found = 1,
-    /// It could not run: bad arguments, no strata.yaml, an I/O or git failure.
-    Failed = 2,
-}
+use open::Context;
+use report::Exit;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -70,14 +63,6 @@ struct Cli {
 
     #[command(subcommand)]
     command: Command,
-}
-
-/// How a command prints its result, where it has a choice.
-#[derive(Clone, Copy, Debug, Default, ValueEnum, PartialEq, Eq)]
-pub(crate) enum Format {
-    #[default]
-    Human,
-    Json,
 }
 
 #[derive(Subcommand, Debug)]
@@ -202,14 +187,6 @@ pub fn main() -> ExitCode {
         }
     };
     ExitCode::from(code as u8)
-}
-
-/// What every command that reads the source is given besides its own arguments.
-pub(crate) struct Context {
-    /// The source repository root, which holds strata.yaml.
-    pub(crate) root: PathBuf,
-    /// `--now`, or the clock.
-    pub(crate) now: Timestamp,
 }
 
 fn dispatch(cli: Cli) -> Result<Exit> {

@@ -13,8 +13,15 @@ use crate::git::promotion::{Committer, SourceRepo};
 use crate::promote::identity::Identity;
 use crate::world::{FsWorld, find_root};
 
-use super::Exit;
-use super::report::{report, reported};
+use super::report::{Exit, report, reported};
+
+/// What every command that reads the source is given besides its own arguments.
+pub(crate) struct Context {
+    /// The source repository root, which holds strata.yaml.
+    pub(crate) root: PathBuf,
+    /// `--now`, or the clock.
+    pub(crate) now: Timestamp,
+}
 
 /// The directory that holds strata.yaml: `--root` (or `--source`), else found upward from
 /// the current directory.

@@ -3,8 +3,8 @@
 use anyhow::Result;
 use clap::Subcommand;
 
-use super::report::report_failure;
-use super::{Context, Exit, open};
+use super::open::{self, Context};
+use super::report::{Exit, report_failure};
 
 #[derive(clap::Args, Debug)]
 pub(super) struct Args {

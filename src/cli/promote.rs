@@ -7,9 +7,9 @@ use anyhow::Result;
 use crate::git::promotion;
 use crate::promote::gate::render_human;
 
-use super::report::{print_json, report_promotion};
+use super::open::{self, Context};
+use super::report::{Exit, Format, print_json, report_promotion};
 use super::verify::{GateArgs, request};
-use super::{Context, Exit, Format, open};
 
 #[derive(clap::Args, Debug)]
 pub(super) struct Args {

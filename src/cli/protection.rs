@@ -3,7 +3,7 @@
 use anyhow::Result;
 use clap::ValueEnum;
 
-use super::Exit;
+use super::report::Exit;
 
 #[derive(clap::Args, Debug)]
 pub(super) struct Args {

@@ -11,9 +11,9 @@ use crate::compile::compile_with_store;
 use crate::emit;
 use crate::{Options, Selection};
 
+use super::open::{self, Context};
 use super::progress::ProgressLine;
-use super::report::{print_json, print_timing, report, report_failure, reported};
-use super::{Context, Exit, Format, open};
+use super::report::{Exit, Format, print_json, print_timing, report, report_failure, reported};
 
 #[derive(clap::Args, Debug)]
 pub(super) struct Args {

@@ -2,12 +2,30 @@
 //! stdout, and the time of each stage with `--timings`.
 
 use anyhow::Result;
+use clap::ValueEnum;
 
 use crate::Compiled;
 use crate::diag::{self, Diagnostics, Failure, SourceTexts};
 use crate::git::promotion::PromotionError;
 
-use super::Exit;
+/// Exit codes are part of the interface: CI scripts branch on them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Exit {
+    /// Success, and nothing found.
+    Clean = 0,
+    /// It ran and found something: differences, drift, invalid input, a closed gate.
+    Found = 1,
+    /// It could not run: bad arguments, no strata.yaml, an I/O or git failure.
+    Failed = 2,
+}
+
+/// How a command prints its result, where it has a choice.
+#[derive(Clone, Copy, Debug, Default, ValueEnum, PartialEq, Eq)]
+pub(crate) enum Format {
+    #[default]
+    Human,
+    Json,
+}
 
 /// Prints diagnostics to stderr and picks the exit code: problems with the input are 1, an
 /// environment that stops strata from running is 2.

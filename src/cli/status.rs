@@ -7,8 +7,8 @@ use anyhow::Result;
 
 use crate::git::promotion;
 
-use super::report::{print_json, report_promotion};
-use super::{Context, Exit, Format, open};
+use super::open::{self, Context};
+use super::report::{Exit, Format, print_json, report_promotion};
 
 #[derive(clap::Args, Debug)]
 pub(super) struct Args {

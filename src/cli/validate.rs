@@ -7,8 +7,8 @@ use crate::Selection;
 use crate::diag::{self, Diagnostics, Failure, SourceTexts};
 use crate::world::FsWorld;
 
-use super::report::{print_json, report};
-use super::{Context, Exit};
+use super::open::Context;
+use super::report::{Exit, print_json, report};
 
 #[derive(clap::Args, Debug)]
 pub(super) struct Args {

@@ -9,8 +9,8 @@ use crate::git::promotion::{self, PromotionRequest};
 use crate::promote::gate::render_human;
 use crate::promote::identity::Identity;
 
-use super::report::{print_json, report_promotion};
-use super::{Context, Exit, Format, open};
+use super::open::{self, Context};
+use super::report::{Exit, Format, print_json, report_promotion};
 
 #[derive(clap::Args, Debug)]
 pub(super) struct Args {
