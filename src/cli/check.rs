@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 
+use crate::compile::Selection;
 use crate::git::promotion;
-use crate::{Selection, check, emit};
+use crate::{check, emit};
 
 use super::open::{self, Context};
 use super::report::{Exit, Format, print_json, report_promotion};

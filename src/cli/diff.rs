@@ -5,12 +5,13 @@ use std::io::IsTerminal as _;
 use anyhow::{Context as _, Result};
 use clap::ValueEnum;
 
+use crate::compile::Selection;
 use crate::diff::{self, DiffOptions};
 use crate::emit::OutputTree;
+use crate::git;
 use crate::load::Promotion;
 use crate::promote::policy::in_force;
 use crate::world::{FsWorld, World};
-use crate::{Selection, git};
 
 use super::open::Context;
 use super::report::{Exit, report};
@@ -66,7 +67,7 @@ fn render_side(
     if world.read("strata.yaml").is_none() {
         return Ok((OutputTree::default(), None));
     }
-    match crate::compile(world, &Selection::default()) {
+    match crate::compile::compile(world, &Selection::default()) {
         Ok(c) => Ok((c.tree, c.source.settings.promotion)),
         Err(f) => {
             // Either side being invalid means there is no diff to show: strata could not run.

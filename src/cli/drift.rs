@@ -7,7 +7,8 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context as _, Result};
 
-use crate::{Options, Selection, drift};
+use crate::compile::{Options, Selection};
+use crate::drift;
 
 use super::open::{self, Context};
 use super::report::{Exit, Format, print_json, reported};
@@ -50,7 +51,7 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
         keep_objects: true,
         ..Options::default()
     };
-    let mut compiled = match reported(crate::compile_with(&world, &selection, &options)) {
+    let mut compiled = match reported(crate::compile::compile_with(&world, &selection, &options)) {
         Ok(c) => c,
         Err(exit) => return Ok(exit),
     };

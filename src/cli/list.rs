@@ -58,7 +58,7 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
                         "file": c.file.path,
                     });
                     if let Some(n) = shards {
-                        v["shard"] = serde_json::json!(crate::shard_of(&c.name, n));
+                        v["shard"] = serde_json::json!(crate::compile::shard_of(&c.name, n));
                     }
                     v
                 })

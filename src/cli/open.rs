@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result};
 use jiff::Timestamp;
 
-use crate::Compiled;
-use crate::Selection;
+use crate::compile::Compiled;
+use crate::compile::Selection;
 use crate::git::output;
 use crate::git::promotion::{Committer, SourceRepo};
 use crate::promote::identity::Identity;
@@ -59,7 +59,7 @@ pub(super) fn compile(
     world: &FsWorld,
     selection: &Selection,
 ) -> std::result::Result<Compiled, Exit> {
-    reported(crate::compile(world, selection))
+    reported(crate::compile::compile(world, selection))
 }
 
 /// The git repository that holds the source at `root`, or at `given`.

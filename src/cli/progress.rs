@@ -99,7 +99,7 @@ impl Drop for ProgressLine {
     }
 }
 
-impl crate::Progress for ProgressLine {
+impl crate::progress::Progress for ProgressLine {
     fn start(&self, doing: &'static str, things: &'static str, total: usize) {
         // A line at the start of a phase would have no count to estimate from.
         if let Show::Log { log, .. } = &self.show
@@ -182,7 +182,7 @@ mod tests {
     /// A log of `every` between lines, from the start, after `rendered` pairs of 3 are
     /// rendered and then `written` files of 2 written.
     fn logged(every: std::time::Duration, after: std::time::Duration) -> Vec<String> {
-        use crate::Progress as _;
+        use crate::progress::Progress as _;
         let kept = Kept::default();
         let line = ProgressLine::showing(Show::log(every, after, kept.clone()), after);
         line.start("rendering", "(cluster, component) pairs", 3);

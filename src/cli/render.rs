@@ -7,9 +7,8 @@ use anyhow::Result;
 
 use crate::cache::SourceDigest;
 use crate::cache::store::{Counts, LAST_RENDER, LastRender, Record, Store, Unfinished};
-use crate::compile::compile_with_store;
+use crate::compile::{Options, Selection, compile_with_store};
 use crate::emit;
-use crate::{Options, Selection};
 
 use super::open::{self, Context};
 use super::progress::ProgressLine;

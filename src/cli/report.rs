@@ -4,7 +4,7 @@
 use anyhow::Result;
 use clap::ValueEnum;
 
-use crate::Compiled;
+use crate::compile::Compiled;
 use crate::diag::{self, Diagnostics, Failure, SourceTexts};
 use crate::git::promotion::PromotionError;
 

@@ -3,7 +3,7 @@
 use anyhow::Result;
 use clap::ValueEnum;
 
-use crate::Selection;
+use crate::compile::Selection;
 use crate::diag::{self, Diagnostics, Failure, SourceTexts};
 use crate::world::FsWorld;
 
@@ -31,7 +31,7 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
         Ok(w) => w,
         Err(d) => return failed(format, &d, &SourceTexts::default()),
     };
-    match crate::compile(&world, &Selection::default()) {
+    match crate::compile::compile(&world, &Selection::default()) {
         Ok(c) => {
             match format {
                 ValidateFormat::Json => print_json(&serde_json::json!({

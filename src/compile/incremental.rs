@@ -246,7 +246,7 @@ mod tests {
                 yaml_serde::from_slice(&compiled.tree.files[&o.file]).expect("yaml");
             assert_eq!(written, o.object, "{}", o.file);
         }
-        let without = crate::compile(&world, &Selection::default()).expect("compiles");
+        let without = crate::compile::compile(&world, &Selection::default()).expect("compiles");
         assert!(without.rendered.is_empty());
     }
 }

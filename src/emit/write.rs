@@ -408,7 +408,7 @@ impl Claimed<'_> {
         &self,
         tree: &OutputTree,
         owned: &[String],
-        progress: Option<&dyn crate::Progress>,
+        progress: Option<&dyn crate::progress::Progress>,
     ) -> Result<WriteStats, WriteError> {
         use rayon::prelude::*;
         let (dir, fresh) = (self.dir, self.fresh);

@@ -15,6 +15,7 @@ use serde::Serialize;
 use super::output::{self, METADATA_FILE, Metadata, tree_digest};
 use super::{GitError, resolve, world_at};
 use crate::check::{TreeDrift, compare};
+use crate::compile::{Compiled, Selection};
 use crate::diag::Failure;
 use crate::emit::OutputTree;
 use crate::git::history::FindingsCache;
@@ -25,7 +26,6 @@ use crate::promote::calendar::Calendar;
 use crate::promote::gate::{Gate, GateName};
 use crate::promote::identity::{Identities, Identity};
 use crate::promote::policy::InForce;
-use crate::{Compiled, Selection};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PromotionError {
@@ -88,7 +88,7 @@ impl SourceRepo {
     /// Compiles the platform as of a commit.
     pub fn compile_at(&self, rev: &str) -> Result<Compiled, PromotionError> {
         let world = world_at(&self.repo, &self.prefix, rev)?;
-        crate::compile(&world, &Selection::default()).map_err(|f| PromotionError::Render {
+        crate::compile::compile(&world, &Selection::default()).map_err(|f| PromotionError::Render {
             rev: rev.to_string(),
             failure: Box::new(f),
         })

@@ -45,7 +45,7 @@ pub struct Renderer<'a> {
     world: &'a dyn World,
     envs: BTreeMap<&'a str, Environment<'static>>,
     memos: Memos,
-    progress: Option<&'a dyn crate::Progress>,
+    progress: Option<&'a dyn crate::progress::Progress>,
 }
 
 impl<'a> Renderer<'a> {
@@ -53,7 +53,7 @@ impl<'a> Renderer<'a> {
     pub fn new(
         source: &'a Source,
         world: &'a dyn World,
-        progress: Option<&'a dyn crate::Progress>,
+        progress: Option<&'a dyn crate::progress::Progress>,
     ) -> Renderer<'a> {
         let envs = source
             .components
