@@ -16,7 +16,8 @@
 //!   fixed desired object.
 
 use strata::Selection;
-use strata::drift::{IgnoreRule, Options};
+use strata::drift::Options;
+use strata::load::IgnoreRule;
 use strata::world::MemWorld;
 
 const STRATA_YAML: &str = "output: {repoURL: https://git.example.com/out.git}\n";

@@ -30,11 +30,11 @@ use std::fmt::Write as _;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::drift::IgnoreRule;
 use crate::drift::Options;
 use crate::drift::normalize::{Normalizer, last_applied};
 use crate::drift::quantity::Quantity;
 use crate::drift::secret::shorten_hashes;
+use crate::load::IgnoreRule;
 use crate::object::ObjectId;
 
 /// One field that differs between the desired and the live object.
@@ -395,7 +395,8 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::{DriftKind, FieldDrift, compare_object, compare_object_with, scalars_equal};
-    use crate::drift::{IgnoreRule, Options};
+    use crate::drift::Options;
+    use crate::load::IgnoreRule;
 
     fn deployment(spec: Value) -> Value {
         json!({"apiVersion": "apps/v1", "kind": "Deployment",

@@ -19,7 +19,6 @@
 
 mod compare;
 mod drift_report;
-mod ignore_rule;
 mod live;
 mod normalize;
 mod quantity;
@@ -32,11 +31,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
+use crate::load::IgnoreRule;
 use crate::object::{MANAGED_BY, MANAGED_BY_STRATA, ObjectId};
 
 pub use compare::{DriftKind, FieldDrift, compare_object, compare_object_with};
 pub use drift_report::{DriftReport, ObjectDrift, Summary, render_human};
-pub use ignore_rule::IgnoreRule;
 pub use live::{LiveError, LivePlace, parse_live};
 
 /// How to compare.

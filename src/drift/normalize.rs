@@ -22,8 +22,8 @@ use std::cmp::Ordering;
 use serde_json::Value;
 
 use crate::drift::Options;
-use crate::drift::ignore_rule::remove_pointer;
 use crate::drift::secret::hash_secret_values;
+use crate::load::ignore_rule::remove_pointer;
 use crate::object::ObjectId;
 
 pub(crate) const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";

@@ -5,9 +5,10 @@ use std::path::PathBuf;
 use serde_json::{Value, json};
 
 use crate::drift::{
-    DriftKind, DriftReport, FieldDrift, ObjectId, Options, compare_object, compare_object_with,
-    drift, parse_live, render_human,
+    DriftKind, DriftReport, FieldDrift, Options, compare_object, compare_object_with, drift,
+    parse_live, render_human,
 };
+use crate::object::ObjectId;
 
 /// Argo CD's pairs, relative to a directory above this crate (`/work/shared/…` beside the repo).
 const PEER_DIR: &str = "shared/peer/argocd-diff";
@@ -515,7 +516,7 @@ fn odd_objects_and_text_do_not_panic() {
         ("apps/v1", "Deployment"),
         ("rbac.authorization.k8s.io/v1", "ClusterRole"),
     ];
-    let ignore = vec![crate::drift::IgnoreRule {
+    let ignore = vec![crate::load::IgnoreRule {
         group: "*".into(),
         kind: "*".into(),
         json_pointers: vec!["/spec/0".into(), "/data/name".into(), "/".into()],

@@ -9,6 +9,8 @@ use serde::Deserialize;
 use crate::diag::{Diagnostic, Diagnostics, Span};
 use crate::yaml::Node;
 
+use super::IgnoreRule;
+
 /// The default time a command source may run.
 pub const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -26,7 +28,7 @@ pub(crate) struct ComponentFile {
     #[serde(default)]
     pub source: Option<CommandFile>,
     #[serde(default)]
-    pub ignore_differences: Vec<crate::drift::IgnoreRule>,
+    pub ignore_differences: Vec<IgnoreRule>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -70,7 +72,7 @@ pub struct Component {
     /// and the shared `components/_lib/`, by the name a template uses for them.
     pub partials: Arc<BTreeMap<String, String>>,
     /// `ignoreDifferences`: fields live drift leaves alone.
-    pub ignore_differences: Vec<crate::drift::IgnoreRule>,
+    pub ignore_differences: Vec<IgnoreRule>,
 }
 
 impl Component {

@@ -6,6 +6,7 @@
 
 mod allow_list;
 mod component;
+pub(crate) mod ignore_rule;
 mod layer;
 pub mod schema;
 mod settings;
@@ -16,6 +17,7 @@ use std::sync::Arc;
 pub use allow_list::{AllowList, Refusal};
 pub(crate) use component::schema_errors;
 pub use component::{Component, DEFAULT_COMMAND_TIMEOUT, Renderer, parse_duration};
+pub use ignore_rule::IgnoreRule;
 pub use layer::{ClusterFile, Layer};
 pub use settings::{Approvals, ArgoSettings, Promotion, Settings, Soak};
 
