@@ -31,6 +31,7 @@ pub mod git;
 pub mod load;
 pub mod merge;
 pub mod object;
+pub mod output;
 pub mod policy;
 pub(crate) mod progress;
 pub mod promote;

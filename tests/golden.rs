@@ -3,7 +3,7 @@
 mod common;
 
 use common::{repo_root, stderr, stdout};
-use strata::emit::read_tree;
+use strata::output::read_tree;
 use strata::world::FsWorld;
 use strata::{Selection, compile};
 

@@ -12,8 +12,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::{Cache, CachedCluster, SourceDigest};
-use crate::emit::{CACHE_DIR, OutputTree, layout, read_no_follow};
+use crate::emit::{OutputTree, layout};
 use crate::object::RenderedObject;
+use crate::output::{CACHE_DIR, no_follow, read_no_follow};
 
 /// The index of the cache, in the cache directory.
 const INDEX: &str = "index.json";
@@ -403,16 +404,6 @@ impl<W: std::io::Write> std::io::Write for Marked<W> {
     fn flush(&mut self) -> std::io::Result<()> {
         self.to.flush()
     }
-}
-
-/// `options` that do not open a symbolic link: the output directory may hold planted ones.
-fn no_follow(options: &mut std::fs::OpenOptions) -> &mut std::fs::OpenOptions {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.custom_flags(libc::O_NOFOLLOW);
-    }
-    options
 }
 
 /// Marks the file `name` of the cache directory [`UNFINISHED`], if it is there.

@@ -8,7 +8,7 @@ use anyhow::{Context as _, Result};
 
 use crate::compile::Selection;
 use crate::git::promotion;
-use crate::{check, emit};
+use crate::{check, emit, output};
 
 use super::open::{self, Context};
 use super::report::{Exit, Format, print_json, report_promotion};
@@ -64,7 +64,7 @@ fn against_dir(
         Err(exit) => return Ok(exit),
     };
     let mut actual =
-        emit::read_tree(against).with_context(|| format!("cannot read {}", against.display()))?;
+        output::read_tree(against).with_context(|| format!("cannot read {}", against.display()))?;
     // A checkout of one environment's branch holds that environment's tree and its
     // hydrator.metadata, which names the environment.
     let metadata = actual.files.remove("hydrator.metadata");

@@ -8,7 +8,7 @@ use anyhow::Result;
 use crate::cache::SourceDigest;
 use crate::cache::store::{Counts, LAST_RENDER, LastRender, Record, Store, Unfinished};
 use crate::compile::{Options, Selection, compile_with_store};
-use crate::emit;
+use crate::output;
 
 use super::open::{self, Context};
 use super::progress::ProgressLine;
@@ -107,7 +107,7 @@ fn print_summary(format: Format, out_dir: &Path, s: &Summary) -> Result<()> {
 const LEFT_SHOWN: usize = 10;
 
 /// Says on stderr which files the render no longer produces but left where they were.
-fn report_left(out_dir: &Path, left: &[emit::Left]) {
+fn report_left(out_dir: &Path, left: &[output::Left]) {
     if left.is_empty() {
         return;
     }
@@ -125,8 +125,8 @@ fn report_left(out_dir: &Path, left: &[emit::Left]) {
     }
     eprintln!(
         "  = hint: strata removes only files it recorded writing (in {}{}) and that are as it wrote them; remove these by hand if nothing needs them",
-        emit::CACHE_DIR,
-        emit::RECORD
+        output::CACHE_DIR,
+        output::RECORD
     );
 }
 
@@ -148,7 +148,7 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
     // Where strata.yaml says is the repository's word, checked as untrusted input; --out is
     // the user's, and may point outside the repository.
     let out_dir = match &out {
-        Some(dir) => match emit::output_dir(root, dir, emit::OutputFrom::CommandLine) {
+        Some(dir) => match output::output_dir(root, dir, output::OutputFrom::CommandLine) {
             Ok(d) => d,
             Err(d) => {
                 report(&d.into(), &Default::default());
@@ -157,8 +157,11 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
         },
         None => match crate::load::settings(&world) {
             Ok(s) => {
-                match emit::output_dir(root, Path::new(s.output.dir()), emit::OutputFrom::Settings)
-                {
+                match output::output_dir(
+                    root,
+                    Path::new(s.output.dir()),
+                    output::OutputFrom::Settings,
+                ) {
                     Ok(d) => d,
                     Err(d) => {
                         use crate::world::World as _;
@@ -259,12 +262,12 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
     let selected = compiled.selected();
     // Nothing is written under the output directory, the cache included, until it is known to
     // be strata's.
-    let hint = |e: emit::WriteError| {
+    let hint = |e: output::WriteError| {
         anyhow::anyhow!(
             "{e}\nhint: choose an empty directory with --out, or remove the directory if it holds nothing you need"
         )
     };
-    let claimed = emit::claim(&out_dir).map_err(hint)?;
+    let claimed = output::claim(&out_dir).map_err(hint)?;
     // The output is about to change; until this render ends well, no record says it is current.
     store.forget_last_render();
     let save = !partial && cache.changed;

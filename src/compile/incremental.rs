@@ -129,7 +129,7 @@ mod tests {
         let store = Store::new(out);
         let (compiled, used) = compile_with_store(world, &Selection::default(), &store, &options());
         let compiled = compiled.expect("compiles");
-        crate::emit::claim(out)
+        crate::output::claim(out)
             .and_then(|c| c.write_tree(&compiled.tree, &compiled.owned, None))
             .expect("writes");
         store

@@ -6,17 +6,14 @@
 
 pub mod argocd;
 pub mod layout;
-mod write;
+mod tree;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
 pub use layout::owned_prefixes;
-pub use write::{
-    CACHE_DIR, Claimed, Left, LeftWhy, MARKER, OutputFrom, RECORD, WriteError, WriteStats, claim,
-    output_dir, read_no_follow, read_tree, write_tree,
-};
+pub use tree::{OutputTree, is_safe_path};
 
 use crate::diag::{DiagResult, Diagnostic, Diagnostics, Span};
 use crate::load::Source;
@@ -26,57 +23,6 @@ use crate::object::{
 };
 use crate::render::{Manifest, RenderedCluster};
 use crate::yaml::{canonicalize, to_yaml, to_yaml_canonical};
-
-/// Rendered files by path relative to the output directory, `<environment>/...`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct OutputTree {
-    pub files: BTreeMap<String, Vec<u8>>,
-}
-
-impl OutputTree {
-    /// Adds a file. A path with an empty, `.` or `..` segment, a backslash or a leading '/' is
-    /// refused: it is a bug upstream, and must never reach the disk.
-    pub fn insert(&mut self, path: String, bytes: Vec<u8>) -> Result<(), Diagnostic> {
-        if !is_safe_path(&path) {
-            return Err(Diagnostic::error(
-                "output-path",
-                format!("refusing to write {path:?}: it could leave the output directory"),
-            )
-            .hint("this is a bug in strata; please report it"));
-        }
-        self.files.insert(path, bytes);
-        Ok(())
-    }
-
-    /// The files of one environment, with paths relative to the environment directory: the tree
-    /// of branch `env/<environment>`.
-    pub fn environment(&self, environment: &str) -> BTreeMap<String, Vec<u8>> {
-        let prefix = format!("{environment}/");
-        self.files
-            .range(prefix.clone()..)
-            .take_while(|(k, _)| k.starts_with(&prefix))
-            .map(|(k, v)| (k[prefix.len()..].to_string(), v.clone()))
-            .collect()
-    }
-
-    pub fn environments(&self) -> BTreeSet<String> {
-        self.files
-            .keys()
-            .filter_map(|k| k.split('/').next())
-            .map(str::to_string)
-            .collect()
-    }
-}
-
-pub fn is_safe_path(path: &str) -> bool {
-    !path.is_empty()
-        && !path.starts_with('/')
-        && !path.contains('\\')
-        && !path.contains('\0')
-        && path
-            .split('/')
-            .all(|seg| !seg.is_empty() && seg != "." && seg != "..")
-}
 
 /// Adds strata's labels and the component namespace to a rendered object, and puts its keys in
 /// canonical order.
@@ -278,26 +224,5 @@ fn emit_cluster(
         if let Err(d) = tree.insert(path, to_yaml(&app).into_bytes()) {
             diags.push(d);
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn unsafe_paths_are_refused() {
-        for p in [
-            "../x",
-            "a/../../b",
-            "/etc/passwd",
-            "a//b",
-            "a/./b",
-            "a\\b",
-            "",
-        ] {
-            assert!(!is_safe_path(p), "{p}");
-        }
-        assert!(is_safe_path("prod/sto2/workload/dex/deployment-dex.yaml"));
     }
 }

@@ -8,24 +8,32 @@
 //!   delete, stops the write before anything is written;
 //! - keeps a record ([`RECORD`]) of every file it wrote and the sha256 of what it wrote, and
 //!   deletes a file only when the record lists it, its path has a shape of the layout
-//!   ([`super::layout::place`]), and its bytes still hash to what the record says. Whoever
+//!   ([`layout::place`]), and its bytes still hash to what the record says. Whoever
 //!   plants a record can thus only have strata delete files whose bytes they know, in the
 //!   shapes strata writes. Without a record nothing is deleted, and what is left is reported.
 //!
-//! Where the output directory may be at all is [`output_dir`]'s business.
+//! Where the output directory may be at all is [`output_dir`]'s business (`dir.rs`); reading
+//! from it without following links, `read.rs`'s.
+
+mod dir;
+mod read;
+
+pub use dir::{OutputFrom, output_dir};
+pub(crate) use read::no_follow;
+pub use read::{read_no_follow, read_tree};
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{Read as _, Write as _};
-use std::path::{Component, Path, PathBuf};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
 
 use sha2::Digest as _;
 
-use super::OutputTree;
-use crate::diag::{Diagnostic, Span};
+use crate::emit::OutputTree;
+use crate::emit::layout;
 
 /// The file that marks a directory as strata's output. Without it strata refuses to clean.
 pub const MARKER: &str = ".strata-output";
-/// The render cache inside the output directory (see `crate::cache`).
+/// The render cache inside the output directory (see `crate::cache::store`).
 pub const CACHE_DIR: &str = ".strata-cache/";
 /// The record of what strata wrote, in the cache directory: `<sha256> <path>` a line.
 pub const RECORD: &str = "written";
@@ -88,137 +96,10 @@ impl LeftWhy {
     }
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> WriteError + '_ {
+pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> WriteError + '_ {
     move |source| WriteError::Io {
         path: path.to_path_buf(),
         source,
-    }
-}
-
-/// Where `--out` or `output.dir` came from: strata.yaml is the repository's word, the command
-/// line the user's.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OutputFrom {
-    Settings,
-    CommandLine,
-}
-
-/// The source directories and files an output directory may neither hold nor lie in.
-const SOURCE_ENTRIES: &[&str] = &[".git", "components", "environments", "schema"];
-
-/// The output directory `dir` for the source repository at `root`, with symbolic links
-/// resolved, or why strata will not write there.
-///
-/// It may never be the repository root, hold the repository, or lie inside `.git/`,
-/// `components/`, `environments/` or `schema/`. From strata.yaml it must also be a relative path
-/// without `..` that resolves (links included) inside the repository; only the command line may
-/// point elsewhere.
-pub fn output_dir(root: &Path, dir: &Path, from: OutputFrom) -> Result<PathBuf, Diagnostic> {
-    let shown = dir.display().to_string();
-    let refuse = |why: String, hint: &str| {
-        let d = Diagnostic::error(
-            "output-dir",
-            format!("strata will not write to {shown}: {why}"),
-        );
-        let d = match from {
-            OutputFrom::Settings => d.at(Span::new("strata.yaml", 1, 1)),
-            OutputFrom::CommandLine => d.note("from --out"),
-        };
-        d.hint(hint.to_string())
-    };
-    let settings_hint = "set `output.dir` to a directory of its own inside the repository, such as `rendered`, or give --out DIR";
-    if from == OutputFrom::Settings
-        && (dir.is_absolute()
-            || dir
-                .components()
-                .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir)))
-    {
-        return Err(refuse(
-            "`output.dir` in strata.yaml must be a relative path inside the repository, without `..`".into(),
-            settings_hint,
-        ));
-    }
-    let root = resolve(root).map_err(|e| {
-        refuse(
-            format!("cannot resolve the repository root: {e}"),
-            settings_hint,
-        )
-    })?;
-    let joined = if dir.is_absolute() {
-        dir.to_path_buf()
-    } else {
-        std::env::current_dir()
-            .map(|cwd| cwd.join(dir))
-            .unwrap_or_else(|_| dir.to_path_buf())
-    };
-    let joined = if from == OutputFrom::Settings {
-        root.join(dir)
-    } else {
-        joined
-    };
-    let out =
-        resolve(&joined).map_err(|e| refuse(format!("cannot resolve it: {e}"), settings_hint))?;
-    let hint = match from {
-        OutputFrom::Settings => settings_hint,
-        OutputFrom::CommandLine => {
-            "give --out a directory of its own, apart from the source repository's own files"
-        }
-    };
-    if root.starts_with(&out) {
-        return Err(refuse(
-            format!(
-                "it is the source repository ({}) or holds it",
-                root.display()
-            ),
-            hint,
-        ));
-    }
-    for entry in SOURCE_ENTRIES {
-        let source = resolve(&root.join(entry)).unwrap_or_else(|_| root.join(entry));
-        if out.starts_with(&source) {
-            return Err(refuse(
-                format!("it lies inside {entry}/ of the source repository"),
-                hint,
-            ));
-        }
-    }
-    if from == OutputFrom::Settings && !out.starts_with(&root) {
-        return Err(refuse(
-            format!(
-                "it resolves to {}, outside the repository; only --out may point there",
-                out.display()
-            ),
-            settings_hint,
-        ));
-    }
-    Ok(out)
-}
-
-/// `path` with every symbolic link of its longest existing start resolved, and the rest
-/// appended as it is.
-fn resolve(path: &Path) -> std::io::Result<PathBuf> {
-    let mut existing = path.to_path_buf();
-    let mut rest = Vec::new();
-    loop {
-        match existing.canonicalize() {
-            Ok(real) => {
-                let mut out = real;
-                for part in rest.iter().rev() {
-                    out.push(part);
-                }
-                return Ok(out);
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let Some(name) = existing.file_name().map(|n| n.to_os_string()) else {
-                    return Err(e);
-                };
-                rest.push(name);
-                if !existing.pop() {
-                    return Err(e);
-                }
-            }
-            Err(e) => return Err(e),
-        }
     }
 }
 
@@ -278,26 +159,6 @@ pub fn claim(dir: &Path) -> Result<Claimed<'_>, WriteError> {
     Ok(Claimed { dir, fresh })
 }
 
-/// Opens `path` for reading unless it is a symbolic link.
-fn open_no_follow(path: &Path) -> std::io::Result<std::fs::File> {
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.custom_flags(libc::O_NOFOLLOW);
-    }
-    options.open(path)
-}
-
-/// The bytes of `path`, unless it is a symbolic link: for files of the output directory, where
-/// a link could point anywhere.
-pub fn read_no_follow(path: &Path) -> std::io::Result<Vec<u8>> {
-    let mut bytes = Vec::new();
-    open_no_follow(path)?.read_to_end(&mut bytes)?;
-    Ok(bytes)
-}
-
 /// Creates `path`, which must not exist (a link there, even to nothing, is not followed).
 fn create_new(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
     std::fs::OpenOptions::new()
@@ -325,7 +186,7 @@ fn read_record(dir: &Path) -> Option<BTreeMap<String, String>> {
     let mut record = BTreeMap::new();
     for line in lines {
         let (hash, path) = line.split_once(' ')?;
-        if super::layout::place(path).is_some() {
+        if layout::place(path).is_some() {
             record.insert(path.to_string(), hash.to_string());
         }
     }
@@ -556,10 +417,10 @@ fn stale<'p>(
 ) -> Result<Stale, WriteError> {
     // Only roots of the layout's shapes: a cache index may have been planted too.
     let is_root = |r: &str| {
-        super::layout::place(r).is_some()
+        layout::place(r).is_some()
             || r.strip_suffix('/').is_some_and(|dir| {
                 dir.split('/')
-                    .all(|s| crate::load::is_dns_label(s) && !super::layout::is_reserved(s))
+                    .all(|s| crate::load::is_dns_label(s) && !layout::is_reserved(s))
             })
     };
     let roots: Vec<&str> = if owned.iter().any(String::is_empty) {
@@ -674,32 +535,6 @@ fn remove(dir: &Path, paths: &[String]) -> Result<usize, WriteError> {
         }
     }
     Ok(removed)
-}
-
-/// Reads a rendered directory back as a tree (for `check --against`). The marker is skipped.
-pub fn read_tree(dir: &Path) -> std::io::Result<OutputTree> {
-    let mut tree = OutputTree::default();
-    for entry in walkdir::WalkDir::new(dir)
-        .min_depth(1)
-        .follow_links(false)
-        .sort_by_file_name()
-    {
-        let entry = entry.map_err(|e| {
-            e.into_io_error()
-                .unwrap_or_else(|| std::io::Error::other("walk failed"))
-        })?;
-        if !entry.file_type().is_file() {
-            continue;
-        }
-        let Some(rel) = crate::world::relative_slash(entry.path(), dir) else {
-            continue;
-        };
-        if rel == MARKER || rel.starts_with(CACHE_DIR) {
-            continue;
-        }
-        tree.files.insert(rel, std::fs::read(entry.path())?);
-    }
-    Ok(tree)
 }
 
 #[cfg(test)]
