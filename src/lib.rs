@@ -18,13 +18,11 @@
 #![allow(clippy::result_large_err)]
 
 pub mod cache;
-pub mod check;
 pub mod cli;
+pub mod compare;
 pub mod compile;
 pub mod diag;
-pub mod diff;
 pub mod digest;
-pub mod drift;
 pub mod emit;
 pub mod explain;
 pub mod git;

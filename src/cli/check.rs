@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 
+use crate::compare::check;
 use crate::compile::Selection;
 use crate::git::promotion;
-use crate::{check, emit, output};
+use crate::{emit, output};
 
 use super::open::{self, Context};
 use super::report::{Exit, Format, print_json, report_promotion};

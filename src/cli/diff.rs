@@ -5,8 +5,8 @@ use std::io::IsTerminal as _;
 use anyhow::{Context as _, Result};
 use clap::ValueEnum;
 
+use crate::compare::diff::{self, DiffOptions};
 use crate::compile::Selection;
-use crate::diff::{self, DiffOptions};
 use crate::emit::OutputTree;
 use crate::git;
 use crate::load::Promotion;

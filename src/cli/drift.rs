@@ -7,8 +7,8 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context as _, Result};
 
+use crate::compare::drift;
 use crate::compile::{Options, Selection};
-use crate::drift;
 
 use super::open::{self, Context};
 use super::report::{Exit, Format, print_json, reported};

@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::output::{self, METADATA_FILE, Metadata, tree_digest};
 use super::{GitError, resolve, world_at};
-use crate::check::{TreeDrift, compare};
+use crate::compare::check::{TreeDrift, compare};
 use crate::compile::{Compiled, Selection};
 use crate::diag::Failure;
 use crate::emit::OutputTree;

@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde_json::Value;
 
-use crate::diff::ARGOCD;
+use crate::compare::diff::ARGOCD;
 use crate::emit::layout::Place;
 use crate::object::ObjectId;
 

@@ -21,8 +21,8 @@ use std::cmp::Ordering;
 
 use serde_json::Value;
 
-use crate::drift::Options;
-use crate::drift::secret::hash_secret_values;
+use crate::compare::drift::Options;
+use crate::compare::drift::secret::hash_secret_values;
 use crate::load::ignore_rule::remove_pointer;
 use crate::object::ObjectId;
 
@@ -234,7 +234,7 @@ mod tests {
     use serde_json::json;
 
     use super::{Normalizer, last_applied};
-    use crate::drift::Options;
+    use crate::compare::drift::Options;
     use crate::object::ObjectId;
 
     fn normalize(object: serde_json::Value) -> serde_json::Value {

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::diff::{
+use crate::compare::diff::{
     Diff, DiffError, DiffOptions, MARKDOWN_LIMIT, Side, Status, diff, render_human, render_json,
     render_markdown,
 };

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::diff::{Diff, DiffOptions, Status, filter_note, group_by_cluster};
+use crate::compare::diff::{Diff, DiffOptions, Status, filter_note, group_by_cluster};
 
 const GREEN: &str = "\x1b[32m";
 const RED: &str = "\x1b[31m";

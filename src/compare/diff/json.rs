@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::diff::{Diff, DiffOptions, ResourceDiff, Status, Summary};
+use crate::compare::diff::{Diff, DiffOptions, ResourceDiff, Status, Summary};
 
 /// The version of the JSON schema. It changes only when a field is removed or changes meaning;
 /// new fields may appear within a version.

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use serde_json::{Value, json};
 
-use crate::drift::{
+use crate::compare::drift::{
     DriftKind, DriftReport, FieldDrift, Options, compare_object, compare_object_with, drift,
     parse_live, render_human,
 };
@@ -383,13 +383,13 @@ fn secret_values_are_compared_by_hash_and_never_shown() {
 #[test]
 fn json_shape() {
     let report = DriftReport {
-        summary: crate::drift::Summary {
+        summary: crate::compare::drift::Summary {
             in_sync: 40,
             changed: 1,
             missing: 1,
             orphans: 1,
         },
-        changed: vec![crate::drift::ObjectDrift {
+        changed: vec![crate::compare::drift::ObjectDrift {
             object: key("apps", "Deployment", Some("shop"), "web"),
             fields: vec![
                 FieldDrift {

@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use crate::diff::{
+use crate::compare::diff::{
     ClusterGroup, Counts, Diff, DiffOptions, ResourceDiff, Summary, group_by_cluster, plural,
     shorten,
 };

@@ -30,10 +30,10 @@ use std::fmt::Write as _;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::drift::Options;
-use crate::drift::normalize::{Normalizer, last_applied};
-use crate::drift::quantity::Quantity;
-use crate::drift::secret::shorten_hashes;
+use crate::compare::drift::Options;
+use crate::compare::drift::normalize::{Normalizer, last_applied};
+use crate::compare::drift::quantity::Quantity;
+use crate::compare::drift::secret::shorten_hashes;
 use crate::load::IgnoreRule;
 use crate::object::ObjectId;
 
@@ -395,7 +395,7 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::{DriftKind, FieldDrift, compare_object, compare_object_with, scalars_equal};
-    use crate::drift::Options;
+    use crate::compare::drift::Options;
     use crate::load::IgnoreRule;
 
     fn deployment(spec: Value) -> Value {

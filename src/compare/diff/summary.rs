@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::diff::{ARGOCD, ClusterLabel, ResourceDiff, Status, plural};
+use crate::compare::diff::{ARGOCD, ClusterLabel, ResourceDiff, Status, plural};
 
 /// How many resources were added, changed and removed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]

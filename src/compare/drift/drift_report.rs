@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::drift::compare::{DriftKind, FieldDrift};
+use crate::compare::drift::compare::{DriftKind, FieldDrift};
 use crate::object::ObjectId;
 
 /// What differs between the rendered objects of a cluster and the cluster itself.
