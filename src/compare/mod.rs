@@ -10,3 +10,4 @@
 pub mod check;
 pub mod diff;
 pub mod drift;
+pub(crate) mod field_path;

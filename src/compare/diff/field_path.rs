@@ -1,20 +1,12 @@
-//! The field paths that differ between two versions of a resource.
-//!
-//! Paths read as people write them: dotted keys (`spec.replicas`), `[3]` for a list position,
-//! `[name=app]` for an item of a list whose items all have a distinct `name`, and `["…"]` for a
-//! key that would not read unambiguously in dotted form (`metadata.labels["app.kubernetes.io/name"]`).
-//! This is the notation of `strata drift`.
+//! The field paths that differ between two versions of a resource, in the notation of
+//! [`crate::compare::field_path`]: an item of a list whose items all have a distinct `name` is
+//! `[name=app]`.
 
 use std::collections::BTreeSet;
-use std::fmt::Write as _;
 
 use serde_json::Value;
 
-enum Segment<'a> {
-    Key(&'a str),
-    Index(usize),
-    Named(&'a str),
-}
+use crate::compare::field_path::{Segment, render};
 
 /// The paths where `before` and `after` differ, in document order: map keys sorted, named
 /// list items in `before` order followed by those only in `after`. A field added or removed is
@@ -46,7 +38,7 @@ impl<'a> Walk<'a> {
             }
             (Some(Value::Array(a)), Some(Value::Array(b))) => self.list(a, b),
             (a, b) if a == b => {}
-            _ => self.found.push(render(&self.path)),
+            _ => self.found.push(render(self.path.iter().copied())),
         }
     }
 
@@ -59,7 +51,10 @@ impl<'a> Walk<'a> {
                     continue;
                 }
                 let find = |items: &'a [Value]| items.iter().find(|i| name_of(i) == Some(name));
-                self.path.push(Segment::Named(name));
+                self.path.push(Segment::Item {
+                    key: "name",
+                    value: name,
+                });
                 self.value(find(before), find(after));
                 self.path.pop();
             }
@@ -83,49 +78,6 @@ fn named(items: &[Value]) -> bool {
 
 fn name_of(item: &Value) -> Option<&str> {
     item.get("name").and_then(Value::as_str)
-}
-
-fn render(path: &[Segment]) -> String {
-    let mut text = String::new();
-    for segment in path {
-        match segment {
-            Segment::Key(key) if is_plain(key) => {
-                if !text.is_empty() {
-                    text.push('.');
-                }
-                text.push_str(key);
-            }
-            Segment::Key(key) => {
-                let _ = write!(text, "[{}]", Value::String((*key).to_owned()));
-            }
-            Segment::Index(index) => {
-                let _ = write!(text, "[{index}]");
-            }
-            Segment::Named(name) if is_plain_item(name) => {
-                let _ = write!(text, "[name={name}]");
-            }
-            Segment::Named(name) => {
-                let _ = write!(text, "[name={}]", Value::String((*name).to_owned()));
-            }
-        }
-    }
-    text
-}
-
-/// A key that reads unambiguously in dotted form.
-fn is_plain(key: &str) -> bool {
-    !key.is_empty()
-        && key
-            .chars()
-            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '/' | ':' | '$' | '@'))
-}
-
-/// An item name that reads unambiguously between `[name=` and `]`.
-fn is_plain_item(name: &str) -> bool {
-    !name.is_empty()
-        && !name
-            .chars()
-            .any(|c| matches!(c, '[' | ']' | '"' | '=') || c.is_whitespace() || c.is_control())
 }
 
 #[cfg(test)]

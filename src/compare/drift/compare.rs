@@ -25,7 +25,6 @@
 //!   the same quantity. Numbers are equal by value (`1` and `1.0`).
 
 use std::collections::BTreeSet;
-use std::fmt::Write as _;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -34,6 +33,7 @@ use crate::compare::drift::Options;
 use crate::compare::drift::normalize::{Normalizer, last_applied};
 use crate::compare::drift::quantity::Quantity;
 use crate::compare::drift::secret::shorten_hashes;
+use crate::compare::field_path::{self, Segment};
 use crate::load::IgnoreRule;
 use crate::object::ObjectId;
 
@@ -115,11 +115,22 @@ fn compare_unkeyed(desired: &Value, live: &Value) -> Vec<FieldDrift> {
     }]
 }
 
+/// A step of the walk's path, owned while the walk goes on.
 #[derive(Debug, Clone)]
-enum Segment {
+enum Step {
     Key(String),
     Index(usize),
     Item { key: &'static str, value: String },
+}
+
+impl Step {
+    fn segment(&self) -> Segment<'_> {
+        match self {
+            Step::Key(key) => Segment::Key(key),
+            Step::Index(index) => Segment::Index(*index),
+            Step::Item { key, value } => Segment::Item { key, value },
+        }
+    }
 }
 
 /// Keys under which strings are quantities.
@@ -144,7 +155,7 @@ const MAX_DEPTH: usize = 256;
 
 #[derive(Default)]
 struct Walk {
-    path: Vec<Segment>,
+    path: Vec<Step>,
     drifts: Vec<FieldDrift>,
 }
 
@@ -190,7 +201,7 @@ impl Walk {
         let mut keys: BTreeSet<&String> = desired.keys().collect();
         keys.extend(applied.into_iter().flat_map(Map::keys));
         for key in keys {
-            self.path.push(Segment::Key(key.clone()));
+            self.path.push(Step::Key(key.clone()));
             let applied_value = applied.and_then(|applied| applied.get(key));
             match desired.get(key) {
                 Some(desired_value) => self.value(desired_value, live.get(key), applied_value),
@@ -227,7 +238,7 @@ impl Walk {
         };
         for desired_item in desired {
             let name = key_of(desired_item, item_key).unwrap_or_default();
-            self.path.push(Segment::Item {
+            self.path.push(Step::Item {
                 key: item_key,
                 value: name.to_owned(),
             });
@@ -243,7 +254,7 @@ impl Walk {
                 continue;
             }
             if let Some(live_item) = find(live, name).and_then(|i| live.get(i)) {
-                self.path.push(Segment::Item {
+                self.path.push(Step::Item {
                     key: item_key,
                     value: name.to_owned(),
                 });
@@ -255,7 +266,7 @@ impl Walk {
 
     fn positional(&mut self, desired: &[Value], live: &[Value], applied: Option<&Vec<Value>>) {
         for (index, desired_item) in desired.iter().enumerate() {
-            self.path.push(Segment::Index(index));
+            self.path.push(Step::Index(index));
             let applied_item = applied.and_then(|applied| applied.get(index));
             self.value(desired_item, live.get(index), applied_item);
             self.path.pop();
@@ -267,7 +278,7 @@ impl Walk {
             } else {
                 DriftKind::ExtraInLive
             };
-            self.path.push(Segment::Index(index));
+            self.path.push(Step::Index(index));
             self.push(kind, None, Some(live_item));
             self.path.pop();
         }
@@ -277,7 +288,7 @@ impl Walk {
     fn set(&mut self, desired: &[Value], live: &[Value]) {
         for (index, desired_item) in desired.iter().enumerate() {
             if !live.contains(desired_item) {
-                self.path.push(Segment::Index(index));
+                self.path.push(Step::Index(index));
                 self.push(DriftKind::MissingInLive, Some(desired_item), None);
                 self.path.pop();
             }
@@ -286,7 +297,7 @@ impl Walk {
 
     fn push(&mut self, kind: DriftKind, desired: Option<&Value>, live: Option<&Value>) {
         self.drifts.push(FieldDrift {
-            path: render_path(&self.path),
+            path: field_path::render(self.path.iter().map(Step::segment)),
             kind,
             desired: desired.cloned(),
             live: live.cloned(),
@@ -299,7 +310,7 @@ impl Walk {
                 .path
                 .iter()
                 .zip(keys)
-                .all(|(segment, key)| matches!(segment, Segment::Key(k) if k == key))
+                .all(|(segment, key)| matches!(segment, Step::Key(k) if k == key))
     }
 
     fn exempt_from_removal(&self) -> bool {
@@ -309,9 +320,9 @@ impl Walk {
     }
 
     fn under_quantity_key(&self) -> bool {
-        self.path.iter().any(
-            |segment| matches!(segment, Segment::Key(k) if QUANTITY_KEYS.contains(&k.as_str())),
-        )
+        self.path
+            .iter()
+            .any(|segment| matches!(segment, Step::Key(k) if QUANTITY_KEYS.contains(&k.as_str())))
     }
 }
 
@@ -345,49 +356,6 @@ fn same_quantity(a: &str, b: &str) -> bool {
         (Some(a), Some(b)) => a == b,
         _ => false,
     }
-}
-
-fn render_path(path: &[Segment]) -> String {
-    let mut text = String::new();
-    for segment in path {
-        match segment {
-            Segment::Key(key) if is_plain(key) => {
-                if !text.is_empty() {
-                    text.push('.');
-                }
-                text.push_str(key);
-            }
-            Segment::Key(key) => {
-                let _ = write!(text, "[{}]", Value::String(key.clone()));
-            }
-            Segment::Index(index) => {
-                let _ = write!(text, "[{index}]");
-            }
-            Segment::Item { key, value } if is_plain_item(value) => {
-                let _ = write!(text, "[{key}={value}]");
-            }
-            Segment::Item { key, value } => {
-                let _ = write!(text, "[{key}={}]", Value::String(value.clone()));
-            }
-        }
-    }
-    text
-}
-
-/// An item name that reads unambiguously between `[name=` and `]`: paths and dots are fine.
-fn is_plain_item(name: &str) -> bool {
-    !name.is_empty()
-        && !name
-            .chars()
-            .any(|c| matches!(c, '[' | ']' | '"' | '=') || c.is_whitespace() || c.is_control())
-}
-
-/// A key that reads unambiguously in dotted form.
-fn is_plain(key: &str) -> bool {
-    !key.is_empty()
-        && key
-            .chars()
-            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '/' | ':' | '$' | '@'))
 }
 
 #[cfg(test)]
