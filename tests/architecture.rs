@@ -617,3 +617,30 @@ fn the_checker_finds_a_cycle_a_root_item_and_what_hides_in_comments_and_strings(
         found[0]
     );
 }
+
+#[test]
+fn the_promotion_gates_know_neither_git_nor_the_clock() {
+    let mut found = Vec::new();
+    for f in src().iter().filter(|f| {
+        f.module
+            .starts_with(&["promote".to_string(), "gates".to_string()])
+    }) {
+        let toks = tokens(&f.code);
+        for (i, (t, line)) in toks.iter().enumerate() {
+            let Token::Ident(name) = t else { continue };
+            let clock = matches!(
+                name.as_str(),
+                "Timestamp" | "SystemTime" | "Instant" | "Zoned"
+            ) && toks.get(i + 1).map(|t| &t.0) == Some(&Token::PathSep)
+                && toks.get(i + 2).map(|t| &t.0) == Some(&Token::Ident("now".into()));
+            if name == "git2" || clock {
+                found.push(format!("{}:{line} names {name}", f.path));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "promote/gates/ must take git and time as values:\n{}",
+        found.join("\n")
+    );
+}

@@ -6,7 +6,7 @@ use anyhow::{Context as _, Result};
 use clap::ValueEnum;
 use jiff::Timestamp;
 
-use crate::git::promotion;
+use crate::promote;
 
 use super::open::{self, Context};
 use super::report::{Exit, print_json, report_promotion};
@@ -58,13 +58,13 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
                 })?,
         ),
     };
-    let entries = match promotion::audit(&source, &out, env, since) {
+    let entries = match promote::audit::audit(&source, &out, env, since) {
         Ok(e) => e,
         Err(e) => return Ok(report_promotion(e)),
     };
     match format {
         AuditFormat::Json => print_json(&entries)?,
-        AuditFormat::Markdown => print!("{}", promotion::audit_markdown(env, &entries)),
+        AuditFormat::Markdown => print!("{}", promote::audit::audit_markdown(env, &entries)),
     }
     Ok(Exit::Clean)
 }

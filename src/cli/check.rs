@@ -8,7 +8,7 @@ use anyhow::{Context as _, Result};
 
 use crate::compare::check;
 use crate::compile::Selection;
-use crate::git::promotion;
+use crate::promote;
 use crate::{emit, output};
 
 use super::open::{self, Context};
@@ -97,7 +97,7 @@ fn against_dir(
 fn against_repo(context: &Context, repo: &Path, env: Option<&str>, format: Format) -> Result<Exit> {
     let source = open::source_repo(&context.root, None)?;
     let out = open::output_repo(repo)?;
-    let checks = match promotion::check_repo(&source, &out, env) {
+    let checks = match promote::check_repo::check_repo(&source, &out, env) {
         Ok(c) => c,
         Err(e) => return Ok(report_promotion(e)),
     };
@@ -111,7 +111,7 @@ fn against_repo(context: &Context, repo: &Path, env: Option<&str>, format: Forma
     }
     match format {
         Format::Json => print_json(&checks)?,
-        Format::Human => print!("{}", promotion::check_repo_human(&checks)),
+        Format::Human => print!("{}", promote::check_repo::check_repo_human(&checks)),
     }
     Ok(if checks.iter().all(|c| c.is_clean()) {
         Exit::Clean

@@ -10,7 +10,7 @@ use crate::compile::Selection;
 use crate::emit::OutputTree;
 use crate::git;
 use crate::load::Promotion;
-use crate::promote::policy::in_force;
+use crate::promote::gates::policy::in_force;
 use crate::world::{FsWorld, World};
 
 use super::open::Context;

@@ -9,8 +9,9 @@ use jiff::Timestamp;
 use crate::compile::Compiled;
 use crate::compile::Selection;
 use crate::git::output;
-use crate::git::promotion::{Committer, SourceRepo};
-use crate::promote::identity::Identity;
+use crate::git::source::SourceRepo;
+use crate::promote::gates::identity::Identity;
+use crate::promote::publish::Committer;
 use crate::world::{FsWorld, find_root};
 
 use super::report::{Exit, report, reported};

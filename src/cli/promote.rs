@@ -4,8 +4,9 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
-use crate::git::promotion;
-use crate::promote::gate::render_human;
+use crate::git::short;
+use crate::promote;
+use crate::promote::gates::gate::render_human;
 
 use super::open::{self, Context};
 use super::report::{Exit, Format, print_json, report_promotion};
@@ -31,7 +32,7 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
     let (now, format) = (context.now, args.format);
     let source = open::source_repo(&context.root, gates.source.as_deref())?;
     let out = open::output_repo(repo)?;
-    let v = match promotion::verify(&source, &out, &request(env, gates, now)?) {
+    let v = match promote::verify::verify(&source, &out, &request(env, gates, now)?) {
         Ok(v) => v,
         Err(e) => return Ok(report_promotion(e)),
     };
@@ -46,7 +47,7 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
         return Ok(Exit::Found);
     }
     let committer = open::committer(&out, who, now)?;
-    let commit = match promotion::promote(&out, &v, &committer) {
+    let commit = match promote::promotion::promote(&out, &v, &committer) {
         Ok(c) => c,
         Err(e) => return Ok(report_promotion(e)),
     };
@@ -56,10 +57,7 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
         }
         Format::Human => {
             print!("{}", render_human(env, &v.gates));
-            println!(
-                "env/{env}: merged env/{env}-next as {}",
-                promotion::short(&commit)
-            );
+            println!("env/{env}: merged env/{env}-next as {}", short(&commit));
             println!("push it: git push origin env/{env} env/{env}-next");
         }
     }

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
-use crate::git::promotion;
+use crate::git::short;
+use crate::promote;
 
 use super::open::{self, Context};
 use super::report::{Exit, Format, print_json, report_promotion};
@@ -41,7 +42,7 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
     let out = open::output_repo(repo)?;
     let committer = open::committer(&out, who, now)?;
     let uncommitted = source.uncommitted();
-    let published = match promotion::publish(&source, &out, env, &committer, rollback) {
+    let published = match promote::publish::publish(&source, &out, env, &committer, rollback) {
         Ok(p) => p,
         Err(e) => return Ok(report_promotion(e)),
     };
@@ -50,7 +51,7 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
         let more = uncommitted.len().saturating_sub(shown.len());
         eprintln!(
             "warning: published HEAD {}; {} uncommitted change(s) in the source are not in it: {}{}\nhint: commit them and publish again to publish them",
-            promotion::short(&p.dry_sha),
+            short(&p.dry_sha),
             uncommitted.len(),
             shown.join(", "),
             if more > 0 {
@@ -68,18 +69,18 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
                     Some(c) => println!(
                         "{}: committed {} ({} from {}){}",
                         p.branch,
-                        promotion::short(c),
+                        short(c),
                         p.tree_digest,
-                        promotion::short(&p.dry_sha),
+                        short(&p.dry_sha),
                         p.rolled_back_from
                             .as_deref()
-                            .map(|r| format!(", rolled back from {}", promotion::short(r)))
+                            .map(|r| format!(", rolled back from {}", short(r)))
                             .unwrap_or_default()
                     ),
                     None => println!(
                         "{}: unchanged; noted drySha {} on refs/notes/hydrator.metadata",
                         p.branch,
-                        promotion::short(&p.dry_sha)
+                        short(&p.dry_sha)
                     ),
                 }
             }

@@ -6,7 +6,7 @@ use clap::ValueEnum;
 
 use crate::compile::Compiled;
 use crate::diag::{self, Diagnostics, Failure, SourceTexts};
-use crate::git::promotion::PromotionError;
+use crate::promote::error::PromotionError;
 
 /// Exit codes are part of the interface: CI scripts branch on them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

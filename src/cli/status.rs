@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
-use crate::git::promotion;
+use crate::promote;
 
 use super::open::{self, Context};
 use super::report::{Exit, Format, print_json, report_promotion};
@@ -22,13 +22,13 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
     let (repo, now, format) = (args.repo.as_path(), context.now, args.format);
     let source = open::source_repo(&context.root, None)?;
     let out = open::output_repo(repo)?;
-    let s = match promotion::status(&source, &out, now) {
+    let s = match promote::status::status(&source, &out, now) {
         Ok(s) => s,
         Err(e) => return Ok(report_promotion(e)),
     };
     match format {
         Format::Json => print_json(&s)?,
-        Format::Human => print!("{}", promotion::status_human(&s)),
+        Format::Human => print!("{}", promote::status::status_human(&s)),
     }
     Ok(if s.has_problems() {
         Exit::Found

@@ -5,9 +5,11 @@ use std::path::PathBuf;
 use anyhow::{Context as _, Result};
 use jiff::Timestamp;
 
-use crate::git::promotion::{self, PromotionRequest};
-use crate::promote::gate::render_human;
-use crate::promote::identity::Identity;
+use crate::git::short;
+use crate::promote;
+use crate::promote::gates::gate::render_human;
+use crate::promote::gates::identity::Identity;
+use crate::promote::verify::PromotionRequest;
 
 use super::open::{self, Context};
 use super::report::{Exit, Format, print_json, report_promotion};
@@ -52,7 +54,7 @@ pub(super) fn request(env: &str, gates: &GateArgs, now: Timestamp) -> Result<Pro
     let promoter = match &gates.promoter {
         Some(p) => Some({
             p.split(['<', '>'])
-                .try_for_each(crate::promote::identity::plain)
+                .try_for_each(crate::promote::gates::identity::plain)
                 .with_context(|| format!("--promoter {p:?} cannot name a person"))?;
             Identity::parse(p)
                 .or_else(|| p.contains('@').then(|| Identity::new("", p)))
@@ -74,7 +76,7 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
     let (now, format) = (context.now, args.format);
     let source = open::source_repo(&context.root, gates.source.as_deref())?;
     let out = open::output_repo(repo)?;
-    let v = match promotion::verify(&source, &out, &request(env, gates, now)?) {
+    let v = match promote::verify::verify(&source, &out, &request(env, gates, now)?) {
         Ok(v) => v,
         Err(e) => return Ok(report_promotion(e)),
     };
@@ -83,7 +85,7 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
         Format::Human => {
             println!(
                 "promoting {} \"{}\" to {env} (from env/{env}-next)",
-                promotion::short(&v.proposed),
+                short(&v.proposed),
                 v.proposed_subject
             );
             print!("{}", render_human(env, &v.gates));

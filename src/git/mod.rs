@@ -1,9 +1,11 @@
-//! git, behind two doors: a [`World`](crate::world::World) read straight from a commit's tree
-//! (no checkout, no clone, the working tree untouched), and the output repository's branches.
+//! git plumbing, behind three doors: a [`World`](crate::world::World) read straight from a
+//! commit's tree (no checkout, no clone, the working tree untouched), the source repository
+//! ([`source`]: ancestry, commits, what is uncommitted), and the output repository's trees,
+//! branches, metadata and notes ([`output`]). What the promotion workflows make of them is
+//! `crate::promote`'s.
 
-pub mod history;
 pub mod output;
-pub mod promotion;
+pub mod source;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -200,6 +202,11 @@ fn normalize(path: &str) -> Option<String> {
         }
     }
     Some(out.join("/"))
+}
+
+/// The first 7 hex digits of a commit, as people quote one.
+pub fn short(sha: &str) -> &str {
+    sha.get(..7).unwrap_or(sha)
 }
 
 #[cfg(test)]

@@ -14,11 +14,12 @@ use std::collections::BTreeMap;
 use git2::{Oid, Repository};
 use serde::Serialize;
 
-use super::output::{self, Metadata, tree_digest};
-use super::promotion::{
-    Ancestry, Noted, PromotionError, SourceRepo, read_noted, short, untrusted_time,
-};
-use crate::promote::trailer::trailers;
+use crate::git::output::{self, Metadata, tree_digest};
+use crate::git::short;
+use crate::git::source::{Ancestry, SourceRepo};
+use crate::promote::error::PromotionError;
+use crate::promote::gates::trailer::trailers;
+use crate::promote::landing::{Noted, read_noted, untrusted_time};
 
 /// Something wrong with the history of a branch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -141,8 +141,8 @@ pub fn blocked(gates: &[Gate]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::promote::approvals::{Member, Role, four_eyes, read_approvals};
-    use crate::promote::identity::{Identities, Identity};
+    use crate::promote::gates::approvals::{Member, Role, four_eyes, read_approvals};
+    use crate::promote::gates::identity::{Identities, Identity};
     use std::collections::BTreeMap;
 
     fn ts(s: &str) -> Timestamp {

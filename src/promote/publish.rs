@@ -1,0 +1,245 @@
+//! `publish`: each environment's rendered tree committed to its branch of the output
+//! repository, `env/<e>-next` where the environment is gated.
+
+use std::collections::BTreeMap;
+
+use git2::Repository;
+use jiff::Timestamp;
+use serde::Serialize;
+
+use crate::git::output::{self, METADATA_FILE, Metadata, tree_digest};
+use crate::git::source::{Ancestry, SourceRepo};
+use crate::git::{resolve, short};
+use crate::promote::error::{PromotionError, require_history};
+use crate::promote::landing::noted;
+use crate::promote::repos::{compile_at, dry_sha_of, policy_for, publish_branch};
+
+/// Who commits to the output repository.
+#[derive(Clone, Debug)]
+pub struct Committer {
+    pub name: String,
+    pub email: String,
+    pub at: Timestamp,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Published {
+    pub environment: String,
+    pub branch: String,
+    /// The new commit, or `None` when nothing changed (a note records the drySha instead).
+    pub commit: Option<String>,
+    pub dry_sha: String,
+    pub tree_digest: String,
+    /// The drySha this publish moved the branch back from, with `--rollback`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rolled_back_from: Option<String>,
+}
+
+/// Renders the source's committed `HEAD` and commits each environment's tree to its branch.
+/// A branch moves only forward in the source's history; `rollback` (a reason) lets it move to
+/// an older or unrelated drySha, and the commit records it.
+pub fn publish(
+    source: &SourceRepo,
+    out: &Repository,
+    environment: Option<&str>,
+    committer: &Committer,
+    rollback: Option<&str>,
+) -> Result<Vec<Published>, PromotionError> {
+    let rollback = match rollback {
+        Some(reason) => Some(
+            crate::promote::gates::break_glass::Reason::new(
+                "--rollback",
+                "web 1.1 breaks logins",
+                reason,
+            )
+            .map_err(|e| PromotionError::Policy(e.to_string()))?,
+        ),
+        None => None,
+    };
+    require_history(source, out)?;
+    let head = resolve(&source.repo, "HEAD")?;
+    let dry_sha = head.id().to_string();
+    let compiled = compile_at(source, &dry_sha)?;
+    let settings = &compiled.source.settings;
+    let envs: Vec<String> = compiled
+        .tree
+        .environments()
+        .into_iter()
+        .filter(|e| environment.is_none_or(|x| x == e))
+        .collect();
+    if let Some(e) = environment.filter(|_| envs.is_empty()) {
+        return Err(PromotionError::Policy(format!(
+            "there is no environment `{e}` in the source at HEAD"
+        )));
+    }
+    if let Some(p) = &settings.promotion {
+        for e in &envs {
+            if !p.order.is_empty() && !p.order.contains(e) {
+                return Err(PromotionError::Policy(format!(
+                    "environment `{e}` is not in promotion.order of strata.yaml; add it there so strata knows whether it is gated"
+                )));
+            }
+        }
+    }
+    let sig = output::signature(&committer.name, &committer.email, committer.at)?;
+    let author = head.author();
+    let message = head.message().unwrap_or("");
+    let subject = message.lines().next().unwrap_or("").to_string();
+    let body = message
+        .split_once('\n')
+        .map_or("", |(_, b)| b)
+        .trim()
+        .to_string();
+    let date = Timestamp::from_second(head.time().seconds())
+        .map(|t| t.to_string())
+        .unwrap_or_default();
+    // A branch that no longer holds what the others recorded on it was moved back or replaced;
+    // publishing on top would bury the evidence.
+    let rewritten = super::history::rewrites(out)?;
+    if let (Some(f), None) = (rewritten.first(), &rollback) {
+        return Err(PromotionError::Refused(format!(
+            "{}; nothing was written\nhint: restore {} from the forge (its push log shows the old tip), or accept the history as it is with --rollback \"reason\", which the commit and the audit record",
+            f.message, f.branch
+        )));
+    }
+    let seen = super::history::seen_tips(out)?;
+    // Decide every branch before writing any: a refusal leaves the output repository as it was.
+    let mut plan = Vec::new();
+    for env in envs {
+        let (policy, _) = policy_for(source, out, &env, settings)?;
+        let branch = publish_branch(&policy, &env);
+        let running = dry_sha_of(out, &branch)?;
+        let moved_back = match &running {
+            Some(r) => match source.ancestry(&dry_sha, r) {
+                Ancestry::Forward => None,
+                how => Some((r.clone(), how)),
+            },
+            None => None,
+        };
+        if let (Some((r, how)), None) = (&moved_back, &rollback) {
+            let what = match how {
+                Ancestry::Older => format!("is older than {} that {branch} runs", short(r)),
+                Ancestry::Unknown => format!(
+                    "may be older than {} that {branch} runs, which the source repository does not have",
+                    short(r)
+                ),
+                _ => format!(
+                    "does not contain {} that {branch} runs: publishing it would drop what is not in {}",
+                    short(r),
+                    short(&dry_sha)
+                ),
+            };
+            return Err(PromotionError::Refused(format!(
+                "HEAD {} {what}; nothing was written\nhint: publish from the branch that has {} (git pull), or roll back on purpose with --rollback \"reason\", which the commit and the audit record",
+                short(&dry_sha),
+                short(r)
+            )));
+        }
+        plan.push((env, branch, moved_back.map(|(r, _)| r)));
+    }
+    let mut results = Vec::new();
+    for (env, branch, rolled_back_from) in plan {
+        let mut files = compiled.tree.environment(&env);
+        let digest = tree_digest(&files);
+        let mut components: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+        for c in compiled.all.iter().filter(|c| c.environment == env) {
+            let versions = c
+                .enabled()
+                .filter_map(|(n, _)| {
+                    compiled
+                        .source
+                        .components
+                        .get(n)
+                        .map(|comp| (n.clone(), comp.version.clone()))
+                })
+                .collect();
+            components.insert(c.name.clone(), versions);
+        }
+        let current = output::tip(out, &branch)?;
+        if let Some(tip) = &current {
+            let old = output::files_of(out, &tip.tree()?)?;
+            if tree_digest(&old) == digest {
+                output::note(
+                    out,
+                    tip.id(),
+                    &noted(out, tip.id(), &dry_sha, committer.at),
+                    &sig,
+                )?;
+                results.push(Published {
+                    environment: env,
+                    branch,
+                    commit: None,
+                    dry_sha: dry_sha.clone(),
+                    tree_digest: digest,
+                    rolled_back_from,
+                });
+                continue;
+            }
+        }
+        let metadata = Metadata {
+            dry_sha: dry_sha.clone(),
+            repo_url: source.url(),
+            author: output::who(&author),
+            date: date.clone(),
+            subject: subject.clone(),
+            body: body.clone(),
+            renderer: format!("strata {}", env!("CARGO_PKG_VERSION")),
+            tree_digest: digest.clone(),
+            environment: env.clone(),
+            components,
+        };
+        let mut json = serde_json::to_string_pretty(&metadata)
+            .map_err(|e| PromotionError::Policy(e.to_string()))?;
+        json.push('\n');
+        files.insert(METADATA_FILE.to_string(), json.into_bytes());
+        let tree = output::write_tree(out, &files)?;
+        // A new -next branch starts from the environment's own branch, so the pull request
+        // env/<e>-next → env/<e> shows only the change.
+        let parent = match current {
+            Some(c) => Some(c.id()),
+            None => match branch.strip_suffix("-next") {
+                Some(base) => output::tip(out, base)?.map(|c| c.id()),
+                None => None,
+            },
+        };
+        let mut msg = format!(
+            "{}: {subject}\n\n{}{}Dry-sha: {dry_sha}\nRender-digest: {digest}\nEnvironment: {env}\nCo-authored-by: {}\n",
+            &dry_sha[..7],
+            body,
+            if body.is_empty() { "" } else { "\n\n" },
+            output::who(&author)
+        );
+        if let (Some(from), Some(reason)) = (&rolled_back_from, &rollback) {
+            msg.push_str(&format!(
+                "Rollback: {}\nRolled-back-from: {from}\n",
+                reason.text()
+            ));
+        } else if let (Some(reason), false) = (&rollback, rewritten.is_empty()) {
+            msg.push_str(&format!("Rollback: {}\n", reason.text()));
+        }
+        if branch.ends_with("-next") {
+            for line in &seen {
+                msg.push_str(line);
+                msg.push('\n');
+            }
+        }
+        let oid = output::commit(
+            out,
+            &branch,
+            tree,
+            &parent.into_iter().collect::<Vec<_>>(),
+            &msg,
+            &sig,
+            &sig,
+        )?;
+        results.push(Published {
+            environment: env,
+            branch,
+            commit: Some(oid.to_string()),
+            dry_sha: dry_sha.clone(),
+            tree_digest: digest,
+            rolled_back_from,
+        });
+    }
+    Ok(results)
+}
