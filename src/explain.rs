@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::diag::Diagnostic;
+use crate::diag::{Code, Diagnostic};
 use crate::merge::{Cluster, MValue, Merged, Origin};
 
 #[derive(Debug, Serialize)]
@@ -41,7 +41,7 @@ pub fn explain(
     let Some(c) = clusters.iter().find(|c| c.name == cluster) else {
         let names: Vec<&str> = clusters.iter().map(|c| c.name.as_str()).collect();
         return Err(
-            Diagnostic::error("selection", format!("there is no cluster `{cluster}`"))
+            Diagnostic::error(Code::Selection, format!("there is no cluster `{cluster}`"))
                 .hint(format!("the clusters are: {}", names.join(", "))),
         );
     };
@@ -56,7 +56,7 @@ pub fn explain(
             None => {
                 let names: Vec<&str> = c.components.keys().map(String::as_str).collect();
                 return Err(Diagnostic::error(
-                    "selection",
+                    Code::Selection,
                     format!("there is no component `{name}`"),
                 )
                 .hint(format!(
@@ -70,7 +70,7 @@ pub fn explain(
                     None => format!("its roles do not include `{}`", c.role),
                 };
                 return Err(Diagnostic::error(
-                    "disabled",
+                    Code::Disabled,
                     format!("component `{name}` does not run on cluster `{cluster}`: {why}"),
                 )
                 .hint(format!(
@@ -81,7 +81,7 @@ pub fn explain(
                 Some(v) => v,
                 None => {
                     return Err(Diagnostic::error(
-                        "disabled",
+                        Code::Disabled,
                         format!("component `{name}` has no values on `{cluster}`"),
                     ));
                 }
@@ -115,7 +115,7 @@ pub fn explain(
                     _ => format!("`{so_far}` holds no keys"),
                 };
                 return Err(Diagnostic::error(
-                    "not-set",
+                    Code::NotSet,
                     format!("`{target}` is not set on cluster `{cluster}`"),
                 )
                 .hint(hint));

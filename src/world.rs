@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::diag::{Diagnostic, Diagnostics};
+use crate::diag::{Code, Diagnostic, Diagnostics};
 
 /// The largest source file strata reads. A bigger one is an error, not a slow render.
 pub const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
@@ -92,9 +92,9 @@ impl FsWorld {
     /// Reads the source under `root`. Symlinks that leave the root and oversized files are
     /// errors that name the file.
     pub fn open(root: &Path) -> Result<FsWorld, Diagnostics> {
-        let root = root
-            .canonicalize()
-            .map_err(|e| Diagnostic::error("io", format!("cannot open {}: {e}", root.display())))?;
+        let root = root.canonicalize().map_err(|e| {
+            Diagnostic::error(Code::Io, format!("cannot open {}: {e}", root.display()))
+        })?;
         // Each directory right under components/ and environments/ is walked and read as one
         // task on the pool, and the results are put together in the order of one walk. Walking
         // everything first and then reading in parallel left the walk on one core: on 2 cores
@@ -121,7 +121,7 @@ impl FsWorld {
                     Ok(e) if e.file_type().is_dir() => units.push(Unit::Dir(e.into_path())),
                     Ok(e) => units.push(Unit::Entry(e)),
                     Err(e) => diags.push(Diagnostic::error(
-                        "io",
+                        Code::Io,
                         format!("cannot read {}: {e}", dir.display()),
                     )),
                 }
@@ -144,7 +144,7 @@ impl FsWorld {
                             match entry {
                                 Ok(e) => visit(&root, &e, &mut found, &mut diags),
                                 Err(e) => diags.push(Diagnostic::error(
-                                    "io",
+                                    Code::Io,
                                     format!("cannot read {}: {e}", dir.display()),
                                 )),
                             }
@@ -219,7 +219,7 @@ fn visit(
                 } else if target.is_dir() {
                     diags.push(
                         Diagnostic::error(
-                            "symlink",
+                            Code::Symlink,
                             format!("{rel} is a symlink to a directory, which strata does not follow"),
                         )
                         .hint("replace the link with the directory itself"),
@@ -228,7 +228,7 @@ fn visit(
             }
             Ok(target) => diags.push(
                 Diagnostic::error(
-                    "symlink",
+                    Code::Symlink,
                     format!(
                         "{rel} is a symlink to {}, outside the source repository",
                         target.display()
@@ -237,7 +237,7 @@ fn visit(
                 .hint("strata reads nothing outside the repository root; copy the file in or remove the link"),
             ),
             Err(e) => diags.push(
-                Diagnostic::error("symlink", format!("{rel} is a broken symlink: {e}"))
+                Diagnostic::error(Code::Symlink, format!("{rel} is a broken symlink: {e}"))
                     .hint("remove the link or point it at a file inside the repository"),
             ),
         }
@@ -249,7 +249,7 @@ fn visit(
 fn read_checked(root: &Path, path: &Path, rel: &str) -> Result<Vec<u8>, Diagnostic> {
     use std::io::Read as _;
     debug_assert!(path.starts_with(root) || path.is_absolute());
-    let io = |e: std::io::Error| Diagnostic::error("io", format!("cannot read {rel}: {e}"));
+    let io = |e: std::io::Error| Diagnostic::error(Code::Io, format!("cannot read {rel}: {e}"));
     // The size comes from the open file: one path lookup per file, not two.
     let file = std::fs::File::open(path).map_err(io)?;
     let len = file.metadata().map_err(io)?.len();
@@ -269,7 +269,7 @@ fn read_checked(root: &Path, path: &Path, rel: &str) -> Result<Vec<u8>, Diagnost
 
 pub fn too_large(rel: &str, len: u64) -> Diagnostic {
     Diagnostic::error(
-        "file-too-large",
+        Code::FileTooLarge,
         format!("{rel} is {len} bytes, over the limit of {MAX_FILE_BYTES} bytes for a source file"),
     )
     .hint("split it into smaller files; a source file this large is almost always a mistake")

@@ -9,6 +9,7 @@ use anyhow::{Context as _, Result};
 
 use crate::compare::drift;
 use crate::compile::{Options, Selection};
+use crate::diag::{self, Code, Diagnostic};
 
 use super::open::{self, Context};
 use super::report::{Exit, Format, print_json, reported};
@@ -79,9 +80,11 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
     let live = match drift::parse_live(&text) {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("error[live-input]: {e}");
-            eprintln!("  = hint: feed the output of `kubectl get ... -o yaml` or `-o json`");
-            return Ok(Exit::Failed);
+            let d = Diagnostic::error(Code::LiveInput, e.to_string())
+                .hint("feed the output of `kubectl get ... -o yaml` or `-o json`");
+            // One line, as for a log: there is no source line to quote.
+            eprint!("{}", diag::plain(&d));
+            return Ok(d.code.exit());
         }
     };
     let mut options = drift::Options::default();

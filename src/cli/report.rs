@@ -5,19 +5,9 @@ use anyhow::Result;
 use clap::ValueEnum;
 
 use crate::compile::Compiled;
+pub(crate) use crate::diag::Exit;
 use crate::diag::{self, Diagnostics, Failure, SourceTexts};
 use crate::promote::error::PromotionError;
-
-/// Exit codes are part of the interface: CI scripts branch on them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Exit {
-    /// Success, and nothing found.
-    Clean = 0,
-    /// It ran and found something: differences, drift, invalid input, a closed gate.
-    Found = 1,
-    /// It could not run: bad arguments, no strata.yaml, an I/O or git failure.
-    Failed = 2,
-}
 
 /// How a command prints its result, where it has a choice.
 #[derive(Clone, Copy, Debug, Default, ValueEnum, PartialEq, Eq)]
@@ -50,14 +40,7 @@ pub(super) fn report(diags: &Diagnostics, texts: &SourceTexts) -> Exit {
             }
         );
     }
-    let cannot_run = diags.iter().any(|d| matches!(d.code, "io" | "no-settings"));
-    if cannot_run {
-        Exit::Failed
-    } else if errors > 0 {
-        Exit::Found
-    } else {
-        Exit::Clean
-    }
+    diags.exit()
 }
 
 /// [`report`] of a failed compile or load.
@@ -104,29 +87,16 @@ pub(super) fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
     Ok(())
 }
 
-/// Prints a promotion error and picks the exit code: a source that does not compile, or a
-/// refusal, is found (1); everything else means strata could not run (2).
+/// Prints a promotion error, and gives the exit code it means.
 pub(super) fn report_promotion(e: PromotionError) -> Exit {
-    match e {
+    match &e {
         PromotionError::Render { rev, failure } => {
             eprintln!("error: the source at {rev} does not compile:");
-            report_failure(&failure)
+            report_failure(failure)
         }
-        PromotionError::Policy(msg) => {
-            eprintln!("error: {msg}");
-            Exit::Failed
-        }
-        PromotionError::Git(g) => {
-            eprintln!("error: {g}");
-            Exit::Failed
-        }
-        PromotionError::MissingHistory(msg) => {
-            eprintln!("error: {msg}");
-            Exit::Failed
-        }
-        PromotionError::Refused(msg) => {
-            eprintln!("error: {msg}");
-            Exit::Found
+        _ => {
+            eprintln!("error: {e}");
+            e.exit()
         }
     }
 }

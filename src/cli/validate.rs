@@ -115,7 +115,7 @@ fn diagnostics_sarif(diags: &Diagnostics) -> String {
             r
         })
         .collect();
-    let rules: std::collections::BTreeSet<&str> = diags.iter().map(|d| d.code).collect();
+    let rules: std::collections::BTreeSet<&str> = diags.iter().map(|d| d.code.as_str()).collect();
     serde_json::to_string_pretty(&serde_json::json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",

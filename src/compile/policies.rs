@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::Options;
 use super::changes::Changes;
 use crate::cache::{self, CachedViolation};
-use crate::diag::{Diagnostic, Diagnostics, Span};
+use crate::diag::{Code, Diagnostic, Diagnostics, Span};
 use crate::load::Source;
 use crate::merge::Cluster;
 use crate::policy::{Checker, ClusterFacts, Ownership, RenderedObject, Violation};
@@ -22,7 +22,7 @@ pub(super) fn config_errors(source: &Source, changes: &Changes<'_>) -> Diagnosti
         .validate(&envs)
         .into_iter()
         .map(|e| {
-            Diagnostic::error("policy-config", e.to_string()).at(Span::new("strata.yaml", 1, 1))
+            Diagnostic::error(Code::PolicyConfig, e.to_string()).at(Span::new("strata.yaml", 1, 1))
         })
         .collect()
 }
@@ -84,7 +84,7 @@ impl<'a> Recheck<'a> {
                 Some(o) => objects.push(o),
                 None => {
                     return Err(Diagnostic::error(
-                        "cache",
+                        Code::Cache,
                         format!("the render cache has no objects for cluster `{}`", c.name),
                     )
                     .hint("delete the output directory's .strata-cache and render again")
@@ -173,9 +173,9 @@ pub(super) fn violations(
 /// A policy violation as a diagnostic: at the layer line that set the value when known.
 pub(super) fn diagnostic(v: &Violation) -> Diagnostic {
     let d = if v.fails() {
-        Diagnostic::error(v.rule, format!("{}: {}", v.resource, v.message))
+        Diagnostic::error(Code::Rule(v.rule), format!("{}: {}", v.resource, v.message))
     } else {
-        Diagnostic::warning(v.rule, format!("{}: {}", v.resource, v.message))
+        Diagnostic::warning(Code::Rule(v.rule), format!("{}: {}", v.resource, v.message))
     };
     let d = match &v.origin {
         Some((file, line)) => d.at(Span::new(file.clone(), *line, 1)),

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::diag::{DiagResult, Diagnostic};
+use crate::diag::{Code, DiagResult, Diagnostic};
 use crate::merge::Cluster;
 
 /// Which clusters to compile.
@@ -28,7 +28,7 @@ impl Selection {
             if out.is_empty() {
                 let known: BTreeSet<&str> = all.iter().map(|c| c.environment.as_str()).collect();
                 return Err(Diagnostic::error(
-                    "selection",
+                    Code::Selection,
                     format!("there is no environment `{env}`"),
                 )
                 .hint(format!(
@@ -46,7 +46,7 @@ impl Selection {
             if out.is_empty() {
                 let known: Vec<&str> = all.iter().map(|c| c.name.as_str()).collect();
                 return Err(Diagnostic::error(
-                    "selection",
+                    Code::Selection,
                     format!("there is no cluster `{name}`"),
                 )
                 .hint(format!("the clusters are: {}", known.join(", ")))

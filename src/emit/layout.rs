@@ -21,7 +21,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::diag::{Diagnostic, Diagnostics, Span};
+use crate::diag::{Code, Diagnostic, Diagnostics, Span};
 use crate::load::{Source, is_dns_label};
 use crate::merge::Cluster;
 
@@ -266,7 +266,7 @@ pub fn check(all: &[Cluster]) -> Diagnostics {
         if let Some(reserved) = segments.into_iter().find(|s| is_reserved(s)) {
             diags.push(
                 Diagnostic::error(
-                    "reserved-name",
+                    Code::ReservedName,
                     format!(
                         "{} puts cluster `{}` under `{reserved}`, a name the output layout reserves",
                         file.path, c.name
@@ -294,7 +294,7 @@ pub fn check(all: &[Cluster]) -> Diagnostics {
         if inner_dir.starts_with(outer_dir.as_str()) {
             diags.push(
                 Diagnostic::error(
-                    "cluster-path",
+                    Code::ClusterPath,
                     format!(
                         "cluster `{}` would be rendered inside the directory of cluster `{}` ({outer_dir})",
                         inner.name, outer.name
@@ -324,7 +324,7 @@ pub fn check(all: &[Cluster]) -> Diagnostics {
             if let Some((other, other_component)) = files.insert(file.clone(), (c, component)) {
                 diags.push(
                     Diagnostic::error(
-                        "application-collision",
+                        Code::ApplicationCollision,
                         format!(
                             "the Applications of `{component}` on cluster `{}` and of `{other_component}` on cluster `{}` would both be written to {file}",
                             c.name, other.name
@@ -340,7 +340,7 @@ pub fn check(all: &[Cluster]) -> Diagnostics {
             if let Some(other) = names.insert(name.clone(), this.clone()) {
                 diags.push(
                     Diagnostic::error(
-                        "application-collision",
+                        Code::ApplicationCollision,
                         format!("{this} and {other} are both named `{name}`"),
                     )
                     .at(Span::new(&c.file.path, 1, 1))

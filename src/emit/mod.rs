@@ -15,7 +15,7 @@ use serde_json::Value;
 pub use layout::owned_prefixes;
 pub use tree::{OutputTree, is_safe_path};
 
-use crate::diag::{DiagResult, Diagnostic, Diagnostics, Span};
+use crate::diag::{Code, DiagResult, Diagnostic, Diagnostics, Span};
 use crate::load::Source;
 use crate::merge::Cluster;
 use crate::object::{
@@ -102,7 +102,7 @@ pub fn environments(
         {
             diags.push(
                 Diagnostic::error(
-                    "separation",
+                    Code::Separation,
                     format!("the Argo CD of `{env}` would run on `{}`, a cluster of the `{}` environment", other.name, other.environment),
                 )
                 .at(Span::new("strata.yaml", 1, 1))
@@ -163,7 +163,7 @@ fn emit_cluster(
                 let same = first.component == m.component;
                 diags.push(
                     Diagnostic::error(
-                        "duplicate",
+                        Code::Duplicate,
                         if same {
                             format!("{} is rendered twice by component `{}` on cluster `{}`", key, m.component, cluster.name)
                         } else {
@@ -192,7 +192,7 @@ fn emit_cluster(
             if let Some((other, first)) = files.get(&file) {
                 diags.push(
                     Diagnostic::error(
-                        "file-collision",
+                        Code::FileCollision,
                         format!(
                             "{} and {} would both be written to {path}",
                             other,

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::diag::Diagnostic;
+use crate::diag::{Code, Diagnostic};
 
 /// Rendered files by path relative to the output directory, `<environment>/...`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -16,7 +16,7 @@ impl OutputTree {
     pub fn insert(&mut self, path: String, bytes: Vec<u8>) -> Result<(), Diagnostic> {
         if !is_safe_path(&path) {
             return Err(Diagnostic::error(
-                "output-path",
+                Code::OutputPath,
                 format!("refusing to write {path:?}: it could leave the output directory"),
             )
             .hint("this is a bug in strata; please report it"));

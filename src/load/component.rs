@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::diag::{Diagnostic, Diagnostics, Span};
+use crate::diag::{Code, Diagnostic, Diagnostics, Span};
 use crate::yaml::Node;
 
 use super::IgnoreRule;
@@ -101,7 +101,7 @@ impl Component {
             .map_err(|e| {
                 let file = self.schema_file();
                 Diagnostic::error(
-                    "values-schema",
+                    Code::ValuesSchema,
                     format!("{file} is not a valid JSON Schema: {e}"),
                 )
                 .at(Span::new(&file, 1, 1))

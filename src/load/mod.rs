@@ -21,7 +21,7 @@ pub use ignore_rule::IgnoreRule;
 pub use layer::{ClusterFile, Layer};
 pub use settings::{Approvals, ArgoSettings, Promotion, Settings, Soak};
 
-use crate::diag::{Diagnostic, Diagnostics, Failure, SourceTexts, Span};
+use crate::diag::{Code, Diagnostic, Diagnostics, Failure, SourceTexts, Span};
 use crate::world::World;
 use crate::yaml::{self, Node, NodeKind};
 use schema::{OwnFormat, check_own};
@@ -138,7 +138,7 @@ fn read_settings(
             texts: std::mem::take(texts),
         }),
         Ok(None) => Err(Failure {
-            diagnostics: Diagnostic::error("no-settings", format!("no strata.yaml in {}", world.describe()))
+            diagnostics: Diagnostic::error(Code::NoSettings, format!("no strata.yaml in {}", world.describe()))
                 .hint("run strata inside a source repository, pass --root DIR, or create strata.yaml (see the README)")
                 .into(),
             texts: std::mem::take(texts),
@@ -163,7 +163,7 @@ fn read_settings(
                             .map_or(node.pos, |n| n.pos);
                         diags.push(
                             Diagnostic::error(
-                                "command-not-allowed",
+                                Code::CommandNotAllowed,
                                 format!("strata.yaml allows `{entry}` as a command source, which strata will not run"),
                             )
                             .at(Span::new("strata.yaml", at.line, at.column))
@@ -174,7 +174,7 @@ fn read_settings(
                 }
                 Err(e) => {
                     diags.push(
-                        Diagnostic::error("format", format!("strata.yaml: {e}"))
+                        Diagnostic::error(Code::Format, format!("strata.yaml: {e}"))
                             .at(Span::new("strata.yaml", 1, 1)),
                     );
                     Ok(None)
@@ -202,14 +202,17 @@ fn read_yaml(
 
 pub fn utf8<'a>(path: &str, bytes: &'a [u8]) -> Result<&'a str, Diagnostic> {
     std::str::from_utf8(bytes).map_err(|e| {
-        Diagnostic::error("encoding", format!("{path} is not valid UTF-8: {e}"))
+        Diagnostic::error(Code::Encoding, format!("{path} is not valid UTF-8: {e}"))
             .hint("save the file as UTF-8")
     })
 }
 
 pub fn yaml_diag(path: &str, e: &yaml::YamlError) -> Diagnostic {
-    let d =
-        Diagnostic::error("yaml", e.message.clone()).at(Span::new(path, e.pos.line, e.pos.column));
+    let d = Diagnostic::error(Code::Yaml, e.message.clone()).at(Span::new(
+        path,
+        e.pos.line,
+        e.pos.column,
+    ));
     match &e.hint {
         Some(h) => d.hint(h.clone()),
         None => d,
@@ -273,7 +276,7 @@ fn load_component(
         Ok(Some(n)) => n,
         Ok(None) => {
             diags.push(
-                Diagnostic::error("component", format!("{dir}/ has no component.yaml"))
+                Diagnostic::error(Code::Component, format!("{dir}/ has no component.yaml"))
                     .hint("every directory under components/ is a component; add component.yaml or rename the directory to start with `_`"),
             );
             return None;
@@ -292,7 +295,7 @@ fn load_component(
         Ok(s) => s,
         Err(e) => {
             diags.push(
-                Diagnostic::error("format", format!("{file}: {e}")).at(Span::new(&file, 1, 1)),
+                Diagnostic::error(Code::Format, format!("{file}: {e}")).at(Span::new(&file, 1, 1)),
             );
             return None;
         }
@@ -305,7 +308,7 @@ fn load_component(
     if spec.name != name {
         diags.push(
             Diagnostic::error(
-                "component",
+                Code::Component,
                 format!(
                     "component.yaml names the component `{}`, but its directory is `{name}`",
                     spec.name
@@ -331,7 +334,7 @@ fn load_component(
     if ok && !matches!(values.kind, NodeKind::Map(_)) {
         diags.push(
             Diagnostic::error(
-                "values",
+                Code::Values,
                 format!(
                     "{values_file} must be a map of values, not {}",
                     values.describe()
@@ -346,7 +349,7 @@ fn load_component(
     let schema = match world.read(&schema_file) {
         None => {
             diags.push(
-                Diagnostic::error("values-schema", format!("{dir}/ has no values.schema.json"))
+                Diagnostic::error(Code::ValuesSchema, format!("{dir}/ has no values.schema.json"))
                     .hint("every component declares the JSON Schema (2020-12) of its values; start from {\"type\": \"object\"}"),
             );
             None
@@ -362,7 +365,7 @@ fn load_component(
                     Err(e) => {
                         diags.push(
                             Diagnostic::error(
-                                "values-schema",
+                                Code::ValuesSchema,
                                 format!("{schema_file} is not valid JSON: {e}"),
                             )
                             .at(Span::new(
@@ -391,7 +394,7 @@ fn load_component(
                                 .map_or(1, |c| c + 1);
                             diags.push(
                                 Diagnostic::error(
-                                    "values-schema",
+                                    Code::ValuesSchema,
                                     format!("external $ref {target:?} is not supported; put the definition under $defs"),
                                 )
                                 .at(Span::new(&schema_file, line as u32, column as u32))
@@ -419,7 +422,7 @@ fn load_component(
                     .pointer("/source/command/0")
                     .map_or(node.pos, |n| n.pos);
                 let mut d = Diagnostic::error(
-                    "command-not-allowed",
+                    Code::CommandNotAllowed,
                     format!("component `{name}` {}", refusal.message),
                 )
                 .at(Span::new(&file, pos.line, pos.column));
@@ -496,7 +499,7 @@ fn load_environments(
     if paths.is_empty() {
         diags.push(
             Diagnostic::error(
-                "no-clusters",
+                Code::NoClusters,
                 "there is no environments/ directory with cluster files",
             )
             .hint(
@@ -517,7 +520,7 @@ fn load_environments(
         if !is_layer && !is_cluster {
             if file_name.ends_with(".yaml") || file_name.ends_with(".yml") {
                 diags.push(
-                    Diagnostic::error("unknown-file", format!("{path} is not a layer strata knows"))
+                    Diagnostic::error(Code::UnknownFile, format!("{path} is not a layer strata knows"))
                         .at(Span::new(&path, 1, 1))
                         .hint("layers are named layer.yaml, layer.<role>.yaml or <name>.cluster.yaml; strata would silently ignore this one, so it refuses"),
                 );
@@ -527,7 +530,7 @@ fn load_environments(
         for dir in &parts[1..parts.len() - 1] {
             if !is_dns_label(dir) {
                 diags.push(
-                    Diagnostic::error("name", format!("the directory name `{dir}` in {path} is not a valid name"))
+                    Diagnostic::error(Code::Name, format!("the directory name `{dir}` in {path} is not a valid name"))
                         .hint("environment and datacenter directories use lowercase letters, digits and '-' (a DNS-1123 label)"),
                 );
             }
@@ -554,7 +557,7 @@ fn load_environments(
     }
     if clusters.is_empty() && !diags.has_errors() {
         diags.push(
-            Diagnostic::error("no-clusters", "environments/ holds no cluster files")
+            Diagnostic::error(Code::NoClusters, "environments/ holds no cluster files")
                 .hint("add environments/<environment>/<datacenter>/<name>.cluster.yaml with `cluster: {role: ..., server: ...}`"),
         );
     }
@@ -570,7 +573,7 @@ fn read_layer(
 ) -> Layer {
     let unknown = |name: &str, pos: yaml::Pos, what: &str| {
         let mut d = Diagnostic::error(
-            "unknown-component",
+            Code::UnknownComponent,
             format!("{what} names the unknown component `{name}`"),
         )
         .at(Span::new(path, pos.line, pos.column));
@@ -626,7 +629,7 @@ fn read_cluster_file(
     if parts.len() < 3 {
         diags.push(
             Diagnostic::error(
-                "cluster",
+                Code::Cluster,
                 format!("{path} is not inside an environment directory"),
             )
             .at(Span::new(path, 1, 1))
@@ -639,7 +642,7 @@ fn read_cluster_file(
     if !is_dns_label(stem) {
         diags.push(
             Diagnostic::error(
-                "name",
+                Code::Name,
                 format!("the cluster file name `{stem}` is not a valid name"),
             )
             .at(Span::new(path, 1, 1))
@@ -653,7 +656,7 @@ fn read_cluster_file(
         .and_then(Node::as_str);
     let Some(role) = role else {
         diags.push(
-            Diagnostic::error("cluster", format!("the cluster file {path} sets no role"))
+            Diagnostic::error(Code::Cluster, format!("the cluster file {path} sets no role"))
                 .at(Span::new(path, node.pos.line, node.pos.column))
                 .hint("add `cluster: {role: management}` or `cluster: {role: workload}`; the role picks the layer.<role>.yaml files and the default components"),
         );

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 use jsonschema::Validator;
 
-use crate::diag::{Diagnostic, Diagnostics, Span};
+use crate::diag::{Code, Diagnostic, Diagnostics, Span};
 use crate::yaml::Node;
 
 pub const STRATA_SCHEMA: &str = include_str!("../../schema/strata.schema.json");
@@ -55,7 +55,7 @@ impl OwnFormat {
 pub fn check_own(file: &str, node: &Node, format: OwnFormat) -> Diagnostics {
     let Some(validator) = format.validator() else {
         return Diagnostic::error(
-            "internal",
+            Code::Internal,
             format!("the embedded {} does not compile", format.schema_file()),
         )
         .hint("this is a bug in strata; please report it")
@@ -80,9 +80,11 @@ pub fn check_own(file: &str, node: &Node, format: OwnFormat) -> Diagnostics {
                         .map(|(_, p, _)| *p)
                         .unwrap_or(at.pos);
                     let known = known_keys(format, &pointer);
-                    let mut d =
-                        Diagnostic::error("unknown-key", format!("unknown key `{key}` in {place}"))
-                            .at(Span::new(file, pos.line, pos.column));
+                    let mut d = Diagnostic::error(
+                        Code::UnknownKey,
+                        format!("unknown key `{key}` in {place}"),
+                    )
+                    .at(Span::new(file, pos.line, pos.column));
                     if !known.is_empty() {
                         d = d.hint(format!("the keys allowed here are: {}", known.join(", ")));
                     }
@@ -91,7 +93,7 @@ pub fn check_own(file: &str, node: &Node, format: OwnFormat) -> Diagnostics {
                 continue;
             }
             jsonschema::error::ValidationErrorKind::Required { property } => Diagnostic::error(
-                "missing-key",
+                Code::MissingKey,
                 format!(
                     "{place} is missing the required key {}",
                     property
@@ -100,7 +102,7 @@ pub fn check_own(file: &str, node: &Node, format: OwnFormat) -> Diagnostics {
                 ),
             )
             .hint(format!("see {} for the format", format.schema_file())),
-            _ => Diagnostic::error("format", format!("{place}: {error}"))
+            _ => Diagnostic::error(Code::Format, format!("{place}: {error}"))
                 .hint(format!("see {} for the format", format.schema_file())),
         };
         out.push(d.at(Span::new(file, at.pos.line, at.pos.column)));

@@ -10,7 +10,7 @@ use rayon::prelude::*;
 
 pub use value::{MValue, Merged, Origin, Wrote, merge};
 
-use crate::diag::{DiagResult, Diagnostic, Diagnostics, Span};
+use crate::diag::{Code, DiagResult, Diagnostic, Diagnostics, Span};
 use crate::load::{ClusterFile, Source, is_dns_label};
 use crate::yaml::Scalar;
 
@@ -85,10 +85,15 @@ fn check_unique(clusters: &[Cluster], diags: &mut Diagnostics) {
     for c in clusters {
         if let Some(first) = names.insert(&c.name, c) {
             diags.push(
-                Diagnostic::error("cluster", format!("two clusters are named `{}`", c.name))
-                    .at(Span::new(&c.file.path, 1, 1))
-                    .note(format!("the other is {}", first.file.path))
-                    .hint("cluster names must be unique: set a different `cluster.name` in one of them"),
+                Diagnostic::error(
+                    Code::Cluster,
+                    format!("two clusters are named `{}`", c.name),
+                )
+                .at(Span::new(&c.file.path, 1, 1))
+                .note(format!("the other is {}", first.file.path))
+                .hint(
+                    "cluster names must be unique: set a different `cluster.name` in one of them",
+                ),
             );
         }
         if let Some(first) = servers.insert(&c.server, c) {
@@ -98,7 +103,7 @@ fn check_unique(clusters: &[Cluster], diags: &mut Diagnostics) {
                 .and_then(Merged::last_origin)
                 .map(Origin::span);
             let mut d = Diagnostic::error(
-                "cluster",
+                Code::Cluster,
                 format!(
                     "clusters `{}` and `{}` have the same server {}",
                     first.name, c.name, c.server
@@ -140,7 +145,7 @@ fn merge_cluster(source: &Source, file: &ClusterFile, wrote: Wrote) -> DiagResul
             .and_then(Merged::last_origin)
             .map(Origin::span);
         diags.push(
-            Diagnostic::error("name", format!("the cluster name `{name}` is not a valid name"))
+            Diagnostic::error(Code::Name, format!("the cluster name `{name}` is not a valid name"))
                 .at_opt(span.or_else(|| Some(Span::new(&file.path, 1, 1))))
                 .hint("use lowercase letters, digits and '-', at most 63 characters; or set a shorter `cluster.name`"),
         );
@@ -149,7 +154,7 @@ fn merge_cluster(source: &Source, file: &ClusterFile, wrote: Wrote) -> DiagResul
         Some(s) => s,
         None => {
             diags.push(
-                Diagnostic::error("cluster", format!("cluster `{name}` has no API server"))
+                Diagnostic::error(Code::Cluster, format!("cluster `{name}` has no API server"))
                     .at(Span::new(&file.path, 1, 1))
                     .hint(format!(
                         "set `cluster.server` (the URL Argo CD deploys to) in {}",

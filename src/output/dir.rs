@@ -3,7 +3,7 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use crate::diag::{Diagnostic, Span};
+use crate::diag::{Code, Diagnostic, Span};
 
 /// Where `--out` or `output.dir` came from: strata.yaml is the repository's word, the command
 /// line the user's.
@@ -27,7 +27,7 @@ pub fn output_dir(root: &Path, dir: &Path, from: OutputFrom) -> Result<PathBuf, 
     let shown = dir.display().to_string();
     let refuse = |why: String, hint: &str| {
         let d = Diagnostic::error(
-            "output-dir",
+            Code::OutputDir,
             format!("strata will not write to {shown}: {why}"),
         );
         let d = match from {

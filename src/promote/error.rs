@@ -3,7 +3,7 @@
 
 use git2::Repository;
 
-use crate::diag::Failure;
+use crate::diag::{Exit, Failure};
 use crate::git::GitError;
 use crate::git::source::SourceRepo;
 
@@ -21,6 +21,20 @@ pub enum PromotionError {
     /// It ran and refused: a rollback without `--rollback`, a rewritten history.
     #[error("{0}")]
     Refused(String),
+}
+
+impl PromotionError {
+    /// What it means for the exit code: a refusal is a finding (1); a source that does not
+    /// compile, as its diagnostics say; anything else kept strata from running (2).
+    pub fn exit(&self) -> Exit {
+        match self {
+            PromotionError::Render { failure, .. } => failure.diagnostics.exit(),
+            PromotionError::Refused(_) => Exit::Found,
+            PromotionError::Git(_)
+            | PromotionError::Policy(_)
+            | PromotionError::MissingHistory(_) => Exit::Failed,
+        }
+    }
 }
 
 /// Refuses to judge from a shallow clone: the author set, ancestry and landings all need the

@@ -3,7 +3,7 @@
 
 use minijinja::Environment;
 
-use crate::diag::{Diagnostic, Diagnostics, Span};
+use crate::diag::{Code, Diagnostic, Diagnostics, Span};
 use crate::load::Source;
 use crate::merge::{Cluster, MValue, Merged};
 use crate::policy::{ClusterFacts, ResolvedLeaf, SecretValue};
@@ -36,7 +36,7 @@ pub fn cluster_facts(
             match env.render_str(template, ctx) {
                 Ok(r) => registries.push(r),
                 Err(e) => diags.push(
-                    Diagnostic::error("policy-config", format!("policies.registries.{}: `{template}` does not render for cluster `{}`: {e}", c.environment, c.name))
+                    Diagnostic::error(Code::PolicyConfig, format!("policies.registries.{}: `{template}` does not render for cluster `{}`: {e}", c.environment, c.name))
                         .at(Span::new("strata.yaml", 1, 1))
                         .hint("registry templates see `global` and `cluster`, e.g. harbor.{{ global.baseDomain }}"),
                 ),

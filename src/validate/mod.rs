@@ -3,7 +3,7 @@
 
 pub mod facts;
 
-use crate::diag::{Diagnostic, Diagnostics};
+use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::load::schema::dotted;
 use crate::load::{Component, Source};
 use crate::merge::{Cluster, Merged};
@@ -44,7 +44,7 @@ pub fn check_component(cluster: &Cluster, component: &Component, values: &Merged
                     .map_or_else(|| property.to_string(), str::to_string);
                 let full = format!("{path}.{key}");
                 Diagnostic::error(
-                    "values-missing",
+                    Code::ValuesMissing,
                     format!("cluster `{}`: `{full}` is required, but no layer sets it", cluster.name),
                 )
                 .note(format!("required by {schema_file}"))
@@ -67,7 +67,7 @@ pub fn check_component(cluster: &Cluster, component: &Component, values: &Merged
                     .map(|o| o.span());
                 out.push(
                     Diagnostic::error(
-                        "values-schema",
+                        Code::ValuesSchema,
                         format!("`{path}` has keys the schema does not allow: {keys}"),
                     )
                     .at_opt(first)
@@ -78,7 +78,7 @@ pub fn check_component(cluster: &Cluster, component: &Component, values: &Merged
             }
             _ => {
                 let shown = error.to_string();
-                Diagnostic::error("values-schema", format!("`{path}`: {shown}"))
+                Diagnostic::error(Code::ValuesSchema, format!("`{path}`: {shown}"))
                     .note(format!("cluster: {}", cluster.name))
                     .hint(format!("the value must match {schema_file}"))
             }

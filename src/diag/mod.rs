@@ -4,8 +4,12 @@
 //! pipeline collects several of them before it stops (typst's `SourceResult`). Printing goes
 //! through codespan-reporting so a diagnostic shows the offending source line, as `just` does.
 
+mod code;
+
 use std::collections::BTreeMap;
 use std::fmt;
+
+pub use code::{Code, Exit};
 
 use codespan_reporting::diagnostic::{Diagnostic as Report, Label};
 use codespan_reporting::files::SimpleFiles;
@@ -48,7 +52,7 @@ impl fmt::Display for Span {
 pub struct Diagnostic {
     pub severity: Severity,
     /// A stable identifier, e.g. `values-schema`. Users grep for it and CI may match on it.
-    pub code: &'static str,
+    pub code: Code,
     pub message: String,
     /// Where the problem is, when strata can tell.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -62,7 +66,7 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn error(code: &'static str, message: impl Into<String>) -> Diagnostic {
+    pub fn error(code: Code, message: impl Into<String>) -> Diagnostic {
         Diagnostic {
             severity: Severity::Error,
             code,
@@ -73,7 +77,7 @@ impl Diagnostic {
         }
     }
 
-    pub fn warning(code: &'static str, message: impl Into<String>) -> Diagnostic {
+    pub fn warning(code: Code, message: impl Into<String>) -> Diagnostic {
         Diagnostic {
             severity: Severity::Warning,
             ..Diagnostic::error(code, message)
@@ -136,6 +140,18 @@ impl Diagnostics {
 
     /// Sorts by file, line and message and drops exact repeats, so that the same mistake seen
     /// from eight clusters is printed once and the order does not depend on thread scheduling.
+    /// The exit code these diagnostics mean: 2 when one of them kept strata from running, 1
+    /// when there are errors, 0 otherwise.
+    pub fn exit(&self) -> Exit {
+        if self.0.iter().any(|d| d.code.exit() == Exit::Failed) {
+            Exit::Failed
+        } else if self.has_errors() {
+            Exit::Found
+        } else {
+            Exit::Clean
+        }
+    }
+
     pub fn sorted(mut self) -> Diagnostics {
         self.0.sort_by(|a, b| {
             (a.span.as_ref(), a.code, &a.message, &a.notes).cmp(&(
@@ -211,7 +227,7 @@ pub fn render(diagnostics: &Diagnostics, texts: &SourceTexts) -> String {
             Severity::Error => Report::error(),
             Severity::Warning => Report::warning(),
         }
-        .with_code(d.code)
+        .with_code(d.code.as_str())
         .with_message(capped(&d.message).into_owned());
         let mut notes: Vec<String> = d.notes.iter().map(|n| capped(n).into_owned()).collect();
         if let Some(span) = &d.span {
@@ -365,7 +381,7 @@ mod tests {
     fn renders_the_offending_line_with_file_and_line() {
         let mut texts = SourceTexts::default();
         texts.insert("a.yaml", "x: 1\nreplicas: three\n");
-        let d = Diagnostic::error("values-schema", "\"three\" is not of type \"integer\"")
+        let d = Diagnostic::error(Code::ValuesSchema, "\"three\" is not of type \"integer\"")
             .at(Span::new("a.yaml", 2, 11))
             .hint("set an integer");
         let out = render(&d.into(), &texts);
@@ -381,7 +397,7 @@ mod tests {
 
     #[test]
     fn a_span_into_an_unknown_file_is_still_named() {
-        let d = Diagnostic::error("x", "broken").at(Span::new("gone.yaml", 3, 1));
+        let d = Diagnostic::error(Code::Internal, "broken").at(Span::new("gone.yaml", 3, 1));
         let out = render(&d.into(), &SourceTexts::default());
         assert!(out.contains("at gone.yaml:3:1"), "{out}");
     }
@@ -391,7 +407,7 @@ mod tests {
         let long = format!("values:\n  x: {}\n", "y".repeat(100_000));
         let mut texts = SourceTexts::default();
         texts.insert("a.yaml", &long);
-        let d = Diagnostic::error("x", "m".repeat(10_000)).at(Span::new("a.yaml", 2, 3));
+        let d = Diagnostic::error(Code::Internal, "m".repeat(10_000)).at(Span::new("a.yaml", 2, 3));
         let out = render(&d.into(), &texts);
         assert!(
             out.len() < 3 * (MAX_QUOTED_LINE + MAX_MESSAGE),
@@ -408,7 +424,7 @@ mod tests {
 
     #[test]
     fn sorting_removes_repeats_of_one_mistake() {
-        let d = Diagnostic::error("x", "same").at(Span::new("a", 1, 1));
+        let d = Diagnostic::error(Code::Internal, "same").at(Span::new("a", 1, 1));
         let all = Diagnostics(vec![d.clone(), d.clone()]).sorted();
         assert_eq!(all.len(), 1);
     }
