@@ -82,48 +82,11 @@ fn failed(format: ValidateFormat, diags: &Diagnostics, texts: &SourceTexts) -> R
         ValidateFormat::Json => {
             print_json(&serde_json::json!({"valid": false, "diagnostics": diags.0}))?
         }
-        ValidateFormat::Sarif => println!("{}", diagnostics_sarif(diags)),
+        ValidateFormat::Sarif => println!(
+            "{}",
+            crate::policy::render_diagnostics_sarif(diags, env!("CARGO_PKG_VERSION"))
+        ),
         ValidateFormat::Human => {}
     }
     Ok(exit)
-}
-
-/// Every diagnostic as a SARIF 2.1.0 result, so code scanning shows input errors too.
-fn diagnostics_sarif(diags: &Diagnostics) -> String {
-    let results: Vec<serde_json::Value> = diags
-        .iter()
-        .map(|d| {
-            let mut r = serde_json::json!({
-                "ruleId": d.code,
-                "level": if d.severity == diag::Severity::Error { "error" } else { "warning" },
-                "message": {"text": match &d.hint { Some(h) => format!("{} (hint: {h})", d.message), None => d.message.clone() }},
-            });
-            // Code scanning needs a location on every result; strata.yaml stands in for
-            // findings without a source line (the notes name the rendered file).
-            let (file, line, column) = match &d.span {
-                Some(span) => (span.file.clone(), span.line, span.column),
-                None => ("strata.yaml".to_string(), 1, 1),
-            };
-            r["locations"] = serde_json::json!([{"physicalLocation": {
-                "artifactLocation": {"uri": file},
-                "region": {"startLine": line.max(1), "startColumn": column.max(1)},
-            }}]);
-            let text = r["message"]["text"].as_str().map(str::to_string);
-            if let Some(text) = text.filter(|_| !d.notes.is_empty()) {
-                r["message"]["text"] = serde_json::json!(format!("{text} ({})", d.notes.join("; ")));
-            }
-            r
-        })
-        .collect();
-    let rules: std::collections::BTreeSet<&str> = diags.iter().map(|d| d.code.as_str()).collect();
-    serde_json::to_string_pretty(&serde_json::json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {"name": "strata", "version": env!("CARGO_PKG_VERSION"), "informationUri": "https://github.com/strata-dev/strata",
-                "rules": rules.iter().map(|r| serde_json::json!({"id": r})).collect::<Vec<_>>()}},
-            "results": results,
-        }],
-    }))
-    .unwrap_or_default()
 }

@@ -48,7 +48,7 @@ pub use json::render_json;
 pub use leak::{MIN_OWNED_LEN, Ownership, STOP_WORDS};
 pub use list::list_rules;
 pub use rule::{ENVIRONMENT_LEAK, RULES, Rule, rule};
-pub use sarif::render_sarif;
+pub use sarif::{render_diagnostics_sarif, render_sarif};
 pub use violation::{Violation, any_fails};
 
 use crate::object::{ObjectId, is_core};
