@@ -20,7 +20,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::load::Source;
 use crate::merge::Cluster;
-use crate::policy::{Level, ResolvedLeaf, Violation};
+use crate::policy::{ResolvedLeaf, Violation};
 use crate::world::World;
 
 /// Identifies this build of strata: its version and the size and modification time of its own
@@ -75,7 +75,8 @@ pub struct CachedCluster {
     pub objects: usize,
     /// Every policy finding in the cluster's objects: a render that skips the cluster reports
     /// its warnings again.
-    pub violations: Vec<CachedViolation>,
+    #[serde(deserialize_with = "crate::policy::known_violations")]
+    pub violations: Vec<Violation>,
     /// What each enabled component was made from and made, so that a change to one component
     /// re-renders that component only.
     pub components: BTreeMap<String, CachedComponent>,
@@ -93,7 +94,8 @@ pub struct CachedComponent {
     /// component of the cluster.
     pub network_policies: Vec<(String, serde_json::Value)>,
     pub objects: usize,
-    pub violations: Vec<CachedViolation>,
+    #[serde(deserialize_with = "crate::policy::known_violations")]
+    pub violations: Vec<Violation>,
 }
 
 /// A file as written: its length, which a cheap look at the disk compares. Written as the bare
@@ -109,60 +111,6 @@ impl FileRecord {
         FileRecord {
             len: bytes.len() as u64,
         }
-    }
-}
-
-/// A [`Violation`] in a form that survives a round trip through JSON.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct CachedViolation {
-    pub rule: String,
-    pub level: Level,
-    pub environment: String,
-    pub cluster: String,
-    pub component: String,
-    pub file: String,
-    pub resource: String,
-    pub field: String,
-    pub message: String,
-    pub hint: String,
-    pub origin: Option<(String, u32)>,
-    pub exemption: Option<String>,
-}
-
-impl CachedViolation {
-    pub fn of(v: &Violation) -> CachedViolation {
-        CachedViolation {
-            rule: v.rule.to_string(),
-            level: v.level,
-            environment: v.environment.clone(),
-            cluster: v.cluster.clone(),
-            component: v.component.clone(),
-            file: v.file.clone(),
-            resource: v.resource.clone(),
-            field: v.field.clone(),
-            message: v.message.clone(),
-            hint: v.hint.clone(),
-            origin: v.origin.clone(),
-            exemption: v.exemption.clone(),
-        }
-    }
-
-    /// Back to a violation; `None` for a rule this strata does not know (a stale cache).
-    pub fn violation(&self) -> Option<Violation> {
-        Some(Violation {
-            rule: crate::policy::rule(&self.rule)?.id,
-            level: self.level,
-            environment: self.environment.clone(),
-            cluster: self.cluster.clone(),
-            component: self.component.clone(),
-            file: self.file.clone(),
-            resource: self.resource.clone(),
-            field: self.field.clone(),
-            message: self.message.clone(),
-            hint: self.hint.clone(),
-            origin: self.origin.clone(),
-            exemption: self.exemption.clone(),
-        })
     }
 }
 

@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 
 use super::Options;
 use super::pipeline::{ClusterOutput, Reuse};
-use crate::cache::{self, Cache, CachedCluster, CachedViolation, Inputs};
+use crate::cache::{self, Cache, CachedCluster, Inputs};
 use crate::diag::Diagnostics;
 use crate::load::{self, Source};
 use crate::merge::Cluster;
@@ -200,7 +200,6 @@ impl<'a> Changes<'a> {
         secrets: &BTreeMap<&str, String>,
         rechecked: &BTreeMap<&str, Vec<policy::Violation>>,
     ) -> (Cache, Gathered) {
-        let cached = |v: &[policy::Violation]| v.iter().map(CachedViolation::of).collect();
         let mut next = Cache {
             renderer: build.to_string(),
             leaves: self.leaves.clone(),
@@ -235,14 +234,14 @@ impl<'a> Changes<'a> {
                         environment: c.environment.clone(),
                         files: o.records,
                         objects: o.objects,
-                        violations: cached(&o.violations),
+                        violations: o.violations,
                         components,
                     }),
                 );
             } else if let Some(cc) = self.usable.and_then(|u| u.clusters.get(&c.name)) {
                 let mut cc = cc.clone();
                 if let Some(found) = rechecked.get(c.name.as_str()) {
-                    Arc::make_mut(&mut cc).violations = cached(found);
+                    Arc::make_mut(&mut cc).violations = found.clone();
                 }
                 gathered.objects += cc.objects;
                 next.clusters.insert(c.name.clone(), cc);

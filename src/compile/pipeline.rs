@@ -55,7 +55,7 @@ fn record_violations(
 ) {
     for v in violations {
         if let Some(c) = components.get_mut(&v.component) {
-            c.violations.push(cache::CachedViolation::of(v));
+            c.violations.push(v.clone());
         }
     }
 }
@@ -315,11 +315,7 @@ impl<'a> Pipeline<'a> {
         }
         for (name, c) in &kept {
             objects += c.objects;
-            violations.extend(
-                c.violations
-                    .iter()
-                    .filter_map(cache::CachedViolation::violation),
-            );
+            violations.extend(c.violations.iter().cloned());
             components.insert((*name).clone(), (*c).clone());
         }
         let owned = reuse

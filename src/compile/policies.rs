@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::Options;
 use super::changes::Changes;
-use crate::cache::{self, CachedViolation};
+use crate::cache;
 use crate::diag::{Code, Diagnostic, Diagnostics, Span};
 use crate::load::Source;
 use crate::merge::Cluster;
@@ -163,7 +163,7 @@ pub(super) fn violations(
             continue;
         }
         if let Some(cc) = changes.usable.and_then(|u| u.clusters.get(name)) {
-            violations.extend(cc.violations.iter().filter_map(CachedViolation::violation));
+            violations.extend(cc.violations.iter().cloned());
         }
     }
     violations.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));

@@ -49,6 +49,7 @@ pub use leak::{MIN_OWNED_LEN, Ownership, STOP_WORDS};
 pub use list::list_rules;
 pub use rule::{ENVIRONMENT_LEAK, RULES, Rule, rule};
 pub use sarif::{render_diagnostics_sarif, render_sarif};
+pub(crate) use violation::known_violations;
 pub use violation::{Violation, any_fails};
 
 use crate::object::{ObjectId, is_core};
