@@ -2,7 +2,7 @@
 //!
 //! A cluster whose inputs hash the same as last time is not rendered, emitted or checked again:
 //! its files are already on disk and its policy findings are known. The input hash covers
-//! everything a cluster's output depends on — strata itself (the renderer id), strata.yaml,
+//! everything a cluster's output depends on — strata itself (its build id), strata.yaml,
 //! every file of every component it runs (and `components/_lib/`), its merged values, globals
 //! and identity — so the cache cannot give stale output: any change to any of them is a miss.
 //!
@@ -46,8 +46,9 @@ pub(crate) fn build_id() -> String {
 /// What one render left behind.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct Cache {
-    /// Which strata made it; another strata invalidates everything.
-    pub renderer: String,
+    /// Which strata made it ([`build_id`]); another strata invalidates everything.
+    #[serde(rename = "renderer")]
+    pub build: String,
     /// The hash of every string leaf of every cluster: what environment-leak ownership is built on.
     pub leaves: String,
     /// The hash of what each environment owns ([`crate::policy::Ownership::fingerprint`]).
@@ -114,11 +115,11 @@ impl FileRecord {
     }
 }
 
-/// The whole source as one hash: this strata (`renderer`), then the hash of every file's path,
+/// The whole source as one hash: this strata (`build`), then the hash of every file's path,
 /// length and bytes. Equal digests mean an equal render, which lets a render with no change
 /// stop before it parses anything. A file's own hash tells a render that the file is as a past
 /// render saw it.
-pub fn source_digest(renderer: &str, world: &dyn World) -> SourceDigest {
+pub fn source_digest(build: &str, world: &dyn World) -> SourceDigest {
     use rayon::prelude::*;
     // In parallel: on one thread this was 0.6 ms of a one-value change at 8 clusters.
     let hashed: Vec<(&String, String)> = world
@@ -139,7 +140,7 @@ pub fn source_digest(renderer: &str, world: &dyn World) -> SourceDigest {
         .map(|(path, digest)| (path.clone(), digest))
         .collect();
     let mut h = Sha256::new();
-    h.update(renderer.as_bytes());
+    h.update(build.as_bytes());
     h.update([0]);
     for digest in files.values() {
         h.update(digest.as_bytes());
@@ -187,7 +188,7 @@ pub fn component_hashes(source: &Source, world: &dyn World) -> BTreeMap<String, 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Inputs {
     pub whole: String,
-    /// strata itself (the renderer id), strata.yaml, the cluster file, identity, globals and the
+    /// strata itself (its build id), strata.yaml, the cluster file, identity, globals and the
     /// clusters of its environment.
     pub shared: String,
     /// Per component: whether it is enabled, its files (and `components/_lib/`), its merged
@@ -196,7 +197,7 @@ pub struct Inputs {
 }
 
 pub fn cluster_inputs(
-    renderer: &str,
+    build: &str,
     settings: &[u8],
     components: &BTreeMap<String, String>,
     cluster: &Cluster,
@@ -209,7 +210,7 @@ pub fn cluster_inputs(
         h.update(bytes);
     };
     let mut h = Gather::default();
-    field(&mut h, "renderer", renderer.as_bytes());
+    field(&mut h, "renderer", build.as_bytes());
     field(&mut h, "settings", settings);
     field(&mut h, "file", cluster.file.path.as_bytes());
     field(&mut h, "identity", b"");

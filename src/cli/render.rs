@@ -198,7 +198,7 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
         },
     };
     let store = Store::new(&out_dir);
-    let renderer = if partial {
+    let build = if partial {
         String::new()
     } else {
         crate::cache::build_id()
@@ -208,10 +208,10 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
     let source = if partial {
         SourceDigest::default()
     } else {
-        crate::cache::source_digest(&renderer, &world)
+        crate::cache::source_digest(&build, &world)
     };
     let last = (!partial)
-        .then(|| store.last_render(&renderer, &source))
+        .then(|| store.last_render(&build, &source))
         .flatten();
     print_timing("quick check", started.elapsed());
     let vouched_hashes = match last {
@@ -240,7 +240,7 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
     };
     let bar = ProgressLine::new(progress);
     let options = Options {
-        build: renderer.clone(),
+        build: build.clone(),
         progress: Some(&bar),
         vouched: Some(&vouched),
         ..Options::default()
@@ -299,7 +299,7 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
             let index = save.then(|| store.write_index(&compiled.cache));
             let recorded = record.then(|| {
                 store.record_last_render(&Record {
-                    build: &renderer,
+                    build: &build,
                     source: &source,
                     counts: Counts {
                         clusters: summary.clusters,

@@ -58,7 +58,7 @@ impl<'a> Changes<'a> {
         let usable: Option<&'a Cache> = options
             .cache
             .and_then(|load| load())
-            .filter(|c| c.renderer == options.build && !options.build.is_empty());
+            .filter(|c| c.build == options.build && !options.build.is_empty());
         let mut members: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
         for c in all {
             members
@@ -201,7 +201,7 @@ impl<'a> Changes<'a> {
         rechecked: &BTreeMap<&str, Vec<policy::Violation>>,
     ) -> (Cache, Gathered) {
         let mut next = Cache {
-            renderer: build.to_string(),
+            build: build.to_string(),
             leaves: self.leaves.clone(),
             ownership,
             // Every schema compiled: now, or in an earlier render as it is now.

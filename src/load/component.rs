@@ -41,7 +41,7 @@ pub(crate) struct CommandFile {
 
 /// How a component turns values into manifests.
 #[derive(Clone, Debug)]
-pub enum Renderer {
+pub enum ComponentSource {
     /// The minijinja templates in `templates/`, by file name.
     Templates(BTreeMap<String, String>),
     /// A program run without a shell in the component's directory.
@@ -61,7 +61,8 @@ pub struct Component {
     pub sync_wave: i64,
     /// `components/<name>`
     pub dir: String,
-    pub renderer: Renderer,
+    /// How it turns values into manifests: `source:` of component.yaml.
+    pub source: ComponentSource,
     /// `values.yaml`: the lowest layer.
     pub values: Node,
     /// `values.schema.json`, to find `x-strata-secret` fields and defaults, and to compile.

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 pub use allow_list::{AllowList, Refusal};
 pub(crate) use component::schema_errors;
-pub use component::{Component, DEFAULT_COMMAND_TIMEOUT, Renderer, parse_duration};
+pub use component::{Component, ComponentSource, DEFAULT_COMMAND_TIMEOUT, parse_duration};
 pub use ignore_rule::IgnoreRule;
 pub use layer::{ClusterFile, Layer};
 pub use settings::{Approvals, ArgoSettings, Promotion, Settings, Soak};
@@ -408,7 +408,7 @@ fn load_component(
         },
     };
 
-    let renderer = match spec.source {
+    let source = match spec.source {
         Some(cmd) => {
             let timeout = match cmd.timeout.as_deref() {
                 None => DEFAULT_COMMAND_TIMEOUT,
@@ -433,7 +433,7 @@ fn load_component(
                 }
                 diags.push(d.hint(refusal.hint));
             }
-            Renderer::Command {
+            ComponentSource::Command {
                 argv: cmd.command,
                 timeout,
             }
@@ -453,12 +453,12 @@ fn load_component(
                     }
                 }
             }
-            Renderer::Templates(templates)
+            ComponentSource::Templates(templates)
         }
     };
 
     let mut partials = lib.clone();
-    if let Renderer::Templates(t) = &renderer {
+    if let ComponentSource::Templates(t) = &source {
         partials.extend(t.iter().map(|(k, v)| (k.clone(), v.clone())));
     }
 
@@ -474,7 +474,7 @@ fn load_component(
         roles: spec.roles,
         sync_wave: spec.sync_wave,
         dir,
-        renderer,
+        source,
         values,
         schema_json,
         compiled: Arc::default(),

@@ -58,7 +58,7 @@ impl<'a> Renderer<'a> {
         let envs = source
             .components
             .iter()
-            .filter(|(_, c)| matches!(c.renderer, load::Renderer::Templates(_)))
+            .filter(|(_, c)| matches!(c.source, load::ComponentSource::Templates(_)))
             .map(|(n, c)| (n.as_str(), template::environment(c.partials.clone())))
             .collect();
         Renderer {
@@ -86,8 +86,8 @@ impl<'a> Renderer<'a> {
             .filter_map(|(n, v)| self.source.components.get(n).map(|c| (c, v)))
             .collect();
         let render = |(component, values): &(&Component, &Merged)| {
-            let r = match &component.renderer {
-                load::Renderer::Templates(templates) => {
+            let r = match &component.source {
+                load::ComponentSource::Templates(templates) => {
                     match self.envs.get(component.name.as_str()) {
                         Some(env) => render_templates(
                             env,
@@ -100,7 +100,7 @@ impl<'a> Renderer<'a> {
                         None => Ok(Vec::new()),
                     }
                 }
-                load::Renderer::Command { argv, timeout } => render_command(
+                load::ComponentSource::Command { argv, timeout } => render_command(
                     self.world,
                     argv,
                     *timeout,
