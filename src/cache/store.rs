@@ -82,10 +82,10 @@ impl Store {
     pub(crate) fn clusters_gone(&self, cache: &Cache) -> Vec<String> {
         use rayon::prelude::*;
         let gone = |(_, c): &(&String, &Arc<CachedCluster>)| {
-            let mut look = Look::new(&self.out);
+            let mut check = DiskCheck::new(&self.out);
             !c.files
                 .iter()
-                .all(|(path, record)| look.on_disk(path, record.len))
+                .all(|(path, record)| check.on_disk(path, record.len))
         };
         // A few thousand files are checked on the cache's thread alone, beside the compile: on
         // the rayon pool they would hold up the load and the merge. More are worth the pool.
@@ -199,8 +199,8 @@ fn last_render(out: &Path, dir: &Path, build: &str, source: &SourceDigest) -> Op
         let all_there = recorded
             .par_iter()
             .map_init(
-                || Look::new(out),
-                |look, (len, path)| look.on_disk(path, *len),
+                || DiskCheck::new(out),
+                |check, (len, path)| check.on_disk(path, *len),
             )
             .all(|there| there);
         if all_there {
@@ -258,15 +258,15 @@ fn record_last_render(dir: &Path, r: &Record<'_>) -> std::io::Result<Unfinished>
 /// Looks at the files a render wrote under `out`, to see that each is still there: a file of
 /// the size recorded. Files are looked at from their directory, kept open while the next file
 /// is in it too: the kernel then walks one name per file, not the whole path.
-struct Look<'a> {
+struct DiskCheck<'a> {
     out: &'a Path,
     #[cfg(unix)]
     dir: Option<(&'a str, rustix::fd::OwnedFd)>,
 }
 
-impl<'a> Look<'a> {
-    fn new(out: &'a Path) -> Look<'a> {
-        Look {
+impl<'a> DiskCheck<'a> {
+    fn new(out: &'a Path) -> DiskCheck<'a> {
+        DiskCheck {
             out,
             #[cfg(unix)]
             dir: None,
@@ -353,7 +353,7 @@ impl Unfinished {
             // small one of the serializer.
             let mut buffered = std::io::BufWriter::with_capacity(
                 64 * 1024,
-                Marked {
+                HoldFirstByte {
                     to: &file,
                     first: None,
                     len: 0,
@@ -381,13 +381,13 @@ impl Unfinished {
 }
 
 /// A writer that puts [`UNFINISHED`] in place of the first byte, and keeps that byte.
-struct Marked<W> {
+struct HoldFirstByte<W> {
     to: W,
     first: Option<u8>,
     len: u64,
 }
 
-impl<W: std::io::Write> std::io::Write for Marked<W> {
+impl<W: std::io::Write> std::io::Write for HoldFirstByte<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let n = match (self.first, buf) {
             (None, [first, rest @ ..]) => {
@@ -434,26 +434,26 @@ mod tests {
         std::fs::write(root.join("rendered/a/one.yaml"), "1").expect("write");
         std::fs::write(root.join("rendered/a/two.yaml"), "22").expect("write");
         std::fs::write(root.join("rendered/b/three.yaml"), "333").expect("write");
-        let mut look = Look::new(root);
+        let mut check = DiskCheck::new(root);
         // In order, as a cluster's files are: the directory kept open serves the next file.
-        assert!(look.on_disk("top.yaml", 5));
-        assert!(look.on_disk("rendered/a/one.yaml", 1));
-        assert!(look.on_disk("rendered/a/two.yaml", 2));
-        assert!(!look.on_disk("rendered/a/two.yaml", 3), "another size");
-        assert!(!look.on_disk("rendered/a/gone.yaml", 0), "no such file");
-        assert!(look.on_disk("rendered/b/three.yaml", 3));
+        assert!(check.on_disk("top.yaml", 5));
+        assert!(check.on_disk("rendered/a/one.yaml", 1));
+        assert!(check.on_disk("rendered/a/two.yaml", 2));
+        assert!(!check.on_disk("rendered/a/two.yaml", 3), "another size");
+        assert!(!check.on_disk("rendered/a/gone.yaml", 0), "no such file");
+        assert!(check.on_disk("rendered/b/three.yaml", 3));
         assert!(
-            !look.on_disk("rendered/b/dir", 4096),
+            !check.on_disk("rendered/b/dir", 4096),
             "a directory is not a file"
         );
         assert!(
-            !look.on_disk("rendered/c/four.yaml", 4),
+            !check.on_disk("rendered/c/four.yaml", 4),
             "no such directory"
         );
         // A directory that failed to open is not taken for the one before it.
-        assert!(!look.on_disk("rendered/c/one.yaml", 1));
+        assert!(!check.on_disk("rendered/c/one.yaml", 1));
         assert!(
-            look.on_disk("rendered/a/one.yaml", 1),
+            check.on_disk("rendered/a/one.yaml", 1),
             "back to a directory seen before"
         );
         #[cfg(unix)]
@@ -461,7 +461,7 @@ mod tests {
             std::os::unix::fs::symlink("one.yaml", root.join("rendered/a/link.yaml"))
                 .expect("symlink");
             assert!(
-                look.on_disk("rendered/a/link.yaml", 1),
+                check.on_disk("rendered/a/link.yaml", 1),
                 "a link is followed"
             );
         }

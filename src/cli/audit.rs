@@ -9,7 +9,7 @@ use jiff::Timestamp;
 use crate::promote;
 
 use super::open::{self, Context};
-use super::report::{Exit, print_json, report_promotion};
+use super::report::{Exit, print_json, print_promotion_error};
 
 #[derive(clap::Args, Debug)]
 pub(super) struct Args {
@@ -60,7 +60,7 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
     };
     let entries = match promote::audit::audit(&source, &out, env, since) {
         Ok(e) => e,
-        Err(e) => return Ok(report_promotion(e)),
+        Err(e) => return Ok(print_promotion_error(e)),
     };
     match format {
         AuditFormat::Json => print_json(&entries)?,

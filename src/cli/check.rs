@@ -12,7 +12,7 @@ use crate::promote;
 use crate::{emit, output};
 
 use super::open::{self, Context};
-use super::report::{Exit, Format, print_json, report_promotion};
+use super::report::{Exit, Format, print_json, print_promotion_error};
 
 #[derive(clap::Args, Debug)]
 pub(super) struct Args {
@@ -99,7 +99,7 @@ fn against_repo(context: &Context, repo: &Path, env: Option<&str>, format: Forma
     let out = open::output_repo(repo)?;
     let checks = match promote::check_repo::check_repo(&source, &out, env) {
         Ok(c) => c,
-        Err(e) => return Ok(report_promotion(e)),
+        Err(e) => return Ok(print_promotion_error(e)),
     };
     if checks.is_empty() {
         anyhow::bail!(

@@ -14,7 +14,7 @@ use crate::promote::gates::policy::in_force;
 use crate::world::{FsWorld, World};
 
 use super::open::Context;
-use super::report::{Exit, report};
+use super::report::{Exit, print_diagnostics};
 
 #[derive(clap::Args, Debug)]
 pub(super) struct Args {
@@ -72,7 +72,7 @@ fn render_side(
         Err(f) => {
             // Either side being invalid means there is no diff to show: strata could not run.
             eprintln!("error: the {what} ({}) does not compile:", world.describe());
-            report(&f.diagnostics, &f.texts);
+            print_diagnostics(&f.diagnostics, &f.texts);
             Err(Exit::Failed)
         }
     }
@@ -105,7 +105,7 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
         },
         None => match FsWorld::open(root) {
             Ok(w) => Box::new(w),
-            Err(d) => return Ok(report(&d, &Default::default())),
+            Err(d) => return Ok(print_diagnostics(&d, &Default::default())),
         },
     };
     // Both sides render at once; each also renders its clusters in parallel.

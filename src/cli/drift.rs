@@ -12,7 +12,7 @@ use crate::compile::{Options, Selection};
 use crate::diag::{self, Code, Diagnostic};
 
 use super::open::{self, Context};
-use super::report::{Exit, Format, print_json, reported};
+use super::report::{Exit, Format, print_compile, print_json};
 
 #[derive(clap::Args, Debug)]
 pub(super) struct Args {
@@ -52,10 +52,11 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
         keep_objects: true,
         ..Options::default()
     };
-    let mut compiled = match reported(crate::compile::compile_with(&world, &selection, &options)) {
-        Ok(c) => c,
-        Err(exit) => return Ok(exit),
-    };
+    let mut compiled =
+        match print_compile(crate::compile::compile_with(&world, &selection, &options)) {
+            Ok(c) => c,
+            Err(exit) => return Ok(exit),
+        };
     let desired: Vec<serde_json::Value> = std::mem::take(&mut compiled.rendered)
         .into_iter()
         .map(|o| o.object)

@@ -5,7 +5,7 @@ use anyhow::Result;
 use crate::{explain, load, merge};
 
 use super::open::{self, Context};
-use super::report::{Exit, Format, print_json, report, report_failure};
+use super::report::{Exit, Format, print_diagnostics, print_failure, print_json};
 
 #[derive(clap::Args, Debug)]
 pub(super) struct Args {
@@ -24,11 +24,11 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
     };
     let source = match load::load(&world) {
         Ok(s) => s,
-        Err(f) => return Ok(report_failure(&f)),
+        Err(f) => return Ok(print_failure(&f)),
     };
     let clusters = match merge::merge_all(&source, merge::Wrote::Kept) {
         Ok(c) => c,
-        Err(d) => return Ok(report(&d, &source.texts)),
+        Err(d) => return Ok(print_diagnostics(&d, &source.texts)),
     };
     match explain::explain(&clusters, &args.cluster, &args.target) {
         Ok(e) => {
@@ -38,6 +38,6 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
             }
             Ok(Exit::Clean)
         }
-        Err(d) => Ok(report(&d.into(), &source.texts)),
+        Err(d) => Ok(print_diagnostics(&d.into(), &source.texts)),
     }
 }

@@ -6,7 +6,7 @@ use clap::Subcommand;
 use crate::{load, merge};
 
 use super::open::{self, Context};
-use super::report::{Exit, Format, print_json, report, report_failure};
+use super::report::{Exit, Format, print_diagnostics, print_failure, print_json};
 
 #[derive(clap::Args, Debug)]
 pub(super) struct Args {
@@ -37,11 +37,11 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
     };
     let source = match load::load(&world) {
         Ok(s) => s,
-        Err(f) => return Ok(report_failure(&f)),
+        Err(f) => return Ok(print_failure(&f)),
     };
     let clusters = match merge::merge_all(&source, merge::Wrote::Skipped) {
         Ok(c) => c,
-        Err(d) => return Ok(report(&d, &source.texts)),
+        Err(d) => return Ok(print_diagnostics(&d, &source.texts)),
     };
     match format {
         Format::Json => {

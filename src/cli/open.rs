@@ -14,7 +14,7 @@ use crate::promote::gates::identity::Identity;
 use crate::promote::publish::Committer;
 use crate::world::{FsWorld, find_root};
 
-use super::report::{Exit, report, reported};
+use super::report::{Exit, print_compile, print_diagnostics};
 
 /// What every command that reads the source is given besides its own arguments.
 pub(crate) struct Context {
@@ -51,7 +51,7 @@ pub(super) fn root(given: Option<&Path>) -> Result<PathBuf> {
 
 /// The files of the source repository at `root`, as they are on disk.
 pub(super) fn world(root: &Path) -> std::result::Result<FsWorld, Exit> {
-    FsWorld::open(root).map_err(|d| report(&d, &Default::default()))
+    FsWorld::open(root).map_err(|d| print_diagnostics(&d, &Default::default()))
 }
 
 /// Compiles `selection` of the source in `world`, printing warnings and timings, or the
@@ -60,7 +60,7 @@ pub(super) fn compile(
     world: &FsWorld,
     selection: &Selection,
 ) -> std::result::Result<Compiled, Exit> {
-    reported(crate::compile::compile(world, selection))
+    print_compile(crate::compile::compile(world, selection))
 }
 
 /// The git repository that holds the source at `root`, or at `given`.

@@ -4,7 +4,7 @@ use anyhow::Result;
 use clap::Subcommand;
 
 use super::open::{self, Context};
-use super::report::{Exit, report_failure};
+use super::report::{Exit, print_failure};
 
 #[derive(clap::Args, Debug)]
 pub(super) struct Args {
@@ -26,7 +26,7 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
     };
     let source = match crate::load::load(&world) {
         Ok(s) => s,
-        Err(f) => return Ok(report_failure(&f)),
+        Err(f) => return Ok(print_failure(&f)),
     };
     let envs: Vec<String> = source
         .clusters

@@ -9,7 +9,7 @@ use crate::promote;
 use crate::promote::gates::gate::render_human;
 
 use super::open::{self, Context};
-use super::report::{Exit, Format, print_json, report_promotion};
+use super::report::{Exit, Format, print_json, print_promotion_error};
 use super::verify::{GateArgs, request};
 
 #[derive(clap::Args, Debug)]
@@ -34,7 +34,7 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
     let out = open::output_repo(repo)?;
     let v = match promote::verify::verify(&source, &out, &request(env, gates, now)?) {
         Ok(v) => v,
-        Err(e) => return Ok(report_promotion(e)),
+        Err(e) => return Ok(print_promotion_error(e)),
     };
     if !v.open() {
         match format {
@@ -49,7 +49,7 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
     let committer = open::committer(&out, who, now)?;
     let commit = match promote::promotion::promote(&out, &v, &committer) {
         Ok(c) => c,
-        Err(e) => return Ok(report_promotion(e)),
+        Err(e) => return Ok(print_promotion_error(e)),
     };
     match format {
         Format::Json => {

@@ -9,7 +9,7 @@ use crate::git::short;
 use crate::promote;
 
 use super::open::{self, Context};
-use super::report::{Exit, Format, print_json, report_promotion};
+use super::report::{Exit, Format, print_json, print_promotion_error};
 
 #[derive(clap::Args, Debug)]
 pub(super) struct Args {
@@ -44,7 +44,7 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
     let uncommitted = source.uncommitted();
     let published = match promote::publish::publish(&source, &out, env, &committer, rollback) {
         Ok(p) => p,
-        Err(e) => return Ok(report_promotion(e)),
+        Err(e) => return Ok(print_promotion_error(e)),
     };
     if let (false, Some(p)) = (uncommitted.is_empty(), published.first()) {
         let shown: Vec<&str> = uncommitted.iter().take(5).map(String::as_str).collect();

@@ -12,7 +12,9 @@ use crate::output;
 
 use super::open::{self, Context};
 use super::progress::ProgressLine;
-use super::report::{Exit, Format, print_json, print_timing, report, report_failure, reported};
+use super::report::{
+    Exit, Format, print_compile, print_diagnostics, print_failure, print_json, print_timing,
+};
 
 #[derive(clap::Args, Debug)]
 pub(super) struct Args {
@@ -151,7 +153,7 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
         Some(dir) => match output::output_dir(root, dir, output::OutputFrom::CommandLine) {
             Ok(d) => d,
             Err(d) => {
-                report(&d.into(), &Default::default());
+                print_diagnostics(&d.into(), &Default::default());
                 return Ok(Exit::Failed);
             }
         },
@@ -190,11 +192,11 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
                         ));
                         let mut texts = crate::diag::SourceTexts::default();
                         texts.insert("strata.yaml", &text);
-                        return Ok(report(&d.into(), &texts));
+                        return Ok(print_diagnostics(&d.into(), &texts));
                     }
                 }
             }
-            Err(f) => return Ok(report_failure(&f)),
+            Err(f) => return Ok(print_failure(&f)),
         },
     };
     let store = Store::new(&out_dir);
@@ -251,7 +253,7 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
         print_timing("check output", check);
     }
     // Diagnostics print below the line on a terminal, which then goes on with the writing.
-    let compiled = match bar.bar.suspend(|| reported(compiled)) {
+    let compiled = match bar.bar.suspend(|| print_compile(compiled)) {
         Ok(c) => c,
         Err(exit) => {
             bar.finish();

@@ -19,7 +19,7 @@ pub(crate) enum Format {
 
 /// Prints diagnostics to stderr and picks the exit code: problems with the input are 1, an
 /// environment that stops strata from running is 2.
-pub(super) fn report(diags: &Diagnostics, texts: &SourceTexts) -> Exit {
+pub(super) fn print_diagnostics(diags: &Diagnostics, texts: &SourceTexts) -> Exit {
     eprint!("{}", diag::render(diags, texts));
     let errors = diags
         .iter()
@@ -44,8 +44,8 @@ pub(super) fn report(diags: &Diagnostics, texts: &SourceTexts) -> Exit {
 }
 
 /// [`report`] of a failed compile or load.
-pub(super) fn report_failure(f: &Failure) -> Exit {
-    report(&f.diagnostics, &f.texts)
+pub(super) fn print_failure(f: &Failure) -> Exit {
+    print_diagnostics(&f.diagnostics, &f.texts)
 }
 
 /// Whether `--timings` was given.
@@ -65,7 +65,7 @@ pub(super) fn print_timing(stage: &str, took: std::time::Duration) {
 
 /// A compile's result as the user sees it: its stage timings and warnings printed on success,
 /// its diagnostics on failure.
-pub(super) fn reported(
+pub(super) fn print_compile(
     compiled: std::result::Result<Compiled, Failure>,
 ) -> std::result::Result<Compiled, Exit> {
     match compiled {
@@ -78,7 +78,7 @@ pub(super) fn reported(
             }
             Ok(c)
         }
-        Err(f) => Err(report_failure(&f)),
+        Err(f) => Err(print_failure(&f)),
     }
 }
 
@@ -88,11 +88,11 @@ pub(super) fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
 }
 
 /// Prints a promotion error, and gives the exit code it means.
-pub(super) fn report_promotion(e: PromotionError) -> Exit {
+pub(super) fn print_promotion_error(e: PromotionError) -> Exit {
     match &e {
         PromotionError::Render { rev, failure } => {
             eprintln!("error: the source at {rev} does not compile:");
-            report_failure(failure)
+            print_failure(failure)
         }
         _ => {
             eprintln!("error: {e}");

@@ -8,7 +8,7 @@ use anyhow::Result;
 use crate::promote;
 
 use super::open::{self, Context};
-use super::report::{Exit, Format, print_json, report_promotion};
+use super::report::{Exit, Format, print_json, print_promotion_error};
 
 #[derive(clap::Args, Debug)]
 pub(super) struct Args {
@@ -24,7 +24,7 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
     let out = open::output_repo(repo)?;
     let s = match promote::status::status(&source, &out, now) {
         Ok(s) => s,
-        Err(e) => return Ok(report_promotion(e)),
+        Err(e) => return Ok(print_promotion_error(e)),
     };
     match format {
         Format::Json => print_json(&s)?,

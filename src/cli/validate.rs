@@ -8,7 +8,7 @@ use crate::diag::{self, Diagnostics, Failure, SourceTexts};
 use crate::world::FsWorld;
 
 use super::open::Context;
-use super::report::{Exit, print_json, report};
+use super::report::{Exit, print_diagnostics, print_json};
 
 #[derive(clap::Args, Debug)]
 pub(super) struct Args {
@@ -77,7 +77,7 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
 }
 
 fn failed(format: ValidateFormat, diags: &Diagnostics, texts: &SourceTexts) -> Result<Exit> {
-    let exit = report(diags, texts);
+    let exit = print_diagnostics(diags, texts);
     match format {
         ValidateFormat::Json => {
             print_json(&serde_json::json!({"valid": false, "diagnostics": diags.0}))?

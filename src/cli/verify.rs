@@ -12,7 +12,7 @@ use crate::promote::gates::identity::Identity;
 use crate::promote::verify::PromotionRequest;
 
 use super::open::{self, Context};
-use super::report::{Exit, Format, print_json, report_promotion};
+use super::report::{Exit, Format, print_json, print_promotion_error};
 
 #[derive(clap::Args, Debug)]
 pub(super) struct Args {
@@ -78,7 +78,7 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
     let out = open::output_repo(repo)?;
     let v = match promote::verify::verify(&source, &out, &request(env, gates, now)?) {
         Ok(v) => v,
-        Err(e) => return Ok(report_promotion(e)),
+        Err(e) => return Ok(print_promotion_error(e)),
     };
     match format {
         Format::Json => print_json(&v)?,
