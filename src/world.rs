@@ -97,9 +97,7 @@ impl FsWorld {
         })?;
         // Each directory right under components/ and environments/ is walked and read as one
         // task on the pool, and the results are put together in the order of one walk. Walking
-        // everything first and then reading in parallel left the walk on one core: on 2 cores
-        // a one-value change at 8 clusters went from 12.4 to 11.5 ms (bench/ab, 30-40
-        // interleaved runs, both orders).
+        // everything first and then reading in parallel would leave the walk on one core.
         let mut units: Vec<Unit> = Vec::new();
         let mut diags = Diagnostics::new();
         let settings = root.join("strata.yaml");

@@ -328,8 +328,8 @@ pub(crate) struct Unfinished {
 
 impl Unfinished {
     /// Writes the file `name` of the cache directory through a buffer. Streaming it keeps a
-    /// render from building the whole text in memory first: at 8 clusters, the fresh memory
-    /// that the growing text took cost more than writing it.
+    /// render from building the whole text in memory first: the fresh memory that the growing
+    /// text takes costs more than writing it.
     fn write(
         dir: &Path,
         name: &str,

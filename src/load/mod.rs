@@ -57,8 +57,8 @@ pub fn load(world: &dyn World) -> Result<Source, Failure> {
 
 /// Like [`load`], without checking against strata's own schemas the files for which `vouched`
 /// is true: files that a past render read, as they are now, and rendered without a word. The
-/// check is a function of the file alone, so it would find nothing again; it was nearly half of
-/// a load at 8 clusters.
+/// check is a function of the file alone, so it would find nothing again, and it is a large
+/// part of a load.
 pub fn load_vouched(world: &dyn World, vouched: &dyn Fn(&str) -> bool) -> Result<Source, Failure> {
     let own = OwnCheck { vouched };
     let mut texts = SourceTexts::default();

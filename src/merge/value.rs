@@ -187,7 +187,7 @@ pub enum Wrote {
     /// Kept: `explain` shows it.
     Kept,
     /// Left empty. Nothing a render reports shows it, and making it for every node of every
-    /// cluster was a third of the merge (0.4 of 1.4 ms at 8 clusters).
+    /// cluster is a large part of the merge.
     Skipped,
 }
 
@@ -208,8 +208,8 @@ pub fn merge(base: Option<Merged>, node: &Node, file: &Arc<str>, wrote: Wrote) -
         },
     };
     // Most values are set by one layer: room for one origin, not the four a first push makes.
-    // (Every node of every cluster has its list; at 8 clusters the lists were a quarter of the
-    // memory a one-value change touches for the first time.)
+    // (Every node of every cluster has its list: they are much of the memory a small change
+    // touches for the first time.)
     let (mut origins, base) = match base {
         Some(b) => (b.origins, Some(b.value)),
         None => (Vec::with_capacity(1), None),
