@@ -4,7 +4,7 @@
 use sha2::{Digest, Sha256};
 
 /// Lowercase hex of `bytes`.
-pub fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
     for b in bytes {
@@ -15,16 +15,16 @@ pub fn hex(bytes: &[u8]) -> String {
 }
 
 /// The SHA-256 of `bytes`, 64 lowercase hex digits.
-pub fn sha256_hex(bytes: &[u8]) -> String {
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 
 /// The hex digits a fingerprint shows: enough to tell values apart, too few to guess one.
-pub const FINGERPRINT_HEX: usize = 12;
+pub(crate) const FINGERPRINT_HEX: usize = 12;
 
 /// `sha256:<first 12 hex digits>`: how diff, drift and the policies name a value they must not
 /// show, so that one value has one name in every report.
-pub fn fingerprint(bytes: &[u8]) -> String {
+pub(crate) fn fingerprint(bytes: &[u8]) -> String {
     let digest = Sha256::digest(bytes);
     format!("sha256:{}", hex(&digest[..FINGERPRINT_HEX / 2]))
 }

@@ -6,17 +6,17 @@ use crate::diag::{Code, Diagnostic};
 use crate::merge::{Cluster, MValue, Merged, Origin};
 
 #[derive(Debug, Serialize)]
-pub struct Explanation {
-    pub cluster: String,
+pub(crate) struct Explanation {
+    pub(crate) cluster: String,
     /// `ingress-nginx.controller.replicas`, as asked.
-    pub target: String,
-    pub value: serde_json::Value,
+    pub(crate) target: String,
+    pub(crate) value: serde_json::Value,
     /// Every layer that set the value, in order; the last one wins.
-    pub chain: Vec<Origin>,
+    pub(crate) chain: Vec<Origin>,
 }
 
 /// Splits `a.b."c.d".0` into segments. Quotes allow keys with dots, such as annotations.
-pub fn split_path(s: &str) -> Vec<String> {
+pub(crate) fn split_path(s: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut quoted = false;
@@ -33,7 +33,7 @@ pub fn split_path(s: &str) -> Vec<String> {
 
 /// Finds what `target` resolves to on `cluster`. `target` starts with a component name, or with
 /// `global` or `cluster`.
-pub fn explain(
+pub(crate) fn explain(
     clusters: &[Cluster],
     cluster: &str,
     target: &str,
@@ -139,7 +139,7 @@ pub fn explain(
 ///   2. environments/prod/layer.yaml:12:17                  2
 ///   3. environments/prod/sto2/workload.cluster.yaml:9:19   3   ← wins
 /// ```
-pub fn render_human(e: &Explanation) -> String {
+pub(crate) fn render_human(e: &Explanation) -> String {
     let value = match &e.value {
         serde_json::Value::Object(_) | serde_json::Value::Array(_) => {
             let text = yaml_serde::to_string(&e.value).unwrap_or_default();

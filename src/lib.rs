@@ -17,32 +17,31 @@
 // boxing it would add noise to every signature for no measurable gain.
 #![allow(clippy::result_large_err)]
 
-pub mod cache;
+// The modules whose items the integration tests, the fuzz targets and the binary use are
+// public; everything in them is `pub(crate)` but those items.
+pub(crate) mod cache;
 pub mod cli;
 pub mod compare;
 pub mod compile;
 pub mod diag;
-pub mod digest;
+pub(crate) mod digest;
 pub mod emit;
-pub mod explain;
+pub(crate) mod explain;
 pub mod git;
 pub mod load;
 pub mod merge;
-pub mod object;
+pub(crate) mod object;
 pub mod output;
-pub mod policy;
+pub(crate) mod policy;
 pub(crate) mod progress;
-pub mod promote;
-pub mod render;
+pub(crate) mod promote;
+pub(crate) mod render;
 pub(crate) mod secret;
 #[cfg(test)]
 mod testing;
-pub mod validate;
+pub(crate) mod validate;
 pub mod world;
 pub mod yaml;
 
-pub use compile::{
-    Compiled, LoadCache, LoadObjects, Options, Selection, Timings, compile, compile_with, shard_of,
-};
+pub use compile::{Compiled, Selection, compile, shard_of};
 pub use diag::Failure;
-pub use progress::Progress;

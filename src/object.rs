@@ -7,13 +7,13 @@ use serde::Serialize;
 use serde_json::Value;
 
 /// The label that marks an object as strata's; live drift finds orphans by it.
-pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
+pub(crate) const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
 /// The value of [`MANAGED_BY`] on strata's objects.
-pub const MANAGED_BY_STRATA: &str = "strata";
+pub(crate) const MANAGED_BY_STRATA: &str = "strata";
 /// The label that names the component that rendered an object.
-pub const COMPONENT_LABEL: &str = "strata.dev/component";
+pub(crate) const COMPONENT_LABEL: &str = "strata.dev/component";
 /// The label that names the cluster an Application deploys to.
-pub const CLUSTER_LABEL: &str = "strata.dev/cluster";
+pub(crate) const CLUSTER_LABEL: &str = "strata.dev/cluster";
 
 /// The identity of an object: API group, kind, namespace and name.
 ///
@@ -22,13 +22,13 @@ pub const CLUSTER_LABEL: &str = "strata.dev/cluster";
 /// change of the object, not a removal and an addition. Ordering is by group, kind, namespace,
 /// then name, which is the order of every list in a report.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-pub struct ObjectId {
+pub(crate) struct ObjectId {
     /// The API group: `apps`, `rbac.authorization.k8s.io`, or `""` for the core group (`v1`).
-    pub group: String,
-    pub kind: String,
+    pub(crate) group: String,
+    pub(crate) kind: String,
     /// `None` for cluster-scoped objects (serialized as `null`).
-    pub namespace: Option<String>,
-    pub name: String,
+    pub(crate) namespace: Option<String>,
+    pub(crate) name: String,
 }
 
 impl ObjectId {
@@ -36,7 +36,7 @@ impl ObjectId {
     ///
     /// A missing or empty `metadata.namespace` means cluster-scoped: desired objects are
     /// expected to carry their namespace already (emit fills in the component's).
-    pub fn of(object: &Value) -> Option<ObjectId> {
+    pub(crate) fn of(object: &Value) -> Option<ObjectId> {
         let id = ObjectId::read(object);
         (!id.kind.is_empty() && !id.name.is_empty()).then_some(id)
     }
@@ -44,7 +44,7 @@ impl ObjectId {
     /// The identity of `object` as far as it has one: a missing kind or name is empty. For
     /// objects strata rendered itself, which always have both, and for rules that must look at
     /// any object without failing on one.
-    pub fn read(object: &Value) -> ObjectId {
+    pub(crate) fn read(object: &Value) -> ObjectId {
         let metadata = object.get("metadata");
         let api_version = object
             .get("apiVersion")
@@ -61,22 +61,13 @@ impl ObjectId {
     }
 
     /// Whether it is a `kind` of the API `group` (`""` for the core group).
-    pub fn is(&self, group: &str, kind: &str) -> bool {
+    pub(crate) fn is(&self, group: &str, kind: &str) -> bool {
         self.group == group && self.kind == kind
     }
 
     /// The namespace, or `""` for a cluster-scoped object.
-    pub fn namespace_or_empty(&self) -> &str {
+    pub(crate) fn namespace_or_empty(&self) -> &str {
         self.namespace.as_deref().unwrap_or("")
-    }
-
-    /// `apps/Deployment`; the core group shows as the bare kind, `Service`.
-    pub fn group_kind(&self) -> String {
-        if self.group.is_empty() {
-            self.kind.clone()
-        } else {
-            format!("{}/{}", self.group, self.kind)
-        }
     }
 }
 
@@ -116,18 +107,18 @@ pub(crate) fn is_core(object: &Value, kind: &str) -> bool {
 
 /// One rendered Kubernetes object and where it is written.
 #[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
-pub struct RenderedObject {
-    pub environment: String,
+pub(crate) struct RenderedObject {
+    pub(crate) environment: String,
     /// The cluster's name, e.g. `prod-sto2-workload`.
-    pub cluster: String,
-    pub component: String,
+    pub(crate) cluster: String,
+    pub(crate) component: String,
     /// The output path, e.g. `prod/sto2/workload/grafana/deployment-grafana.yaml`.
-    pub file: String,
-    pub object: Value,
+    pub(crate) file: String,
+    pub(crate) object: Value,
 }
 
 /// Kinds that are not namespaced. strata leaves their `metadata.namespace` unset.
-pub const CLUSTER_SCOPED: &[&str] = &[
+pub(crate) const CLUSTER_SCOPED: &[&str] = &[
     "APIService",
     "CertificateSigningRequest",
     "ClusterIssuer",
@@ -158,7 +149,7 @@ pub const CLUSTER_SCOPED: &[&str] = &[
     "ConstraintTemplate",
 ];
 
-pub fn is_cluster_scoped(kind: &str) -> bool {
+pub(crate) fn is_cluster_scoped(kind: &str) -> bool {
     CLUSTER_SCOPED.contains(&kind)
 }
 

@@ -3,7 +3,7 @@
 //! the command line shows it.
 
 /// Told of each phase and of each thing done.
-pub trait Progress: Sync {
+pub(crate) trait Progress: Sync {
     /// A phase begins: `total` things to count, e.g. `("rendering", "(cluster, component)
     /// pairs", 160)`.
     fn start(&self, doing: &'static str, things: &'static str, total: usize);

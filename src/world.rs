@@ -14,10 +14,10 @@ use std::path::{Path, PathBuf};
 use crate::diag::{Code, Diagnostic, Diagnostics};
 
 /// The largest source file strata reads. A bigger one is an error, not a slow render.
-pub const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
+pub(crate) const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
 
 /// The top-level entries of a source repository that strata reads.
-pub const SOURCE_ROOTS: [&str; 2] = ["components", "environments"];
+pub(crate) const SOURCE_ROOTS: [&str; 2] = ["components", "environments"];
 
 /// The source files of one platform, by '/'-separated path relative to the root.
 pub trait World: Sync {
@@ -52,8 +52,8 @@ pub trait World: Sync {
 /// Files held in memory: a git commit's tree, or a test's fixture.
 #[derive(Clone, Debug, Default)]
 pub struct MemWorld {
-    pub files: BTreeMap<String, Vec<u8>>,
-    pub description: String,
+    pub(crate) files: BTreeMap<String, Vec<u8>>,
+    pub(crate) description: String,
 }
 
 impl MemWorld {
@@ -177,10 +177,6 @@ impl FsWorld {
             Err(diags)
         }
     }
-
-    pub fn root(&self) -> &Path {
-        &self.root
-    }
 }
 
 /// A source file as read: its path and its bytes, or why they could not be read.
@@ -265,7 +261,7 @@ fn read_checked(root: &Path, path: &Path, rel: &str) -> Result<Vec<u8>, Diagnost
     Ok(bytes)
 }
 
-pub fn too_large(rel: &str, len: u64) -> Diagnostic {
+pub(crate) fn too_large(rel: &str, len: u64) -> Diagnostic {
     Diagnostic::error(
         Code::FileTooLarge,
         format!("{rel} is {len} bytes, over the limit of {MAX_FILE_BYTES} bytes for a source file"),
@@ -288,7 +284,7 @@ impl World for FsWorld {
 }
 
 /// Finds the directory holding `strata.yaml`, from `start` upward.
-pub fn find_root(start: &Path) -> Option<PathBuf> {
+pub(crate) fn find_root(start: &Path) -> Option<PathBuf> {
     let mut dir = Some(start);
     while let Some(d) = dir {
         if d.join("strata.yaml").is_file() {

@@ -45,70 +45,70 @@ pub(crate) fn build_id() -> String {
 
 /// What one render left behind.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-pub struct Cache {
+pub(crate) struct Cache {
     /// Which strata made it ([`build_id`]); another strata invalidates everything.
     #[serde(rename = "renderer")]
-    pub build: String,
+    pub(crate) build: String,
     /// The hash of every string leaf of every cluster: what environment-leak ownership is built on.
-    pub leaves: String,
+    pub(crate) leaves: String,
     /// The hash of what each environment owns ([`crate::policy::Ownership::fingerprint`]).
-    pub ownership: String,
+    pub(crate) ownership: String,
     /// The hash of each component ([`component_hashes`]) whose `values.schema.json` compiled:
     /// a render compiles a schema again only when its component changed.
     #[serde(default)]
-    pub schemas: BTreeMap<String, String>,
+    pub(crate) schemas: BTreeMap<String, String>,
     /// Shared, so that the next cache takes an unchanged cluster's record without a copy.
-    pub clusters: BTreeMap<String, std::sync::Arc<CachedCluster>>,
+    pub(crate) clusters: BTreeMap<String, std::sync::Arc<CachedCluster>>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
-pub struct CachedCluster {
+pub(crate) struct CachedCluster {
     /// The hash of all of the cluster's inputs ([`Inputs::whole`]).
-    pub input: String,
+    pub(crate) input: String,
     /// The hash of the inputs every component of the cluster sees ([`Inputs::shared`]).
-    pub shared: String,
+    pub(crate) shared: String,
     /// The hash of the cluster's `x-strata-secret` values, which every object is checked against.
-    pub secrets: String,
-    pub environment: String,
+    pub(crate) secrets: String,
+    pub(crate) environment: String,
     /// The files the cluster produced (its directory and its Applications), by path. Which
     /// component each belongs to follows from its path ([`crate::FileOwner`]).
-    pub files: BTreeMap<String, FileRecord>,
-    pub objects: usize,
+    pub(crate) files: BTreeMap<String, FileRecord>,
+    pub(crate) objects: usize,
     /// Every policy finding in the cluster's objects: a render that skips the cluster reports
     /// its warnings again.
     #[serde(deserialize_with = "crate::policy::known_violations")]
-    pub violations: Vec<Violation>,
+    pub(crate) violations: Vec<Violation>,
     /// What each enabled component was made from and made, so that a change to one component
     /// re-renders that component only.
-    pub components: BTreeMap<String, CachedComponent>,
+    pub(crate) components: BTreeMap<String, CachedComponent>,
 }
 
 /// One component of one cluster, as the last render made it.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
-pub struct CachedComponent {
+pub(crate) struct CachedComponent {
     /// The hash of the component's own inputs ([`Inputs::components`]).
-    pub input: String,
+    pub(crate) input: String,
     /// The identity of each object (`group/Kind/namespace/name`): another component of the
     /// cluster may not render one of them.
-    pub keys: Vec<String>,
+    pub(crate) keys: Vec<String>,
     /// The namespace and `podSelector` of each NetworkPolicy: they cover the pods of every
     /// component of the cluster.
-    pub network_policies: Vec<(String, serde_json::Value)>,
-    pub objects: usize,
+    pub(crate) network_policies: Vec<(String, serde_json::Value)>,
+    pub(crate) objects: usize,
     #[serde(deserialize_with = "crate::policy::known_violations")]
-    pub violations: Vec<Violation>,
+    pub(crate) violations: Vec<Violation>,
 }
 
 /// A file as written: its length, which a cheap look at the disk compares. Written as the bare
 /// number: the cache lists every output file.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(transparent)]
-pub struct FileRecord {
-    pub len: u64,
+pub(crate) struct FileRecord {
+    pub(crate) len: u64,
 }
 
 impl FileRecord {
-    pub fn of(bytes: &[u8]) -> FileRecord {
+    pub(crate) fn of(bytes: &[u8]) -> FileRecord {
         FileRecord {
             len: bytes.len() as u64,
         }
@@ -119,7 +119,7 @@ impl FileRecord {
 /// length and bytes. Equal digests mean an equal render, which lets a render with no change
 /// stop before it parses anything. A file's own hash tells a render that the file is as a past
 /// render saw it.
-pub fn source_digest(build: &str, world: &dyn World) -> SourceDigest {
+pub(crate) fn source_digest(build: &str, world: &dyn World) -> SourceDigest {
     use rayon::prelude::*;
     // In parallel: on one thread it is a visible part of a small change.
     let hashed: Vec<(&String, String)> = world
@@ -153,13 +153,13 @@ pub fn source_digest(build: &str, world: &dyn World) -> SourceDigest {
 
 /// [`source_digest`]: of the whole source, and of each file (its path and its bytes).
 #[derive(Clone, Debug, Default)]
-pub struct SourceDigest {
-    pub whole: String,
-    pub files: BTreeMap<String, String>,
+pub(crate) struct SourceDigest {
+    pub(crate) whole: String,
+    pub(crate) files: BTreeMap<String, String>,
 }
 
 /// The hash of every file of each component, and of `components/_lib/`.
-pub fn component_hashes(source: &Source, world: &dyn World) -> BTreeMap<String, String> {
+pub(crate) fn component_hashes(source: &Source, world: &dyn World) -> BTreeMap<String, String> {
     let digest = |dir: &str| {
         let mut h = Sha256::new();
         for (path, bytes) in world.under(dir) {
@@ -186,17 +186,17 @@ pub fn component_hashes(source: &Source, world: &dyn World) -> BTreeMap<String, 
 /// Everything one cluster's output depends on, hashed: as a whole, and split into what every
 /// component sees and what each component adds.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Inputs {
-    pub whole: String,
+pub(crate) struct Inputs {
+    pub(crate) whole: String,
     /// strata itself (its build id), strata.yaml, the cluster file, identity, globals and the
     /// clusters of its environment.
-    pub shared: String,
+    pub(crate) shared: String,
     /// Per component: whether it is enabled, its files (and `components/_lib/`), its merged
     /// values and where each was set.
-    pub components: BTreeMap<String, String>,
+    pub(crate) components: BTreeMap<String, String>,
 }
 
-pub fn cluster_inputs(
+pub(crate) fn cluster_inputs(
     build: &str,
     settings: &[u8],
     components: &BTreeMap<String, String>,
@@ -248,7 +248,7 @@ pub fn cluster_inputs(
 }
 
 /// The hash of a cluster's `x-strata-secret` values.
-pub fn secrets_hash(facts: &crate::policy::ClusterFacts) -> String {
+pub(crate) fn secrets_hash(facts: &crate::policy::ClusterFacts) -> String {
     let mut h = Sha256::new();
     for s in &facts.secret_values {
         for part in [&s.path, &s.value, &s.set_in] {
@@ -322,7 +322,7 @@ fn merged(h: &mut Gather, m: &crate::merge::Merged) {
 }
 
 /// The hash of every string leaf (value, path, and where it was set).
-pub fn leaves_hash(by_cluster: &[Vec<ResolvedLeaf<'_>>]) -> String {
+pub(crate) fn leaves_hash(by_cluster: &[Vec<ResolvedLeaf<'_>>]) -> String {
     use rayon::prelude::*;
     // Each cluster's leaves are hashed on their own, in parallel; the whole hash is that of the
     // clusters' hashes in order. The parts of a cluster's leaves are gathered first and hashed

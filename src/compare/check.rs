@@ -8,11 +8,11 @@ use crate::emit::OutputTree;
 #[derive(Debug, Default, Serialize, PartialEq, Eq)]
 pub struct TreeDrift {
     /// Files whose bytes differ.
-    pub changed: Vec<String>,
+    pub(crate) changed: Vec<String>,
     /// Files a fresh render produces that the directory lacks.
-    pub missing: Vec<String>,
+    pub(crate) missing: Vec<String>,
     /// Files in the directory that a fresh render does not produce.
-    pub extra: Vec<String>,
+    pub(crate) extra: Vec<String>,
 }
 
 impl TreeDrift {

@@ -8,6 +8,6 @@
 //! They name fields one way ([`field_path`]) and Secret values one way ([`crate::secret`]).
 
 pub mod check;
-pub mod diff;
+pub(crate) mod diff;
 pub mod drift;
 pub(crate) mod field_path;

@@ -29,7 +29,7 @@ pub(crate) use incremental::compile_with_store;
 use pipeline::{ClusterOutput, Pipeline};
 use policies::{Leaks, Recheck};
 pub use selection::{Selection, shard_of};
-pub use timings::Timings;
+pub(crate) use timings::Timings;
 
 /// A compiled platform.
 #[derive(Debug)]
@@ -41,32 +41,32 @@ pub struct Compiled {
     selected: Vec<usize>,
     pub tree: OutputTree,
     /// The number of Kubernetes objects rendered (Argo CD objects not counted).
-    pub objects: usize,
+    pub(crate) objects: usize,
     /// The objects rendered, when [`Options::keep_objects`] asked for them: every selected
     /// cluster's, but for those the cache let the compile skip and the components it kept.
-    pub rendered: Vec<RenderedObject>,
+    pub(crate) rendered: Vec<RenderedObject>,
     /// Findings that do not stop the render.
     pub warnings: Diagnostics,
     /// Every policy violation, failing or not, exempted ones included.
-    pub violations: Vec<policy::Violation>,
+    pub(crate) violations: Vec<policy::Violation>,
     /// How long each stage took.
-    pub timings: Timings,
+    pub(crate) timings: Timings,
     /// Clusters skipped because the cache had seen their inputs: their files are not in `tree`.
-    pub reused: BTreeSet<String>,
+    pub(crate) reused: BTreeSet<String>,
     /// The cache to save for the next render.
-    pub cache: cache::Cache,
+    pub(crate) cache: cache::Cache,
     /// The paths a write of `tree` may delete in, when `tree` no longer holds a file there:
     /// directories (ending in `/`; `""` for all) and files. The rule is in `compile/owned.rs`.
-    pub owned: Vec<String>,
+    pub(crate) owned: Vec<String>,
     /// Files of unchanged components of rendered clusters: on disk, not in `tree`.
-    pub kept_files: usize,
+    pub(crate) kept_files: usize,
     /// How many (cluster, component) pairs were rendered.
-    pub components_rendered: usize,
+    pub(crate) components_rendered: usize,
 }
 
 impl Compiled {
     /// The clusters that were rendered.
-    pub fn selected(&self) -> Vec<&Cluster> {
+    pub(crate) fn selected(&self) -> Vec<&Cluster> {
         self.selected.iter().map(|&i| &self.all[i]).collect()
     }
 }
@@ -80,31 +80,31 @@ pub fn compile(world: &dyn World, selection: &Selection) -> Result<Compiled, Fai
 }
 
 /// Loads the saved objects of a cluster by name.
-pub type LoadObjects<'a> = dyn Fn(&str) -> Option<Vec<RenderedObject>> + Sync + 'a;
+pub(crate) type LoadObjects<'a> = dyn Fn(&str) -> Option<Vec<RenderedObject>> + Sync + 'a;
 
 /// Gives the cache of the last render, if there is a usable one.
-pub type LoadCache<'a> = dyn Fn() -> Option<&'a cache::Cache> + Sync + 'a;
+pub(crate) type LoadCache<'a> = dyn Fn() -> Option<&'a cache::Cache> + Sync + 'a;
 
 /// How to compile: what an incremental compile may reuse from the last render, what to keep,
 /// whom to tell of the progress.
 #[derive(Default)]
-pub struct Options<'a> {
+pub(crate) struct Options<'a> {
     /// Identifies this strata build ([`cache::build_id`]): a cache made by another build is
     /// not used.
-    pub build: String,
+    pub(crate) build: String,
     /// The cache of the last render. It is asked for once the source is loaded, merged and
     /// hashed, so that reading it can overlap those stages.
-    pub cache: Option<&'a LoadCache<'a>>,
+    pub(crate) cache: Option<&'a LoadCache<'a>>,
     /// The rendered objects of an unchanged cluster, as the last render saved them; needed only
     /// when the environment-leak rule must look at them again.
-    pub cached_objects: Option<&'a LoadObjects<'a>>,
+    pub(crate) cached_objects: Option<&'a LoadObjects<'a>>,
     /// Told how many (cluster, component) pairs there are to render, and of each one done.
-    pub progress: Option<&'a dyn Progress>,
+    pub(crate) progress: Option<&'a dyn Progress>,
     /// Source files that a past render read as they are now and rendered without a word: the
     /// load does not check them against strata's own schemas again ([`load::load_vouched`]).
-    pub vouched: Option<&'a (dyn Fn(&str) -> bool + Sync + 'a)>,
+    pub(crate) vouched: Option<&'a (dyn Fn(&str) -> bool + Sync + 'a)>,
     /// Keep the rendered objects in [`Compiled::rendered`].
-    pub keep_objects: bool,
+    pub(crate) keep_objects: bool,
 }
 
 /// Like [`compile`], skipping the clusters whose inputs the cache has seen. Skipped clusters
@@ -114,7 +114,7 @@ pub struct Options<'a> {
 /// others: its values are checked, its components rendered, its files emitted and its objects
 /// checked by the policies, and then only its files are kept. What the policies need from every
 /// cluster (leak ownership, each cluster's facts) is built once before.
-pub fn compile_with(
+pub(crate) fn compile_with(
     world: &dyn World,
     selection: &Selection,
     options: &Options<'_>,

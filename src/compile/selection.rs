@@ -16,7 +16,7 @@ pub struct Selection {
 
 impl Selection {
     /// Whether this selects less than the whole platform.
-    pub fn is_partial(&self) -> bool {
+    pub(crate) fn is_partial(&self) -> bool {
         self.environment.is_some() || self.cluster.is_some() || self.shard.is_some()
     }
 

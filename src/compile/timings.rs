@@ -5,9 +5,9 @@ use std::time::{Duration, Instant};
 
 /// Wall time per stage, in the order the stages ran.
 #[derive(Debug)]
-pub struct Timings {
+pub(crate) struct Timings {
     last: Instant,
-    pub stages: Vec<(&'static str, Duration)>,
+    pub(crate) stages: Vec<(&'static str, Duration)>,
 }
 
 impl Default for Timings {
@@ -21,7 +21,7 @@ impl Default for Timings {
 
 impl Timings {
     /// Ends `stage`: it took the time since the last mark.
-    pub fn mark(&mut self, stage: &'static str) {
+    pub(crate) fn mark(&mut self, stage: &'static str) {
         let now = Instant::now();
         self.stages.push((stage, now - self.last));
         self.last = now;

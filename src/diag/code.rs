@@ -182,7 +182,7 @@ impl Code {
 
     /// What a diagnostic of this code means for the run: strata could not run (the source
     /// could not be read at all), or it ran and found something.
-    pub fn exit(self) -> Exit {
+    pub(crate) fn exit(self) -> Exit {
         match self {
             Code::Io | Code::NoSettings | Code::LiveInput => Exit::Failed,
             _ => Exit::Found,

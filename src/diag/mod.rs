@@ -26,13 +26,13 @@ pub enum Severity {
 /// A place in a source file. Lines and columns are 1-based.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 pub struct Span {
-    pub file: String,
-    pub line: u32,
-    pub column: u32,
+    pub(crate) file: String,
+    pub(crate) line: u32,
+    pub(crate) column: u32,
 }
 
 impl Span {
-    pub fn new(file: impl Into<String>, line: u32, column: u32) -> Span {
+    pub(crate) fn new(file: impl Into<String>, line: u32, column: u32) -> Span {
         Span {
             file: file.into(),
             line,
@@ -50,23 +50,23 @@ impl fmt::Display for Span {
 /// One finding about the user's input.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Diagnostic {
-    pub severity: Severity,
+    pub(crate) severity: Severity,
     /// A stable identifier, e.g. `values-schema`. Users grep for it and CI may match on it.
-    pub code: Code,
-    pub message: String,
+    pub(crate) code: Code,
+    pub(crate) message: String,
     /// Where the problem is, when strata can tell.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub span: Option<Span>,
+    pub(crate) span: Option<Span>,
     /// Further facts: the cluster involved, the other place of a duplicate, ...
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub notes: Vec<String>,
+    pub(crate) notes: Vec<String>,
     /// What to do about it.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub hint: Option<String>,
+    pub(crate) hint: Option<String>,
 }
 
 impl Diagnostic {
-    pub fn error(code: Code, message: impl Into<String>) -> Diagnostic {
+    pub(crate) fn error(code: Code, message: impl Into<String>) -> Diagnostic {
         Diagnostic {
             severity: Severity::Error,
             code,
@@ -77,29 +77,29 @@ impl Diagnostic {
         }
     }
 
-    pub fn warning(code: Code, message: impl Into<String>) -> Diagnostic {
+    pub(crate) fn warning(code: Code, message: impl Into<String>) -> Diagnostic {
         Diagnostic {
             severity: Severity::Warning,
             ..Diagnostic::error(code, message)
         }
     }
 
-    pub fn at(mut self, span: Span) -> Diagnostic {
+    pub(crate) fn at(mut self, span: Span) -> Diagnostic {
         self.span = Some(span);
         self
     }
 
-    pub fn at_opt(mut self, span: Option<Span>) -> Diagnostic {
+    pub(crate) fn at_opt(mut self, span: Option<Span>) -> Diagnostic {
         self.span = span;
         self
     }
 
-    pub fn note(mut self, note: impl Into<String>) -> Diagnostic {
+    pub(crate) fn note(mut self, note: impl Into<String>) -> Diagnostic {
         self.notes.push(note.into());
         self
     }
 
-    pub fn hint(mut self, hint: impl Into<String>) -> Diagnostic {
+    pub(crate) fn hint(mut self, hint: impl Into<String>) -> Diagnostic {
         self.hint = Some(hint.into());
         self
     }
@@ -110,15 +110,15 @@ impl Diagnostic {
 pub struct Diagnostics(pub Vec<Diagnostic>);
 
 impl Diagnostics {
-    pub fn new() -> Diagnostics {
+    pub(crate) fn new() -> Diagnostics {
         Diagnostics(Vec::new())
     }
 
-    pub fn push(&mut self, d: Diagnostic) {
+    pub(crate) fn push(&mut self, d: Diagnostic) {
         self.0.push(d);
     }
 
-    pub fn extend(&mut self, other: Diagnostics) {
+    pub(crate) fn extend(&mut self, other: Diagnostics) {
         self.0.extend(other.0);
     }
 
@@ -126,15 +126,15 @@ impl Diagnostics {
         self.0.is_empty()
     }
 
-    pub fn has_errors(&self) -> bool {
+    pub(crate) fn has_errors(&self) -> bool {
         self.0.iter().any(|d| d.severity == Severity::Error)
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.0.len()
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = &Diagnostic> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Diagnostic> {
         self.0.iter()
     }
 
@@ -142,7 +142,7 @@ impl Diagnostics {
     /// from eight clusters is printed once and the order does not depend on thread scheduling.
     /// The exit code these diagnostics mean: 2 when one of them kept strata from running, 1
     /// when there are errors, 0 otherwise.
-    pub fn exit(&self) -> Exit {
+    pub(crate) fn exit(&self) -> Exit {
         if self.0.iter().any(|d| d.code.exit() == Exit::Failed) {
             Exit::Failed
         } else if self.has_errors() {
@@ -152,7 +152,7 @@ impl Diagnostics {
         }
     }
 
-    pub fn sorted(mut self) -> Diagnostics {
+    pub(crate) fn sorted(mut self) -> Diagnostics {
         self.0.sort_by(|a, b| {
             (a.span.as_ref(), a.code, &a.message, &a.notes).cmp(&(
                 b.span.as_ref(),
@@ -187,7 +187,7 @@ impl FromIterator<Diagnostic> for Diagnostics {
 }
 
 /// The result of a pipeline stage: a value, or every error found on the way.
-pub type DiagResult<T> = Result<T, Diagnostics>;
+pub(crate) type DiagResult<T> = Result<T, Diagnostics>;
 
 /// Why a run failed, with the texts needed to quote the offending lines.
 #[derive(Debug, Default)]
@@ -201,7 +201,7 @@ pub struct Failure {
 pub struct SourceTexts(pub BTreeMap<String, String>);
 
 impl SourceTexts {
-    pub fn insert(&mut self, path: &str, text: &str) {
+    pub(crate) fn insert(&mut self, path: &str, text: &str) {
         self.0.insert(path.to_string(), text.to_string());
     }
 }
@@ -281,7 +281,7 @@ pub fn render(diagnostics: &Diagnostics, texts: &SourceTexts) -> String {
 }
 
 /// One diagnostic on one line, for logs and tests: `error[code]: file:line:col: message`.
-pub fn plain(d: &Diagnostic) -> String {
+pub(crate) fn plain(d: &Diagnostic) -> String {
     let level = match d.severity {
         Severity::Error => "error",
         Severity::Warning => "warning",
@@ -300,9 +300,9 @@ pub fn plain(d: &Diagnostic) -> String {
 }
 
 /// The most characters of a source line a diagnostic quotes.
-pub const MAX_QUOTED_LINE: usize = 160;
+pub(crate) const MAX_QUOTED_LINE: usize = 160;
 /// The most characters of a message, note or hint: a value quoted in one may be megabytes.
-pub const MAX_MESSAGE: usize = 2000;
+pub(crate) const MAX_MESSAGE: usize = 2000;
 
 /// `text`, cut after [`MAX_MESSAGE`] characters with a word of how much is left out.
 fn capped(text: &str) -> std::borrow::Cow<'_, str> {

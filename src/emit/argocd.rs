@@ -8,11 +8,11 @@ use crate::merge::Cluster;
 use crate::object::{CLUSTER_LABEL, COMPONENT_LABEL, MANAGED_BY};
 
 /// The branch Argo CD syncs for an environment.
-pub fn branch(environment: &str) -> String {
+pub(crate) fn branch(environment: &str) -> String {
     format!("env/{environment}")
 }
 
-pub fn application(settings: &Settings, cluster: &Cluster, component: &Component) -> Value {
+pub(crate) fn application(settings: &Settings, cluster: &Cluster, component: &Component) -> Value {
     let mut app = json!({
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Application",
@@ -74,7 +74,7 @@ pub fn application(settings: &Settings, cluster: &Cluster, component: &Component
 }
 
 /// The AppProject of an environment: its own clusters and the output repository, nothing else.
-pub fn project(settings: &Settings, environment: &str, clusters: &[&Cluster]) -> Value {
+pub(crate) fn project(settings: &Settings, environment: &str, clusters: &[&Cluster]) -> Value {
     let argocd_server = settings.argocd.server_for(environment);
     let mut destinations: Vec<(String, String)> = clusters
         .iter()
@@ -108,7 +108,7 @@ pub fn project(settings: &Settings, environment: &str, clusters: &[&Cluster]) ->
 }
 
 /// The app-of-apps Application over `argocd/apps`.
-pub fn root(settings: &Settings, environment: &str) -> Value {
+pub(crate) fn root(settings: &Settings, environment: &str) -> Value {
     json!({
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Application",

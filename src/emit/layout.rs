@@ -28,11 +28,11 @@ use crate::merge::Cluster;
 use crate::object::ObjectId;
 
 /// The directory of an environment's Argo CD objects.
-pub const ARGOCD: &str = "argocd";
+pub(crate) const ARGOCD: &str = "argocd";
 /// Names the layout uses itself, which no environment, datacenter or cluster may take.
-pub const RESERVED: &[&str] = &[ARGOCD];
+pub(crate) const RESERVED: &[&str] = &[ARGOCD];
 /// The longest file name strata writes, in bytes: the limit of ext4, XFS, APFS and NTFS.
-pub const MAX_FILE_NAME: usize = 255;
+pub(crate) const MAX_FILE_NAME: usize = 255;
 const YAML: &str = ".yaml";
 /// What stands between a cut name and the hash of the whole name. No name that is not cut has
 /// it, so a cut name is never another's whole name.
@@ -40,49 +40,50 @@ const CUT: char = '~';
 /// Hex digits of the hash after a cut name: 128 bits.
 const CUT_HASH: usize = 32;
 
-pub fn is_reserved(segment: &str) -> bool {
+pub(crate) fn is_reserved(segment: &str) -> bool {
     RESERVED.contains(&segment)
 }
 
 /// `prod/sto2/workload/`: the directory of a cluster's components.
-pub fn cluster_dir(environment: &str, cluster_path: &str) -> String {
+pub(crate) fn cluster_dir(environment: &str, cluster_path: &str) -> String {
     format!("{environment}/{cluster_path}/")
 }
 
 /// `prod/sto2/workload/ingress/`: the directory of one component on one cluster.
-pub fn component_dir(environment: &str, cluster_path: &str, component: &str) -> String {
+pub(crate) fn component_dir(environment: &str, cluster_path: &str, component: &str) -> String {
     format!("{environment}/{cluster_path}/{component}/")
 }
 
 /// `sto2/workload/ingress`: the same directory within the environment's branch, where its
 /// Application points.
-pub fn application_source(cluster_path: &str, component: &str) -> String {
+pub(crate) fn application_source(cluster_path: &str, component: &str) -> String {
     format!("{cluster_path}/{component}")
 }
 
 /// The directory the root Application deploys, within the environment's branch.
-pub fn apps_source() -> String {
+pub(crate) fn apps_source() -> String {
     format!("{ARGOCD}/apps")
 }
 
-pub fn object_path(environment: &str, cluster_path: &str, component: &str, file: &str) -> String {
+pub(crate) fn object_path(
+    environment: &str,
+    cluster_path: &str,
+    component: &str,
+    file: &str,
+) -> String {
     format!("{environment}/{cluster_path}/{component}/{file}")
 }
 
-pub fn argocd_dir(environment: &str) -> String {
-    format!("{environment}/{ARGOCD}/")
-}
-
-pub fn project_path(environment: &str) -> String {
+pub(crate) fn project_path(environment: &str) -> String {
     format!("{environment}/{ARGOCD}/project.yaml")
 }
 
-pub fn root_path(environment: &str) -> String {
+pub(crate) fn root_path(environment: &str) -> String {
     format!("{environment}/{ARGOCD}/root.yaml")
 }
 
 /// `prod/argocd/apps/sto2-workload-ingress.yaml`.
-pub fn application_path(environment: &str, cluster_path: &str, component: &str) -> String {
+pub(crate) fn application_path(environment: &str, cluster_path: &str, component: &str) -> String {
     format!(
         "{environment}/{ARGOCD}/apps/{}",
         fit(&format!("{}-{component}", slug(cluster_path)))
@@ -90,7 +91,7 @@ pub fn application_path(environment: &str, cluster_path: &str, component: &str) 
 }
 
 /// A cluster path (`sto2/workload`) joined by '-': `sto2-workload`.
-pub fn slug(cluster_path: &str) -> String {
+pub(crate) fn slug(cluster_path: &str) -> String {
     cluster_path.replace('/', "-")
 }
 
@@ -103,7 +104,7 @@ pub fn slug(cluster_path: &str) -> String {
 ///
 /// Neither a namespace nor a group has a `_`, and only a qualified name has a `.` before its
 /// first `_`, so the parts are always told apart.
-pub fn object_file(key: &ObjectId, component_namespace: &str, qualified: bool) -> String {
+pub(crate) fn object_file(key: &ObjectId, component_namespace: &str, qualified: bool) -> String {
     let kind = key.kind.to_lowercase();
     let kind_and_name = if qualified && !key.group.is_empty() {
         format!("{kind}.{}_{}", key.group, key.name)
@@ -158,7 +159,7 @@ fn is_segment(s: &str) -> bool {
 
 /// What a path of the output tree is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Place<'a> {
+pub(crate) enum Place<'a> {
     /// `<environment>/<cluster>/<component>/<file>`.
     Object {
         environment: &'a str,
@@ -171,7 +172,7 @@ pub enum Place<'a> {
 }
 
 /// Where `path` is in the layout; `None` for a path the layout never makes.
-pub fn place(path: &str) -> Option<Place<'_>> {
+pub(crate) fn place(path: &str) -> Option<Place<'_>> {
     let (environment, rest) = path.split_once('/')?;
     if !is_segment(environment) {
         return None;
@@ -197,7 +198,7 @@ pub fn place(path: &str) -> Option<Place<'_>> {
 
 /// Which component of a cluster each of its output files belongs to, by its path: the files in
 /// the component's directory, and its Argo CD Application.
-pub struct FileOwner {
+pub(crate) struct FileOwner {
     dir: String,
     /// Each component's Application file.
     apps: BTreeMap<String, String>,
@@ -205,7 +206,7 @@ pub struct FileOwner {
 
 impl FileOwner {
     /// For `cluster`, whose components are among `components`.
-    pub fn of<'c>(
+    pub(crate) fn of<'c>(
         cluster: &Cluster,
         components: impl IntoIterator<Item = &'c String>,
     ) -> FileOwner {
@@ -213,7 +214,7 @@ impl FileOwner {
     }
 
     /// For the cluster at `path` (`sto2/workload`) in `environment`.
-    pub fn new<'c>(
+    pub(crate) fn new<'c>(
         environment: &str,
         path: &str,
         components: impl IntoIterator<Item = &'c String>,
@@ -228,7 +229,7 @@ impl FileOwner {
     }
 
     /// The component `path` belongs to; `None` for a file of no component of the cluster.
-    pub fn component<'p>(&'p self, path: &'p str) -> Option<&'p str> {
+    pub(crate) fn component<'p>(&'p self, path: &'p str) -> Option<&'p str> {
         match path.strip_prefix(&self.dir) {
             Some(rest) => rest.split_once('/').map(|(c, _)| c),
             None => self.apps.get(path).map(String::as_str),
@@ -238,7 +239,7 @@ impl FileOwner {
 
 /// What a render of `clusters` may delete when it no longer produces them: each cluster's
 /// directory and its Applications.
-pub fn owned_prefixes<'a>(
+pub(crate) fn owned_prefixes<'a>(
     source: &Source,
     clusters: impl IntoIterator<Item = &'a Cluster>,
 ) -> Vec<String> {
@@ -256,7 +257,7 @@ pub fn owned_prefixes<'a>(
 /// The layout's rules over the whole platform, checked before anything renders: no reserved
 /// name in a cluster's path, no cluster's directory inside another's, no two Applications in
 /// one file or under one name.
-pub fn check(all: &[Cluster]) -> Diagnostics {
+pub(crate) fn check(all: &[Cluster]) -> Diagnostics {
     let mut diags = Diagnostics::new();
     for c in all {
         let file = &c.file;

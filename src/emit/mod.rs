@@ -4,16 +4,16 @@
 //! to be DNS-1123 names, and [`OutputTree::insert`] refuses anything else, so no input can place
 //! a file outside the output directory.
 
-pub mod argocd;
-pub mod layout;
+pub(crate) mod argocd;
+pub(crate) mod layout;
 mod tree;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-pub use layout::owned_prefixes;
-pub use tree::{OutputTree, is_safe_path};
+pub(crate) use layout::owned_prefixes;
+pub use tree::OutputTree;
 
 use crate::diag::{Code, DiagResult, Diagnostic, Diagnostics, Span};
 use crate::load::Source;
@@ -55,13 +55,13 @@ fn finish_object(m: &mut Manifest, namespace: &str) -> Value {
 /// One cluster's output: its files (its directory and its Applications), and its objects as
 /// the policies check them.
 #[derive(Debug, Default)]
-pub struct EmittedCluster {
-    pub tree: OutputTree,
-    pub objects: Vec<RenderedObject>,
+pub(crate) struct EmittedCluster {
+    pub(crate) tree: OutputTree,
+    pub(crate) objects: Vec<RenderedObject>,
 }
 
 /// The files and objects of one rendered cluster.
-pub fn cluster(
+pub(crate) fn cluster(
     source: &Source,
     cluster: &Cluster,
     rendered: RenderedCluster,
@@ -86,7 +86,7 @@ pub fn cluster(
 /// The Argo CD objects of each environment in `environments`: its AppProject and root
 /// Application. `all` is every cluster of the platform: the AppProjects list them even when
 /// only some are rendered.
-pub fn environments(
+pub(crate) fn environments(
     source: &Source,
     all: &[Cluster],
     environments: &BTreeSet<String>,

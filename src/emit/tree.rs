@@ -13,7 +13,7 @@ pub struct OutputTree {
 impl OutputTree {
     /// Adds a file. A path with an empty, `.` or `..` segment, a backslash or a leading '/' is
     /// refused: it is a bug upstream, and must never reach the disk.
-    pub fn insert(&mut self, path: String, bytes: Vec<u8>) -> Result<(), Diagnostic> {
+    pub(crate) fn insert(&mut self, path: String, bytes: Vec<u8>) -> Result<(), Diagnostic> {
         if !is_safe_path(&path) {
             return Err(Diagnostic::error(
                 Code::OutputPath,
@@ -27,7 +27,7 @@ impl OutputTree {
 
     /// The files of one environment, with paths relative to the environment directory: the tree
     /// of branch `env/<environment>`.
-    pub fn environment(&self, environment: &str) -> BTreeMap<String, Vec<u8>> {
+    pub(crate) fn environment(&self, environment: &str) -> BTreeMap<String, Vec<u8>> {
         let prefix = format!("{environment}/");
         self.files
             .range(prefix.clone()..)
@@ -45,7 +45,7 @@ impl OutputTree {
     }
 }
 
-pub fn is_safe_path(path: &str) -> bool {
+pub(crate) fn is_safe_path(path: &str) -> bool {
     !path.is_empty()
         && !path.starts_with('/')
         && !path.contains('\\')

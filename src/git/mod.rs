@@ -5,7 +5,7 @@
 //! `crate::promote`'s.
 
 pub mod output;
-pub mod source;
+pub(crate) mod source;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -43,7 +43,7 @@ pub enum GitError {
 }
 
 /// The repository that holds `path`, and `path` relative to its work tree.
-pub fn discover(path: &Path) -> Result<(Repository, PathBuf), GitError> {
+pub(crate) fn discover(path: &Path) -> Result<(Repository, PathBuf), GitError> {
     let repo = Repository::discover(path).map_err(|_| GitError::NotARepository {
         path: path.to_path_buf(),
     })?;
@@ -58,7 +58,7 @@ pub fn discover(path: &Path) -> Result<(Repository, PathBuf), GitError> {
 }
 
 /// A commit resolved from any revision git understands: `HEAD`, `main`, `v1.2`, `HEAD~3`, a sha.
-pub fn resolve<'r>(repo: &'r Repository, rev: &str) -> Result<git2::Commit<'r>, GitError> {
+pub(crate) fn resolve<'r>(repo: &'r Repository, rev: &str) -> Result<git2::Commit<'r>, GitError> {
     let bad = |reason: String| GitError::BadRevision {
         rev: rev.to_string(),
         repo: repo.workdir().unwrap_or_else(|| repo.path()).to_path_buf(),
@@ -74,7 +74,7 @@ pub fn resolve<'r>(repo: &'r Repository, rev: &str) -> Result<git2::Commit<'r>, 
 
 /// The source at a commit, as a world. `prefix` is where strata.yaml lives inside the repository.
 /// A commit where the prefix does not exist gives an empty world.
-pub fn world_at(repo: &Repository, prefix: &Path, rev: &str) -> Result<MemWorld, GitError> {
+pub(crate) fn world_at(repo: &Repository, prefix: &Path, rev: &str) -> Result<MemWorld, GitError> {
     let commit = resolve(repo, rev)?;
     let short = commit.id().to_string()[..7].to_string();
     let mut world = MemWorld::new(format!("commit {short} ({rev})"));
@@ -205,7 +205,7 @@ fn normalize(path: &str) -> Option<String> {
 }
 
 /// The first 7 hex digits of a commit, as people quote one.
-pub fn short(sha: &str) -> &str {
+pub(crate) fn short(sha: &str) -> &str {
     sha.get(..7).unwrap_or(sha)
 }
 

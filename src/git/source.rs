@@ -7,18 +7,18 @@ use git2::{Oid, Repository};
 use super::GitError;
 
 /// The source repository: where strata.yaml lives inside it.
-pub struct SourceRepo {
-    pub repo: Repository,
-    pub prefix: PathBuf,
+pub(crate) struct SourceRepo {
+    pub(crate) repo: Repository,
+    pub(crate) prefix: PathBuf,
 }
 
 impl SourceRepo {
-    pub fn open(root: &Path) -> Result<SourceRepo, GitError> {
+    pub(crate) fn open(root: &Path) -> Result<SourceRepo, GitError> {
         let (repo, prefix) = super::discover(root)?;
         Ok(SourceRepo { repo, prefix })
     }
 
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         self.repo
             .find_remote("origin")
             .ok()
@@ -33,7 +33,7 @@ impl SourceRepo {
     }
 
     /// `descendant` is `ancestor` or has it in its history.
-    pub fn contains(&self, descendant: &str, ancestor: &str) -> bool {
+    pub(crate) fn contains(&self, descendant: &str, ancestor: &str) -> bool {
         let (Ok(d), Ok(a)) = (Oid::from_str(descendant), Oid::from_str(ancestor)) else {
             return false;
         };
@@ -41,7 +41,11 @@ impl SourceRepo {
     }
 
     /// The commits in `head` that are not in `base` (all of `head` when `base` is `None`).
-    pub fn range(&self, head: &str, base: Option<&str>) -> Result<Vec<git2::Commit<'_>>, GitError> {
+    pub(crate) fn range(
+        &self,
+        head: &str,
+        base: Option<&str>,
+    ) -> Result<Vec<git2::Commit<'_>>, GitError> {
         let mut walk = self.repo.revwalk()?;
         walk.push(Oid::from_str(head)?)?;
         let base = base
@@ -61,7 +65,7 @@ impl SourceRepo {
 
 /// How a new drySha stands to the one an environment runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ancestry {
+pub(crate) enum Ancestry {
     /// The same commit, or one that contains it: the environment moves forward.
     Forward,
     /// An ancestor of what runs: the environment would move back.
@@ -74,7 +78,7 @@ pub enum Ancestry {
 
 impl SourceRepo {
     /// How `new` stands to `running`.
-    pub fn ancestry(&self, new: &str, running: &str) -> Ancestry {
+    pub(crate) fn ancestry(&self, new: &str, running: &str) -> Ancestry {
         let (Ok(n), Ok(r)) = (Oid::from_str(new), Oid::from_str(running)) else {
             return Ancestry::Unknown;
         };
@@ -90,7 +94,7 @@ impl SourceRepo {
         }
     }
 
-    pub fn path(&self) -> String {
+    pub(crate) fn path(&self) -> String {
         self.repo
             .workdir()
             .unwrap_or_else(|| self.repo.path())
@@ -99,7 +103,7 @@ impl SourceRepo {
     }
 
     /// The files under strata's root that differ from `HEAD`: what publish leaves out.
-    pub fn uncommitted(&self) -> Vec<String> {
+    pub(crate) fn uncommitted(&self) -> Vec<String> {
         let mut options = git2::StatusOptions::new();
         options.include_untracked(true).recurse_untracked_dirs(true);
         let prefix = self.prefix.to_string_lossy().replace('\\', "/");

@@ -8,18 +8,20 @@ mod allow_list;
 mod component;
 pub(crate) mod ignore_rule;
 mod layer;
-pub mod schema;
+pub(crate) mod schema;
 mod settings;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-pub use allow_list::{AllowList, Refusal};
+pub(crate) use allow_list::AllowList;
 pub(crate) use component::schema_errors;
-pub use component::{Component, ComponentSource, DEFAULT_COMMAND_TIMEOUT, parse_duration};
+pub(crate) use component::{Component, ComponentSource, DEFAULT_COMMAND_TIMEOUT, parse_duration};
 pub use ignore_rule::IgnoreRule;
-pub use layer::{ClusterFile, Layer};
-pub use settings::{Approvals, ArgoSettings, Promotion, Settings, Soak};
+pub(crate) use layer::{ClusterFile, Layer};
+#[cfg(test)]
+pub(crate) use settings::Approvals;
+pub(crate) use settings::{Promotion, Settings, Soak};
 
 use crate::diag::{Code, Diagnostic, Diagnostics, Failure, SourceTexts, Span};
 use crate::world::World;
@@ -29,19 +31,19 @@ use schema::{OwnFormat, check_own};
 /// A platform as read from its files.
 #[derive(Clone, Debug)]
 pub struct Source {
-    pub settings: Settings,
-    pub components: BTreeMap<String, Component>,
+    pub(crate) settings: Settings,
+    pub(crate) components: BTreeMap<String, Component>,
     /// Every layer file by path, cluster files included.
-    pub layers: BTreeMap<String, Layer>,
+    pub(crate) layers: BTreeMap<String, Layer>,
     /// The leaves, sorted by path.
-    pub clusters: Vec<ClusterFile>,
+    pub(crate) clusters: Vec<ClusterFile>,
     /// The text of every file read, to quote in diagnostics.
     pub texts: SourceTexts,
 }
 
 /// `true` for a DNS-1123 label: what Kubernetes accepts as a namespace, and what strata accepts
 /// as a component, environment, datacenter or cluster name.
-pub fn is_dns_label(s: &str) -> bool {
+pub(crate) fn is_dns_label(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63
         && s.bytes()
@@ -105,7 +107,7 @@ impl OwnCheck<'_> {
 }
 
 /// Reads and checks strata.yaml alone: enough to know, for one, where the output goes.
-pub fn settings(world: &dyn World) -> Result<Settings, Failure> {
+pub(crate) fn settings(world: &dyn World) -> Result<Settings, Failure> {
     let mut texts = SourceTexts::default();
     let mut diags = Diagnostics::new();
     match read_settings(
@@ -200,14 +202,14 @@ fn read_yaml(
         .map_err(|e| yaml_diag(path, &e))
 }
 
-pub fn utf8<'a>(path: &str, bytes: &'a [u8]) -> Result<&'a str, Diagnostic> {
+pub(crate) fn utf8<'a>(path: &str, bytes: &'a [u8]) -> Result<&'a str, Diagnostic> {
     std::str::from_utf8(bytes).map_err(|e| {
         Diagnostic::error(Code::Encoding, format!("{path} is not valid UTF-8: {e}"))
             .hint("save the file as UTF-8")
     })
 }
 
-pub fn yaml_diag(path: &str, e: &yaml::YamlError) -> Diagnostic {
+pub(crate) fn yaml_diag(path: &str, e: &yaml::YamlError) -> Diagnostic {
     let d = Diagnostic::error(Code::Yaml, e.message.clone()).at(Span::new(
         path,
         e.pos.line,
@@ -469,7 +471,6 @@ fn load_component(
     Some(Component {
         name: spec.name,
         version: spec.version,
-        description: spec.description,
         namespace: spec.namespace,
         roles: spec.roles,
         sync_wave: spec.sync_wave,

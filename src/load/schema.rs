@@ -10,12 +10,12 @@ use jsonschema::Validator;
 use crate::diag::{Code, Diagnostic, Diagnostics, Span};
 use crate::yaml::Node;
 
-pub const STRATA_SCHEMA: &str = include_str!("../../schema/strata.schema.json");
-pub const COMPONENT_SCHEMA: &str = include_str!("../../schema/component.schema.json");
-pub const LAYER_SCHEMA: &str = include_str!("../../schema/layer.schema.json");
+pub(crate) const STRATA_SCHEMA: &str = include_str!("../../schema/strata.schema.json");
+pub(crate) const COMPONENT_SCHEMA: &str = include_str!("../../schema/component.schema.json");
+pub(crate) const LAYER_SCHEMA: &str = include_str!("../../schema/layer.schema.json");
 
 #[derive(Clone, Copy, Debug)]
-pub enum OwnFormat {
+pub(crate) enum OwnFormat {
     Settings,
     Component,
     Layer,
@@ -52,7 +52,7 @@ impl OwnFormat {
 }
 
 /// Checks one of strata's own files. Each error points at the line of the offending key or value.
-pub fn check_own(file: &str, node: &Node, format: OwnFormat) -> Diagnostics {
+pub(crate) fn check_own(file: &str, node: &Node, format: OwnFormat) -> Diagnostics {
     let Some(validator) = format.validator() else {
         return Diagnostic::error(
             Code::Internal,
@@ -111,7 +111,7 @@ pub fn check_own(file: &str, node: &Node, format: OwnFormat) -> Diagnostics {
 }
 
 /// `/values/ingress-nginx/0` → `values.ingress-nginx[0]`.
-pub fn dotted(pointer: &str) -> String {
+pub(crate) fn dotted(pointer: &str) -> String {
     let mut s = String::new();
     for seg in pointer.split('/').skip(1) {
         let seg = seg.replace("~1", "/").replace("~0", "~");

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-pub use value::{MValue, Merged, Origin, Wrote, merge};
+pub(crate) use value::{MValue, Merged, Origin, Wrote, merge};
 
 use crate::diag::{Code, DiagResult, Diagnostic, Diagnostics, Span};
 use crate::load::{ClusterFile, Source, is_dns_label};
@@ -23,28 +23,28 @@ pub struct Cluster {
     pub datacenter: Option<String>,
     pub server: String,
     /// The cluster file.
-    pub file: ClusterFile,
+    pub(crate) file: ClusterFile,
     /// `cluster:` merged, with the derived `environment` and `datacenter`: the template's `cluster`.
-    pub identity: Merged,
+    pub(crate) identity: Merged,
     /// `values.global` merged: the template's `global`.
-    pub global: Merged,
+    pub(crate) global: Merged,
     /// Every component, enabled or not, with why.
-    pub components: BTreeMap<String, Placement>,
+    pub(crate) components: BTreeMap<String, Placement>,
 }
 
 /// Whether a component runs on a cluster, why, and with which values.
 #[derive(Clone, Debug)]
-pub struct Placement {
-    pub enabled: bool,
+pub(crate) struct Placement {
+    pub(crate) enabled: bool,
     /// The `components:` entries that decided it; empty when the component's roles did.
-    pub origins: Vec<Origin>,
+    pub(crate) origins: Vec<Origin>,
     /// The merged values, for enabled components.
-    pub values: Option<Merged>,
+    pub(crate) values: Option<Merged>,
 }
 
 impl Cluster {
     /// The enabled components, by name.
-    pub fn enabled(&self) -> impl Iterator<Item = (&String, &Merged)> {
+    pub(crate) fn enabled(&self) -> impl Iterator<Item = (&String, &Merged)> {
         self.components
             .iter()
             .filter_map(|(n, p)| p.values.as_ref().filter(|_| p.enabled).map(|v| (n, v)))
@@ -57,7 +57,7 @@ impl Cluster {
 }
 
 /// Merges every cluster of the platform.
-pub fn merge_all(source: &Source, wrote: Wrote) -> DiagResult<Vec<Cluster>> {
+pub(crate) fn merge_all(source: &Source, wrote: Wrote) -> DiagResult<Vec<Cluster>> {
     let results: Vec<DiagResult<Cluster>> = source
         .clusters
         .par_iter()

@@ -8,7 +8,7 @@ use crate::diag::{Code, Diagnostic, Span};
 /// Where `--out` or `output.dir` came from: strata.yaml is the repository's word, the command
 /// line the user's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OutputFrom {
+pub(crate) enum OutputFrom {
     Settings,
     CommandLine,
 }
@@ -23,7 +23,7 @@ const SOURCE_ENTRIES: &[&str] = &[".git", "components", "environments", "schema"
 /// `components/`, `environments/` or `schema/`. From strata.yaml it must also be a relative path
 /// without `..` that resolves (links included) inside the repository; only the command line may
 /// point elsewhere.
-pub fn output_dir(root: &Path, dir: &Path, from: OutputFrom) -> Result<PathBuf, Diagnostic> {
+pub(crate) fn output_dir(root: &Path, dir: &Path, from: OutputFrom) -> Result<PathBuf, Diagnostic> {
     let shown = dir.display().to_string();
     let refuse = |why: String, hint: &str| {
         let d = Diagnostic::error(

@@ -18,9 +18,10 @@
 mod dir;
 mod read;
 
-pub use dir::{OutputFrom, output_dir};
+pub(crate) use dir::{OutputFrom, output_dir};
 pub(crate) use read::no_follow;
-pub use read::{read_no_follow, read_tree};
+pub(crate) use read::read_no_follow;
+pub use read::read_tree;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write as _;
@@ -32,16 +33,16 @@ use crate::emit::OutputTree;
 use crate::emit::layout;
 
 /// The file that marks a directory as strata's output. Without it strata refuses to clean.
-pub const MARKER: &str = ".strata-output";
+pub(crate) const MARKER: &str = ".strata-output";
 /// The render cache inside the output directory (see `crate::cache::store`).
-pub const CACHE_DIR: &str = ".strata-cache/";
+pub(crate) const CACHE_DIR: &str = ".strata-cache/";
 /// The record of what strata wrote, in the cache directory: `<sha256> <path>` a line.
-pub const RECORD: &str = "written";
+pub(crate) const RECORD: &str = "written";
 const RECORD_HEADER: &str = "strata written 1";
 const MARKER_TEXT: &str = "This directory is written by `strata render`.\nstrata removes files here that it wrote and no longer renders: do not keep other files in it.\n";
 
 #[derive(Debug, thiserror::Error)]
-pub enum WriteError {
+pub(crate) enum WriteError {
     #[error(
         "refusing to write to {dir}: it is not empty and strata did not create it (no {MARKER} file)"
     )]
@@ -59,25 +60,25 @@ pub enum WriteError {
 
 /// What a write did.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
-pub struct WriteStats {
-    pub written: usize,
-    pub unchanged: usize,
-    pub removed: usize,
+pub(crate) struct WriteStats {
+    pub(crate) written: usize,
+    pub(crate) unchanged: usize,
+    pub(crate) removed: usize,
     /// Files the render no longer produces that strata did not delete, and why.
-    pub left: Vec<Left>,
+    pub(crate) left: Vec<Left>,
 }
 
 /// A file no longer rendered that strata left where it was.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct Left {
+pub(crate) struct Left {
     /// Relative to the output directory.
-    pub path: String,
-    pub why: LeftWhy,
+    pub(crate) path: String,
+    pub(crate) why: LeftWhy,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum LeftWhy {
+pub(crate) enum LeftWhy {
     /// strata has no record of writing it (the record is missing, or it never did).
     NotRecorded,
     /// Its bytes are no longer the ones strata wrote.
@@ -87,7 +88,7 @@ pub enum LeftWhy {
 }
 
 impl LeftWhy {
-    pub fn describe(self) -> &'static str {
+    pub(crate) fn describe(self) -> &'static str {
         match self {
             LeftWhy::NotRecorded => "strata has no record of writing it",
             LeftWhy::Changed => "it changed since strata wrote it",
@@ -104,7 +105,8 @@ pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> WriteError + '_ 
 }
 
 /// Writes `tree` under `dir`: [`claim`], then [`Claimed::write_tree`].
-pub fn write_tree(
+#[cfg(test)]
+pub(crate) fn write_tree(
     dir: &Path,
     tree: &OutputTree,
     owned: &[String],
@@ -115,7 +117,7 @@ pub fn write_tree(
 /// An output directory that strata may write: it was missing or empty, or it holds strata's
 /// marker. See [`claim`].
 #[derive(Debug)]
-pub struct Claimed<'a> {
+pub(crate) struct Claimed<'a> {
     dir: &'a Path,
     /// It was missing or empty: nothing in it can be stale.
     fresh: bool,
@@ -124,7 +126,7 @@ pub struct Claimed<'a> {
 /// Claims `dir` as strata's output before anything is written there: refuses a directory that
 /// is not empty and has no marker (or has a link for one), and otherwise creates the directory
 /// and the marker. Whatever else goes under `dir` (the render cache) is written only after this.
-pub fn claim(dir: &Path) -> Result<Claimed<'_>, WriteError> {
+pub(crate) fn claim(dir: &Path) -> Result<Claimed<'_>, WriteError> {
     let marker = dir.join(MARKER);
     let link = |path: &str| WriteError::Link {
         dir: dir.to_path_buf(),
@@ -265,7 +267,7 @@ impl Claimed<'_> {
     ///
     /// Files are written on every thread: creating a file costs more than rendering it.
     /// `progress` is told how many files there are, and of each one written or found as it is.
-    pub fn write_tree(
+    pub(crate) fn write_tree(
         &self,
         tree: &OutputTree,
         owned: &[String],

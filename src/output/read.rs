@@ -24,7 +24,7 @@ pub(crate) fn no_follow(options: &mut std::fs::OpenOptions) -> &mut std::fs::Ope
 
 /// The bytes of `path`, unless it is a symbolic link: for files of the output directory, where
 /// a link could point anywhere.
-pub fn read_no_follow(path: &Path) -> std::io::Result<Vec<u8>> {
+pub(crate) fn read_no_follow(path: &Path) -> std::io::Result<Vec<u8>> {
     let mut bytes = Vec::new();
     open_no_follow(path)?.read_to_end(&mut bytes)?;
     Ok(bytes)

@@ -18,10 +18,8 @@
 mod config;
 mod exemption;
 mod finding;
-mod human;
 mod image;
 mod input;
-mod json;
 mod leak;
 mod list;
 mod network_policy;
@@ -39,18 +37,15 @@ mod tests;
 
 use std::collections::BTreeMap;
 
-pub use crate::object::RenderedObject;
-pub use config::{ConfigError, Level, PolicyConfig, RuleLevel};
-pub use exemption::ANNOTATION as EXEMPT_ANNOTATION;
-pub use human::render_human;
-pub use input::{ClusterFacts, ResolvedLeaf, SecretValue};
-pub use json::render_json;
-pub use leak::{MIN_OWNED_LEN, Ownership, STOP_WORDS};
-pub use list::list_rules;
-pub use rule::{ENVIRONMENT_LEAK, RULES, Rule, rule};
-pub use sarif::{render_diagnostics_sarif, render_sarif};
+pub(crate) use crate::object::RenderedObject;
+pub(crate) use config::{Level, PolicyConfig};
+pub(crate) use input::{ClusterFacts, ResolvedLeaf, SecretValue};
+pub(crate) use leak::Ownership;
+pub(crate) use list::list_rules;
+pub(crate) use rule::{ENVIRONMENT_LEAK, rule};
+pub(crate) use sarif::{render_diagnostics_sarif, render_sarif};
+pub(crate) use violation::Violation;
 pub(crate) use violation::known_violations;
-pub use violation::{Violation, any_fails};
 
 use crate::object::{ObjectId, is_core};
 use exemption::Exemptions;
@@ -65,7 +60,8 @@ use network_policy::NetworkPolicies;
 ///   leaves of all clusters, not only the rendered ones: ownership compares environments.
 ///
 /// Rules at level `off` are not reported. Exempted violations are reported with their reason.
-pub fn check(
+#[cfg(test)]
+pub(crate) fn check(
     objects: &[RenderedObject],
     clusters: &[ClusterFacts],
     leaves: &[ResolvedLeaf<'_>],
@@ -76,18 +72,20 @@ pub fn check(
 
 /// The `(namespace, podSelector)` of each NetworkPolicy among `objects`, in order: what a
 /// NetworkPolicy contributes to the checks of the other objects of its cluster.
-pub fn network_policy_selectors(objects: &[RenderedObject]) -> Vec<(String, serde_json::Value)> {
+pub(crate) fn network_policy_selectors(
+    objects: &[RenderedObject],
+) -> Vec<(String, serde_json::Value)> {
     NetworkPolicies::of(objects)
 }
 
 /// `(environment, cluster, [(namespace, podSelector)])`: NetworkPolicies of a cluster that
 /// are not among the objects being checked.
-pub type OtherNetworkPolicies<'a> = (&'a str, &'a str, &'a [(String, serde_json::Value)]);
+pub(crate) type OtherNetworkPolicies<'a> = (&'a str, &'a str, &'a [(String, serde_json::Value)]);
 
 /// The rules with what they need from every cluster built once — leak ownership from all
 /// leaves, the facts of each cluster — so that each cluster's objects can be checked on their
 /// own, in parallel, as soon as they are rendered.
-pub struct Checker<'a> {
+pub(crate) struct Checker<'a> {
     facts: BTreeMap<(&'a str, &'a str), &'a ClusterFacts>,
     ownership: Ownership<'a>,
     config: &'a PolicyConfig,
@@ -96,7 +94,7 @@ pub struct Checker<'a> {
 impl<'a> Checker<'a> {
     /// `clusters`: the rendered registries and `x-strata-secret` values of each cluster to be
     /// checked. `ownership`: built from the string leaves of every cluster (see [`check`]).
-    pub fn new(
+    pub(crate) fn new(
         clusters: &'a [ClusterFacts],
         mut ownership: Ownership<'a>,
         config: &'a PolicyConfig,
@@ -122,13 +120,13 @@ impl<'a> Checker<'a> {
 
     /// Every violation in `objects`, sorted by file, rule and field. A NetworkPolicy selects
     /// pods of its own cluster only, so `objects` may be one cluster's or many clusters'.
-    pub fn check(&self, objects: &[RenderedObject]) -> Vec<Violation> {
+    pub(crate) fn check(&self, objects: &[RenderedObject]) -> Vec<Violation> {
         self.check_with(objects, None)
     }
 
     /// Like [`Checker::check`], for objects of one cluster whose other NetworkPolicies are not
     /// among them: `extra` is `(environment, cluster, [(namespace, podSelector)])`.
-    pub fn check_with(
+    pub(crate) fn check_with(
         &self,
         objects: &[RenderedObject],
         extra: Option<OtherNetworkPolicies<'_>>,

@@ -20,7 +20,7 @@ pub(crate) struct NetworkPolicies<'a> {
 static SELECT_ALL: Value = Value::Null;
 
 impl<'a> NetworkPolicies<'a> {
-    pub fn index(objects: &'a [RenderedObject]) -> NetworkPolicies<'a> {
+    pub(crate) fn index(objects: &'a [RenderedObject]) -> NetworkPolicies<'a> {
         let mut selectors: BTreeMap<_, Vec<&Value>> = BTreeMap::new();
         for o in objects {
             if !ObjectId::read(&o.object).is("networking.k8s.io", "NetworkPolicy") {
@@ -46,7 +46,12 @@ impl<'a> NetworkPolicies<'a> {
 
     /// Adds NetworkPolicies that are not among the objects: `(namespace, podSelector)` of
     /// cluster `cluster` in `environment`.
-    pub fn add(&mut self, environment: &'a str, cluster: &'a str, extra: &'a [(String, Value)]) {
+    pub(crate) fn add(
+        &mut self,
+        environment: &'a str,
+        cluster: &'a str,
+        extra: &'a [(String, Value)],
+    ) {
         for (namespace, selector) in extra {
             self.selectors
                 .entry((environment, cluster, namespace.as_str()))
@@ -56,7 +61,7 @@ impl<'a> NetworkPolicies<'a> {
     }
 
     /// The `(namespace, podSelector)` of each NetworkPolicy among `objects`, in order.
-    pub fn of(objects: &[RenderedObject]) -> Vec<(String, Value)> {
+    pub(crate) fn of(objects: &[RenderedObject]) -> Vec<(String, Value)> {
         objects
             .iter()
             .filter_map(|o| {
@@ -74,7 +79,7 @@ impl<'a> NetworkPolicies<'a> {
     }
 
     /// A finding when no NetworkPolicy selects the pods of `pod`.
-    pub fn check(
+    pub(crate) fn check(
         &self,
         object: &RenderedObject,
         resource: &ObjectId,

@@ -15,9 +15,9 @@ use super::rule::RULES;
 use super::violation::Violation;
 use crate::diag::{Diagnostics, Severity};
 
-pub const SARIF_SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+pub(crate) const SARIF_SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
-pub fn render_sarif(violations: &[Violation], tool_version: &str) -> String {
+pub(crate) fn render_sarif(violations: &[Violation], tool_version: &str) -> String {
     let rules: Vec<Value> = RULES
         .iter()
         .map(|r| {
@@ -122,7 +122,7 @@ fn fingerprint(v: &Violation) -> String {
     crate::digest::hex(&h.finalize())
 }
 /// Every diagnostic as a SARIF 2.1.0 result, so code scanning shows input errors too.
-pub fn render_diagnostics_sarif(diags: &Diagnostics, tool_version: &str) -> String {
+pub(crate) fn render_diagnostics_sarif(diags: &Diagnostics, tool_version: &str) -> String {
     let results: Vec<serde_json::Value> = diags
         .iter()
         .map(|d| {

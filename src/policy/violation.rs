@@ -8,38 +8,38 @@ use super::rule::rule;
 
 /// A rule's id, one of the catalogue's: read back from the cache through [`known_rule`], so
 /// serde does not take it for text borrowed from the input.
-pub type RuleId = &'static str;
+pub(crate) type RuleId = &'static str;
 
 /// Serialized for the render cache, which keeps each cluster's violations so that a render
 /// that skips the cluster reports them again.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Violation {
+pub(crate) struct Violation {
     /// The rule's stable id, e.g. `no-privileged`.
     #[serde(deserialize_with = "known_rule")]
-    pub rule: RuleId,
-    pub level: Level,
-    pub environment: String,
-    pub cluster: String,
-    pub component: String,
+    pub(crate) rule: RuleId,
+    pub(crate) level: Level,
+    pub(crate) environment: String,
+    pub(crate) cluster: String,
+    pub(crate) component: String,
     /// The rendered file.
-    pub file: String,
+    pub(crate) file: String,
     /// `apps/Deployment ns/name`, `Secret ns/name`, `ClusterRole name`.
-    pub resource: String,
+    pub(crate) resource: String,
     /// `spec.template.spec.containers[name=app].securityContext.privileged`.
-    pub field: String,
+    pub(crate) field: String,
     /// What is wrong, and where.
-    pub message: String,
+    pub(crate) message: String,
     /// What to do about it.
-    pub hint: String,
+    pub(crate) hint: String,
     /// The layer file and line that set the offending value, when known.
-    pub origin: Option<(String, u32)>,
+    pub(crate) origin: Option<(String, u32)>,
     /// The reason given in `strata.dev/exempt`: the violation is recorded but does not fail.
-    pub exemption: Option<String>,
+    pub(crate) exemption: Option<String>,
 }
 
 impl Violation {
     /// Whether this violation fails `strata render` and `strata validate`.
-    pub fn fails(&self) -> bool {
+    pub(crate) fn fails(&self) -> bool {
         self.level == Level::Deny && self.exemption.is_none()
     }
 
@@ -53,11 +53,6 @@ impl Violation {
             &self.message,
         )
     }
-}
-
-/// Whether any violation fails the run.
-pub fn any_fails(violations: &[Violation]) -> bool {
-    violations.iter().any(Violation::fails)
 }
 
 /// A rule id, as the catalogue spells it.

@@ -9,12 +9,12 @@ use crate::object::ObjectId;
 /// The pod a workload runs.
 #[derive(Debug)]
 pub(crate) struct PodTemplate<'a> {
-    pub spec: &'a Map<String, Value>,
+    pub(crate) spec: &'a Map<String, Value>,
     /// The field path of `spec`: `spec.template.spec`.
-    pub spec_path: &'static str,
-    pub labels: Option<&'a Map<String, Value>>,
+    pub(crate) spec_path: &'static str,
+    pub(crate) labels: Option<&'a Map<String, Value>>,
     /// The field path of the labels: `spec.template.metadata.labels`.
-    pub labels_path: &'static str,
+    pub(crate) labels_path: &'static str,
 }
 
 /// The pod template of `object`, if it is a workload.
@@ -55,16 +55,16 @@ pub(crate) enum ContainerKind {
 /// One container of a pod.
 #[derive(Debug)]
 pub(crate) struct Container<'a> {
-    pub kind: ContainerKind,
-    pub name: &'a str,
+    pub(crate) kind: ContainerKind,
+    pub(crate) name: &'a str,
     /// `spec.template.spec.containers[name=app]`.
-    pub field: String,
-    pub spec: &'a Map<String, Value>,
+    pub(crate) field: String,
+    pub(crate) spec: &'a Map<String, Value>,
 }
 
 impl Container<'_> {
     /// "container `app`", "init container `migrate`".
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let kind = match self.kind {
             ContainerKind::Regular => "container",
             ContainerKind::Init => "init container",
@@ -74,14 +74,14 @@ impl Container<'_> {
     }
 
     /// A field of the container's securityContext.
-    pub fn security(&self, key: &str) -> Option<&Value> {
+    pub(crate) fn security(&self, key: &str) -> Option<&Value> {
         self.spec.get("securityContext").and_then(|s| s.get(key))
     }
 }
 
 impl PodTemplate<'_> {
     /// Every container: regular, init and ephemeral.
-    pub fn containers(&self) -> Vec<Container<'_>> {
+    pub(crate) fn containers(&self) -> Vec<Container<'_>> {
         let lists = [
             ("containers", ContainerKind::Regular),
             ("initContainers", ContainerKind::Init),
@@ -108,7 +108,7 @@ impl PodTemplate<'_> {
     }
 
     /// A field of the pod's securityContext.
-    pub fn security(&self, key: &str) -> Option<&Value> {
+    pub(crate) fn security(&self, key: &str) -> Option<&Value> {
         self.spec.get("securityContext").and_then(|s| s.get(key))
     }
 }

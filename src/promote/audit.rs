@@ -14,42 +14,42 @@ use crate::promote::repos::{policy_for, settings_at};
 
 /// One entry of the audit trail of an environment.
 #[derive(Debug, Default, Serialize)]
-pub struct AuditEntry {
-    pub commit: String,
-    pub at: String,
+pub(crate) struct AuditEntry {
+    pub(crate) commit: String,
+    pub(crate) at: String,
     /// `promotion` (a strata merge), `forge-merge` (a merge without strata's trailers), `direct-push`
     /// (a gated branch changed around the gates, or a commit that claims a promotion it is
     /// not), `publish` (a direct render) or `rewritten` (the branch lost what other branches
     /// recorded on it).
-    pub kind: &'static str,
-    pub active: Option<String>,
-    pub proposed: String,
-    pub source_commits: Vec<SourceCommit>,
-    pub version_changes: Vec<VersionChange>,
-    pub soaked_in: Option<String>,
-    pub approvers: Vec<String>,
-    pub emergency: Option<String>,
+    pub(crate) kind: &'static str,
+    pub(crate) active: Option<String>,
+    pub(crate) proposed: String,
+    pub(crate) source_commits: Vec<SourceCommit>,
+    pub(crate) version_changes: Vec<VersionChange>,
+    pub(crate) soaked_in: Option<String>,
+    pub(crate) approvers: Vec<String>,
+    pub(crate) emergency: Option<String>,
     /// The reason of a rollback (`publish --rollback`), from its `Rollback:` trailer.
-    pub rollback: Option<String>,
-    pub render_digest: String,
+    pub(crate) rollback: Option<String>,
+    pub(crate) render_digest: String,
     /// What is wrong with this entry: why it is not the promotion it claims, a date that
     /// cannot be true, a move back without `--rollback`.
-    pub problems: Vec<String>,
+    pub(crate) problems: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
-pub struct SourceCommit {
-    pub sha: String,
-    pub subject: String,
-    pub author: String,
+pub(crate) struct SourceCommit {
+    pub(crate) sha: String,
+    pub(crate) subject: String,
+    pub(crate) author: String,
 }
 
 #[derive(Debug, Serialize, PartialEq, Eq, PartialOrd, Ord)]
-pub struct VersionChange {
-    pub cluster: String,
-    pub component: String,
-    pub from: Option<String>,
-    pub to: Option<String>,
+pub(crate) struct VersionChange {
+    pub(crate) cluster: String,
+    pub(crate) component: String,
+    pub(crate) from: Option<String>,
+    pub(crate) to: Option<String>,
 }
 
 /// The evidence of every change to `env/<e>`, newest first, rebuilt from git history alone.
@@ -58,7 +58,7 @@ pub struct VersionChange {
 /// must have a promotion's shape and tree (see [`crate::promote::history::promotion_problems`]),
 /// or it is listed as a direct push with why. What is wrong with the branches' history itself
 /// (moved back, replaced) comes first, as entries of kind `rewritten`.
-pub fn audit(
+pub(crate) fn audit(
     source: &SourceRepo,
     out: &Repository,
     env: &str,
@@ -212,7 +212,7 @@ pub(crate) fn version_changes(old: &Metadata, new: &Metadata) -> Vec<VersionChan
 }
 
 /// The audit trail as Markdown, for an auditor.
-pub fn audit_markdown(env: &str, entries: &[AuditEntry]) -> String {
+pub(crate) fn audit_markdown(env: &str, entries: &[AuditEntry]) -> String {
     let mut s = format!(
         "# Audit trail of `{env}`\n\n{} change(s), newest first. Rebuilt from the git history of `env/{env}`.\n",
         entries.iter().filter(|e| e.kind != "rewritten").count()

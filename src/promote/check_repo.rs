@@ -20,29 +20,29 @@ use crate::promote::repos::{compile_at, policy_for};
 
 /// How one output branch compares with a re-render of the drySha it records.
 #[derive(Debug, Serialize)]
-pub struct BranchCheck {
-    pub branch: String,
-    pub dry_sha: Option<String>,
-    pub drift: TreeDrift,
+pub(crate) struct BranchCheck {
+    pub(crate) branch: String,
+    pub(crate) dry_sha: Option<String>,
+    pub(crate) drift: TreeDrift,
     /// The source's `HEAD` renders to something this branch does not have yet.
-    pub stale: Option<Staleness>,
+    pub(crate) stale: Option<Staleness>,
     /// Why the branch could not be checked, if it could not.
-    pub problem: Option<String>,
+    pub(crate) problem: Option<String>,
     /// Entries with a mode or type publish never writes: executable bits, symlinks, gitlinks.
-    pub unusual: Vec<String>,
+    pub(crate) unusual: Vec<String>,
     /// What is wrong with the branch's history: moved back, replaced, a tip on a gated
     /// environment that is not a promotion, dates that cannot be true.
-    pub history: Vec<String>,
+    pub(crate) history: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
-pub struct Staleness {
-    pub head: String,
-    pub unpublished: Vec<SourceCommit>,
+pub(crate) struct Staleness {
+    pub(crate) head: String,
+    pub(crate) unpublished: Vec<SourceCommit>,
 }
 
 impl BranchCheck {
-    pub fn is_clean(&self) -> bool {
+    pub(crate) fn is_clean(&self) -> bool {
         self.drift.is_clean()
             && self.stale.is_none()
             && self.problem.is_none()
@@ -53,7 +53,7 @@ impl BranchCheck {
 
 /// Output-repository drift: every `env/*` branch against a re-render of its recorded drySha,
 /// and the branches `publish` writes against the source's `HEAD`.
-pub fn check_repo(
+pub(crate) fn check_repo(
     source: &SourceRepo,
     out: &Repository,
     environment: Option<&str>,
@@ -221,7 +221,7 @@ fn branch_history(
     Ok(problems)
 }
 
-pub fn check_repo_human(checks: &[BranchCheck]) -> String {
+pub(crate) fn check_repo_human(checks: &[BranchCheck]) -> String {
     let mut s = String::new();
     for c in checks {
         let sha = c.dry_sha.as_deref().map_or("?", short);

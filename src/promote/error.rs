@@ -8,7 +8,7 @@ use crate::git::GitError;
 use crate::git::source::SourceRepo;
 
 #[derive(Debug, thiserror::Error)]
-pub enum PromotionError {
+pub(crate) enum PromotionError {
     #[error(transparent)]
     Git(#[from] GitError),
     #[error("the source at {rev} does not compile")]
@@ -26,7 +26,7 @@ pub enum PromotionError {
 impl PromotionError {
     /// What it means for the exit code: a refusal is a finding (1); a source that does not
     /// compile, as its diagnostics say; anything else kept strata from running (2).
-    pub fn exit(&self) -> Exit {
+    pub(crate) fn exit(&self) -> Exit {
         match self {
             PromotionError::Render { failure, .. } => failure.diagnostics.exit(),
             PromotionError::Refused(_) => Exit::Found,
@@ -39,7 +39,7 @@ impl PromotionError {
 
 /// Refuses to judge from a shallow clone: the author set, ancestry and landings all need the
 /// whole history, and a shallow clone would show less of it, which only ever opens gates.
-pub fn require_history(source: &SourceRepo, out: &Repository) -> Result<(), PromotionError> {
+pub(crate) fn require_history(source: &SourceRepo, out: &Repository) -> Result<(), PromotionError> {
     let path = |r: &Repository| {
         r.workdir()
             .unwrap_or_else(|| r.path())

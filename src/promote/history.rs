@@ -23,18 +23,18 @@ use crate::promote::landing::{Noted, read_noted, untrusted_time};
 
 /// Something wrong with the history of a branch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Finding {
+pub(crate) struct Finding {
     /// The branch whose history is wrong.
-    pub branch: String,
+    pub(crate) branch: String,
     /// The commit it is about, when there is one.
-    pub commit: Option<String>,
-    pub kind: FindingKind,
-    pub message: String,
+    pub(crate) commit: Option<String>,
+    pub(crate) kind: FindingKind,
+    pub(crate) message: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum FindingKind {
+pub(crate) enum FindingKind {
     /// The branch no longer contains a commit that other branches recorded on it.
     Rewritten,
     /// A commit moved the branch to a drySha that does not contain the one before, without
@@ -64,7 +64,7 @@ fn contains(out: &Repository, tip: Oid, commit: Oid) -> bool {
 }
 
 /// Every `env/*` branch by name, `-next` ones included.
-pub fn env_branches(out: &Repository) -> Result<Vec<String>, PromotionError> {
+pub(crate) fn env_branches(out: &Repository) -> Result<Vec<String>, PromotionError> {
     let mut names = Vec::new();
     for r in out.references_glob("refs/heads/env/*")? {
         if let Ok(name) = r?.shorthand() {
@@ -77,7 +77,7 @@ pub fn env_branches(out: &Repository) -> Result<Vec<String>, PromotionError> {
 
 /// The `Seen-tip:` trailers publish writes on a `-next` commit: the tip of every `env/<x>`
 /// branch (not the `-next` ones) before it wrote anything.
-pub fn seen_tips(out: &Repository) -> Result<Vec<String>, PromotionError> {
+pub(crate) fn seen_tips(out: &Repository) -> Result<Vec<String>, PromotionError> {
     let mut lines = Vec::new();
     for name in env_branches(out)? {
         if name.ends_with("-next") {
@@ -92,7 +92,7 @@ pub fn seen_tips(out: &Repository) -> Result<Vec<String>, PromotionError> {
 
 /// Branches that no longer contain what the evidence on the `-next` branches names. Only the
 /// newest evidence of each `-next` branch is read: it names the newest tips.
-pub fn rewrites(out: &Repository) -> Result<Vec<Finding>, PromotionError> {
+pub(crate) fn rewrites(out: &Repository) -> Result<Vec<Finding>, PromotionError> {
     let mut findings = Vec::new();
     for next in env_branches(out)?
         .into_iter()
@@ -164,7 +164,7 @@ pub fn rewrites(out: &Repository) -> Result<Vec<Finding>, PromotionError> {
 
 /// Moves back without `--rollback`, and times that cannot be true, along the first parents of
 /// `branch`.
-pub fn walk(
+pub(crate) fn walk(
     source: &SourceRepo,
     out: &Repository,
     branch: &str,
@@ -243,7 +243,7 @@ pub fn walk(
 }
 
 /// Everything wrong with the history of `env/<env>` and `env/<env>-next`.
-pub fn findings(
+pub(crate) fn findings(
     source: &SourceRepo,
     out: &Repository,
     env: &str,
@@ -264,10 +264,10 @@ pub fn findings(
 /// The findings of each environment, worked out once however often one command asks (status
 /// asks for every environment, then again through the gates of each pending promotion).
 #[derive(Debug, Default)]
-pub struct FindingsCache(BTreeMap<String, Vec<Finding>>);
+pub(crate) struct FindingsCache(BTreeMap<String, Vec<Finding>>);
 
 impl FindingsCache {
-    pub fn of(
+    pub(crate) fn of(
         &mut self,
         source: &SourceRepo,
         out: &Repository,
@@ -286,7 +286,7 @@ impl FindingsCache {
 /// strata made: a promotion merges a proposal of `env/<e>-next` (its last parent, with that
 /// drySha), onto what `env/<e>` ran (its first parent, with `Sha-dry-active:`), and takes the
 /// proposal's tree, whose digest it records.
-pub fn promotion_problems(
+pub(crate) fn promotion_problems(
     out: &Repository,
     env: &str,
     commit: &git2::Commit<'_>,
@@ -360,7 +360,7 @@ pub fn promotion_problems(
 }
 
 /// Why a merge into `env/<e>` without strata's trailers is not a plain merge of a proposal.
-pub fn forge_merge_problems(
+pub(crate) fn forge_merge_problems(
     out: &Repository,
     commit: &git2::Commit<'_>,
 ) -> Result<Vec<String>, PromotionError> {

@@ -126,7 +126,7 @@ pub(crate) fn landing(
 /// Why `at`, the time `branch@commit` says `dry_sha` arrived, cannot be true: before the drySha
 /// was committed, before the parent it was made on, or (`noted`, a no-op publish) before the
 /// commit the note is on. Times are the committers' clocks; keep CI's clock in sync.
-pub fn untrusted_time(
+pub(crate) fn untrusted_time(
     source: &SourceRepo,
     branch: &str,
     commit: &git2::Commit<'_>,

@@ -15,14 +15,14 @@
 //! (for branches, metadata, landing times and the trailers of earlier promotions). Time comes
 //! in as a value.
 
-pub mod audit;
-pub mod check_repo;
-pub mod error;
-pub mod gates;
-pub mod history;
-pub mod landing;
-pub mod promotion;
-pub mod publish;
-pub mod repos;
-pub mod status;
-pub mod verify;
+pub(crate) mod audit;
+pub(crate) mod check_repo;
+pub(crate) mod error;
+pub(crate) mod gates;
+pub(crate) mod history;
+pub(crate) mod landing;
+pub(crate) mod promotion;
+pub(crate) mod publish;
+pub(crate) mod repos;
+pub(crate) mod status;
+pub(crate) mod verify;

@@ -9,7 +9,7 @@ use crate::promote::publish::Committer;
 use crate::promote::verify::Verification;
 
 /// Merges `env/<e>-next` into `env/<e>` when every gate is open. Returns the merge commit.
-pub fn promote(
+pub(crate) fn promote(
     out: &Repository,
     v: &Verification,
     committer: &Committer,

@@ -16,29 +16,29 @@ use crate::promote::repos::{compile_at, dry_sha_of, policy_for, publish_branch};
 
 /// Who commits to the output repository.
 #[derive(Clone, Debug)]
-pub struct Committer {
-    pub name: String,
-    pub email: String,
-    pub at: Timestamp,
+pub(crate) struct Committer {
+    pub(crate) name: String,
+    pub(crate) email: String,
+    pub(crate) at: Timestamp,
 }
 
 #[derive(Debug, Serialize)]
-pub struct Published {
-    pub environment: String,
-    pub branch: String,
+pub(crate) struct Published {
+    pub(crate) environment: String,
+    pub(crate) branch: String,
     /// The new commit, or `None` when nothing changed (a note records the drySha instead).
-    pub commit: Option<String>,
-    pub dry_sha: String,
-    pub tree_digest: String,
+    pub(crate) commit: Option<String>,
+    pub(crate) dry_sha: String,
+    pub(crate) tree_digest: String,
     /// The drySha this publish moved the branch back from, with `--rollback`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub rolled_back_from: Option<String>,
+    pub(crate) rolled_back_from: Option<String>,
 }
 
 /// Renders the source's committed `HEAD` and commits each environment's tree to its branch.
 /// A branch moves only forward in the source's history; `rollback` (a reason) lets it move to
 /// an older or unrelated drySha, and the commit records it.
-pub fn publish(
+pub(crate) fn publish(
     source: &SourceRepo,
     out: &Repository,
     environment: Option<&str>,

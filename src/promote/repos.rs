@@ -12,7 +12,7 @@ use crate::promote::error::PromotionError;
 use crate::promote::gates::policy::InForce;
 
 /// Compiles the platform as of a commit of the source repository.
-pub fn compile_at(source: &SourceRepo, rev: &str) -> Result<Compiled, PromotionError> {
+pub(crate) fn compile_at(source: &SourceRepo, rev: &str) -> Result<Compiled, PromotionError> {
     let world = world_at(&source.repo, &source.prefix, rev)?;
     crate::compile::compile(&world, &Selection::default()).map_err(|f| PromotionError::Render {
         rev: rev.to_string(),
@@ -21,7 +21,7 @@ pub fn compile_at(source: &SourceRepo, rev: &str) -> Result<Compiled, PromotionE
 }
 
 /// The settings (strata.yaml) as of a commit of the source repository.
-pub fn settings_at(source: &SourceRepo, rev: &str) -> Result<Settings, PromotionError> {
+pub(crate) fn settings_at(source: &SourceRepo, rev: &str) -> Result<Settings, PromotionError> {
     let world = world_at(&source.repo, &source.prefix, rev)?;
     crate::load::load(&world)
         .map(|s| s.settings)
@@ -41,7 +41,7 @@ pub(crate) fn dry_sha_of(out: &Repository, branch: &str) -> Result<Option<String
 
 /// The policy in force for `env` (see [`crate::promote::gates::policy`]), and the settings whose
 /// `identities:` apply: those at the drySha `env/<e>` runs, else `proposed`.
-pub fn policy_for(
+pub(crate) fn policy_for(
     source: &SourceRepo,
     out: &Repository,
     env: &str,
@@ -73,7 +73,7 @@ pub fn policy_for(
 }
 
 /// Which branch publish writes an environment to under the policy in force.
-pub fn publish_branch(policy: &InForce, environment: &str) -> String {
+pub(crate) fn publish_branch(policy: &InForce, environment: &str) -> String {
     if policy.gated {
         format!("env/{environment}-next")
     } else {

@@ -17,33 +17,33 @@ use crate::promote::verify::{PromotionRequest, verify_with};
 
 /// What runs where, and what waits.
 #[derive(Debug, Serialize)]
-pub struct Status {
-    pub environments: Vec<EnvironmentStatus>,
+pub(crate) struct Status {
+    pub(crate) environments: Vec<EnvironmentStatus>,
     /// component → environment → version; `a (cluster-x), b (cluster-y)` where clusters differ.
-    pub versions: BTreeMap<String, BTreeMap<String, String>>,
+    pub(crate) versions: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Serialize)]
-pub struct EnvironmentStatus {
-    pub environment: String,
-    pub branch: String,
-    pub dry_sha: Option<String>,
-    pub subject: Option<String>,
-    pub since: Option<String>,
+pub(crate) struct EnvironmentStatus {
+    pub(crate) environment: String,
+    pub(crate) branch: String,
+    pub(crate) dry_sha: Option<String>,
+    pub(crate) subject: Option<String>,
+    pub(crate) since: Option<String>,
     /// The proposal on `env/<e>-next` that is not promoted yet, with its gates.
-    pub pending: Option<Pending>,
+    pub(crate) pending: Option<Pending>,
     /// What is wrong with the history of `env/<e>` and `env/<e>-next`: moved back, replaced,
     /// dates that cannot be true.
-    pub problems: Vec<String>,
+    pub(crate) problems: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
-pub struct Pending {
-    pub branch: String,
-    pub proposed: String,
-    pub subject: String,
-    pub gates: Vec<Gate>,
-    pub versions: BTreeMap<String, String>,
+pub(crate) struct Pending {
+    pub(crate) branch: String,
+    pub(crate) proposed: String,
+    pub(crate) subject: String,
+    pub(crate) gates: Vec<Gate>,
+    pub(crate) versions: BTreeMap<String, String>,
 }
 
 fn summarize_versions(meta: &Metadata) -> BTreeMap<String, String> {
@@ -76,7 +76,7 @@ fn summarize_versions(meta: &Metadata) -> BTreeMap<String, String> {
 }
 
 /// Versions per environment from the output branches, and the gates of every pending promotion.
-pub fn status(
+pub(crate) fn status(
     source: &SourceRepo,
     out: &Repository,
     now: Timestamp,
@@ -179,7 +179,7 @@ pub fn status(
     Ok(status)
 }
 
-pub fn status_human(s: &Status) -> String {
+pub(crate) fn status_human(s: &Status) -> String {
     let mut out = String::new();
     let envs: Vec<&str> = s
         .environments
@@ -252,7 +252,7 @@ pub fn status_human(s: &Status) -> String {
 
 impl Status {
     /// Whether the history of any environment has a problem.
-    pub fn has_problems(&self) -> bool {
+    pub(crate) fn has_problems(&self) -> bool {
         self.environments.iter().any(|e| !e.problems.is_empty())
     }
 }

@@ -22,46 +22,46 @@ use crate::promote::repos::{compile_at, policy_for, settings_at};
 
 /// What the gates are asked.
 #[derive(Clone, Debug)]
-pub struct PromotionRequest {
-    pub environment: String,
-    pub now: Timestamp,
+pub(crate) struct PromotionRequest {
+    pub(crate) environment: String,
+    pub(crate) now: Timestamp,
     /// The content of the `--approvals` file.
-    pub approvals: Option<String>,
-    pub promoter: Option<Identity>,
-    pub emergency: Option<String>,
+    pub(crate) approvals: Option<String>,
+    pub(crate) promoter: Option<Identity>,
+    pub(crate) emergency: Option<String>,
 }
 
 /// The verdict of the gates, with the evidence a promotion commit records.
 #[derive(Debug, Serialize)]
-pub struct Verification {
-    pub environment: String,
-    pub previous: String,
+pub(crate) struct Verification {
+    pub(crate) environment: String,
+    pub(crate) previous: String,
     /// The drySha proposed on `env/<e>-next`.
-    pub proposed: String,
-    pub proposed_subject: String,
+    pub(crate) proposed: String,
+    pub(crate) proposed_subject: String,
     /// The drySha `env/<e>` has now, if any.
-    pub active: Option<String>,
+    pub(crate) active: Option<String>,
     /// The `-next` commit the approvals must be on.
-    pub head: String,
-    pub gates: Vec<Gate>,
+    pub(crate) head: String,
+    pub(crate) gates: Vec<Gate>,
     #[serde(skip)]
-    pub soaked_in: Option<String>,
-    pub approvers: Vec<String>,
-    pub emergency: Option<String>,
-    pub tree_digest: String,
+    pub(crate) soaked_in: Option<String>,
+    pub(crate) approvers: Vec<String>,
+    pub(crate) emergency: Option<String>,
+    pub(crate) tree_digest: String,
     /// The reason of a proposal that rolls the environment back, from its `Rollback:` trailer.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub rollback: Option<String>,
+    pub(crate) rollback: Option<String>,
 }
 
 impl Verification {
-    pub fn open(&self) -> bool {
+    pub(crate) fn open(&self) -> bool {
         self.gates.iter().all(|g| g.open)
     }
 }
 
 /// Checks every gate of promoting `env/<e>-next` into `env/<e>`.
-pub fn verify(
+pub(crate) fn verify(
     source: &SourceRepo,
     out: &Repository,
     req: &PromotionRequest,

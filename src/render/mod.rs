@@ -4,7 +4,7 @@
 //! environment is built once and shared by every cluster.
 
 mod command;
-pub mod template;
+pub(crate) mod template;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -13,7 +13,7 @@ use minijinja::{Environment, ErrorKind};
 use rayon::prelude::*;
 use serde::Serialize;
 
-pub use command::{CommandError, MAX_COMMAND_STDOUT};
+pub(crate) use command::CommandError;
 
 use crate::diag::{Code, DiagResult, Diagnostic, Diagnostics, Span};
 use crate::load::{self, Component, Source};
@@ -23,24 +23,24 @@ use crate::yaml;
 
 /// One rendered Kubernetes object, before strata's labels are added.
 #[derive(Clone, Debug)]
-pub struct Manifest {
-    pub component: String,
+pub(crate) struct Manifest {
+    pub(crate) component: String,
     /// The template (or component directory, for command sources) that produced it.
-    pub origin: String,
+    pub(crate) origin: String,
     /// The 1-based index of the document within that output.
-    pub document: usize,
-    pub object: serde_json::Value,
+    pub(crate) document: usize,
+    pub(crate) object: serde_json::Value,
 }
 
 /// The rendered objects of one cluster, by component.
 #[derive(Clone, Debug, Default)]
-pub struct RenderedCluster {
-    pub components: BTreeMap<String, Vec<Manifest>>,
+pub(crate) struct RenderedCluster {
+    pub(crate) components: BTreeMap<String, Vec<Manifest>>,
 }
 
 /// Renders clusters: the minijinja environment of each component is built once and shared by
 /// every cluster, and a command source runs once per distinct set of values.
-pub struct Renderer<'a> {
+pub(crate) struct Renderer<'a> {
     source: &'a Source,
     world: &'a dyn World,
     envs: BTreeMap<&'a str, Environment<'static>>,
@@ -50,7 +50,7 @@ pub struct Renderer<'a> {
 
 impl<'a> Renderer<'a> {
     /// `progress` is told of each (cluster, component) pair done; the caller tells it the total.
-    pub fn new(
+    pub(crate) fn new(
         source: &'a Source,
         world: &'a dyn World,
         progress: Option<&'a dyn crate::progress::Progress>,
@@ -74,7 +74,7 @@ impl<'a> Renderer<'a> {
     /// out: their values are already known to be invalid, and their template errors would only
     /// repeat that. `parallel` renders the components on several threads: worth it when there
     /// are fewer clusters than threads.
-    pub fn cluster(
+    pub(crate) fn cluster(
         &self,
         cluster: &Cluster,
         skip: &std::collections::BTreeSet<&str>,
@@ -371,7 +371,7 @@ fn documents(
 }
 
 /// `true` for a DNS-1123 subdomain: what Kubernetes accepts as most object names.
-pub fn is_dns_subdomain(s: &str) -> bool {
+pub(crate) fn is_dns_subdomain(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 253
         && s.split('.').all(|part| {

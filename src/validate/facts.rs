@@ -11,7 +11,7 @@ use crate::yaml::Scalar;
 
 /// Facts of the given clusters. Registry templates (`harbor.{{ global.baseDomain }}`) render
 /// with the cluster's `global` and `cluster`.
-pub fn cluster_facts(
+pub(crate) fn cluster_facts(
     source: &Source,
     clusters: &[&Cluster],
 ) -> Result<Vec<ClusterFacts>, Diagnostics> {
@@ -134,7 +134,7 @@ fn string_leaves<'a>(
 }
 
 /// Every string leaf of each cluster's enabled component values and globals, by cluster.
-pub fn leaves(clusters: &[Cluster]) -> Vec<Vec<ResolvedLeaf<'_>>> {
+pub(crate) fn leaves(clusters: &[Cluster]) -> Vec<Vec<ResolvedLeaf<'_>>> {
     use rayon::prelude::*;
     clusters
         .par_iter()

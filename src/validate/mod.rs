@@ -1,27 +1,18 @@
 //! Merged values → diagnostics against each component's `values.schema.json`, pointing back to
 //! the layer and line that set the offending value.
 
-pub mod facts;
+pub(crate) mod facts;
 
 use crate::diag::{Code, Diagnostic, Diagnostics};
+use crate::load::Component;
 use crate::load::schema::dotted;
-use crate::load::{Component, Source};
 use crate::merge::{Cluster, Merged};
 
-/// Checks every enabled component's values on every cluster.
-pub fn check_values(source: &Source, clusters: &[Cluster]) -> Diagnostics {
-    let mut out = Diagnostics::new();
-    for cluster in clusters {
-        for (name, values) in cluster.enabled() {
-            if let Some(component) = source.components.get(name) {
-                out.extend(check_component(cluster, component, values));
-            }
-        }
-    }
-    out.sorted()
-}
-
-pub fn check_component(cluster: &Cluster, component: &Component, values: &Merged) -> Diagnostics {
+pub(crate) fn check_component(
+    cluster: &Cluster,
+    component: &Component,
+    values: &Merged,
+) -> Diagnostics {
     let validator = match component.validator() {
         Ok(v) => v,
         Err(d) => return d.into(),

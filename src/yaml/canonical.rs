@@ -8,14 +8,14 @@ use serde_json::Value;
 
 const HEAD: [&str; 3] = ["apiVersion", "kind", "metadata"];
 
-pub fn canonical(value: &Value) -> Value {
+pub(crate) fn canonical(value: &Value) -> Value {
     let mut v = value.clone();
     canonicalize(&mut v);
     v
 }
 
 /// Puts an object into canonical key order in place.
-pub fn canonicalize(value: &mut Value) {
+pub(crate) fn canonicalize(value: &mut Value) {
     sort_in_place(value);
     if let Value::Object(map) = value {
         // Keys are sorted; move the head keys to the front, keeping the rest in order.

@@ -9,17 +9,17 @@ use serde_json::{Map, Value};
 use super::canonical::canonical;
 
 /// The YAML text of an object, canonical and ending in a newline.
-pub fn to_yaml(value: &Value) -> String {
+pub(crate) fn to_yaml(value: &Value) -> String {
     write(&canonical(value))
 }
 
 /// Like [`to_yaml`], for an object already in canonical order (see [`canonicalize`]).
-pub fn to_yaml_canonical(value: &Value) -> String {
+pub(crate) fn to_yaml_canonical(value: &Value) -> String {
     write(value)
 }
 
 /// The YAML text of a value in the order it has, ending in a newline.
-pub fn write(value: &Value) -> String {
+pub(crate) fn write(value: &Value) -> String {
     let mut out = String::with_capacity(1024);
     match value {
         Value::Object(m) if !m.is_empty() => write_map(&mut out, m, 0, false),

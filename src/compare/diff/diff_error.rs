@@ -7,7 +7,7 @@ use serde::Serialize;
 /// Which of the two trees a file belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Side {
+pub(crate) enum Side {
     Base,
     Head,
 }
@@ -26,7 +26,7 @@ impl fmt::Display for Side {
 /// The tree is strata's own output, so these point to a hand edit or a bug; the message names
 /// the file so that either can be found.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum DiffError {
+pub(crate) enum DiffError {
     #[error("{side} tree: {file}: {message}")]
     File {
         side: Side,

@@ -27,7 +27,7 @@ const RESET: &str = "\x1b[0m";
 ///         @@ -20,7 +20,7 @@
 ///         …
 /// ```
-pub fn render_human(d: &Diff, o: &DiffOptions) -> String {
+pub(crate) fn render_human(d: &Diff, o: &DiffOptions) -> String {
     let paint = Paint(o.color);
     let summary = d.summary(o);
     let mut out = String::new();

@@ -6,7 +6,7 @@ use crate::compare::diff::{Diff, DiffOptions, ResourceDiff, Status, Summary};
 
 /// The version of the JSON schema. It changes only when a field is removed or changes meaning;
 /// new fields may appear within a version.
-pub const SCHEMA_VERSION: u32 = 1;
+pub(crate) const SCHEMA_VERSION: u32 = 1;
 
 /// The output of `strata diff --format json`.
 ///
@@ -52,40 +52,40 @@ pub const SCHEMA_VERSION: u32 = 1;
 ///   file header, with the requested lines of context.
 /// - Secret values appear only as `sha256:<first 12 hex digits>`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct JsonReport<'a> {
-    pub headline: String,
-    pub schema_version: u32,
-    pub empty: bool,
-    pub filter: JsonFilter<'a>,
-    pub summary: Summary,
+pub(crate) struct JsonReport<'a> {
+    pub(crate) headline: String,
+    pub(crate) schema_version: u32,
+    pub(crate) empty: bool,
+    pub(crate) filter: JsonFilter<'a>,
+    pub(crate) summary: Summary,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub resources: Option<Vec<JsonResource<'a>>>,
+    pub(crate) resources: Option<Vec<JsonResource<'a>>>,
 }
 
 /// The `--env` and `--cluster` filters in effect, `null` when off.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct JsonFilter<'a> {
-    pub env: Option<&'a str>,
-    pub cluster: Option<&'a str>,
+pub(crate) struct JsonFilter<'a> {
+    pub(crate) env: Option<&'a str>,
+    pub(crate) cluster: Option<&'a str>,
 }
 
 /// One resource that differs. See [`JsonReport`] for the meaning of each field.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct JsonResource<'a> {
-    pub environment: &'a str,
-    pub cluster: &'a str,
-    pub cluster_name: Option<&'a str>,
-    pub component: &'a str,
-    pub group: &'a str,
-    pub kind: &'a str,
-    pub namespace: Option<&'a str>,
-    pub name: &'a str,
-    pub status: Status,
-    pub reaches: Option<&'a str>,
-    pub base_file: Option<&'a str>,
-    pub head_file: Option<&'a str>,
-    pub changed_paths: &'a [String],
-    pub diff: String,
+pub(crate) struct JsonResource<'a> {
+    pub(crate) environment: &'a str,
+    pub(crate) cluster: &'a str,
+    pub(crate) cluster_name: Option<&'a str>,
+    pub(crate) component: &'a str,
+    pub(crate) group: &'a str,
+    pub(crate) kind: &'a str,
+    pub(crate) namespace: Option<&'a str>,
+    pub(crate) name: &'a str,
+    pub(crate) status: Status,
+    pub(crate) reaches: Option<&'a str>,
+    pub(crate) base_file: Option<&'a str>,
+    pub(crate) head_file: Option<&'a str>,
+    pub(crate) changed_paths: &'a [String],
+    pub(crate) diff: String,
 }
 
 impl<'a> JsonResource<'a> {
@@ -111,7 +111,7 @@ impl<'a> JsonResource<'a> {
 
 /// Prints a diff as JSON ([`JsonReport`]), pretty-printed except that the first line also
 /// holds the headline. Ends with a newline.
-pub fn render_json(d: &Diff, o: &DiffOptions) -> String {
+pub(crate) fn render_json(d: &Diff, o: &DiffOptions) -> String {
     let summary = d.summary(o);
     let report = JsonReport {
         headline: summary.headline(),

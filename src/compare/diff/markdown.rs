@@ -17,7 +17,7 @@ use crate::compare::diff::{
 };
 
 /// The output is always shorter than this many bytes.
-pub const MARKDOWN_LIMIT: usize = 65_000;
+pub(crate) const MARKDOWN_LIMIT: usize = 65_000;
 /// Lines of one resource's diff shown before it is cut.
 const MAX_DIFF_LINES: usize = 50;
 /// Characters of one diff line shown before it is cut.
@@ -29,7 +29,7 @@ const RESERVE: usize = 1_000;
 const RUN_LOCALLY: &str = "run `strata diff` locally for the full diff";
 
 /// Prints a diff as a GitHub pull request comment, under [`MARKDOWN_LIMIT`] bytes.
-pub fn render_markdown(d: &Diff, o: &DiffOptions) -> String {
+pub(crate) fn render_markdown(d: &Diff, o: &DiffOptions) -> String {
     let summary = d.summary(o);
     let mut out = String::new();
     let _ = writeln!(out, "{}", escape_text(&summary.headline()));

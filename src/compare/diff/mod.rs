@@ -48,36 +48,36 @@ use similar::TextDiff;
 
 use crate::emit::OutputTree;
 
-pub use diff_error::{DiffError, Side};
-pub use human::render_human;
-pub use json::{JsonFilter, JsonReport, JsonResource, SCHEMA_VERSION, render_json};
-pub use markdown::{MARKDOWN_LIMIT, render_markdown};
-pub use resource_key::ResourceKey;
-pub use summary::{ClusterSummary, Counts, EnvironmentSummary, Summary};
+pub(crate) use diff_error::{DiffError, Side};
+pub(crate) use human::render_human;
+pub(crate) use json::render_json;
+pub(crate) use markdown::render_markdown;
+pub(crate) use resource_key::ResourceKey;
+pub(crate) use summary::{Counts, Summary};
 
 /// The pseudo-cluster (and component) that holds an environment's Argo CD objects.
-pub const ARGOCD: &str = crate::emit::layout::ARGOCD;
+pub(crate) const ARGOCD: &str = crate::emit::layout::ARGOCD;
 
 /// Lines of context around each change, as `diff -u` and git print them.
-pub const DEFAULT_CONTEXT: usize = 3;
+pub(crate) const DEFAULT_CONTEXT: usize = 3;
 
 /// How to present a [`Diff`].
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DiffOptions {
+pub(crate) struct DiffOptions {
     /// The protected environments, e.g. `["prod"]`. A change that reaches one says so first.
-    pub gated: Vec<String>,
+    pub(crate) gated: Vec<String>,
     /// Show only this environment.
-    pub env: Option<String>,
+    pub(crate) env: Option<String>,
     /// Show only this cluster: a cluster path (`sto2/workload`), a cluster name
     /// (`prod-sto2-workload`, from the `strata.dev/cluster` label of its Applications), or
     /// `argocd` for the Argo CD objects.
-    pub cluster: Option<String>,
+    pub(crate) cluster: Option<String>,
     /// Print the summary only.
-    pub stat: bool,
+    pub(crate) stat: bool,
     /// ANSI colors in the human format.
-    pub color: bool,
+    pub(crate) color: bool,
     /// Lines of context in unified diffs.
-    pub context: usize,
+    pub(crate) context: usize,
 }
 
 impl Default for DiffOptions {
@@ -96,7 +96,7 @@ impl Default for DiffOptions {
 /// What happened to a resource between base and head.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Status {
+pub(crate) enum Status {
     Added,
     Changed,
     Removed,
@@ -104,7 +104,7 @@ pub enum Status {
 
 impl Status {
     /// `+`, `~` or `-`, as the header of a resource shows it.
-    pub fn sign(self) -> char {
+    pub(crate) fn sign(self) -> char {
         match self {
             Status::Added => '+',
             Status::Changed => '~',
@@ -115,34 +115,34 @@ impl Status {
 
 /// One resource that differs between base and head.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ResourceDiff {
-    pub key: ResourceKey,
-    pub status: Status,
+pub(crate) struct ResourceDiff {
+    pub(crate) key: ResourceKey,
+    pub(crate) status: Status,
     /// The cluster's name (`prod-sto2-workload`) when an Application names it: for an
     /// Application its own `strata.dev/cluster` label, for other resources the label of the
     /// Applications that deploy their cluster path.
-    pub cluster_name: Option<String>,
+    pub(crate) cluster_name: Option<String>,
     /// The cluster path this resource reaches: its own cluster path, or for an Application
     /// the cluster path it deploys. `None` for the AppProject and the root Application.
-    pub reaches: Option<String>,
+    pub(crate) reaches: Option<String>,
     /// The file in each tree, relative to the output directory.
-    pub base_file: Option<String>,
-    pub head_file: Option<String>,
+    pub(crate) base_file: Option<String>,
+    pub(crate) head_file: Option<String>,
     /// The fields that differ, in document order: `spec.replicas`,
     /// `spec.template.spec.containers[name=app].image`, `metadata.labels["app.kubernetes.io/version"]`.
     /// Empty for added and removed resources.
-    pub changed_paths: Vec<String>,
+    pub(crate) changed_paths: Vec<String>,
     /// Canonical YAML of each side, Secret values already hashed. `None` on the missing side.
-    pub before: Option<String>,
-    pub after: Option<String>,
+    pub(crate) before: Option<String>,
+    pub(crate) after: Option<String>,
     /// The unified diff of `before` and `after` with [`DEFAULT_CONTEXT`] lines of context and
     /// no file header. An added resource is all `+` lines, a removed one all `-` lines.
-    pub unified: String,
+    pub(crate) unified: String,
 }
 
 impl ResourceDiff {
     /// The unified diff with `context` lines of context.
-    pub fn unified_with(&self, context: usize) -> Cow<'_, str> {
+    pub(crate) fn unified_with(&self, context: usize) -> Cow<'_, str> {
         if context == DEFAULT_CONTEXT {
             Cow::Borrowed(&self.unified)
         } else {
@@ -172,18 +172,18 @@ impl ResourceDiff {
 /// Every resource that differs, ordered by [`ResourceKey`]: environment, cluster path,
 /// component, group, kind, namespace, name.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Diff {
-    pub resources: Vec<ResourceDiff>,
+pub(crate) struct Diff {
+    pub(crate) resources: Vec<ResourceDiff>,
 }
 
 impl Diff {
     /// No resource differs: `strata diff` exits 0.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.resources.is_empty()
     }
 
     /// The resources that `options.env` and `options.cluster` select.
-    pub fn filtered(&self, options: &DiffOptions) -> Diff {
+    pub(crate) fn filtered(&self, options: &DiffOptions) -> Diff {
         Diff {
             resources: self
                 .resources
@@ -195,7 +195,7 @@ impl Diff {
     }
 
     /// The blast radius of the resources that `options` selects.
-    pub fn summary(&self, options: &DiffOptions) -> Summary {
+    pub(crate) fn summary(&self, options: &DiffOptions) -> Summary {
         Summary::of(self.selected(options), &options.gated)
     }
 
@@ -211,7 +211,7 @@ impl Diff {
 ///
 /// Fails on the first file that is not one Kubernetes object in the output layout, naming the
 /// tree and the file.
-pub fn diff(base_tree: &OutputTree, head_tree: &OutputTree) -> Result<Diff, DiffError> {
+pub(crate) fn diff(base_tree: &OutputTree, head_tree: &OutputTree) -> Result<Diff, DiffError> {
     let base = parse_tree(base_tree, Side::Base, None)?;
     let head = parse_tree(head_tree, Side::Head, Some((base_tree, &base)))?;
     let names = cluster_names(&base, &head);

@@ -14,13 +14,13 @@ use crate::object::ObjectId;
 ///
 /// Ordering is by the fields in declaration order, which is the order of every diff.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ResourceKey {
-    pub environment: String,
+pub(crate) struct ResourceKey {
+    pub(crate) environment: String,
     /// `sto2/workload`, `edge1`, or [`ARGOCD`] for the Argo CD objects.
-    pub cluster: String,
+    pub(crate) cluster: String,
     /// The component, or [`ARGOCD`] for the Argo CD objects.
-    pub component: String,
-    pub id: ObjectId,
+    pub(crate) component: String,
+    pub(crate) id: ObjectId,
 }
 
 impl ResourceKey {
@@ -56,11 +56,6 @@ impl ResourceKey {
     /// A core-group Secret, whose values are never shown.
     pub(crate) fn is_secret(&self) -> bool {
         self.is("", "Secret")
-    }
-
-    /// `apps/Deployment`; the core group shows as the bare kind, `Service`.
-    pub fn group_kind(&self) -> String {
-        self.id.group_kind()
     }
 }
 

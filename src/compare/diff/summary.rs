@@ -8,12 +8,12 @@ use crate::compare::diff::{ARGOCD, ClusterLabel, ResourceDiff, Status, plural};
 
 /// How many resources were added, changed and removed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct Counts {
+pub(crate) struct Counts {
     /// `added + changed + removed`.
-    pub resources: usize,
-    pub added: usize,
-    pub changed: usize,
-    pub removed: usize,
+    pub(crate) resources: usize,
+    pub(crate) added: usize,
+    pub(crate) changed: usize,
+    pub(crate) removed: usize,
 }
 
 impl Counts {
@@ -34,7 +34,7 @@ impl Counts {
     }
 
     /// `12 resources changed (3 added, 8 changed, 1 removed)`.
-    pub fn line(&self) -> String {
+    pub(crate) fn line(&self) -> String {
         format!(
             "{} changed ({} added, {} changed, {} removed)",
             plural(self.resources, "resource"),
@@ -47,18 +47,18 @@ impl Counts {
 
 /// The resources of one cluster group (a cluster path, or [`ARGOCD`]) of one environment.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct ClusterSummary {
+pub(crate) struct ClusterSummary {
     /// The cluster path, or `argocd`.
-    pub cluster: String,
+    pub(crate) cluster: String,
     /// The cluster name, when an Application names it.
-    pub cluster_name: Option<String>,
+    pub(crate) cluster_name: Option<String>,
     #[serde(flatten)]
-    pub counts: Counts,
+    pub(crate) counts: Counts,
 }
 
 impl ClusterSummary {
     /// `sto2/workload (prod-sto2-workload): 3 resources changed (1 added, 2 changed, 0 removed)`.
-    pub fn line(&self) -> String {
+    pub(crate) fn line(&self) -> String {
         let label = ClusterLabel {
             path: &self.cluster,
             name: self.cluster_name.as_deref(),
@@ -69,22 +69,22 @@ impl ClusterSummary {
 
 /// The blast radius in one environment.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct EnvironmentSummary {
-    pub environment: String,
+pub(crate) struct EnvironmentSummary {
+    pub(crate) environment: String,
     /// Whether the environment is gated (protected).
-    pub gated: bool,
+    pub(crate) gated: bool,
     /// The clusters the change reaches: those with a changed resource, and those whose
     /// Application changed. The `argocd` group itself is not a cluster.
-    pub clusters_touched: usize,
+    pub(crate) clusters_touched: usize,
     #[serde(flatten)]
-    pub counts: Counts,
+    pub(crate) counts: Counts,
     /// Per cluster group, in path order.
-    pub clusters: Vec<ClusterSummary>,
+    pub(crate) clusters: Vec<ClusterSummary>,
 }
 
 impl EnvironmentSummary {
     /// `prod: 4 clusters, 12 resources changed (3 added, 8 changed, 1 removed)`.
-    pub fn line(&self) -> String {
+    pub(crate) fn line(&self) -> String {
         format!(
             "{}: {}, {}",
             self.environment,
@@ -96,15 +96,15 @@ impl EnvironmentSummary {
 
 /// The blast radius of a change: counts per environment and per cluster.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct Summary {
+pub(crate) struct Summary {
     /// Over every environment.
-    pub clusters_touched: usize,
+    pub(crate) clusters_touched: usize,
     #[serde(flatten)]
-    pub counts: Counts,
+    pub(crate) counts: Counts,
     /// The gated environments the change reaches.
-    pub gated_reached: Vec<String>,
+    pub(crate) gated_reached: Vec<String>,
     /// In name order.
-    pub environments: Vec<EnvironmentSummary>,
+    pub(crate) environments: Vec<EnvironmentSummary>,
 }
 
 impl Summary {
@@ -169,7 +169,7 @@ impl Summary {
     ///   environments only),
     /// - `this change touches non-prod only: 2 clusters, 5 resources`,
     /// - `no differences`.
-    pub fn headline(&self) -> String {
+    pub(crate) fn headline(&self) -> String {
         if self.environments.is_empty() {
             return "no differences".into();
         }
@@ -199,7 +199,7 @@ impl Summary {
         )
     }
 
-    pub fn reaches_gated(&self) -> bool {
+    pub(crate) fn reaches_gated(&self) -> bool {
         !self.gated_reached.is_empty()
     }
 }

@@ -2,9 +2,9 @@
 
 use serde_json::{Value, json};
 
+use crate::compare::diff::markdown::MARKDOWN_LIMIT;
 use crate::compare::diff::{
-    Diff, DiffError, DiffOptions, MARKDOWN_LIMIT, Side, Status, diff, render_human, render_json,
-    render_markdown,
+    Diff, DiffError, DiffOptions, Side, Status, diff, render_human, render_json, render_markdown,
 };
 use crate::emit::OutputTree;
 

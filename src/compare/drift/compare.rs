@@ -34,27 +34,28 @@ use crate::compare::drift::normalize::{Normalizer, last_applied};
 use crate::compare::drift::quantity::Quantity;
 use crate::compare::drift::secret::shorten_hashes;
 use crate::compare::field_path::{self, Segment};
+#[cfg(test)]
 use crate::load::IgnoreRule;
 use crate::object::ObjectId;
 
 /// One field that differs between the desired and the live object.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FieldDrift {
+pub(crate) struct FieldDrift {
     /// Where: dotted keys, `[3]` for a list position, `[name=app]` for a named list item, and
     /// `["app.kubernetes.io/name"]` for a key that contains a dot:
     /// `spec.template.spec.containers[name=app].image`.
-    pub path: String,
-    pub kind: DriftKind,
+    pub(crate) path: String,
+    pub(crate) kind: DriftKind,
     /// The desired value; `None` (`null` in JSON) when desired does not set the field.
-    pub desired: Option<Value>,
+    pub(crate) desired: Option<Value>,
     /// The live value; `None` (`null` in JSON) when the live object does not have the field.
-    pub live: Option<Value>,
+    pub(crate) live: Option<Value>,
 }
 
 /// How a field drifted. Serialized in snake_case: `"changed"`, `"missing_in_live"`, …
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum DriftKind {
+pub(crate) enum DriftKind {
     /// Both set it, to different values.
     Changed,
     /// Desired sets it; the live object does not have it.
@@ -68,7 +69,12 @@ pub enum DriftKind {
 
 /// Compares `desired` with `live`, with the given ignore rules and the default options
 /// (aggregated ClusterRole rules ignored). An empty result means in sync.
-pub fn compare_object(desired: &Value, live: &Value, ignore: &[IgnoreRule]) -> Vec<FieldDrift> {
+#[cfg(test)]
+pub(crate) fn compare_object(
+    desired: &Value,
+    live: &Value,
+    ignore: &[IgnoreRule],
+) -> Vec<FieldDrift> {
     let options = Options {
         ignore: ignore.to_vec(),
         ..Options::default()
@@ -77,7 +83,11 @@ pub fn compare_object(desired: &Value, live: &Value, ignore: &[IgnoreRule]) -> V
 }
 
 /// [`compare_object`] with all [`Options`].
-pub fn compare_object_with(desired: &Value, live: &Value, options: &Options) -> Vec<FieldDrift> {
+pub(crate) fn compare_object_with(
+    desired: &Value,
+    live: &Value,
+    options: &Options,
+) -> Vec<FieldDrift> {
     let Some(mut object) = ObjectId::of(desired).or_else(|| ObjectId::of(live)) else {
         return compare_unkeyed(desired, live);
     };

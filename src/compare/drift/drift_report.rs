@@ -36,35 +36,35 @@ use crate::object::ObjectId;
 ///   path order, map keys sorted and list items in desired order.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DriftReport {
-    pub summary: Summary,
+    pub(crate) summary: Summary,
     /// Objects that exist on both sides and differ.
-    pub changed: Vec<ObjectDrift>,
+    pub(crate) changed: Vec<ObjectDrift>,
     /// Desired objects that the cluster does not have.
-    pub missing: Vec<ObjectId>,
+    pub(crate) missing: Vec<ObjectId>,
     /// Live objects labelled `app.kubernetes.io/managed-by: strata` that are no longer desired.
-    pub orphans: Vec<ObjectId>,
+    pub(crate) orphans: Vec<ObjectId>,
 }
 
 /// Counts of each list, plus the desired objects that are in sync.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct Summary {
-    pub in_sync: usize,
-    pub changed: usize,
-    pub missing: usize,
-    pub orphans: usize,
+pub(crate) struct Summary {
+    pub(crate) in_sync: usize,
+    pub(crate) changed: usize,
+    pub(crate) missing: usize,
+    pub(crate) orphans: usize,
 }
 
 /// One drifted object and its drifted fields.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ObjectDrift {
+pub(crate) struct ObjectDrift {
     #[serde(flatten)]
-    pub object: ObjectId,
-    pub fields: Vec<FieldDrift>,
+    pub(crate) object: ObjectId,
+    pub(crate) fields: Vec<FieldDrift>,
 }
 
 impl DriftReport {
     /// Nothing changed, missing or orphaned: exit code 0.
-    pub fn is_in_sync(&self) -> bool {
+    pub(crate) fn is_in_sync(&self) -> bool {
         self.changed.is_empty() && self.missing.is_empty() && self.orphans.is_empty()
     }
 }

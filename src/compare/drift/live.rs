@@ -12,8 +12,8 @@ const HINT: &str = "pass the output of `kubectl get -o yaml` (or `-o json`) unch
 /// of JSON values) and, inside a `List`, the item (1-based).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LivePlace {
-    pub document: usize,
-    pub item: Option<usize>,
+    pub(crate) document: usize,
+    pub(crate) item: Option<usize>,
 }
 
 impl fmt::Display for LivePlace {

@@ -34,9 +34,12 @@ use serde_json::Value;
 use crate::load::IgnoreRule;
 use crate::object::{MANAGED_BY, MANAGED_BY_STRATA, ObjectId};
 
-pub use compare::{DriftKind, FieldDrift, compare_object, compare_object_with};
-pub use drift_report::{DriftReport, ObjectDrift, Summary, render_human};
-pub use live::{LiveError, LivePlace, parse_live};
+#[cfg(test)]
+pub(crate) use compare::compare_object;
+pub(crate) use compare::compare_object_with;
+pub use drift_report::{DriftReport, render_human};
+use drift_report::{ObjectDrift, Summary};
+pub use live::{LiveError, parse_live};
 
 /// How to compare.
 #[derive(Debug, Clone, PartialEq, Eq)]

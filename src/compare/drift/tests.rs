@@ -4,9 +4,9 @@ use std::path::PathBuf;
 
 use serde_json::{Value, json};
 
+use crate::compare::drift::compare::{DriftKind, FieldDrift};
 use crate::compare::drift::{
-    DriftKind, DriftReport, FieldDrift, Options, compare_object, compare_object_with, drift,
-    parse_live, render_human,
+    DriftReport, Options, compare_object, compare_object_with, drift, parse_live, render_human,
 };
 use crate::object::ObjectId;
 

@@ -22,20 +22,20 @@ use super::trailer::{co_authors, trailers};
 
 /// One approval, resolved as far as its source allows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Approval {
+pub(crate) struct Approval {
     /// The approver as the source names them: `@carol`, `Bob <bob@example.com>`.
-    pub by: String,
+    pub(crate) by: String,
     /// `None` when the approver could not be resolved to an email.
-    pub identity: Option<Identity>,
+    pub(crate) identity: Option<Identity>,
     /// Why this approval cannot count, when that is known from the approval alone.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub problem: Option<Rejection>,
+    pub(crate) problem: Option<Rejection>,
 }
 
 /// Why an approval does not count.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "reason", rename_all = "kebab-case")]
-pub enum Rejection {
+pub(crate) enum Rejection {
     /// The approver is in the author set.
     InAuthorSet {
         email: String,
@@ -61,7 +61,7 @@ pub enum Rejection {
 
 impl Rejection {
     /// The full reason, for details.
-    pub fn explain(&self) -> String {
+    pub(crate) fn explain(&self) -> String {
         match self {
             Rejection::InAuthorSet {
                 email,
@@ -106,7 +106,7 @@ impl Rejection {
 /// How someone belongs to the author set. The order is the order of precedence in messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Role {
+pub(crate) enum Role {
     Author,
     CoAuthor,
     Committer,
@@ -128,14 +128,14 @@ impl Role {
 /// One person of the author set: every author, co-author and committer of the promoted source
 /// commits, and the promoter.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Member {
-    pub role: Role,
-    pub identity: Identity,
+pub(crate) struct Member {
+    pub(crate) role: Role,
+    pub(crate) identity: Identity,
 }
 
 impl Member {
     /// The author, committer and `Co-authored-by:` co-authors of one commit.
-    pub fn of_commit(author: Identity, committer: Identity, message: &str) -> Vec<Member> {
+    pub(crate) fn of_commit(author: Identity, committer: Identity, message: &str) -> Vec<Member> {
         let mut members = vec![
             Member {
                 role: Role::Author,
@@ -156,30 +156,30 @@ impl Member {
 
 /// An approval that counts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Approver {
-    pub by: String,
-    pub identity: Identity,
+pub(crate) struct Approver {
+    pub(crate) by: String,
+    pub(crate) identity: Identity,
 }
 
 /// An approval that does not count, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Rejected {
-    pub by: String,
-    pub reason: Rejection,
+pub(crate) struct Rejected {
+    pub(crate) by: String,
+    pub(crate) reason: Rejection,
 }
 
 /// The outcome of the four-eyes gate.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FourEyes {
-    pub required: u32,
-    pub approvers: Vec<Approver>,
-    pub rejected: Vec<Rejected>,
-    pub open: bool,
+pub(crate) struct FourEyes {
+    pub(crate) required: u32,
+    pub(crate) approvers: Vec<Approver>,
+    pub(crate) rejected: Vec<Rejected>,
+    pub(crate) open: bool,
 }
 
 impl FourEyes {
     /// `1 of 2 distinct approvers outside the author set (alice@example.com is the author)`
-    pub fn summary(&self) -> String {
+    pub(crate) fn summary(&self) -> String {
         let mut summary = format!(
             "{} of {} distinct approvers outside the author set",
             self.approvers.len(),
@@ -194,7 +194,7 @@ impl FourEyes {
 
     /// One line per approval: who counted, and why each other one did not. Repeated lines are
     /// shown once, with how many times they came.
-    pub fn details(&self) -> Vec<String> {
+    pub(crate) fn details(&self) -> Vec<String> {
         let counted = self.approvers.iter().map(|a| {
             if a.by.contains(&a.identity.email) {
                 format!("approved by {}", a.by)
@@ -240,7 +240,7 @@ fn counted(lines: impl Iterator<Item = String>) -> Vec<String> {
 
 /// Counts the distinct approvers outside the author set. The author set may be given unresolved:
 /// people are matched by email or by login.
-pub fn four_eyes(
+pub(crate) fn four_eyes(
     author_set: &[Member],
     approvals: &[Approval],
     required_distinct: u32,
@@ -303,7 +303,7 @@ pub fn four_eyes(
 }
 
 /// The approvals named by `Approved-by:` trailers of a commit message.
-pub fn approved_by(message: &str, identities: &Identities) -> Vec<Approval> {
+pub(crate) fn approved_by(message: &str, identities: &Identities) -> Vec<Approval> {
     trailers(message)
         .into_iter()
         .filter(|(key, _)| key.eq_ignore_ascii_case("approved-by"))
@@ -358,15 +358,15 @@ fn by_login(login: &str, identities: &Identities, problem: Option<Rejection>) ->
 /// Why an approvals file cannot be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("approvals file: {problem}; expected {}", expected.describe())]
-pub struct ApprovalsError {
-    pub problem: String,
-    pub expected: Format,
+pub(crate) struct ApprovalsError {
+    pub(crate) problem: String,
+    pub(crate) expected: Format,
 }
 
 /// The formats of an approvals file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Format {
+pub(crate) enum Format {
     GithubReviews,
     List,
     /// Not yet known: the file did not get far enough to tell.
@@ -391,7 +391,7 @@ impl Format {
 
 /// Reads an `--approvals` file of either format (detected from its first entry) into
 /// approvals of the commit `head_sha`.
-pub fn read_approvals(
+pub(crate) fn read_approvals(
     text: &str,
     head_sha: &str,
     identities: &Identities,
@@ -623,7 +623,7 @@ fn kind(value: &Value) -> &'static str {
 
 /// Whether two commit ids name the same commit: case-insensitively, and either may be
 /// abbreviated to 7 or more hex digits.
-pub fn same_commit(a: &str, b: &str) -> bool {
+pub(crate) fn same_commit(a: &str, b: &str) -> bool {
     let a = a.trim().to_ascii_lowercase();
     let b = b.trim().to_ascii_lowercase();
     let (shorter, longer) = if a.len() <= b.len() {

@@ -5,12 +5,12 @@ use serde::Serialize;
 
 /// A valid emergency: a reason that fits on one trailer line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct BreakGlass {
+pub(crate) struct BreakGlass {
     reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum BreakGlassError {
+pub(crate) enum BreakGlassError {
     #[error(
         "--emergency needs a reason; say why this cannot wait for the soak, e.g. --emergency \"CVE-2026-1234 in ingress-nginx\""
     )]
@@ -22,7 +22,7 @@ pub enum BreakGlassError {
 }
 
 impl BreakGlass {
-    pub fn new(reason: &str) -> Result<BreakGlass, BreakGlassError> {
+    pub(crate) fn new(reason: &str) -> Result<BreakGlass, BreakGlassError> {
         let reason = reason.trim();
         if reason.is_empty() {
             return Err(BreakGlassError::NoReason);
@@ -35,25 +35,20 @@ impl BreakGlass {
         })
     }
 
-    pub fn reason(&self) -> &str {
+    pub(crate) fn reason(&self) -> &str {
         &self.reason
-    }
-
-    /// The `Emergency:` trailer line.
-    pub fn trailer(&self) -> String {
-        format!("Emergency: {}", self.reason)
     }
 }
 
 /// A one-line reason given with a flag that bypasses a rule on purpose, such as
 /// `--rollback "reason"`; it becomes a trailer, so the audit shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reason {
+pub(crate) struct Reason {
     text: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ReasonError {
+pub(crate) enum ReasonError {
     #[error("{flag} needs a reason; say why, e.g. {flag} \"{example}\"")]
     Empty {
         flag: &'static str,
@@ -65,7 +60,7 @@ pub enum ReasonError {
 
 impl Reason {
     /// `flag` names the option in messages; `example` shows a good reason.
-    pub fn new(
+    pub(crate) fn new(
         flag: &'static str,
         example: &'static str,
         text: &str,
@@ -82,13 +77,13 @@ impl Reason {
         })
     }
 
-    pub fn text(&self) -> &str {
+    pub(crate) fn text(&self) -> &str {
         &self.text
     }
 }
 
 /// The distinct approvers the four-eyes gate needs: one more in an emergency.
-pub fn required_approvers(distinct: u32, emergency: Option<&BreakGlass>) -> u32 {
+pub(crate) fn required_approvers(distinct: u32, emergency: Option<&BreakGlass>) -> u32 {
     match emergency {
         Some(_) => distinct.saturating_add(1),
         None => distinct,
@@ -160,6 +155,5 @@ mod tests {
         assert_eq!(required_approvers(1, None), 1);
         assert_eq!(required_approvers(1, Some(&emergency)), 2);
         assert_eq!(required_approvers(u32::MAX, Some(&emergency)), u32::MAX);
-        assert_eq!(emergency.trailer(), "Emergency: outage");
     }
 }

@@ -36,7 +36,7 @@ const WEEKDAYS: [(&str, &str); 7] = [
 
 /// Why a soak policy cannot become a [`Calendar`]. Each message says what is wrong and how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum CalendarError {
+pub(crate) enum CalendarError {
     #[error(
         "unknown timezone `{name}` in promotion.soak.timezone; {}use an IANA time zone name such as `Europe/Stockholm` or `UTC`",
         suggestion.as_ref().map(|s| format!("did you mean `{s}`? ")).unwrap_or_default()
@@ -57,7 +57,7 @@ pub enum CalendarError {
 
 /// Working days in one time zone: which weekdays count, and which dates are holidays.
 #[derive(Debug, Clone)]
-pub struct Calendar {
+pub(crate) struct Calendar {
     tz: TimeZone,
     tz_name: String,
     /// Monday first.
@@ -67,7 +67,7 @@ pub struct Calendar {
 
 impl Calendar {
     /// `workdays` names days as `mon`…`sun` (or in full, any case); `None` means Monday to Friday.
-    pub fn new(
+    pub(crate) fn new(
         tz_name: &str,
         workdays: Option<&[String]>,
         holidays: &[Date],
@@ -96,11 +96,12 @@ impl Calendar {
     }
 
     /// The time zone's IANA name, as shown in messages.
-    pub fn tz_name(&self) -> &str {
+    #[cfg(test)]
+    pub(crate) fn tz_name(&self) -> &str {
         &self.tz_name
     }
 
-    pub fn is_working_day(&self, d: Date) -> bool {
+    pub(crate) fn is_working_day(&self, d: Date) -> bool {
         self.works_on(d.weekday()) && !self.holidays.contains(&d)
     }
 
@@ -110,7 +111,7 @@ impl Calendar {
     }
 
     /// The landing advanced by `n` working days: when a soak of `n` working days is complete.
-    pub fn ready_at(&self, landed: Timestamp, n: u32) -> ZonedDateTime {
+    pub(crate) fn ready_at(&self, landed: Timestamp, n: u32) -> ZonedDateTime {
         let local = landed.to_zoned_datetime(self.tz.clone());
         if n == 0 && self.is_working_day(local.date()) {
             return local;
@@ -126,7 +127,7 @@ impl Calendar {
 
     /// The whole working days completed between `landed` and `now`: the largest `k` with
     /// `ready_at(landed, k) <= now`, or 0.
-    pub fn soaked(&self, landed: Timestamp, now: Timestamp) -> u32 {
+    pub(crate) fn soaked(&self, landed: Timestamp, now: Timestamp) -> u32 {
         let local = landed.to_zoned_datetime(self.tz.clone()).datetime();
         let Some(start) = self.start(local) else {
             return 0;
@@ -174,7 +175,7 @@ impl Calendar {
     ///
     /// "since" shows the landing time. "ready at" is rounded up to the minute, so it never
     /// names a minute at which the gate is still closed.
-    pub fn describe(&self, landed: Timestamp, now: Timestamp, n: u32) -> String {
+    pub(crate) fn describe(&self, landed: Timestamp, now: Timestamp, n: u32) -> String {
         let k = self.soaked(landed, now);
         if k >= n {
             let since = landed.to_zoned_datetime(self.tz.clone());

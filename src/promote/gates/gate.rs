@@ -15,7 +15,7 @@ use super::calendar::Calendar;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum GateName {
+pub(crate) enum GateName {
     History,
     Reproducible,
     Soaked,
@@ -24,7 +24,7 @@ pub enum GateName {
 }
 
 impl GateName {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             GateName::History => "history",
             GateName::Reproducible => "reproducible",
@@ -43,17 +43,17 @@ impl fmt::Display for GateName {
 
 /// One gate: whether it is open, a one-line summary, and the lines that explain it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Gate {
-    pub name: GateName,
-    pub open: bool,
-    pub summary: String,
-    pub details: Vec<String>,
+pub(crate) struct Gate {
+    pub(crate) name: GateName,
+    pub(crate) open: bool,
+    pub(crate) summary: String,
+    pub(crate) details: Vec<String>,
 }
 
 impl Gate {
     /// The soak gate. `landed` is when the drySha (or a descendant) reached the previous
     /// environment's branch, `None` if it has not. An emergency opens the gate.
-    pub fn soaked(
+    pub(crate) fn soaked(
         calendar: &Calendar,
         landed: Option<Timestamp>,
         now: Timestamp,
@@ -84,7 +84,7 @@ impl Gate {
         }
     }
 
-    pub fn four_eyes(result: &FourEyes) -> Gate {
+    pub(crate) fn four_eyes(result: &FourEyes) -> Gate {
         Gate {
             name: GateName::FourEyes,
             open: result.open,
@@ -94,7 +94,7 @@ impl Gate {
     }
 
     /// Shown only in an emergency. `usual` is the policy's `approvals.distinct`.
-    pub fn break_glass(emergency: &BreakGlass, usual: u32) -> Gate {
+    pub(crate) fn break_glass(emergency: &BreakGlass, usual: u32) -> Gate {
         Gate {
             name: GateName::BreakGlass,
             open: true,
@@ -116,7 +116,7 @@ impl Gate {
 ///     approval by @alice does not count: alice@example.com is the author
 /// promotion to prod: blocked by 1 gate
 /// ```
-pub fn render_human(env: &str, gates: &[Gate]) -> String {
+pub(crate) fn render_human(env: &str, gates: &[Gate]) -> String {
     let mut out = String::new();
     for gate in gates {
         let mark = if gate.open { '✔' } else { '✘' };
@@ -134,7 +134,7 @@ pub fn render_human(env: &str, gates: &[Gate]) -> String {
 }
 
 /// How many gates are closed.
-pub fn blocked(gates: &[Gate]) -> usize {
+pub(crate) fn blocked(gates: &[Gate]) -> usize {
     gates.iter().filter(|g| !g.open).count()
 }
 

@@ -27,18 +27,18 @@ const NOREPLY_DOMAIN: &str = "users.noreply.github.com";
 
 /// A person, as a commit or a forge names them.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct Identity {
-    pub name: String,
+pub(crate) struct Identity {
+    pub(crate) name: String,
     /// Normalized, see the module docs.
-    pub email: String,
+    pub(crate) email: String,
     /// The forge login, lowercased, when one is known.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub login: Option<String>,
+    pub(crate) login: Option<String>,
 }
 
 impl Identity {
     /// From a name and email as git records them.
-    pub fn new(name: &str, email: &str) -> Identity {
+    pub(crate) fn new(name: &str, email: &str) -> Identity {
         Identity {
             name: name.trim().to_string(),
             email: normalize_email(email),
@@ -47,7 +47,7 @@ impl Identity {
     }
 
     /// A forge login whose email is known: `alice` and `alice@example.com`.
-    pub fn from_login(login: &str, email: &str) -> Identity {
+    pub(crate) fn from_login(login: &str, email: &str) -> Identity {
         let login = normalize_login(login);
         Identity {
             name: login.clone(),
@@ -57,7 +57,7 @@ impl Identity {
     }
 
     /// Reads `Name <email>` or a bare `email`, as in `Co-authored-by:` and `Approved-by:`.
-    pub fn parse(value: &str) -> Option<Identity> {
+    pub(crate) fn parse(value: &str) -> Option<Identity> {
         let value = value.trim();
         if let Some(open) = value.rfind('<') {
             let rest = &value[open + 1..];
@@ -74,7 +74,7 @@ impl Identity {
         None
     }
 
-    pub fn same_person(&self, other: &Identity) -> bool {
+    pub(crate) fn same_person(&self, other: &Identity) -> bool {
         self.email == other.email
             || matches!((&self.login, &other.login), (Some(a), Some(b)) if a == b)
     }
@@ -82,12 +82,12 @@ impl Identity {
 
 /// The `identities:` of strata.yaml: forge login → email.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Identities {
+pub(crate) struct Identities {
     by_login: BTreeMap<String, String>,
 }
 
 impl Identities {
-    pub fn new(map: &BTreeMap<String, String>) -> Identities {
+    pub(crate) fn new(map: &BTreeMap<String, String>) -> Identities {
         Identities {
             by_login: map
                 .iter()
@@ -96,7 +96,7 @@ impl Identities {
         }
     }
 
-    pub fn email_of(&self, login: &str) -> Option<&str> {
+    pub(crate) fn email_of(&self, login: &str) -> Option<&str> {
         self.by_login
             .get(&normalize_login(login))
             .map(String::as_str)
@@ -104,7 +104,7 @@ impl Identities {
 
     /// Completes an identity with what the map knows: the email of its login, or the login of
     /// its email (the first such login, in name order).
-    pub fn resolve(&self, mut identity: Identity) -> Identity {
+    pub(crate) fn resolve(&self, mut identity: Identity) -> Identity {
         match &identity.login {
             Some(login) => {
                 if let Some(email) = self.by_login.get(login) {
@@ -124,7 +124,7 @@ impl Identities {
 }
 
 /// See the module docs.
-pub fn normalize_email(email: &str) -> String {
+pub(crate) fn normalize_email(email: &str) -> String {
     let email = email
         .trim()
         .trim_start_matches('<')
@@ -145,7 +145,7 @@ pub fn normalize_email(email: &str) -> String {
 }
 
 /// The GitHub login of a noreply address: `12345+alice@users.noreply.github.com` → `alice`.
-pub fn noreply_login(email: &str) -> Option<String> {
+pub(crate) fn noreply_login(email: &str) -> Option<String> {
     let email = email
         .trim()
         .trim_start_matches('<')
@@ -163,13 +163,13 @@ pub fn noreply_login(email: &str) -> Option<String> {
 }
 
 /// Logins are case-insensitive on GitHub and GitLab; `@alice` is `alice`.
-pub fn normalize_login(login: &str) -> String {
+pub(crate) fn normalize_login(login: &str) -> String {
     login.trim().trim_start_matches('@').to_lowercase()
 }
 
 /// Why an email or login cannot name an approver.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum IdentityError {
+pub(crate) enum IdentityError {
     #[error("{value:?} holds the control character {code}; an identity is plain text")]
     Control { value: String, code: String },
     #[error("{value:?} holds the invisible character {code} ({name}); remove it")]
@@ -189,7 +189,7 @@ pub enum IdentityError {
 }
 
 /// Refuses an email, login or name that could pass for someone else's (see the module docs).
-pub fn plain(value: &str) -> Result<(), IdentityError> {
+pub(crate) fn plain(value: &str) -> Result<(), IdentityError> {
     let code = |c: char| format!("U+{:04X}", u32::from(c));
     let mut script: Option<&'static str> = None;
     for c in value.chars() {

@@ -9,10 +9,10 @@
 //! - [`gate`]: the gate results and how they print.
 //! - [`policy`]: which promotion policy is in force for an environment.
 
-pub mod approvals;
-pub mod break_glass;
-pub mod calendar;
-pub mod gate;
-pub mod identity;
-pub mod policy;
-pub mod trailer;
+pub(crate) mod approvals;
+pub(crate) mod break_glass;
+pub(crate) mod calendar;
+pub(crate) mod gate;
+pub(crate) mod identity;
+pub(crate) mod policy;
+pub(crate) mod trailer;

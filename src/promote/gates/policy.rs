@@ -20,22 +20,22 @@ use crate::load::{Promotion, Soak};
 
 /// What the policy in force says about one environment.
 #[derive(Debug, Clone, PartialEq)]
-pub struct InForce {
+pub(crate) struct InForce {
     /// Publish writes it to `env/<e>-next`; only a promotion moves `env/<e>`.
-    pub gated: bool,
+    pub(crate) gated: bool,
     /// The environment it is promoted from, when a policy in force names one.
-    pub previous: Option<String>,
+    pub(crate) previous: Option<String>,
     /// Defaults filled in: 5 working days in UTC.
-    pub soak: Soak,
+    pub(crate) soak: Soak,
     /// Distinct approvers outside the author set.
-    pub distinct: u32,
+    pub(crate) distinct: u32,
     /// Whose order, calendar and identities apply.
-    pub from: PolicyFrom,
+    pub(crate) from: PolicyFrom,
 }
 
 /// Where the policy in force comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PolicyFrom {
+pub(crate) enum PolicyFrom {
     /// The drySha the environment runs (or the base of a diff).
     Running,
     /// The commit being published or proposed: nothing running gates the environment.
@@ -47,7 +47,7 @@ pub enum PolicyFrom {
 /// The policy in force for `environment`. `running` is the `promotion:` at the drySha the
 /// environment runs (`None` when nothing runs there, or it has no `promotion:`), `proposed` the
 /// one of the commit being published or promoted, `has_next` whether `env/<e>-next` exists.
-pub fn in_force(
+pub(crate) fn in_force(
     environment: &str,
     running: Option<&Promotion>,
     proposed: Option<&Promotion>,

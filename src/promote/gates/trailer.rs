@@ -5,7 +5,7 @@ use super::identity::Identity;
 /// The trailers of a commit message, in order, as git reads them: the last paragraph, if every
 /// line of it is a `Key: value` line or an indented continuation of the one before. The subject
 /// paragraph is never trailers. Keys are returned as written.
-pub fn trailers(message: &str) -> Vec<(String, String)> {
+pub(crate) fn trailers(message: &str) -> Vec<(String, String)> {
     let lines: Vec<&str> = message.lines().map(str::trim_end).collect();
     let Some(last) = lines.iter().rposition(|line| !line.is_empty()) else {
         return Vec::new();
@@ -38,7 +38,7 @@ pub fn trailers(message: &str) -> Vec<(String, String)> {
 /// This is deliberately looser than [`trailers`]: a co-author belongs to the author set, and a
 /// co-author missed because the trailer block was malformed could approve their own change.
 /// Lines without a readable `Name <email>` are skipped.
-pub fn co_authors(message: &str) -> Vec<Identity> {
+pub(crate) fn co_authors(message: &str) -> Vec<Identity> {
     message
         .lines()
         .skip(1)
