@@ -1,5 +1,5 @@
-//! SHA-256 digests as text: one spelling for the cache, the output repository, the template
-//! filter, and the fingerprints under which reports name values they must not show.
+//! SHA-256 digests as text: one spelling for the cache, the output repository and the template
+//! filter. The fingerprints of secret values are `crate::secret`'s.
 
 use sha2::{Digest, Sha256};
 
@@ -19,16 +19,6 @@ pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 
-/// The hex digits a fingerprint shows: enough to tell values apart, too few to guess one.
-pub(crate) const FINGERPRINT_HEX: usize = 12;
-
-/// `sha256:<first 12 hex digits>`: how diff, drift and the policies name a value they must not
-/// show, so that one value has one name in every report.
-pub(crate) fn fingerprint(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    format!("sha256:{}", hex(&digest[..FINGERPRINT_HEX / 2]))
-}
-
 #[cfg(test)]
 mod tests {
     #[test]
@@ -39,7 +29,5 @@ mod tests {
             super::sha256_hex(b"hunter2"),
             "f52fbd32b2b3b86ff88ef6c490628285f482af15ddcb29541f94bcf526a3f6c7"
         );
-        assert_eq!(super::fingerprint(b"hunter2"), "sha256:f52fbd32b2b3");
-        assert_eq!(super::fingerprint(b""), "sha256:e3b0c44298fc");
     }
 }

@@ -80,9 +80,10 @@ pub(crate) fn value_leaks(texts: &Texts, secrets: &[SecretValue], out: &mut Vec<
     }
 }
 
-/// `sha256:<first 12 hex digits>`: how reports name a value they must not show.
+/// `sha256:<first 12 hex digits>`: how reports name a value they must not show
+/// ([`crate::secret::fingerprint`]).
 pub(crate) fn fingerprint(value: &str) -> String {
-    crate::digest::fingerprint(value.as_bytes())
+    crate::secret::fingerprint(value.as_bytes())
 }
 
 #[cfg(test)]

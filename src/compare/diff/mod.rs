@@ -13,7 +13,8 @@
 //! 2. Secret values are replaced by short hashes *before* anything else sees them
 //!    (`secret.rs`): no value of a Secret's `data` or `stringData` can reach any output.
 //! 3. Each resource present on both sides and not equal is `changed`, with the field paths
-//!    that differ (`field_path.rs`) and a unified diff of its canonical YAML (`canonical.rs`).
+//!    that differ (`field_path.rs`) and a unified diff of its canonical YAML, as strata writes
+//!    it ([`crate::yaml::canonical`], [`crate::yaml::to_yaml`]).
 //! 4. The renderers filter by environment and cluster, count the blast radius ([`Summary`]) and
 //!    open with one headline that says whether a gated environment is reached.
 //!
@@ -25,7 +26,6 @@
 //!
 //! Files whose names do not end in `.yaml` or `.yml` are not Kubernetes objects and are skipped.
 
-mod canonical;
 mod diff_error;
 mod field_path;
 mod human;
@@ -233,8 +233,8 @@ pub(crate) fn diff(base_tree: &OutputTree, head_tree: &OutputTree) -> Result<Dif
             (Some(old), Some(new)) => field_path::changed_paths(&old.value, &new.value),
             _ => Vec::new(),
         };
-        let before = old.map(|p| p.yaml(Side::Base)).transpose()?;
-        let after = new.map(|p| p.yaml(Side::Head)).transpose()?;
+        let before = old.map(Parsed::yaml);
+        let after = new.map(Parsed::yaml);
         let unified = unified(
             before.as_deref().unwrap_or(""),
             after.as_deref().unwrap_or(""),
@@ -290,13 +290,10 @@ struct Parsed {
 }
 
 impl Parsed {
-    /// The canonical YAML, printed only for the resources that differ.
-    fn yaml(&self, side: Side) -> Result<String, DiffError> {
-        canonical::to_yaml(&self.value).map_err(|e| DiffError::File {
-            side,
-            file: self.file.clone(),
-            message: format!("cannot print as YAML: {e}"),
-        })
+    /// The YAML strata writes of the value, printed only for the resources that differ: the
+    /// lines of a diff are the lines of the files.
+    fn yaml(&self) -> String {
+        crate::yaml::to_yaml_canonical(&self.value)
     }
 }
 

@@ -1,8 +1,9 @@
 //! Secret values are shown as short hashes, never as text.
 //!
 //! Before a Secret is compared or printed, every value of its `data` and `stringData` becomes
-//! `sha256:<first 12 hex digits>` of the value's bytes: the decoded bytes for `data` (so a
-//! value moved between `data` and `stringData` keeps its hash), the text for `stringData`.
+//! its fingerprint ([`crate::secret::value_digest`], shortened): of the decoded bytes for `data`
+//! (so a value moved between `data` and `stringData` keeps its hash), of the text for
+//! `stringData`.
 //! A changed value therefore shows as a changed hash line, and the plaintext or its base64
 //! never reaches a `Diff`, let alone an output. The hashes match the ones `strata drift` shows.
 //!
@@ -11,6 +12,8 @@
 //! again, is hashed too.
 
 use serde_json::Value;
+
+use crate::secret;
 
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
@@ -40,19 +43,12 @@ pub(crate) fn hash_values(secret: &mut Value) {
 }
 
 fn hash_value(value: &Value, base64: bool) -> String {
-    match value {
-        Value::String(text) if base64 => match decode_base64(text) {
-            Some(bytes) => hash(&bytes),
-            None => hash(text.as_bytes()),
-        },
-        Value::String(text) => hash(text.as_bytes()),
-        Value::Null => hash(b""),
-        other => hash(other.to_string().as_bytes()),
-    }
+    secret::shorten(&secret::value_digest(value, base64))
 }
 
-use crate::digest::fingerprint as hash;
-use crate::secret::decode_base64;
+fn hash(bytes: &[u8]) -> String {
+    secret::fingerprint(bytes)
+}
 
 #[cfg(test)]
 mod tests {
@@ -79,6 +75,23 @@ mod tests {
         assert!(
             !text.contains("hunter2") && !text.contains("aHVudGVyMg"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn a_data_value_that_is_not_base64_has_the_fingerprint_drift_gives_it() {
+        let mut secret = json!({
+            "kind": "Secret",
+            "data": {"key": "not base64!"},
+            "stringData": {"key": "not base64!"},
+        });
+        hash_values(&mut secret);
+        let shown =
+            crate::secret::shorten(&crate::secret::value_digest(&json!("not base64!"), true));
+        assert_eq!(secret["data"]["key"], json!(shown));
+        assert_ne!(
+            secret["data"]["key"], secret["stringData"]["key"],
+            "text that is not base64 is not what the same text in stringData holds"
         );
     }
 }
