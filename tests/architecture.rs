@@ -46,16 +46,58 @@ fn source_files(src: &Path) -> Vec<(String, String)> {
 }
 
 fn parse(files: &[(String, String)]) -> Vec<File> {
+    let test_only = test_modules(files);
     files
         .iter()
         .filter(|(path, _)| path != "main.rs" && !path.ends_with("/tests.rs"))
-        .filter(|(path, _)| path != "testing.rs")
+        .filter(|(path, _)| !test_only.contains(path))
         .map(|(path, text)| File {
             path: path.clone(),
             module: module_of(path),
             code: without_tests(&blank(text)),
         })
         .collect()
+}
+
+/// The files of the modules declared `#[cfg(test)] mod name;`: test code, like `tests.rs`.
+fn test_modules(files: &[(String, String)]) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for (path, text) in files {
+        let code = blank(text);
+        let dir = match path.rsplit_once('/') {
+            Some((dir, file)) if file == "mod.rs" || file == "lib.rs" => format!("{dir}/"),
+            Some((dir, file)) => format!("{dir}/{}/", file.trim_end_matches(".rs")),
+            None if path == "lib.rs" || path == "main.rs" => String::new(),
+            None => format!("{}/", path.trim_end_matches(".rs")),
+        };
+        let toks = tokens(&code);
+        for (i, (t, _)) in toks.iter().enumerate() {
+            // `# [ cfg ( test ) ] [pub(crate)] mod name ;`
+            if *t != Token::Ident("cfg".into())
+                || toks.get(i + 2).map(|t| &t.0) != Some(&Token::Ident("test".into()))
+            {
+                continue;
+            }
+            let rest: Vec<&Token> = toks
+                .get(i + 5..)
+                .unwrap_or_default()
+                .iter()
+                .map(|(t, _)| t)
+                .take(8)
+                .collect();
+            let name = rest.windows(3).find_map(|w| match (w[0], w[1], w[2]) {
+                (Token::Ident(m), Token::Ident(name), Token::Other) if m == "mod" => {
+                    Some(name.clone())
+                }
+                _ => None,
+            });
+            if let Some(name) = name {
+                out.insert(format!("{dir}{name}.rs"));
+                out.insert(format!("{dir}{name}/mod.rs"));
+            }
+        }
+    }
+    out
 }
 
 /// `cli/render.rs` → `["cli", "render"]`, `cli/mod.rs` → `["cli"]`, `lib.rs` → `[]`.
@@ -570,7 +612,11 @@ fn only_the_command_line_knows_clap() {
 #[test]
 fn the_checker_finds_a_cycle_a_root_item_and_what_hides_in_comments_and_strings() {
     let files: Vec<(String, String)> = [
-        ("lib.rs", "pub mod a;\npub mod b;\npub use a::X;\n"),
+        (
+            "lib.rs",
+            "pub mod a;\npub mod b;\npub use a::X;\n#[cfg(test)]\nmod helper;\n",
+        ),
+        ("helper.rs", "use crate::c::Z;\nuse crate::Y;\n"),
         ("a/mod.rs", "mod inner;\nuse crate::b::{self, Y};\n"),
         ("a/inner.rs", "fn f() { super::super::c::g(); }\n"),
         (

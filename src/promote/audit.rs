@@ -303,3 +303,41 @@ pub(crate) fn audit_markdown(env: &str, entries: &[AuditEntry]) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::promote::fixture::promoted;
+
+    #[test]
+    fn the_audit_of_a_promotion_names_its_source_commits_approvers_and_soak() {
+        let (repos, commit) = promoted();
+        let entries = audit(&repos.source, &repos.out, "prod", None).expect("audits");
+        assert_eq!(entries.len(), 1, "{entries:#?}");
+        let e = &entries[0];
+        assert_eq!((e.kind, e.commit.as_str()), ("promotion", commit.as_str()));
+        assert_eq!(e.approvers, ["Bob Reviewer <bob@example.com>"]);
+        assert!(e.problems.is_empty(), "{:?}", e.problems);
+        assert!(e.soaked_in.is_some());
+        let authors: Vec<&str> = e
+            .source_commits
+            .iter()
+            .map(|c| c.subject.as_str())
+            .collect();
+        assert_eq!(authors, ["Add the platform"]);
+        let text = audit_markdown("prod", &entries);
+        assert!(
+            text.starts_with("# Audit trail of `prod`\n\n1 change(s), newest first."),
+            "{text}"
+        );
+        assert!(text.contains("## Promotion 2026-11-10T09:00:00Z"), "{text}");
+    }
+
+    #[test]
+    fn the_audit_of_an_environment_without_gates_lists_its_publishes() {
+        let (repos, _) = promoted();
+        let entries = audit(&repos.source, &repos.out, "dev", None).expect("audits");
+        let kinds: Vec<&str> = entries.iter().map(|e| e.kind).collect();
+        assert_eq!(kinds, ["publish"]);
+    }
+}

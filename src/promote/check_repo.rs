@@ -275,3 +275,99 @@ pub(crate) fn check_repo_human(checks: &[BranchCheck]) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::promote::fixture::{Repos, START};
+    use crate::promote::publish::publish;
+
+    #[test]
+    fn freshly_published_branches_are_clean_and_a_hand_edit_is_drift() {
+        let repos = Repos::new();
+        publish(
+            &repos.source,
+            &repos.out,
+            None,
+            &repos.committer(START),
+            None,
+        )
+        .expect("publish");
+        let checks = check_repo(&repos.source, &repos.out, None).expect("checks");
+        let branches: Vec<(&str, bool)> = checks
+            .iter()
+            .map(|c| (c.branch.as_str(), c.is_clean()))
+            .collect();
+        assert_eq!(branches, [("env/dev", true), ("env/prod-next", true)]);
+
+        // A hand edit on env/dev, committed around strata.
+        let mut files = repos.files("env/dev");
+        let edited = "sto2/workload/web/deployment-web.yaml";
+        files.insert(edited.into(), b"edited by hand\n".to_vec());
+        let tree = output::write_tree(&repos.out, &files).expect("tree");
+        let tip = output::tip(&repos.out, "env/dev")
+            .expect("read")
+            .expect("tip");
+        let sig = git2::Signature::now("Mallory", "mallory@example.com").expect("sig");
+        output::commit(
+            &repos.out,
+            "env/dev",
+            tree,
+            &[tip.id()],
+            "hotfix",
+            &sig,
+            &sig,
+        )
+        .expect("commit");
+
+        let checks = check_repo(&repos.source, &repos.out, Some("dev")).expect("checks");
+        assert_eq!(checks.len(), 1);
+        assert!(!checks[0].is_clean());
+        assert_eq!(checks[0].drift.changed, [edited]);
+        let text = check_repo_human(&checks);
+        assert!(text.contains(edited), "{text}");
+    }
+
+    #[test]
+    fn a_source_commit_not_yet_published_makes_the_branches_stale() {
+        let repos = Repos::new();
+        publish(
+            &repos.source,
+            &repos.out,
+            None,
+            &repos.committer(START),
+            None,
+        )
+        .expect("publish");
+        repos.write(
+            "components/web/values.yaml",
+            "replicas: 2\nimage: nginx:1.28\n",
+        );
+        repos.commit(
+            "web 1.28",
+            "Alice Author",
+            "alice@example.com",
+            "2026-11-03T09:00:00Z",
+        );
+        let checks = check_repo(&repos.source, &repos.out, None).expect("checks");
+        let stale: Vec<(&str, Vec<&str>)> = checks
+            .iter()
+            .map(|c| {
+                (
+                    c.branch.as_str(),
+                    c.stale
+                        .iter()
+                        .flat_map(|s| s.unpublished.iter().map(|u| u.subject.as_str()))
+                        .collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            stale,
+            [
+                ("env/dev", vec!["web 1.28"]),
+                ("env/prod-next", vec!["web 1.28"])
+            ]
+        );
+    }
+}

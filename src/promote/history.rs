@@ -381,3 +381,30 @@ pub(crate) fn forge_merge_problems(
     }
     Ok(problems)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::promote::fixture::promoted;
+
+    #[test]
+    fn a_promoted_branch_moved_back_past_its_promotion_is_a_rewrite() {
+        let (repos, promotion) = promoted();
+        assert_eq!(rewrites(&repos.out).expect("reads"), []);
+        // env/prod forced back to the proposal's parent: it no longer holds the promotion that
+        // env/prod-next records.
+        let tip = output::tip(&repos.out, "env/prod")
+            .expect("read")
+            .expect("tip");
+        let before = tip.parent_id(0).expect("the proposal");
+        repos
+            .out
+            .reference("refs/heads/env/prod", before, true, "forced back")
+            .expect("force");
+        let found = rewrites(&repos.out).expect("reads");
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(found[0].branch, "env/prod");
+        assert_eq!(found[0].kind, FindingKind::Rewritten);
+        assert_eq!(found[0].commit.as_deref(), Some(promotion.as_str()));
+    }
+}

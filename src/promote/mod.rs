@@ -18,6 +18,8 @@
 pub(crate) mod audit;
 pub(crate) mod check_repo;
 pub(crate) mod error;
+#[cfg(test)]
+mod fixture;
 pub(crate) mod gates;
 pub(crate) mod history;
 pub(crate) mod landing;

@@ -75,3 +75,121 @@ pub(crate) fn promote(
     )?;
     Ok(oid.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::promote::fixture::{Repos, START, promoted, request};
+    use crate::promote::publish::publish;
+    use crate::promote::verify::verify;
+
+    #[test]
+    fn a_promotion_merges_the_proposal_and_records_the_evidence() {
+        let (repos, commit) = promoted();
+        let prod = output::tip(&repos.out, "env/prod")
+            .expect("read")
+            .expect("env/prod");
+        let next = output::tip(&repos.out, "env/prod-next")
+            .expect("read")
+            .expect("next");
+        assert_eq!(prod.id().to_string(), commit);
+        assert_eq!(next.id(), prod.id(), "env/prod-next moves to the merge");
+        // The first promotion: env/prod did not exist, so its one parent is the proposal.
+        assert_eq!(prod.parent_count(), 1);
+        let proposal = prod.parent(0).expect("the proposal");
+        assert_eq!(proposal.tree_id(), prod.tree_id());
+        assert!(
+            proposal
+                .message()
+                .unwrap_or_default()
+                .contains("Environment: prod"),
+            "{:?}",
+            proposal.message()
+        );
+        let message = prod.message().unwrap_or_default();
+        for trailer in [
+            "Sha-dry-proposed: ",
+            "Soaked-in: ",
+            "Approved-by: Bob Reviewer <bob@example.com>",
+        ] {
+            assert!(message.contains(trailer), "{trailer} in {message}");
+        }
+        assert_eq!(
+            repos.files("env/prod").keys().collect::<Vec<_>>(),
+            repos.files("env/prod-next").keys().collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn a_closed_gate_writes_nothing() {
+        let repos = Repos::new();
+        publish(
+            &repos.source,
+            &repos.out,
+            None,
+            &repos.committer(START),
+            None,
+        )
+        .expect("publish");
+        let v = verify(
+            &repos.source,
+            &repos.out,
+            &request("2026-11-03T09:00:00Z", None),
+        )
+        .expect("verify");
+        let refused = promote(&repos.out, &v, &repos.committer("2026-11-03T09:00:00Z"));
+        assert!(
+            matches!(refused, Err(PromotionError::Policy(_))),
+            "{refused:?}"
+        );
+        assert!(output::tip(&repos.out, "env/prod").expect("read").is_none());
+    }
+
+    #[test]
+    fn a_later_promotion_merges_what_runs_with_the_new_proposal() {
+        let (repos, first) = promoted();
+        repos.write(
+            "components/web/values.yaml",
+            "replicas: 2\nimage: nginx:1.28\n",
+        );
+        repos.commit(
+            "web 1.28",
+            "Alice Author",
+            "alice@example.com",
+            "2026-11-11T09:00:00Z",
+        );
+        let when = "2026-11-11T10:00:00Z";
+        publish(
+            &repos.source,
+            &repos.out,
+            None,
+            &repos.committer(when),
+            None,
+        )
+        .expect("publish");
+        let later = "2026-11-19T09:00:00Z";
+        let v = verify(
+            &repos.source,
+            &repos.out,
+            &request(later, Some(crate::promote::fixture::BOB_APPROVES)),
+        )
+        .expect("verify");
+        assert!(v.open(), "{:#?}", v.gates);
+        assert_eq!(
+            v.active.as_deref().map(|a| a.len()),
+            Some(40),
+            "what runs: the first drySha"
+        );
+        let second = promote(&repos.out, &v, &repos.committer(later)).expect("promote");
+        let prod = output::tip(&repos.out, "env/prod")
+            .expect("read")
+            .expect("env/prod");
+        assert_eq!(prod.id().to_string(), second);
+        assert_eq!(prod.parent_count(), 2);
+        assert_eq!(prod.parent_id(0).expect("parent").to_string(), first);
+        let files = repos.files("env/prod");
+        let deployment =
+            String::from_utf8_lossy(&files["sto2/workload/web/deployment-web.yaml"]).into_owned();
+        assert!(deployment.contains("nginx:1.28"), "{deployment}");
+    }
+}

@@ -243,3 +243,119 @@ pub(crate) fn publish(
     }
     Ok(results)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::promote::fixture::{Repos, START};
+
+    #[test]
+    fn publish_commits_each_environment_to_its_branch_and_a_gated_one_to_its_next_branch() {
+        let repos = Repos::new();
+        let head = repos.source.repo.head().expect("head");
+        let head = head.peel_to_commit().expect("commit").id().to_string();
+        let published = publish(
+            &repos.source,
+            &repos.out,
+            None,
+            &repos.committer(START),
+            None,
+        )
+        .expect("publishes");
+        let branches: Vec<(&str, &str, bool)> = published
+            .iter()
+            .map(|p| {
+                (
+                    p.environment.as_str(),
+                    p.branch.as_str(),
+                    p.commit.is_some(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            branches,
+            [("dev", "env/dev", true), ("prod", "env/prod-next", true)]
+        );
+        assert!(published.iter().all(|p| p.dry_sha == head));
+        let files = repos.files("env/prod-next");
+        assert!(
+            files.contains_key("sto2/workload/web/deployment-web.yaml"),
+            "{files:?}"
+        );
+        let meta: Metadata =
+            serde_json::from_slice(&files[METADATA_FILE]).expect("hydrator.metadata");
+        assert_eq!(
+            (meta.dry_sha.as_str(), meta.environment.as_str()),
+            (head.as_str(), "prod")
+        );
+
+        // Nothing changed: no commit, a note records the drySha.
+        let again = publish(
+            &repos.source,
+            &repos.out,
+            None,
+            &repos.committer(START),
+            None,
+        )
+        .expect("publishes");
+        assert!(again.iter().all(|p| p.commit.is_none()), "{again:?}");
+    }
+
+    #[test]
+    fn publish_refuses_to_move_a_branch_back_unless_a_rollback_says_why() {
+        let repos = Repos::new();
+        let first = repos
+            .source
+            .repo
+            .head()
+            .expect("head")
+            .peel_to_commit()
+            .expect("c")
+            .id();
+        repos.write(
+            "environments/layer.yaml",
+            "values:\n  global: {domain: example.org}\n",
+        );
+        repos.commit(
+            "Move the domain",
+            "Alice Author",
+            "alice@example.com",
+            "2026-11-03T09:00:00Z",
+        );
+        let committer = repos.committer("2026-11-03T10:00:00Z");
+        publish(&repos.source, &repos.out, Some("dev"), &committer, None).expect("publishes");
+
+        repos
+            .source
+            .repo
+            .set_head_detached(first)
+            .expect("back to the first commit");
+        let refused = publish(&repos.source, &repos.out, Some("dev"), &committer, None);
+        let Err(PromotionError::Refused(why)) = refused else {
+            panic!("not refused: {refused:?}")
+        };
+        assert!(why.contains("is older than"), "{why}");
+        assert!(why.contains("--rollback"), "{why}");
+
+        let rolled = publish(
+            &repos.source,
+            &repos.out,
+            Some("dev"),
+            &committer,
+            Some("the new domain is not ready"),
+        )
+        .expect("rolls back");
+        assert_eq!(rolled.len(), 1);
+        assert!(rolled[0].rolled_back_from.is_some());
+        let tip = output::tip(&repos.out, "env/dev")
+            .expect("read")
+            .expect("tip");
+        assert!(
+            tip.message()
+                .unwrap_or_default()
+                .contains("Rollback: the new domain is not ready"),
+            "{:?}",
+            tip.message()
+        );
+    }
+}

@@ -256,3 +256,66 @@ impl Status {
         self.environments.iter().any(|e| !e.problems.is_empty())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::promote::fixture::{Repos, START, at, promoted};
+    use crate::promote::publish::publish;
+
+    #[test]
+    fn status_shows_what_runs_and_the_gates_of_what_waits() {
+        let repos = Repos::new();
+        publish(
+            &repos.source,
+            &repos.out,
+            None,
+            &repos.committer(START),
+            None,
+        )
+        .expect("publish");
+        let s = status(&repos.source, &repos.out, at("2026-11-03T09:00:00Z")).expect("status");
+        let envs: Vec<(&str, &str, bool, bool)> = s
+            .environments
+            .iter()
+            .map(|e| {
+                (
+                    e.environment.as_str(),
+                    e.branch.as_str(),
+                    e.dry_sha.is_some(),
+                    e.pending.is_some(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            envs,
+            [
+                ("dev", "env/dev", true, false),
+                ("prod", "env/prod", false, true)
+            ]
+        );
+        let pending = s.environments[1].pending.as_ref().expect("pending");
+        assert_eq!(pending.branch, "env/prod-next");
+        assert!(
+            pending.gates.iter().any(|g| !g.open),
+            "{:#?}",
+            pending.gates
+        );
+        assert!(!s.has_problems());
+        assert_eq!(s.versions["web"]["dev"], "1.0");
+        let text = status_human(&s);
+        assert!(text.starts_with("component  dev"), "{text}");
+    }
+
+    #[test]
+    fn after_a_promotion_nothing_waits() {
+        let (repos, _) = promoted();
+        let s = status(&repos.source, &repos.out, at("2026-11-11T09:00:00Z")).expect("status");
+        assert!(
+            s.environments.iter().all(|e| e.pending.is_none()),
+            "{:#?}",
+            s.environments
+        );
+        assert!(s.environments.iter().all(|e| e.dry_sha.is_some()));
+    }
+}

@@ -417,3 +417,81 @@ fn reproducible_gate(drift: &TreeDrift, unusual: &[String], proposed: &str, bran
         details,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::promote::fixture::{Repos, START, at};
+    use crate::promote::publish::publish;
+
+    /// The platform published at [`START`], and the request to promote it to prod at `now`.
+    fn published(approvals: Option<&str>, now: &str) -> (Repos, PromotionRequest) {
+        let repos = Repos::new();
+        publish(
+            &repos.source,
+            &repos.out,
+            None,
+            &repos.committer(START),
+            None,
+        )
+        .expect("publish");
+        let request = PromotionRequest {
+            environment: "prod".into(),
+            now: at(now),
+            approvals: approvals.map(str::to_string),
+            promoter: Some(Identity::new("Paula Promoter", "paula@example.com")),
+            emergency: None,
+        };
+        (repos, request)
+    }
+
+    fn gates(v: &Verification) -> Vec<(GateName, bool)> {
+        v.gates.iter().map(|g| (g.name, g.open)).collect()
+    }
+
+    #[test]
+    fn a_fresh_proposal_is_reproducible_but_neither_soaked_nor_approved() {
+        let (repos, request) = published(None, "2026-11-03T09:00:00Z");
+        let v = verify(&repos.source, &repos.out, &request).expect("verifies");
+        assert!(!v.open());
+        assert_eq!(
+            gates(&v),
+            [
+                (GateName::History, true),
+                (GateName::Reproducible, true),
+                (GateName::Soaked, false),
+                (GateName::FourEyes, false),
+            ]
+        );
+        let soaked = &v.gates[2];
+        assert!(
+            soaked.summary.contains("of 5 working days"),
+            "{}",
+            soaked.summary
+        );
+        assert_eq!(v.previous, "dev");
+        assert_eq!(v.active, None);
+    }
+
+    #[test]
+    fn after_five_working_days_and_an_approval_from_someone_else_every_gate_is_open() {
+        let approvals = r#"[{"name": "Bob Reviewer", "email": "bob@example.com"}]"#;
+        let (repos, request) = published(Some(approvals), "2026-11-10T09:00:00Z");
+        let v = verify(&repos.source, &repos.out, &request).expect("verifies");
+        assert!(v.open(), "{:#?}", v.gates);
+        assert_eq!(v.approvers, ["Bob Reviewer <bob@example.com>"]);
+    }
+
+    #[test]
+    fn the_author_of_a_change_does_not_count_as_its_approver() {
+        let approvals = r#"[{"name": "Alice Author", "email": "alice@example.com"}]"#;
+        let (repos, request) = published(Some(approvals), "2026-11-10T09:00:00Z");
+        let v = verify(&repos.source, &repos.out, &request).expect("verifies");
+        assert_eq!(
+            gates(&v)
+                .into_iter()
+                .find(|(name, _)| *name == GateName::FourEyes),
+            Some((GateName::FourEyes, false))
+        );
+    }
+}
