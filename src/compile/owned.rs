@@ -13,7 +13,7 @@
 //! layout, with the bytes it wrote (`emit::write`).
 
 use crate::cache::Cache;
-use crate::emit;
+use crate::emit::{self, layout};
 use crate::load::Source;
 use crate::merge::Cluster;
 
@@ -40,7 +40,12 @@ impl Owned<'_> {
         let mut owned = if selection.is_partial() {
             let mut owned = emit::owned_prefixes(self.source, self.selected.iter().copied());
             if selection.cluster.is_none() && selection.shard.is_none() {
-                owned.extend(selection.environment.iter().map(|e| format!("{e}/")));
+                owned.extend(
+                    selection
+                        .environment
+                        .iter()
+                        .map(|e| layout::environment_dir(e)),
+                );
             }
             owned
         } else if self.previous.is_none() {
@@ -55,7 +60,7 @@ impl Owned<'_> {
                 }
                 // An environment with no clusters left goes entirely, its Argo CD objects too.
                 if !self.all.iter().any(|a| a.environment == c.environment) {
-                    owned.push(format!("{}/", c.environment));
+                    owned.push(layout::environment_dir(&c.environment));
                 }
             }
         }

@@ -44,6 +44,11 @@ pub(crate) fn is_reserved(segment: &str) -> bool {
     RESERVED.contains(&segment)
 }
 
+/// `prod/`: the directory of an environment, the tree of its branch `env/prod`.
+pub(crate) fn environment_dir(environment: &str) -> String {
+    format!("{environment}/")
+}
+
 /// `prod/sto2/workload/`: the directory of a cluster's components.
 pub(crate) fn cluster_dir(environment: &str, cluster_path: &str) -> String {
     format!("{environment}/{cluster_path}/")
@@ -58,6 +63,12 @@ pub(crate) fn component_dir(environment: &str, cluster_path: &str, component: &s
 /// Application points.
 pub(crate) fn application_source(cluster_path: &str, component: &str) -> String {
     format!("{cluster_path}/{component}")
+}
+
+/// The cluster path of an Application's `spec.source.path` ([`application_source`]).
+pub(crate) fn cluster_of_application_source(source: &str) -> Option<&str> {
+    let (cluster_path, _component) = source.trim_end_matches('/').rsplit_once('/')?;
+    (!cluster_path.is_empty()).then_some(cluster_path)
 }
 
 /// The directory the root Application deploys, within the environment's branch.

@@ -28,7 +28,7 @@ impl OutputTree {
     /// The files of one environment, with paths relative to the environment directory: the tree
     /// of branch `env/<environment>`.
     pub(crate) fn environment(&self, environment: &str) -> BTreeMap<String, Vec<u8>> {
-        let prefix = format!("{environment}/");
+        let prefix = super::layout::environment_dir(environment);
         self.files
             .range(prefix.clone()..)
             .take_while(|(k, _)| k.starts_with(&prefix))

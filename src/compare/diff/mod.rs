@@ -378,10 +378,7 @@ fn application_target(app: &Value) -> Option<Target> {
         .and_then(|labels| labels.get(crate::object::CLUSTER_LABEL))
         .and_then(Value::as_str)?;
     let path = app.pointer("/spec/source/path").and_then(Value::as_str)?;
-    let (cluster_path, _component) = path.trim_end_matches('/').rsplit_once('/')?;
-    if cluster_path.is_empty() {
-        return None;
-    }
+    let cluster_path = crate::emit::layout::cluster_of_application_source(path)?;
     Some(Target {
         path: cluster_path.to_owned(),
         name: name.to_owned(),
