@@ -3,15 +3,22 @@
 //!
 //! The pipeline, one stage a module, each with one typed entry point:
 //!
-//! 1. [`world`]: where the bytes come from — the working tree, a git commit, or memory.
+//! 1. [`world`]: where the bytes come from: the working tree, a git commit, or memory.
 //! 2. [`load`]: files → [`load::Source`]: settings, components, layers, clusters.
-//! 3. [`merge`]: layers → one [`merge::Cluster`] each, every value with its [`merge::Origin`]s.
-//! 4. [`validate`]: merged values → diagnostics against each component's values schema.
-//! 5. [`render`]: values + templates (or command sources) → [`render::Manifest`]s.
-//! 6. [`emit`]: manifests → an [`emit::OutputTree`] of paths and bytes, with Argo CD objects.
+//! 3. [`merge`]: layers → one [`merge::Cluster`] each, every value with its origins.
+//! 4. `validate`: merged values → diagnostics against each component's values schema.
+//! 5. `render`: values + templates (or command sources) → manifests.
+//! 6. [`emit`]: manifests → an [`emit::OutputTree`] of paths and bytes, with Argo CD objects;
+//!    `emit::layout` is the one place output paths are made and parsed.
+//! 7. `policy`: rendered objects → violations.
 //!
-//! [`compile`] runs them all. [`check`] and [`explain`] read their results. Errors from any
-//! stage are [`diag::Diagnostic`]s that name a file and line.
+//! [`compile`](mod@compile) runs them all, cluster by cluster, with the render cache (`cache`); [`output`]
+//! writes the tree to disk. [`compare`] sets a render against another render, a rendered
+//! directory or a cluster's live objects; `promote` publishes and promotes through the output
+//! repository ([`git`] is its plumbing). [`cli`] is the command line. Errors from any stage are
+//! [`diag::Diagnostic`]s that name a file and line.
+//!
+//! The README's "Architecture" section has the whole map, and what each module may use.
 
 // A `Diagnostic` is the error of most functions here and is built only on the failure path;
 // boxing it would add noise to every signature for no measurable gain.

@@ -690,3 +690,45 @@ fn the_promotion_gates_know_neither_git_nor_the_clock() {
         found.join("\n")
     );
 }
+
+/// The README's map of `src/`, in its order: the top-level modules.
+fn readme_map() -> Vec<String> {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .expect("README.md");
+    let start = readme.find("### The map").expect("the README has the map");
+    let block = &readme[start..];
+    let open = block.find("```\n").expect("the map's block") + 4;
+    let close = block[open..].find("```").expect("the map's block ends") + open;
+    block[open..close]
+        .lines()
+        .filter_map(|l| l.strip_prefix("src/"))
+        .filter_map(|l| l.split_whitespace().next())
+        .map(|m| m.trim_end_matches('/').trim_end_matches(".rs").to_string())
+        .filter(|m| m != "lib" && m != "main")
+        .collect()
+}
+
+#[test]
+fn the_readme_map_lists_every_module_after_what_it_uses() {
+    let map = readme_map();
+    let (graph, _) = top_level(&src());
+    let missing: Vec<&String> = graph.keys().filter(|m| !map.contains(m)).collect();
+    assert!(
+        missing.is_empty(),
+        "modules the README's map leaves out: {missing:?}"
+    );
+    let place = |m: &str| map.iter().position(|x| x == m);
+    let mut wrong = Vec::new();
+    for (from, to) in &graph {
+        for (target, why) in to {
+            if place(target) > place(from) {
+                wrong.push(format!("{from} uses {target}, listed after it: {}", why[0]));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "the README's map is out of order:\n{}",
+        wrong.join("\n")
+    );
+}
