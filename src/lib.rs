@@ -35,6 +35,7 @@ pub(crate) mod digest;
 pub mod emit;
 pub(crate) mod explain;
 pub mod git;
+pub mod kube;
 pub mod load;
 pub mod merge;
 pub(crate) mod object;
