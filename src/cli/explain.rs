@@ -2,10 +2,10 @@
 
 use anyhow::Result;
 
-use crate::{explain, load, merge};
+use crate::{explain, merge};
 
 use super::open::{self, Context};
-use super::report::{Exit, Format, print_diagnostics, print_failure, print_json};
+use super::report::{Exit, Format, print_diagnostics, print_json};
 
 #[derive(clap::Args, Debug)]
 pub(super) struct Args {
@@ -18,17 +18,9 @@ pub(super) struct Args {
 }
 
 pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
-    let world = match open::world(&context.root) {
-        Ok(w) => w,
+    let (source, clusters) = match open::merged(&context.root, merge::Wrote::Kept) {
+        Ok(merged) => merged,
         Err(exit) => return Ok(exit),
-    };
-    let source = match load::load(&world) {
-        Ok(s) => s,
-        Err(f) => return Ok(print_failure(&f)),
-    };
-    let clusters = match merge::merge_all(&source, merge::Wrote::Kept) {
-        Ok(c) => c,
-        Err(d) => return Ok(print_diagnostics(&d, &source.texts)),
     };
     match explain::explain(&clusters, &args.cluster, &args.target) {
         Ok(e) => {

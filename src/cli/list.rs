@@ -3,10 +3,10 @@
 use anyhow::Result;
 use clap::Subcommand;
 
-use crate::{load, merge};
+use crate::merge;
 
 use super::open::{self, Context};
-use super::report::{Exit, Format, print_diagnostics, print_failure, print_json};
+use super::report::{Exit, Format, print_json};
 
 #[derive(clap::Args, Debug)]
 pub(super) struct Args {
@@ -31,17 +31,9 @@ pub(super) enum ListWhat {
 
 pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
     let ListWhat::Clusters { format, shards } = args.what;
-    let world = match open::world(&context.root) {
-        Ok(w) => w,
+    let (_, clusters) = match open::merged(&context.root, merge::Wrote::Skipped) {
+        Ok(merged) => merged,
         Err(exit) => return Ok(exit),
-    };
-    let source = match load::load(&world) {
-        Ok(s) => s,
-        Err(f) => return Ok(print_failure(&f)),
-    };
-    let clusters = match merge::merge_all(&source, merge::Wrote::Skipped) {
-        Ok(c) => c,
-        Err(d) => return Ok(print_diagnostics(&d, &source.texts)),
     };
     match format {
         Format::Json => {

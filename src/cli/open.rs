@@ -6,15 +6,16 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result};
 use jiff::Timestamp;
 
-use crate::compile::Compiled;
-use crate::compile::Selection;
+use crate::compile::{Compiled, Selection};
 use crate::git::output;
 use crate::git::source::SourceRepo;
+use crate::load::{self, Source};
+use crate::merge::{self, Cluster};
 use crate::promote::gates::identity::Identity;
 use crate::promote::publish::Committer;
 use crate::world::{FsWorld, find_root};
 
-use super::report::{Exit, print_compile, print_diagnostics};
+use super::report::{Exit, print_compile, print_diagnostics, print_failure};
 
 /// What every command that reads the source is given besides its own arguments.
 pub(crate) struct Context {
@@ -61,6 +62,20 @@ pub(super) fn compile(
     selection: &Selection,
 ) -> std::result::Result<Compiled, Exit> {
     print_compile(crate::compile::compile(world, selection))
+}
+
+/// The source at `root` loaded and every cluster's layers merged, keeping what each layer
+/// wrote when `wrote` says so; the diagnostics printed and the exit code when that fails.
+pub(super) fn merged(
+    root: &Path,
+    wrote: merge::Wrote,
+) -> std::result::Result<(Source, Vec<Cluster>), Exit> {
+    let world = world(root)?;
+    let source = load::load(&world).map_err(|f| print_failure(&f))?;
+    match merge::merge_all(&source, wrote) {
+        Ok(clusters) => Ok((source, clusters)),
+        Err(d) => Err(print_diagnostics(&d, &source.texts)),
+    }
 }
 
 /// The git repository that holds the source at `root`, or at `given`.

@@ -10,7 +10,7 @@ use crate::promote::gates::gate::render_human;
 
 use super::open::{self, Context};
 use super::report::{Exit, Format, print_json, print_promotion_error};
-use super::verify::{GateArgs, request};
+use super::verify::{GateArgs, verified};
 
 #[derive(clap::Args, Debug)]
 pub(super) struct Args {
@@ -30,11 +30,9 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
     let (repo, env, gates) = (args.repo.as_path(), args.to.as_str(), &args.gates);
     let who = args.committer.as_deref();
     let (now, format) = (context.now, args.format);
-    let source = open::source_repo(&context.root, gates.source.as_deref())?;
-    let out = open::output_repo(repo)?;
-    let v = match promote::verify::verify(&source, &out, &request(env, gates, now)?) {
-        Ok(v) => v,
-        Err(e) => return Ok(print_promotion_error(e)),
+    let (out, v) = match verified(context, repo, env, gates)? {
+        Ok(verified) => verified,
+        Err(exit) => return Ok(exit),
     };
     if !v.open() {
         match format {

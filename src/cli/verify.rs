@@ -1,6 +1,6 @@
 //! `strata verify-promotion`: the gates of promoting env/<ENV>-next into env/<ENV>.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 use jiff::Timestamp;
@@ -9,7 +9,7 @@ use crate::git::short;
 use crate::promote;
 use crate::promote::gates::gate::render_human;
 use crate::promote::gates::identity::Identity;
-use crate::promote::verify::PromotionRequest;
+use crate::promote::verify::{PromotionRequest, Verification};
 
 use super::open::{self, Context};
 use super::report::{Exit, Format, print_json, print_promotion_error};
@@ -71,14 +71,30 @@ pub(super) fn request(env: &str, gates: &GateArgs, now: Timestamp) -> Result<Pro
     })
 }
 
-pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
-    let (repo, env, gates) = (args.repo.as_path(), args.env.as_str(), &args.gates);
-    let (now, format) = (context.now, args.format);
+/// The gates of promoting `env` in the output repository at `repo`, with the repository; the
+/// error printed and its exit code when they cannot be judged.
+pub(super) fn verified(
+    context: &Context,
+    repo: &Path,
+    env: &str,
+    gates: &GateArgs,
+) -> Result<std::result::Result<(git2::Repository, Verification), Exit>> {
     let source = open::source_repo(&context.root, gates.source.as_deref())?;
     let out = open::output_repo(repo)?;
-    let v = match promote::verify::verify(&source, &out, &request(env, gates, now)?) {
-        Ok(v) => v,
-        Err(e) => return Ok(print_promotion_error(e)),
+    Ok(
+        match promote::verify::verify(&source, &out, &request(env, gates, context.now)?) {
+            Ok(v) => Ok((out, v)),
+            Err(e) => Err(print_promotion_error(e)),
+        },
+    )
+}
+
+pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
+    let (repo, env, gates) = (args.repo.as_path(), args.env.as_str(), &args.gates);
+    let format = args.format;
+    let v = match verified(context, repo, env, gates)? {
+        Ok((_, v)) => v,
+        Err(exit) => return Ok(exit),
     };
     match format {
         Format::Json => print_json(&v)?,

@@ -279,20 +279,11 @@ pub(crate) fn check_repo_human(checks: &[BranchCheck]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::promote::fixture::{Repos, START};
-    use crate::promote::publish::publish;
+    use crate::promote::fixture::Repos;
 
     #[test]
     fn freshly_published_branches_are_clean_and_a_hand_edit_is_drift() {
-        let repos = Repos::new();
-        publish(
-            &repos.source,
-            &repos.out,
-            None,
-            &repos.committer(START),
-            None,
-        )
-        .expect("publish");
+        let repos = Repos::published();
         let checks = check_repo(&repos.source, &repos.out, None).expect("checks");
         let branches: Vec<(&str, bool)> = checks
             .iter()
@@ -330,25 +321,8 @@ mod tests {
 
     #[test]
     fn a_source_commit_not_yet_published_makes_the_branches_stale() {
-        let repos = Repos::new();
-        publish(
-            &repos.source,
-            &repos.out,
-            None,
-            &repos.committer(START),
-            None,
-        )
-        .expect("publish");
-        repos.write(
-            "components/web/values.yaml",
-            "replicas: 2\nimage: nginx:1.28\n",
-        );
-        repos.commit(
-            "web 1.28",
-            "Alice Author",
-            "alice@example.com",
-            "2026-11-03T09:00:00Z",
-        );
+        let repos = Repos::published();
+        repos.change_web("2026-11-03T09:00:00Z");
         let checks = check_repo(&repos.source, &repos.out, None).expect("checks");
         let stale: Vec<(&str, Vec<&str>)> = checks
             .iter()

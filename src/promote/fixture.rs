@@ -58,6 +58,29 @@ impl Repos {
         repos
     }
 
+    /// [`Repos::new`], published by strata-bot at [`START`].
+    pub(crate) fn published() -> Repos {
+        let repos = Repos::new();
+        crate::promote::publish::publish(
+            &repos.source,
+            &repos.out,
+            None,
+            &repos.committer(START),
+            None,
+        )
+        .expect("publish");
+        repos
+    }
+
+    /// A second change of the source, by Alice at `when`: web runs nginx 1.28.
+    pub(crate) fn change_web(&self, when: &str) -> String {
+        self.write(
+            "components/web/values.yaml",
+            "replicas: 2\nimage: nginx:1.28\n",
+        );
+        self.commit("web 1.28", "Alice Author", "alice@example.com", when)
+    }
+
     /// Writes `text` to `path` of the source.
     pub(crate) fn write(&self, path: &str, text: &str) {
         std::fs::write(self.source_dir.path().join(path), text).expect("write");
@@ -123,15 +146,7 @@ pub(crate) fn request(
 /// The platform published at [`START`] and promoted to prod a week later with Bob's approval:
 /// the repositories and the merge commit.
 pub(crate) fn promoted() -> (Repos, String) {
-    let repos = Repos::new();
-    crate::promote::publish::publish(
-        &repos.source,
-        &repos.out,
-        None,
-        &repos.committer(START),
-        None,
-    )
-    .expect("publish");
+    let repos = Repos::published();
     let when = "2026-11-10T09:00:00Z";
     let v = crate::promote::verify::verify(
         &repos.source,

@@ -79,7 +79,7 @@ pub(crate) fn promote(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::promote::fixture::{Repos, START, promoted, request};
+    use crate::promote::fixture::{Repos, promoted, request};
     use crate::promote::publish::publish;
     use crate::promote::verify::verify;
 
@@ -122,15 +122,7 @@ mod tests {
 
     #[test]
     fn a_closed_gate_writes_nothing() {
-        let repos = Repos::new();
-        publish(
-            &repos.source,
-            &repos.out,
-            None,
-            &repos.committer(START),
-            None,
-        )
-        .expect("publish");
+        let repos = Repos::published();
         let v = verify(
             &repos.source,
             &repos.out,
@@ -148,16 +140,7 @@ mod tests {
     #[test]
     fn a_later_promotion_merges_what_runs_with_the_new_proposal() {
         let (repos, first) = promoted();
-        repos.write(
-            "components/web/values.yaml",
-            "replicas: 2\nimage: nginx:1.28\n",
-        );
-        repos.commit(
-            "web 1.28",
-            "Alice Author",
-            "alice@example.com",
-            "2026-11-11T09:00:00Z",
-        );
+        repos.change_web("2026-11-11T09:00:00Z");
         let when = "2026-11-11T10:00:00Z";
         publish(
             &repos.source,

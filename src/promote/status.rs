@@ -260,20 +260,11 @@ impl Status {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::promote::fixture::{Repos, START, at, promoted};
-    use crate::promote::publish::publish;
+    use crate::promote::fixture::{Repos, at, promoted};
 
     #[test]
     fn status_shows_what_runs_and_the_gates_of_what_waits() {
-        let repos = Repos::new();
-        publish(
-            &repos.source,
-            &repos.out,
-            None,
-            &repos.committer(START),
-            None,
-        )
-        .expect("publish");
+        let repos = Repos::published();
         let s = status(&repos.source, &repos.out, at("2026-11-03T09:00:00Z")).expect("status");
         let envs: Vec<(&str, &str, bool, bool)> = s
             .environments

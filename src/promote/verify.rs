@@ -421,20 +421,11 @@ fn reproducible_gate(drift: &TreeDrift, unusual: &[String], proposed: &str, bran
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::promote::fixture::{Repos, START, at};
-    use crate::promote::publish::publish;
+    use crate::promote::fixture::{Repos, at};
 
     /// The platform published at [`START`], and the request to promote it to prod at `now`.
     fn published(approvals: Option<&str>, now: &str) -> (Repos, PromotionRequest) {
-        let repos = Repos::new();
-        publish(
-            &repos.source,
-            &repos.out,
-            None,
-            &repos.committer(START),
-            None,
-        )
-        .expect("publish");
+        let repos = Repos::published();
         let request = PromotionRequest {
             environment: "prod".into(),
             now: at(now),
