@@ -71,7 +71,7 @@ pub(crate) struct CachedCluster {
     pub(crate) secrets: String,
     pub(crate) environment: String,
     /// The files the cluster produced (its directory and its Applications), by path. Which
-    /// component each belongs to follows from its path ([`crate::FileOwner`]).
+    /// component each belongs to follows from its path ([`crate::emit::layout::FileOwner`]).
     pub(crate) files: BTreeMap<String, FileRecord>,
     pub(crate) objects: usize,
     /// Every policy finding in the cluster's objects: a render that skips the cluster reports

@@ -10,7 +10,7 @@
 //!   environment that has no cluster left.
 //!
 //! Within these paths the writer deletes only what it recorded writing, in the shapes of the
-//! layout, with the bytes it wrote (`emit::write`).
+//! layout, with the bytes it wrote (`crate::output`).
 
 use crate::cache::Cache;
 use crate::emit::{self, layout};

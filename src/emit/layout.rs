@@ -17,7 +17,7 @@
 //!   [`crate::emit::cluster`] refuses as a collision rather than overwrite a file;
 //! - a name longer than a file system allows is cut, and a hash of the whole name added.
 //!
-//! [`place`] reads a path back. A render deletes only paths it accepts (see `write.rs`).
+//! [`place`] reads a path back. A render deletes only paths it accepts (see `crate::output`).
 
 use std::collections::BTreeMap;
 
