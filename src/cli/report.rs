@@ -43,7 +43,7 @@ pub(super) fn print_diagnostics(diags: &Diagnostics, texts: &SourceTexts) -> Exi
     diags.exit()
 }
 
-/// [`report`] of a failed compile or load.
+/// [`print_diagnostics`] of a failed compile or load.
 pub(super) fn print_failure(f: &Failure) -> Exit {
     print_diagnostics(&f.diagnostics, &f.texts)
 }

@@ -1,6 +1,6 @@
 //! The compliance policies: rules that the rendered output must follow, whatever the layers say.
 //!
-//! [`check`] runs every rule over the rendered objects of the selected clusters and returns
+//! [`Checker::check`] runs every rule over the rendered objects of the selected clusters and returns
 //! [`Violation`]s sorted by file, rule and field. It is a pure function: no files, no clock.
 //!
 //! - The built-in pack ([`pod_security`]) checks every pod that a Pod, Deployment, StatefulSet,
@@ -93,7 +93,7 @@ pub(crate) struct Checker<'a> {
 
 impl<'a> Checker<'a> {
     /// `clusters`: the rendered registries and `x-strata-secret` values of each cluster to be
-    /// checked. `ownership`: built from the string leaves of every cluster (see [`check`]).
+    /// checked. `ownership`: built from the string leaves of every cluster (see [`Ownership::build`]).
     pub(crate) fn new(
         clusters: &'a [ClusterFacts],
         mut ownership: Ownership<'a>,

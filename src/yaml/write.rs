@@ -13,7 +13,7 @@ pub(crate) fn to_yaml(value: &Value) -> String {
     write(&canonical(value))
 }
 
-/// Like [`to_yaml`], for an object already in canonical order (see [`canonicalize`]).
+/// Like [`to_yaml`], for an object already in canonical order (see [`super::canonicalize`]).
 pub(crate) fn to_yaml_canonical(value: &Value) -> String {
     write(value)
 }

@@ -82,7 +82,7 @@ pub(crate) fn compare_object(
     compare_object_with(desired, live, &options)
 }
 
-/// [`compare_object`] with all [`Options`].
+/// Compares `desired` with `live` with all [`Options`]: ignore rules and the rest.
 pub(crate) fn compare_object_with(
     desired: &Value,
     live: &Value,

@@ -6,7 +6,7 @@
 //! 2. [`drift`] keys desired and live objects by (group, kind, namespace, name) and, for each
 //!    pair, normalizes both (server fields, defaults, Secret values: `normalize.rs`) and
 //!    compares them field by field, three-way when the live object carries a last-applied
-//!    configuration ([`compare_object`], rules in `compare.rs`).
+//!    configuration ([`compare_object_with`], rules in `compare.rs`).
 //! 3. [`render_human`] prints the [`DriftReport`]; `serde_json` prints it for `--format json`.
 //!
 //! The verdicts follow Argo CD's: the tests run Argo CD's own desired/live pairs from
