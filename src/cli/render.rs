@@ -157,45 +157,8 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
                 return Ok(Exit::Failed);
             }
         },
-        None => match crate::load::settings(&world) {
-            Ok(s) => {
-                match output::output_dir(
-                    root,
-                    Path::new(s.output.dir()),
-                    output::OutputFrom::Settings,
-                ) {
-                    Ok(d) => d,
-                    Err(d) => {
-                        use crate::world::World as _;
-                        let text =
-                            String::from_utf8_lossy(world.read("strata.yaml").unwrap_or_default())
-                                .to_string();
-                        // At `dir:`, the first one under `output:`.
-                        let line = text
-                            .lines()
-                            .skip_while(|l| !l.starts_with("output:"))
-                            .position(|l| l.trim_start().starts_with("dir:"))
-                            .and_then(|i| {
-                                text.lines()
-                                    .position(|l| l.starts_with("output:"))
-                                    .map(|o| o + i + 1)
-                            })
-                            .unwrap_or(1);
-                        let column = text
-                            .lines()
-                            .nth(line - 1)
-                            .map_or(1, |l| l.len() - l.trim_start().len() + 1);
-                        let d = d.at(crate::diag::Span::new(
-                            "strata.yaml",
-                            line as u32,
-                            column as u32,
-                        ));
-                        let mut texts = crate::diag::SourceTexts::default();
-                        texts.insert("strata.yaml", &text);
-                        return Ok(print_diagnostics(&d.into(), &texts));
-                    }
-                }
-            }
+        None => match output::output_dir_of_settings(root, &world) {
+            Ok(d) => d,
             Err(f) => return Ok(print_failure(&f)),
         },
     };

@@ -3,7 +3,8 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use crate::diag::{Code, Diagnostic, Span};
+use crate::diag::{Code, Diagnostic, Failure, SourceTexts, Span};
+use crate::world::World;
 
 /// Where `--out` or `output.dir` came from: strata.yaml is the repository's word, the command
 /// line the user's.
@@ -102,6 +103,39 @@ pub(crate) fn output_dir(root: &Path, dir: &Path, from: OutputFrom) -> Result<Pa
         ));
     }
     Ok(out)
+}
+
+/// The output directory that `output.dir` of strata.yaml names (see [`output_dir`]); a refusal
+/// points at the line of `dir:`.
+pub(crate) fn output_dir_of_settings(root: &Path, world: &dyn World) -> Result<PathBuf, Failure> {
+    let settings = crate::load::settings(world)?;
+    output_dir(root, Path::new(settings.output.dir()), OutputFrom::Settings).map_err(|d| {
+        let text =
+            String::from_utf8_lossy(world.read("strata.yaml").unwrap_or_default()).to_string();
+        // At `dir:`, the first one under `output:`.
+        let line = text
+            .lines()
+            .skip_while(|l| !l.starts_with("output:"))
+            .position(|l| l.trim_start().starts_with("dir:"))
+            .and_then(|i| {
+                text.lines()
+                    .position(|l| l.starts_with("output:"))
+                    .map(|o| o + i + 1)
+            })
+            .unwrap_or(1);
+        let column = text
+            .lines()
+            .nth(line - 1)
+            .map_or(1, |l| l.len() - l.trim_start().len() + 1);
+        let mut texts = SourceTexts::default();
+        texts.insert("strata.yaml", &text);
+        Failure {
+            diagnostics: d
+                .at(Span::new("strata.yaml", line as u32, column as u32))
+                .into(),
+            texts,
+        }
+    })
 }
 
 /// `path` with every symbolic link of its longest existing start resolved, and the rest

@@ -18,7 +18,7 @@
 mod dir;
 mod read;
 
-pub(crate) use dir::{OutputFrom, output_dir};
+pub(crate) use dir::{OutputFrom, output_dir, output_dir_of_settings};
 pub(crate) use read::no_follow;
 pub(crate) use read::read_no_follow;
 pub use read::read_tree;
