@@ -112,16 +112,14 @@ pub(crate) fn verify_with(
     let rollback = crate::promote::history::trailer_map(next.message().unwrap_or(""))
         .get("rollback")
         .and_then(|v| v.first().cloned());
-    let (history_gate, rollback) = history_gate(
-        source,
-        out,
-        history,
+    let step = Step {
         env,
-        &previous,
-        &proposed,
-        active.as_deref(),
+        previous: &previous,
+        proposed: &proposed,
+        active: active.as_deref(),
         rollback,
-    )?;
+    };
+    let (history_gate, rollback) = history_gate(source, out, history, step)?;
     gates.push(history_gate);
 
     // 1. Reproducible.
@@ -283,21 +281,34 @@ pub(crate) fn verify_with(
     })
 }
 
+/// The promotion step the history gate judges: `env/<env>-next` proposes `proposed` where
+/// `env/<env>` runs `active`, and `previous` is the environment it soaks in.
+struct Step<'a> {
+    env: &'a str,
+    previous: &'a str,
+    proposed: &'a str,
+    active: Option<&'a str>,
+    /// The `Rollback:` reason the proposal was published with, if any.
+    rollback: Option<String>,
+}
+
 /// The history gate: `env/<e>`, `env/<e>-next` and the previous environment's branch hold
 /// everything recorded on them and their tips moved forward, and the proposal contains what
 /// `env/<e>` runs unless it was published as a rollback. Returns the rollback reason that
 /// applies.
-#[allow(clippy::too_many_arguments)]
 fn history_gate(
     source: &SourceRepo,
     out: &Repository,
     history: &mut FindingsCache,
-    env: &str,
-    previous: &str,
-    proposed: &str,
-    active: Option<&str>,
-    rollback: Option<String>,
+    step: Step<'_>,
 ) -> Result<(Gate, Option<String>), PromotionError> {
+    let Step {
+        env,
+        previous,
+        proposed,
+        active,
+        rollback,
+    } = step;
     use crate::promote::history::FindingKind;
     let branches = [
         format!("env/{env}"),
