@@ -1,10 +1,10 @@
-//! SHA-256 digests as text: one spelling for the cache, the output repository, the template
-//! filter, and the fingerprints under which reports name values they must not show.
+//! SHA-256 digests as text: one spelling for the cache, the output repository and the template
+//! filter. The fingerprints of secret values are `crate::secret`'s.
 
 use sha2::{Digest, Sha256};
 
 /// Lowercase hex of `bytes`.
-pub fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
     for b in bytes {
@@ -15,18 +15,8 @@ pub fn hex(bytes: &[u8]) -> String {
 }
 
 /// The SHA-256 of `bytes`, 64 lowercase hex digits.
-pub fn sha256_hex(bytes: &[u8]) -> String {
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
-}
-
-/// The hex digits a fingerprint shows: enough to tell values apart, too few to guess one.
-pub const FINGERPRINT_HEX: usize = 12;
-
-/// `sha256:<first 12 hex digits>`: how diff, drift and the policies name a value they must not
-/// show, so that one value has one name in every report.
-pub fn fingerprint(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    format!("sha256:{}", hex(&digest[..FINGERPRINT_HEX / 2]))
 }
 
 #[cfg(test)]
@@ -39,7 +29,5 @@ mod tests {
             super::sha256_hex(b"hunter2"),
             "f52fbd32b2b3b86ff88ef6c490628285f482af15ddcb29541f94bcf526a3f6c7"
         );
-        assert_eq!(super::fingerprint(b"hunter2"), "sha256:f52fbd32b2b3");
-        assert_eq!(super::fingerprint(b""), "sha256:e3b0c44298fc");
     }
 }

@@ -2,21 +2,21 @@
 
 use serde::Serialize;
 
-use crate::diag::Diagnostic;
+use crate::diag::{Code, Diagnostic};
 use crate::merge::{Cluster, MValue, Merged, Origin};
 
 #[derive(Debug, Serialize)]
-pub struct Explanation {
-    pub cluster: String,
+pub(crate) struct Explanation {
+    pub(crate) cluster: String,
     /// `ingress-nginx.controller.replicas`, as asked.
-    pub target: String,
-    pub value: serde_json::Value,
+    pub(crate) target: String,
+    pub(crate) value: serde_json::Value,
     /// Every layer that set the value, in order; the last one wins.
-    pub chain: Vec<Origin>,
+    pub(crate) chain: Vec<Origin>,
 }
 
 /// Splits `a.b."c.d".0` into segments. Quotes allow keys with dots, such as annotations.
-pub fn split_path(s: &str) -> Vec<String> {
+pub(crate) fn split_path(s: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut quoted = false;
@@ -33,7 +33,7 @@ pub fn split_path(s: &str) -> Vec<String> {
 
 /// Finds what `target` resolves to on `cluster`. `target` starts with a component name, or with
 /// `global` or `cluster`.
-pub fn explain(
+pub(crate) fn explain(
     clusters: &[Cluster],
     cluster: &str,
     target: &str,
@@ -41,7 +41,7 @@ pub fn explain(
     let Some(c) = clusters.iter().find(|c| c.name == cluster) else {
         let names: Vec<&str> = clusters.iter().map(|c| c.name.as_str()).collect();
         return Err(
-            Diagnostic::error("selection", format!("there is no cluster `{cluster}`"))
+            Diagnostic::error(Code::Selection, format!("there is no cluster `{cluster}`"))
                 .hint(format!("the clusters are: {}", names.join(", "))),
         );
     };
@@ -56,7 +56,7 @@ pub fn explain(
             None => {
                 let names: Vec<&str> = c.components.keys().map(String::as_str).collect();
                 return Err(Diagnostic::error(
-                    "selection",
+                    Code::Selection,
                     format!("there is no component `{name}`"),
                 )
                 .hint(format!(
@@ -70,7 +70,7 @@ pub fn explain(
                     None => format!("its roles do not include `{}`", c.role),
                 };
                 return Err(Diagnostic::error(
-                    "disabled",
+                    Code::Disabled,
                     format!("component `{name}` does not run on cluster `{cluster}`: {why}"),
                 )
                 .hint(format!(
@@ -81,7 +81,7 @@ pub fn explain(
                 Some(v) => v,
                 None => {
                     return Err(Diagnostic::error(
-                        "disabled",
+                        Code::Disabled,
                         format!("component `{name}` has no values on `{cluster}`"),
                     ));
                 }
@@ -115,7 +115,7 @@ pub fn explain(
                     _ => format!("`{so_far}` holds no keys"),
                 };
                 return Err(Diagnostic::error(
-                    "not-set",
+                    Code::NotSet,
                     format!("`{target}` is not set on cluster `{cluster}`"),
                 )
                 .hint(hint));
@@ -139,7 +139,7 @@ pub fn explain(
 ///   2. environments/prod/layer.yaml:12:17                  2
 ///   3. environments/prod/sto2/workload.cluster.yaml:9:19   3   ← wins
 /// ```
-pub fn render_human(e: &Explanation) -> String {
+pub(crate) fn render_human(e: &Explanation) -> String {
     let value = match &e.value {
         serde_json::Value::Object(_) | serde_json::Value::Array(_) => {
             let text = yaml_serde::to_string(&e.value).unwrap_or_default();

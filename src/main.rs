@@ -1,14 +1,10 @@
 //! The `strata` binary: parse arguments, run, print diagnostics, exit with 0, 1 or 2.
 
-mod cli;
-
 use std::ffi::{c_int, c_long};
 use std::process::ExitCode;
 
-use clap::Parser as _;
-
-// The render allocates and frees many small values on every thread; glibc's malloc spent a
-// quarter of the CPU time of a 100-cluster render (perf), mimalloc about half as much.
+// The render allocates and frees many small values on every thread; glibc's malloc spends a
+// large share of a render's CPU time on them, mimalloc much less.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -31,13 +27,12 @@ fn main() -> ExitCode {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     // strata runs for milliseconds to seconds: handing freed memory back to the OS (an madvise
-    // per range) only costs. It was an eighth of a one-value change at 8 clusters, mostly as
-    // the render's values were freed at the end.
+    // per range) only costs, mostly as the render's values are freed at the end.
     // SAFETY: sets an option by its number; mimalloc reads it when it next purges.
     unsafe {
         mi_option_set(MI_OPTION_PURGE_DELAY, -1);
     }
-    cli::run(cli::Cli::parse())
+    strata::cli::main()
 }
 
 #[cfg(test)]

@@ -11,13 +11,13 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::diag::{Diagnostic, Diagnostics};
+use crate::diag::{Code, Diagnostic, Diagnostics};
 
 /// The largest source file strata reads. A bigger one is an error, not a slow render.
-pub const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
+pub(crate) const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
 
 /// The top-level entries of a source repository that strata reads.
-pub const SOURCE_ROOTS: [&str; 2] = ["components", "environments"];
+pub(crate) const SOURCE_ROOTS: [&str; 2] = ["components", "environments"];
 
 /// The source files of one platform, by '/'-separated path relative to the root.
 pub trait World: Sync {
@@ -52,8 +52,8 @@ pub trait World: Sync {
 /// Files held in memory: a git commit's tree, or a test's fixture.
 #[derive(Clone, Debug, Default)]
 pub struct MemWorld {
-    pub files: BTreeMap<String, Vec<u8>>,
-    pub description: String,
+    pub(crate) files: BTreeMap<String, Vec<u8>>,
+    pub(crate) description: String,
 }
 
 impl MemWorld {
@@ -92,14 +92,12 @@ impl FsWorld {
     /// Reads the source under `root`. Symlinks that leave the root and oversized files are
     /// errors that name the file.
     pub fn open(root: &Path) -> Result<FsWorld, Diagnostics> {
-        let root = root
-            .canonicalize()
-            .map_err(|e| Diagnostic::error("io", format!("cannot open {}: {e}", root.display())))?;
+        let root = root.canonicalize().map_err(|e| {
+            Diagnostic::error(Code::Io, format!("cannot open {}: {e}", root.display()))
+        })?;
         // Each directory right under components/ and environments/ is walked and read as one
         // task on the pool, and the results are put together in the order of one walk. Walking
-        // everything first and then reading in parallel left the walk on one core: on 2 cores
-        // a one-value change at 8 clusters went from 12.4 to 11.5 ms (bench/ab, 30-40
-        // interleaved runs, both orders).
+        // everything first and then reading in parallel would leave the walk on one core.
         let mut units: Vec<Unit> = Vec::new();
         let mut diags = Diagnostics::new();
         let settings = root.join("strata.yaml");
@@ -121,7 +119,7 @@ impl FsWorld {
                     Ok(e) if e.file_type().is_dir() => units.push(Unit::Dir(e.into_path())),
                     Ok(e) => units.push(Unit::Entry(e)),
                     Err(e) => diags.push(Diagnostic::error(
-                        "io",
+                        Code::Io,
                         format!("cannot read {}: {e}", dir.display()),
                     )),
                 }
@@ -144,7 +142,7 @@ impl FsWorld {
                             match entry {
                                 Ok(e) => visit(&root, &e, &mut found, &mut diags),
                                 Err(e) => diags.push(Diagnostic::error(
-                                    "io",
+                                    Code::Io,
                                     format!("cannot read {}: {e}", dir.display()),
                                 )),
                             }
@@ -178,10 +176,6 @@ impl FsWorld {
         } else {
             Err(diags)
         }
-    }
-
-    pub fn root(&self) -> &Path {
-        &self.root
     }
 }
 
@@ -219,7 +213,7 @@ fn visit(
                 } else if target.is_dir() {
                     diags.push(
                         Diagnostic::error(
-                            "symlink",
+                            Code::Symlink,
                             format!("{rel} is a symlink to a directory, which strata does not follow"),
                         )
                         .hint("replace the link with the directory itself"),
@@ -228,7 +222,7 @@ fn visit(
             }
             Ok(target) => diags.push(
                 Diagnostic::error(
-                    "symlink",
+                    Code::Symlink,
                     format!(
                         "{rel} is a symlink to {}, outside the source repository",
                         target.display()
@@ -237,7 +231,7 @@ fn visit(
                 .hint("strata reads nothing outside the repository root; copy the file in or remove the link"),
             ),
             Err(e) => diags.push(
-                Diagnostic::error("symlink", format!("{rel} is a broken symlink: {e}"))
+                Diagnostic::error(Code::Symlink, format!("{rel} is a broken symlink: {e}"))
                     .hint("remove the link or point it at a file inside the repository"),
             ),
         }
@@ -249,7 +243,7 @@ fn visit(
 fn read_checked(root: &Path, path: &Path, rel: &str) -> Result<Vec<u8>, Diagnostic> {
     use std::io::Read as _;
     debug_assert!(path.starts_with(root) || path.is_absolute());
-    let io = |e: std::io::Error| Diagnostic::error("io", format!("cannot read {rel}: {e}"));
+    let io = |e: std::io::Error| Diagnostic::error(Code::Io, format!("cannot read {rel}: {e}"));
     // The size comes from the open file: one path lookup per file, not two.
     let file = std::fs::File::open(path).map_err(io)?;
     let len = file.metadata().map_err(io)?.len();
@@ -267,9 +261,9 @@ fn read_checked(root: &Path, path: &Path, rel: &str) -> Result<Vec<u8>, Diagnost
     Ok(bytes)
 }
 
-pub fn too_large(rel: &str, len: u64) -> Diagnostic {
+pub(crate) fn too_large(rel: &str, len: u64) -> Diagnostic {
     Diagnostic::error(
-        "file-too-large",
+        Code::FileTooLarge,
         format!("{rel} is {len} bytes, over the limit of {MAX_FILE_BYTES} bytes for a source file"),
     )
     .hint("split it into smaller files; a source file this large is almost always a mistake")
@@ -290,7 +284,7 @@ impl World for FsWorld {
 }
 
 /// Finds the directory holding `strata.yaml`, from `start` upward.
-pub fn find_root(start: &Path) -> Option<PathBuf> {
+pub(crate) fn find_root(start: &Path) -> Option<PathBuf> {
     let mut dir = Some(start);
     while let Some(d) = dir {
         if d.join("strata.yaml").is_file() {

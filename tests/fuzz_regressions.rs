@@ -16,7 +16,8 @@
 //!   fixed desired object.
 
 use strata::Selection;
-use strata::drift::{IgnoreRule, Options};
+use strata::compare::drift::Options;
+use strata::load::IgnoreRule;
 use strata::world::MemWorld;
 
 const STRATA_YAML: &str = "output: {repoURL: https://git.example.com/out.git}\n";
@@ -175,7 +176,7 @@ pub fn live(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let objects = match strata::drift::parse_live(text) {
+    let objects = match strata::compare::drift::parse_live(text) {
         Ok(objects) => objects,
         Err(error) => {
             let _ = error.to_string();
@@ -204,8 +205,8 @@ pub fn live(data: &[u8]) {
             (&desired[..], &objects[..]),
             (&objects[..], &desired[..]),
         ] {
-            let report = strata::drift::drift(want, have, &options);
-            let _ = strata::drift::render_human(&report);
+            let report = strata::compare::drift::drift(want, have, &options);
+            let _ = strata::compare::drift::render_human(&report);
             let _ = serde_json::to_string(&report);
         }
     }

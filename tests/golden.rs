@@ -3,7 +3,7 @@
 mod common;
 
 use common::{repo_root, stderr, stdout};
-use strata::emit::read_tree;
+use strata::output::read_tree;
 use strata::world::FsWorld;
 use strata::{Selection, compile};
 
@@ -22,11 +22,11 @@ fn render_example() -> strata::emit::OutputTree {
 fn the_example_renders_to_golden_byte_for_byte() {
     let fresh = render_example();
     let golden = read_tree(&repo_root().join("golden")).expect("golden/ is readable");
-    let drift = strata::check::compare(&fresh, &golden);
+    let drift = strata::compare::check::compare(&fresh, &golden);
     assert!(
         drift.is_clean(),
         "golden/ differs from a fresh render of the example:\n{}\nIf the change is intended, run `cargo run -- render --out golden` and review the diff.",
-        strata::check::render_human(&drift, "golden/")
+        strata::compare::check::render_human(&drift, "golden/")
     );
     assert!(
         fresh.files.len() > 500,

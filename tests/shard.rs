@@ -19,7 +19,7 @@ fn render(out: &std::path::Path, extra: &[&str]) -> BTreeMap<String, Vec<u8>> {
         .output()
         .expect("run");
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    strata::emit::read_tree(out).expect("read").files
+    strata::output::read_tree(out).expect("read").files
 }
 
 #[test]
@@ -56,7 +56,7 @@ fn merged_shards_are_byte_identical_to_one_full_render() {
     let again = render(&dir.path().join("again"), &["--shard", "2/3"]);
     assert_eq!(
         again,
-        strata::emit::read_tree(&dir.path().join("shard2"))
+        strata::output::read_tree(&dir.path().join("shard2"))
             .expect("read")
             .files
     );

@@ -1,19 +1,62 @@
 //! `strata diff`: two renders, compared per resource.
 
 use std::io::IsTerminal as _;
-use std::path::Path;
 
 use anyhow::{Context as _, Result};
+use clap::ValueEnum;
 
-use strata::diff::{self, DiffOptions};
-use strata::emit::OutputTree;
-use strata::load::Promotion;
-use strata::promote::policy::in_force;
-use strata::world::{FsWorld, World};
-use strata::{Selection, git};
+use crate::compare::diff::{self, DiffOptions};
+use crate::compile::Selection;
+use crate::emit::OutputTree;
+use crate::git;
+use crate::load::Promotion;
+use crate::promote::gates::policy::in_force;
+use crate::world::{FsWorld, World};
 
-use super::commands::report;
-use super::{ColorChoice, DiffFormat, Exit};
+use super::open::Context;
+use super::report::{Exit, print_diagnostics};
+
+#[derive(clap::Args, Debug)]
+pub(super) struct Args {
+    /// The base revision. Default: HEAD.
+    #[arg(long, value_name = "REF")]
+    base: Option<String>,
+    /// The head revision. Default: the working tree.
+    #[arg(long, value_name = "REF")]
+    head: Option<String>,
+    #[arg(long, value_enum, default_value_t)]
+    format: DiffFormat,
+    /// The summary only.
+    #[arg(long)]
+    stat: bool,
+    /// Only this environment.
+    #[arg(long, value_name = "ENV")]
+    env: Option<String>,
+    /// Only this cluster (name or path).
+    #[arg(long, value_name = "CLUSTER")]
+    cluster: Option<String>,
+    #[arg(long, value_enum, default_value_t)]
+    color: ColorChoice,
+    /// Lines of context around each change.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    context: usize,
+}
+
+#[derive(Clone, Copy, Debug, Default, ValueEnum, PartialEq, Eq)]
+pub(super) enum DiffFormat {
+    #[default]
+    Human,
+    Json,
+    Markdown,
+}
+
+#[derive(Clone, Copy, Debug, Default, ValueEnum, PartialEq, Eq)]
+pub(super) enum ColorChoice {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
 
 /// One side of the diff, rendered, with its promotion policy. A side without strata.yaml
 /// (a base from before the platform existed) is empty: everything shows as added.
@@ -24,33 +67,23 @@ fn render_side(
     if world.read("strata.yaml").is_none() {
         return Ok((OutputTree::default(), None));
     }
-    match strata::compile(world, &Selection::default()) {
+    match crate::compile::compile(world, &Selection::default()) {
         Ok(c) => Ok((c.tree, c.source.settings.promotion)),
         Err(f) => {
             // Either side being invalid means there is no diff to show: strata could not run.
             eprintln!("error: the {what} ({}) does not compile:", world.describe());
-            report(&f.diagnostics, &f.texts);
+            print_diagnostics(&f.diagnostics, &f.texts);
             Err(Exit::Failed)
         }
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-pub fn diff(
-    root: &Path,
-    base: Option<&str>,
-    head: Option<&str>,
-    format: DiffFormat,
-    stat: bool,
-    env: Option<String>,
-    cluster: Option<String>,
-    color: ColorChoice,
-    context: usize,
-) -> Result<Exit> {
+pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
+    let root = &context.root;
     let (repo, prefix) = git::discover(root).with_context(|| {
         format!("{} is not in a git repository\nhint: strata diff compares git revisions; use `strata render` outside git", root.display())
     })?;
-    let base_rev = base.unwrap_or("HEAD");
+    let base_rev = args.base.as_deref().unwrap_or("HEAD");
     let base_world = match git::world_at(&repo, &prefix, base_rev) {
         Ok(w) => w,
         Err(e) => {
@@ -60,7 +93,7 @@ pub fn diff(
             return Ok(Exit::Failed);
         }
     };
-    let head_world: Box<dyn World> = match head {
+    let head_world: Box<dyn World> = match &args.head {
         Some(rev) => match git::world_at(&repo, &prefix, rev) {
             Ok(w) => Box::new(w),
             Err(e) => {
@@ -72,7 +105,7 @@ pub fn diff(
         },
         None => match FsWorld::open(root) {
             Ok(w) => Box::new(w),
-            Err(d) => return Ok(report(&d, &Default::default())),
+            Err(d) => return Ok(print_diagnostics(&d, &Default::default())),
         },
     };
     // Both sides render at once; each also renders its clusters in parallel.
@@ -105,7 +138,7 @@ pub fn diff(
             return Ok(Exit::Failed);
         }
     };
-    let color = match color {
+    let color = match args.color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
         ColorChoice::Auto => {
@@ -114,13 +147,13 @@ pub fn diff(
     };
     let options = DiffOptions {
         gated,
-        env,
-        cluster,
-        stat,
-        color: color && format == DiffFormat::Human,
-        context,
+        env: args.env,
+        cluster: args.cluster,
+        stat: args.stat,
+        color: color && args.format == DiffFormat::Human,
+        context: args.context,
     };
-    let text = match format {
+    let text = match args.format {
         DiffFormat::Human => diff::render_human(&d, &options),
         DiffFormat::Json => diff::render_json(&d, &options),
         DiffFormat::Markdown => diff::render_markdown(&d, &options),

@@ -5,16 +5,14 @@ use serde_json::{Value, json};
 
 use crate::load::{Component, Settings};
 use crate::merge::Cluster;
-
-pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
-pub const COMPONENT_LABEL: &str = "strata.dev/component";
+use crate::object::{CLUSTER_LABEL, COMPONENT_LABEL, MANAGED_BY};
 
 /// The branch Argo CD syncs for an environment.
-pub fn branch(environment: &str) -> String {
+pub(crate) fn branch(environment: &str) -> String {
     format!("env/{environment}")
 }
 
-pub fn application(settings: &Settings, cluster: &Cluster, component: &Component) -> Value {
+pub(crate) fn application(settings: &Settings, cluster: &Cluster, component: &Component) -> Value {
     let mut app = json!({
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Application",
@@ -24,7 +22,7 @@ pub fn application(settings: &Settings, cluster: &Cluster, component: &Component
             "labels": {
                 MANAGED_BY: "strata",
                 COMPONENT_LABEL: component.name,
-                "strata.dev/cluster": cluster.name,
+                CLUSTER_LABEL: cluster.name,
                 "strata.dev/environment": cluster.environment,
             },
             "annotations": {
@@ -76,7 +74,7 @@ pub fn application(settings: &Settings, cluster: &Cluster, component: &Component
 }
 
 /// The AppProject of an environment: its own clusters and the output repository, nothing else.
-pub fn project(settings: &Settings, environment: &str, clusters: &[&Cluster]) -> Value {
+pub(crate) fn project(settings: &Settings, environment: &str, clusters: &[&Cluster]) -> Value {
     let argocd_server = settings.argocd.server_for(environment);
     let mut destinations: Vec<(String, String)> = clusters
         .iter()
@@ -110,7 +108,7 @@ pub fn project(settings: &Settings, environment: &str, clusters: &[&Cluster]) ->
 }
 
 /// The app-of-apps Application over `argocd/apps`.
-pub fn root(settings: &Settings, environment: &str) -> Value {
+pub(crate) fn root(settings: &Settings, environment: &str) -> Value {
     json!({
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Application",

@@ -17,22 +17,22 @@
 //!   [`crate::emit::cluster`] refuses as a collision rather than overwrite a file;
 //! - a name longer than a file system allows is cut, and a hash of the whole name added.
 //!
-//! [`place`] reads a path back. A render deletes only paths it accepts (see `write.rs`).
+//! [`place`] reads a path back. A render deletes only paths it accepts (see `crate::output`).
 
 use std::collections::BTreeMap;
 
-use crate::diag::{Diagnostic, Diagnostics, Span};
+use crate::diag::{Code, Diagnostic, Diagnostics, Span};
 use crate::load::{Source, is_dns_label};
 use crate::merge::Cluster;
 
-use super::ObjectKey;
+use crate::object::ObjectId;
 
 /// The directory of an environment's Argo CD objects.
-pub const ARGOCD: &str = "argocd";
+pub(crate) const ARGOCD: &str = "argocd";
 /// Names the layout uses itself, which no environment, datacenter or cluster may take.
-pub const RESERVED: &[&str] = &[ARGOCD];
+pub(crate) const RESERVED: &[&str] = &[ARGOCD];
 /// The longest file name strata writes, in bytes: the limit of ext4, XFS, APFS and NTFS.
-pub const MAX_FILE_NAME: usize = 255;
+pub(crate) const MAX_FILE_NAME: usize = 255;
 const YAML: &str = ".yaml";
 /// What stands between a cut name and the hash of the whole name. No name that is not cut has
 /// it, so a cut name is never another's whole name.
@@ -40,49 +40,61 @@ const CUT: char = '~';
 /// Hex digits of the hash after a cut name: 128 bits.
 const CUT_HASH: usize = 32;
 
-pub fn is_reserved(segment: &str) -> bool {
+pub(crate) fn is_reserved(segment: &str) -> bool {
     RESERVED.contains(&segment)
 }
 
+/// `prod/`: the directory of an environment, the tree of its branch `env/prod`.
+pub(crate) fn environment_dir(environment: &str) -> String {
+    format!("{environment}/")
+}
+
 /// `prod/sto2/workload/`: the directory of a cluster's components.
-pub fn cluster_dir(environment: &str, cluster_path: &str) -> String {
+pub(crate) fn cluster_dir(environment: &str, cluster_path: &str) -> String {
     format!("{environment}/{cluster_path}/")
 }
 
 /// `prod/sto2/workload/ingress/`: the directory of one component on one cluster.
-pub fn component_dir(environment: &str, cluster_path: &str, component: &str) -> String {
+pub(crate) fn component_dir(environment: &str, cluster_path: &str, component: &str) -> String {
     format!("{environment}/{cluster_path}/{component}/")
 }
 
 /// `sto2/workload/ingress`: the same directory within the environment's branch, where its
 /// Application points.
-pub fn application_source(cluster_path: &str, component: &str) -> String {
+pub(crate) fn application_source(cluster_path: &str, component: &str) -> String {
     format!("{cluster_path}/{component}")
 }
 
+/// The cluster path of an Application's `spec.source.path` ([`application_source`]).
+pub(crate) fn cluster_of_application_source(source: &str) -> Option<&str> {
+    let (cluster_path, _component) = source.trim_end_matches('/').rsplit_once('/')?;
+    (!cluster_path.is_empty()).then_some(cluster_path)
+}
+
 /// The directory the root Application deploys, within the environment's branch.
-pub fn apps_source() -> String {
+pub(crate) fn apps_source() -> String {
     format!("{ARGOCD}/apps")
 }
 
-pub fn object_path(environment: &str, cluster_path: &str, component: &str, file: &str) -> String {
+pub(crate) fn object_path(
+    environment: &str,
+    cluster_path: &str,
+    component: &str,
+    file: &str,
+) -> String {
     format!("{environment}/{cluster_path}/{component}/{file}")
 }
 
-pub fn argocd_dir(environment: &str) -> String {
-    format!("{environment}/{ARGOCD}/")
-}
-
-pub fn project_path(environment: &str) -> String {
+pub(crate) fn project_path(environment: &str) -> String {
     format!("{environment}/{ARGOCD}/project.yaml")
 }
 
-pub fn root_path(environment: &str) -> String {
+pub(crate) fn root_path(environment: &str) -> String {
     format!("{environment}/{ARGOCD}/root.yaml")
 }
 
 /// `prod/argocd/apps/sto2-workload-ingress.yaml`.
-pub fn application_path(environment: &str, cluster_path: &str, component: &str) -> String {
+pub(crate) fn application_path(environment: &str, cluster_path: &str, component: &str) -> String {
     format!(
         "{environment}/{ARGOCD}/apps/{}",
         fit(&format!("{}-{component}", slug(cluster_path)))
@@ -90,7 +102,7 @@ pub fn application_path(environment: &str, cluster_path: &str, component: &str) 
 }
 
 /// A cluster path (`sto2/workload`) joined by '-': `sto2-workload`.
-pub fn slug(cluster_path: &str) -> String {
+pub(crate) fn slug(cluster_path: &str) -> String {
     cluster_path.replace('/', "-")
 }
 
@@ -103,17 +115,18 @@ pub fn slug(cluster_path: &str) -> String {
 ///
 /// Neither a namespace nor a group has a `_`, and only a qualified name has a `.` before its
 /// first `_`, so the parts are always told apart.
-pub fn object_file(key: &ObjectKey, component_namespace: &str, qualified: bool) -> String {
+pub(crate) fn object_file(key: &ObjectId, component_namespace: &str, qualified: bool) -> String {
     let kind = key.kind.to_lowercase();
     let kind_and_name = if qualified && !key.group.is_empty() {
         format!("{kind}.{}_{}", key.group, key.name)
     } else {
         format!("{kind}-{}", key.name)
     };
-    if key.namespace.is_empty() || key.namespace == component_namespace {
-        fit(&kind_and_name)
-    } else {
-        fit(&format!("{}_{kind_and_name}", key.namespace))
+    match key.namespace.as_deref() {
+        Some(namespace) if namespace != component_namespace => {
+            fit(&format!("{namespace}_{kind_and_name}"))
+        }
+        _ => fit(&kind_and_name),
     }
 }
 
@@ -157,7 +170,7 @@ fn is_segment(s: &str) -> bool {
 
 /// What a path of the output tree is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Place<'a> {
+pub(crate) enum Place<'a> {
     /// `<environment>/<cluster>/<component>/<file>`.
     Object {
         environment: &'a str,
@@ -170,7 +183,7 @@ pub enum Place<'a> {
 }
 
 /// Where `path` is in the layout; `None` for a path the layout never makes.
-pub fn place(path: &str) -> Option<Place<'_>> {
+pub(crate) fn place(path: &str) -> Option<Place<'_>> {
     let (environment, rest) = path.split_once('/')?;
     if !is_segment(environment) {
         return None;
@@ -196,7 +209,7 @@ pub fn place(path: &str) -> Option<Place<'_>> {
 
 /// Which component of a cluster each of its output files belongs to, by its path: the files in
 /// the component's directory, and its Argo CD Application.
-pub struct FileOwner {
+pub(crate) struct FileOwner {
     dir: String,
     /// Each component's Application file.
     apps: BTreeMap<String, String>,
@@ -204,7 +217,7 @@ pub struct FileOwner {
 
 impl FileOwner {
     /// For `cluster`, whose components are among `components`.
-    pub fn of<'c>(
+    pub(crate) fn of<'c>(
         cluster: &Cluster,
         components: impl IntoIterator<Item = &'c String>,
     ) -> FileOwner {
@@ -212,7 +225,7 @@ impl FileOwner {
     }
 
     /// For the cluster at `path` (`sto2/workload`) in `environment`.
-    pub fn new<'c>(
+    pub(crate) fn new<'c>(
         environment: &str,
         path: &str,
         components: impl IntoIterator<Item = &'c String>,
@@ -227,7 +240,7 @@ impl FileOwner {
     }
 
     /// The component `path` belongs to; `None` for a file of no component of the cluster.
-    pub fn component<'p>(&'p self, path: &'p str) -> Option<&'p str> {
+    pub(crate) fn component<'p>(&'p self, path: &'p str) -> Option<&'p str> {
         match path.strip_prefix(&self.dir) {
             Some(rest) => rest.split_once('/').map(|(c, _)| c),
             None => self.apps.get(path).map(String::as_str),
@@ -237,7 +250,7 @@ impl FileOwner {
 
 /// What a render of `clusters` may delete when it no longer produces them: each cluster's
 /// directory and its Applications.
-pub fn owned_prefixes<'a>(
+pub(crate) fn owned_prefixes<'a>(
     source: &Source,
     clusters: impl IntoIterator<Item = &'a Cluster>,
 ) -> Vec<String> {
@@ -255,7 +268,7 @@ pub fn owned_prefixes<'a>(
 /// The layout's rules over the whole platform, checked before anything renders: no reserved
 /// name in a cluster's path, no cluster's directory inside another's, no two Applications in
 /// one file or under one name.
-pub fn check(all: &[Cluster]) -> Diagnostics {
+pub(crate) fn check(all: &[Cluster]) -> Diagnostics {
     let mut diags = Diagnostics::new();
     for c in all {
         let file = &c.file;
@@ -265,7 +278,7 @@ pub fn check(all: &[Cluster]) -> Diagnostics {
         if let Some(reserved) = segments.into_iter().find(|s| is_reserved(s)) {
             diags.push(
                 Diagnostic::error(
-                    "reserved-name",
+                    Code::ReservedName,
                     format!(
                         "{} puts cluster `{}` under `{reserved}`, a name the output layout reserves",
                         file.path, c.name
@@ -293,7 +306,7 @@ pub fn check(all: &[Cluster]) -> Diagnostics {
         if inner_dir.starts_with(outer_dir.as_str()) {
             diags.push(
                 Diagnostic::error(
-                    "cluster-path",
+                    Code::ClusterPath,
                     format!(
                         "cluster `{}` would be rendered inside the directory of cluster `{}` ({outer_dir})",
                         inner.name, outer.name
@@ -323,7 +336,7 @@ pub fn check(all: &[Cluster]) -> Diagnostics {
             if let Some((other, other_component)) = files.insert(file.clone(), (c, component)) {
                 diags.push(
                     Diagnostic::error(
-                        "application-collision",
+                        Code::ApplicationCollision,
                         format!(
                             "the Applications of `{component}` on cluster `{}` and of `{other_component}` on cluster `{}` would both be written to {file}",
                             c.name, other.name
@@ -339,7 +352,7 @@ pub fn check(all: &[Cluster]) -> Diagnostics {
             if let Some(other) = names.insert(name.clone(), this.clone()) {
                 diags.push(
                     Diagnostic::error(
-                        "application-collision",
+                        Code::ApplicationCollision,
                         format!("{this} and {other} are both named `{name}`"),
                     )
                     .at(Span::new(&c.file.path, 1, 1))
@@ -355,11 +368,11 @@ pub fn check(all: &[Cluster]) -> Diagnostics {
 mod tests {
     use super::*;
 
-    fn key(group: &str, kind: &str, namespace: &str, name: &str) -> ObjectKey {
-        ObjectKey {
+    fn key(group: &str, kind: &str, namespace: &str, name: &str) -> ObjectId {
+        ObjectId {
             group: group.into(),
             kind: kind.into(),
-            namespace: namespace.into(),
+            namespace: (!namespace.is_empty()).then(|| namespace.into()),
             name: name.into(),
         }
     }
@@ -383,12 +396,12 @@ mod tests {
 
     /// The identities a file name does not tell apart: the kind's case, and the namespace of a
     /// cluster-scoped object written in the component's own namespace.
-    fn same_file_allowed(a: &ObjectKey, b: &ObjectKey, component_namespace: &str) -> bool {
-        let ns = |k: &ObjectKey| {
-            if k.namespace == component_namespace {
+    fn same_file_allowed(a: &ObjectId, b: &ObjectId, component_namespace: &str) -> bool {
+        let ns = |k: &ObjectId| {
+            if k.namespace_or_empty() == component_namespace {
                 String::new()
             } else {
-                k.namespace.clone()
+                k.namespace_or_empty().to_string()
             }
         };
         a.group == b.group
@@ -433,7 +446,7 @@ mod tests {
             }
         }
         for qualified in [false, true] {
-            let mut seen: BTreeMap<String, &ObjectKey> = BTreeMap::new();
+            let mut seen: BTreeMap<String, &ObjectId> = BTreeMap::new();
             for k in &keys {
                 let file = object_file(k, "web", qualified);
                 assert!(is_file_name(&file), "{file}");

@@ -4,162 +4,25 @@
 //! to be DNS-1123 names, and [`OutputTree::insert`] refuses anything else, so no input can place
 //! a file outside the output directory.
 
-pub mod argocd;
-pub mod layout;
-mod write;
-mod yaml_out;
+pub(crate) mod argocd;
+pub(crate) mod layout;
+mod tree;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-pub use layout::owned_prefixes;
-pub use write::{
-    CACHE_DIR, Claimed, Left, LeftWhy, MARKER, OutputFrom, RECORD, WriteError, WriteStats, claim,
-    output_dir, read_no_follow, read_tree, write_tree,
-};
-pub use yaml_out::{canonical, canonicalize, to_yaml, to_yaml_canonical, write as write_yaml};
+pub(crate) use layout::owned_prefixes;
+pub use tree::OutputTree;
 
-use crate::diag::{DiagResult, Diagnostic, Diagnostics, Span};
+use crate::diag::{Code, DiagResult, Diagnostic, Diagnostics, Span};
 use crate::load::Source;
 use crate::merge::Cluster;
-use crate::policy::RenderedObject;
+use crate::object::{
+    COMPONENT_LABEL, MANAGED_BY, MANAGED_BY_STRATA, ObjectId, RenderedObject, is_cluster_scoped,
+};
 use crate::render::{Manifest, RenderedCluster};
-use argocd::{COMPONENT_LABEL, MANAGED_BY};
-
-/// Rendered files by path relative to the output directory, `<environment>/...`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct OutputTree {
-    pub files: BTreeMap<String, Vec<u8>>,
-}
-
-impl OutputTree {
-    /// Adds a file. A path with an empty, `.` or `..` segment, a backslash or a leading '/' is
-    /// refused: it is a bug upstream, and must never reach the disk.
-    pub fn insert(&mut self, path: String, bytes: Vec<u8>) -> Result<(), Diagnostic> {
-        if !is_safe_path(&path) {
-            return Err(Diagnostic::error(
-                "output-path",
-                format!("refusing to write {path:?}: it could leave the output directory"),
-            )
-            .hint("this is a bug in strata; please report it"));
-        }
-        self.files.insert(path, bytes);
-        Ok(())
-    }
-
-    /// The files of one environment, with paths relative to the environment directory: the tree
-    /// of branch `env/<environment>`.
-    pub fn environment(&self, environment: &str) -> BTreeMap<String, Vec<u8>> {
-        let prefix = format!("{environment}/");
-        self.files
-            .range(prefix.clone()..)
-            .take_while(|(k, _)| k.starts_with(&prefix))
-            .map(|(k, v)| (k[prefix.len()..].to_string(), v.clone()))
-            .collect()
-    }
-
-    pub fn environments(&self) -> BTreeSet<String> {
-        self.files
-            .keys()
-            .filter_map(|k| k.split('/').next())
-            .map(str::to_string)
-            .collect()
-    }
-}
-
-pub fn is_safe_path(path: &str) -> bool {
-    !path.is_empty()
-        && !path.starts_with('/')
-        && !path.contains('\\')
-        && !path.contains('\0')
-        && path
-            .split('/')
-            .all(|seg| !seg.is_empty() && seg != "." && seg != "..")
-}
-
-/// Kinds that are not namespaced. strata leaves their `metadata.namespace` unset.
-pub const CLUSTER_SCOPED: &[&str] = &[
-    "APIService",
-    "CertificateSigningRequest",
-    "ClusterIssuer",
-    "ClusterRole",
-    "ClusterRoleBinding",
-    "ComponentStatus",
-    "CSIDriver",
-    "CSINode",
-    "CustomResourceDefinition",
-    "FlowSchema",
-    "IngressClass",
-    "MutatingWebhookConfiguration",
-    "Namespace",
-    "Node",
-    "PersistentVolume",
-    "PodSecurityPolicy",
-    "PriorityClass",
-    "PriorityLevelConfiguration",
-    "RuntimeClass",
-    "StorageClass",
-    "ValidatingAdmissionPolicy",
-    "ValidatingAdmissionPolicyBinding",
-    "ValidatingWebhookConfiguration",
-    "VolumeAttachment",
-    "ClusterSecretStore",
-    "ClusterPolicy",
-    "K8sRequiredLabels",
-    "ConstraintTemplate",
-];
-
-pub fn is_cluster_scoped(kind: &str) -> bool {
-    CLUSTER_SCOPED.contains(&kind)
-}
-
-/// The identity of an object within a cluster: (group, kind, namespace, name).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
-pub struct ObjectKey {
-    pub group: String,
-    pub kind: String,
-    pub namespace: String,
-    pub name: String,
-}
-
-impl ObjectKey {
-    pub fn of(object: &Value) -> ObjectKey {
-        let s = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or("").to_string();
-        let api = s(object.get("apiVersion"));
-        let group = match api.rsplit_once('/') {
-            Some((g, _)) => g.to_string(),
-            None => String::new(),
-        };
-        ObjectKey {
-            group,
-            kind: s(object.get("kind")),
-            namespace: s(object.get("metadata").and_then(|m| m.get("namespace"))),
-            name: s(object.get("metadata").and_then(|m| m.get("name"))),
-        }
-    }
-
-    /// `apps/Deployment ingress-nginx/controller`, `ClusterRole grafana`.
-    pub fn display(&self) -> String {
-        display_object(&self.group, &self.kind, &self.namespace, &self.name)
-    }
-}
-
-/// How messages name an object: `apps/Deployment ingress-nginx/controller`, `Secret
-/// ingress/tls`, `ClusterRole grafana` (no group for the core API, no namespace when cluster
-/// scoped).
-pub fn display_object(group: &str, kind: &str, namespace: &str, name: &str) -> String {
-    let gk = if group.is_empty() {
-        kind.to_string()
-    } else {
-        format!("{group}/{kind}")
-    };
-    if namespace.is_empty() {
-        format!("{gk} {name}")
-    } else {
-        format!("{gk} {namespace}/{name}")
-    }
-}
+use crate::yaml::{canonicalize, to_yaml, to_yaml_canonical};
 
 /// Adds strata's labels and the component namespace to a rendered object, and puts its keys in
 /// canonical order.
@@ -181,7 +44,7 @@ fn finish_object(m: &mut Manifest, namespace: &str) -> Value {
             *labels = Value::Object(Default::default());
         }
         if let Some(labels) = labels.as_object_mut() {
-            labels.insert(MANAGED_BY.into(), Value::String("strata".into()));
+            labels.insert(MANAGED_BY.into(), Value::String(MANAGED_BY_STRATA.into()));
             labels.insert(COMPONENT_LABEL.into(), Value::String(m.component.clone()));
         }
     }
@@ -192,13 +55,13 @@ fn finish_object(m: &mut Manifest, namespace: &str) -> Value {
 /// One cluster's output: its files (its directory and its Applications), and its objects as
 /// the policies check them.
 #[derive(Debug, Default)]
-pub struct EmittedCluster {
-    pub tree: OutputTree,
-    pub objects: Vec<RenderedObject>,
+pub(crate) struct EmittedCluster {
+    pub(crate) tree: OutputTree,
+    pub(crate) objects: Vec<RenderedObject>,
 }
 
 /// The files and objects of one rendered cluster.
-pub fn cluster(
+pub(crate) fn cluster(
     source: &Source,
     cluster: &Cluster,
     rendered: RenderedCluster,
@@ -223,7 +86,7 @@ pub fn cluster(
 /// The Argo CD objects of each environment in `environments`: its AppProject and root
 /// Application. `all` is every cluster of the platform: the AppProjects list them even when
 /// only some are rendered.
-pub fn environments(
+pub(crate) fn environments(
     source: &Source,
     all: &[Cluster],
     environments: &BTreeSet<String>,
@@ -239,7 +102,7 @@ pub fn environments(
         {
             diags.push(
                 Diagnostic::error(
-                    "separation",
+                    Code::Separation,
                     format!("the Argo CD of `{env}` would run on `{}`, a cluster of the `{}` environment", other.name, other.environment),
                 )
                 .at(Span::new("strata.yaml", 1, 1))
@@ -273,17 +136,17 @@ fn emit_cluster(
     diags: &mut Diagnostics,
 ) {
     let cluster_path = cluster.path();
-    let mut seen: BTreeMap<ObjectKey, &Manifest> = BTreeMap::new();
+    let mut seen: BTreeMap<ObjectId, &Manifest> = BTreeMap::new();
     for (name, manifests) in rendered.components.iter_mut() {
         let Some(component) = source.components.get(name) else {
             continue;
         };
-        let objects: Vec<(ObjectKey, Value, &Manifest)> = manifests
+        let objects: Vec<(ObjectId, Value, &Manifest)> = manifests
             .iter_mut()
             .map(|m| {
                 let o = finish_object(m, &component.namespace);
                 let m: &Manifest = m;
-                (ObjectKey::of(&o), o, m)
+                (ObjectId::read(&o), o, m)
             })
             .collect();
         let mut names: BTreeMap<String, usize> = BTreeMap::new();
@@ -294,19 +157,19 @@ fn emit_cluster(
         }
         // Which object each file of the component holds: a file name that two identities
         // share is an error, never one object silently written over the other.
-        let mut files: BTreeMap<String, (ObjectKey, &Manifest)> = BTreeMap::new();
+        let mut files: BTreeMap<String, (ObjectId, &Manifest)> = BTreeMap::new();
         for (key, object, m) in objects {
             if let Some(first) = seen.get(&key) {
                 let same = first.component == m.component;
                 diags.push(
                     Diagnostic::error(
-                        "duplicate",
+                        Code::Duplicate,
                         if same {
-                            format!("{} is rendered twice by component `{}` on cluster `{}`", key.display(), m.component, cluster.name)
+                            format!("{} is rendered twice by component `{}` on cluster `{}`", key, m.component, cluster.name)
                         } else {
                             format!(
                                 "{} is rendered by both `{}` and `{}` on cluster `{}`",
-                                key.display(),
+                                key,
                                 first.component,
                                 m.component,
                                 cluster.name
@@ -329,16 +192,16 @@ fn emit_cluster(
             if let Some((other, first)) = files.get(&file) {
                 diags.push(
                     Diagnostic::error(
-                        "file-collision",
+                        Code::FileCollision,
                         format!(
                             "{} and {} would both be written to {path}",
-                            other.display(),
-                            key.display()
+                            other,
+                            key
                         ),
                     )
                     .at(Span::new(&m.origin, 1, 1))
-                    .note(format!("{} is rendered by {} (document {})", other.display(), first.origin, first.document))
-                    .note(format!("{} is rendered by {} (document {})", key.display(), m.origin, m.document))
+                    .note(format!("{} is rendered by {} (document {})", other, first.origin, first.document))
+                    .note(format!("{} is rendered by {} (document {})", key, m.origin, m.document))
                     .note(format!("cluster: {}, component: {}", cluster.name, component.name))
                     .hint("a file name does not tell kinds apart by case, nor a cluster-scoped object with a namespace from one without: if one is a typo, fix it; otherwise rename one object"),
                 );
@@ -361,26 +224,5 @@ fn emit_cluster(
         if let Err(d) = tree.insert(path, to_yaml(&app).into_bytes()) {
             diags.push(d);
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn unsafe_paths_are_refused() {
-        for p in [
-            "../x",
-            "a/../../b",
-            "/etc/passwd",
-            "a//b",
-            "a/./b",
-            "a\\b",
-            "",
-        ] {
-            assert!(!is_safe_path(p), "{p}");
-        }
-        assert!(is_safe_path("prod/sto2/workload/dex/deployment-dex.yaml"));
     }
 }

@@ -1,9 +1,11 @@
-//! git, behind two doors: a [`World`](crate::world::World) read straight from a commit's tree
-//! (no checkout, no clone, the working tree untouched), and the output repository's branches.
+//! git plumbing, behind three doors: a [`World`](crate::world::World) read straight from a
+//! commit's tree (no checkout, no clone, the working tree untouched), the source repository
+//! ([`source`]: ancestry, commits, what is uncommitted), and the output repository's trees,
+//! branches, metadata and notes ([`output`]). What the promotion workflows make of them is
+//! `crate::promote`'s.
 
-pub mod history;
 pub mod output;
-pub mod promotion;
+pub(crate) mod source;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -41,7 +43,7 @@ pub enum GitError {
 }
 
 /// The repository that holds `path`, and `path` relative to its work tree.
-pub fn discover(path: &Path) -> Result<(Repository, PathBuf), GitError> {
+pub(crate) fn discover(path: &Path) -> Result<(Repository, PathBuf), GitError> {
     let repo = Repository::discover(path).map_err(|_| GitError::NotARepository {
         path: path.to_path_buf(),
     })?;
@@ -56,7 +58,7 @@ pub fn discover(path: &Path) -> Result<(Repository, PathBuf), GitError> {
 }
 
 /// A commit resolved from any revision git understands: `HEAD`, `main`, `v1.2`, `HEAD~3`, a sha.
-pub fn resolve<'r>(repo: &'r Repository, rev: &str) -> Result<git2::Commit<'r>, GitError> {
+pub(crate) fn resolve<'r>(repo: &'r Repository, rev: &str) -> Result<git2::Commit<'r>, GitError> {
     let bad = |reason: String| GitError::BadRevision {
         rev: rev.to_string(),
         repo: repo.workdir().unwrap_or_else(|| repo.path()).to_path_buf(),
@@ -72,7 +74,7 @@ pub fn resolve<'r>(repo: &'r Repository, rev: &str) -> Result<git2::Commit<'r>, 
 
 /// The source at a commit, as a world. `prefix` is where strata.yaml lives inside the repository.
 /// A commit where the prefix does not exist gives an empty world.
-pub fn world_at(repo: &Repository, prefix: &Path, rev: &str) -> Result<MemWorld, GitError> {
+pub(crate) fn world_at(repo: &Repository, prefix: &Path, rev: &str) -> Result<MemWorld, GitError> {
     let commit = resolve(repo, rev)?;
     let short = commit.id().to_string()[..7].to_string();
     let mut world = MemWorld::new(format!("commit {short} ({rev})"));
@@ -200,6 +202,11 @@ fn normalize(path: &str) -> Option<String> {
         }
     }
     Some(out.join("/"))
+}
+
+/// The first 7 hex digits of a commit, as people quote one.
+pub(crate) fn short(sha: &str) -> &str {
+    sha.get(..7).unwrap_or(sha)
 }
 
 #[cfg(test)]

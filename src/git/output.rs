@@ -15,38 +15,38 @@ use sha2::{Digest as _, Sha256};
 use super::GitError;
 
 /// The file at the root of every rendered commit, as Argo CD's source hydrator writes it.
-pub const METADATA_FILE: &str = "hydrator.metadata";
+pub(crate) const METADATA_FILE: &str = "hydrator.metadata";
 /// Where a no-op publish records the drySha, as Argo CD does.
-pub const NOTES_REF: &str = "refs/notes/hydrator.metadata";
+pub(crate) const NOTES_REF: &str = "refs/notes/hydrator.metadata";
 
 /// `hydrator.metadata`: compatible with Argo CD's source hydrator and GitOps Promoter, plus
 /// strata's own fields.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Metadata {
-    pub dry_sha: String,
+pub(crate) struct Metadata {
+    pub(crate) dry_sha: String,
     #[serde(rename = "repoURL")]
-    pub repo_url: String,
-    pub author: String,
-    pub date: String,
-    pub subject: String,
+    pub(crate) repo_url: String,
+    pub(crate) author: String,
+    pub(crate) date: String,
+    pub(crate) subject: String,
     #[serde(default)]
-    pub body: String,
+    pub(crate) body: String,
     #[serde(default)]
-    pub renderer: String,
+    pub(crate) renderer: String,
     /// sha256 over the tree, this file excluded (see [`tree_digest`]).
     #[serde(default)]
-    pub tree_digest: String,
+    pub(crate) tree_digest: String,
     #[serde(default)]
-    pub environment: String,
+    pub(crate) environment: String,
     /// The version of each component, by cluster name.
     #[serde(default)]
-    pub components: BTreeMap<String, BTreeMap<String, String>>,
+    pub(crate) components: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 /// The digest of a rendered tree: sha256 over `<path>\0<sha256 of the file>\n` for every file in
 /// path order, `hydrator.metadata` excluded. Written as `sha256:<hex>`.
-pub fn tree_digest(files: &BTreeMap<String, Vec<u8>>) -> String {
+pub(crate) fn tree_digest(files: &BTreeMap<String, Vec<u8>>) -> String {
     let mut h = Sha256::new();
     for (path, bytes) in files {
         if path == METADATA_FILE {
@@ -60,14 +60,17 @@ pub fn tree_digest(files: &BTreeMap<String, Vec<u8>>) -> String {
     format!("sha256:{}", hex(&h.finalize()))
 }
 
-pub fn open(path: &Path) -> Result<Repository, GitError> {
+pub(crate) fn open(path: &Path) -> Result<Repository, GitError> {
     Repository::open(path).map_err(|_| GitError::NotARepository {
         path: path.to_path_buf(),
     })
 }
 
 /// The commit a branch points at, if the branch exists.
-pub fn tip<'r>(repo: &'r Repository, branch: &str) -> Result<Option<git2::Commit<'r>>, GitError> {
+pub(crate) fn tip<'r>(
+    repo: &'r Repository,
+    branch: &str,
+) -> Result<Option<git2::Commit<'r>>, GitError> {
     match repo.find_reference(&format!("refs/heads/{branch}")) {
         Ok(r) => Ok(Some(r.peel_to_commit()?)),
         Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
@@ -114,7 +117,10 @@ fn collect(
 /// Every entry of a tree that publish never writes: strata writes regular files (`100644`) in
 /// directories, so an executable bit, a symlink or a gitlink (a submodule) was put there by
 /// hand. [`files_of`] cannot show them (it reads bytes), so the gates ask this as well.
-pub fn unusual_entries(repo: &Repository, tree: &git2::Tree<'_>) -> Result<Vec<String>, GitError> {
+pub(crate) fn unusual_entries(
+    repo: &Repository,
+    tree: &git2::Tree<'_>,
+) -> Result<Vec<String>, GitError> {
     let mut out = Vec::new();
     unusual(repo, tree, "", &mut out)?;
     Ok(out)
@@ -149,7 +155,7 @@ fn unusual(
 }
 
 /// The metadata of a rendered commit, if it has one.
-pub fn metadata_of(
+pub(crate) fn metadata_of(
     repo: &Repository,
     commit: &git2::Commit<'_>,
 ) -> Result<Option<Metadata>, GitError> {
@@ -196,7 +202,7 @@ pub fn write_tree(repo: &Repository, files: &BTreeMap<String, Vec<u8>>) -> Resul
 }
 
 /// A signature at a fixed time, so commits are reproducible under `--now`.
-pub fn signature(
+pub(crate) fn signature(
     name: &str,
     email: &str,
     at: jiff::Timestamp,
@@ -231,7 +237,7 @@ pub fn commit(
 }
 
 /// Records `note` on `commit` under [`NOTES_REF`], replacing an older note.
-pub fn note(
+pub(crate) fn note(
     repo: &Repository,
     commit: Oid,
     note: &str,
@@ -242,19 +248,19 @@ pub fn note(
 }
 
 /// The text of the note on `commit`, if any.
-pub fn note_of(repo: &Repository, commit: Oid) -> Option<String> {
+pub(crate) fn note_of(repo: &Repository, commit: Oid) -> Option<String> {
     repo.find_note(Some(NOTES_REF), commit)
         .ok()
         .and_then(|n| n.message().ok().map(str::to_string))
 }
 
 /// A commit time as a timestamp.
-pub fn time_of(commit: &git2::Commit<'_>) -> jiff::Timestamp {
+pub(crate) fn time_of(commit: &git2::Commit<'_>) -> jiff::Timestamp {
     jiff::Timestamp::from_second(commit.time().seconds()).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
 }
 
 /// `Name <email>` of a signature.
-pub fn who(sig: &Signature<'_>) -> String {
+pub(crate) fn who(sig: &Signature<'_>) -> String {
     format!(
         "{} <{}>",
         sig.name().unwrap_or(""),

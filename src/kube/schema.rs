@@ -447,7 +447,7 @@ impl<'a> Walk<'a> {
             _ => return,
         }
         match node.format {
-            Format::Byte if crate::decode_base64(s).is_none() => {
+            Format::Byte if crate::secret::decode_base64(s).is_none() => {
                 let f = self.report("this is not base64 data".to_string());
                 f.expected = Some(node.expected());
                 f.hint = Some(

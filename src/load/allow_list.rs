@@ -81,21 +81,21 @@ fn known(program: &str) -> Option<&'static Known> {
 
 /// What `sources.commands` lets run.
 #[derive(Clone, Debug, Default)]
-pub struct AllowList {
+pub(crate) struct AllowList {
     entries: Vec<Vec<String>>,
 }
 
 /// Why a command may not run: what to say, and the entry that came closest.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Refusal {
-    pub message: String,
+pub(crate) struct Refusal {
+    pub(crate) message: String,
     /// The entry of `sources.commands` that names the program, if one does.
-    pub entry: Option<String>,
-    pub hint: String,
+    pub(crate) entry: Option<String>,
+    pub(crate) hint: String,
 }
 
 impl AllowList {
-    pub fn new(entries: &[String]) -> AllowList {
+    pub(crate) fn new(entries: &[String]) -> AllowList {
         AllowList {
             entries: entries
                 .iter()
@@ -105,7 +105,7 @@ impl AllowList {
     }
 
     /// What is wrong with the entries themselves: each as (entry, why).
-    pub fn mistakes(entries: &[String]) -> Vec<(String, String)> {
+    pub(crate) fn mistakes(entries: &[String]) -> Vec<(String, String)> {
         let mut out = Vec::new();
         for entry in entries {
             let words: Vec<&str> = entry.split_whitespace().collect();
@@ -139,7 +139,7 @@ impl AllowList {
     }
 
     /// Whether the component in `component_dir` may run `argv`.
-    pub fn check(
+    pub(crate) fn check(
         &self,
         argv: &[String],
         component_dir: &str,

@@ -6,40 +6,43 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::diag::{Diagnostic, Span};
+use crate::diag::{Code, Diagnostic, Diagnostics, Span};
 use crate::yaml::Node;
 
+use super::IgnoreRule;
+
 /// The default time a command source may run.
-pub const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct ComponentFile {
-    pub name: String,
-    pub version: String,
+    pub(crate) name: String,
+    pub(crate) version: String,
+    /// For people; strata does not read it.
+    #[serde(default, rename = "description")]
+    pub(crate) _description: serde::de::IgnoredAny,
+    pub(crate) namespace: String,
+    pub(crate) roles: Vec<String>,
     #[serde(default)]
-    pub description: Option<String>,
-    pub namespace: String,
-    pub roles: Vec<String>,
+    pub(crate) sync_wave: i64,
     #[serde(default)]
-    pub sync_wave: i64,
+    pub(crate) source: Option<CommandFile>,
     #[serde(default)]
-    pub source: Option<CommandFile>,
-    #[serde(default)]
-    pub ignore_differences: Vec<crate::drift::IgnoreRule>,
+    pub(crate) ignore_differences: Vec<IgnoreRule>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CommandFile {
-    pub command: Vec<String>,
+    pub(crate) command: Vec<String>,
     #[serde(default)]
-    pub timeout: Option<String>,
+    pub(crate) timeout: Option<String>,
 }
 
 /// How a component turns values into manifests.
 #[derive(Clone, Debug)]
-pub enum Renderer {
+pub(crate) enum ComponentSource {
     /// The minijinja templates in `templates/`, by file name.
     Templates(BTreeMap<String, String>),
     /// A program run without a shell in the component's directory.
@@ -50,42 +53,42 @@ pub enum Renderer {
 }
 
 #[derive(Clone, Debug)]
-pub struct Component {
-    pub name: String,
-    pub version: String,
-    pub description: Option<String>,
-    pub namespace: String,
-    pub roles: Vec<String>,
-    pub sync_wave: i64,
+pub(crate) struct Component {
+    pub(crate) name: String,
+    pub(crate) version: String,
+    pub(crate) namespace: String,
+    pub(crate) roles: Vec<String>,
+    pub(crate) sync_wave: i64,
     /// `components/<name>`
-    pub dir: String,
-    pub renderer: Renderer,
+    pub(crate) dir: String,
+    /// How it turns values into manifests: `source:` of component.yaml.
+    pub(crate) source: ComponentSource,
     /// `values.yaml`: the lowest layer.
-    pub values: Node,
+    pub(crate) values: Node,
     /// `values.schema.json`, to find `x-strata-secret` fields and defaults, and to compile.
-    pub schema_json: serde_json::Value,
+    pub(crate) schema_json: serde_json::Value,
     /// The schema compiled, once, when first needed ([`Component::validator`]).
-    pub compiled: Arc<OnceLock<Result<jsonschema::Validator, String>>>,
+    pub(crate) compiled: Arc<OnceLock<Result<jsonschema::Validator, String>>>,
     /// Templates and partials that `include`/`import` may load: this component's `templates/`
     /// and the shared `components/_lib/`, by the name a template uses for them.
-    pub partials: Arc<BTreeMap<String, String>>,
+    pub(crate) partials: Arc<BTreeMap<String, String>>,
     /// `ignoreDifferences`: fields live drift leaves alone.
-    pub ignore_differences: Vec<crate::drift::IgnoreRule>,
+    pub(crate) ignore_differences: Vec<IgnoreRule>,
 }
 
 impl Component {
-    pub fn values_file(&self) -> String {
+    pub(crate) fn values_file(&self) -> String {
         format!("{}/values.yaml", self.dir)
     }
 
-    pub fn schema_file(&self) -> String {
+    pub(crate) fn schema_file(&self) -> String {
         format!("{}/values.schema.json", self.dir)
     }
 
     /// `values.schema.json`, compiled on first use, so that a render compiles the schemas of
     /// the components it renders, not all of them: a compile costs as much as rendering a
     /// small component.
-    pub fn validator(&self) -> Result<&jsonschema::Validator, Diagnostic> {
+    pub(crate) fn validator(&self) -> Result<&jsonschema::Validator, Diagnostic> {
         self.compiled
             .get_or_init(|| {
                 jsonschema::validator_for(&self.schema_json).map_err(|e| {
@@ -99,7 +102,7 @@ impl Component {
             .map_err(|e| {
                 let file = self.schema_file();
                 Diagnostic::error(
-                    "values-schema",
+                    Code::ValuesSchema,
                     format!("{file} is not a valid JSON Schema: {e}"),
                 )
                 .at(Span::new(&file, 1, 1))
@@ -107,13 +110,13 @@ impl Component {
             })
     }
 
-    pub fn enabled_for_role(&self, role: &str) -> bool {
+    pub(crate) fn enabled_for_role(&self, role: &str) -> bool {
         self.roles.iter().any(|r| r == role)
     }
 }
 
 /// `30s`, `2m`, `500ms`.
-pub fn parse_duration(s: &str) -> Option<Duration> {
+pub(crate) fn parse_duration(s: &str) -> Option<Duration> {
     let (digits, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit())?);
     let n: u64 = digits.parse().ok()?;
     match unit {
@@ -122,6 +125,17 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
         "m" => Some(Duration::from_secs(n.checked_mul(60)?)),
         _ => None,
     }
+}
+
+/// Compiles the values schemas of `components`, in parallel: what did not compile, sorted.
+pub(crate) fn schema_errors<'a>(components: impl Iterator<Item = &'a Component>) -> Diagnostics {
+    use rayon::prelude::*;
+    let components: Vec<&Component> = components.collect();
+    let errors: Vec<Diagnostic> = components
+        .par_iter()
+        .filter_map(|c| c.validator().err())
+        .collect();
+    errors.into_iter().collect::<Diagnostics>().sorted()
 }
 
 #[cfg(test)]

@@ -4,54 +4,54 @@ use crate::yaml::{Node, Pos};
 
 /// One layer file, checked against `schema/layer.schema.json`.
 #[derive(Clone, Debug)]
-pub struct Layer {
+pub(crate) struct Layer {
     /// The path relative to the source root, e.g. `environments/prod/layer.yaml`.
-    pub path: String,
+    pub(crate) path: String,
     /// `cluster:`, the identity fields this layer sets.
-    pub cluster: Option<Node>,
+    pub(crate) cluster: Option<Node>,
     /// `components:`, name → enabled, with the position of each entry.
-    pub components: Vec<(String, bool, Pos)>,
+    pub(crate) components: Vec<(String, bool, Pos)>,
     /// `values:`, by component name (or `global`).
-    pub values: Vec<(String, Pos, Node)>,
+    pub(crate) values: Vec<(String, Pos, Node)>,
 }
 
 /// A leaf: `environments/<environment>/.../<name>.cluster.yaml`.
 #[derive(Clone, Debug)]
-pub struct ClusterFile {
+pub(crate) struct ClusterFile {
     /// `environments/prod/sto2/workload.cluster.yaml`
-    pub path: String,
-    pub environment: String,
+    pub(crate) path: String,
+    pub(crate) environment: String,
     /// The directories between the environment and the file: `["sto2"]`.
-    pub dirs: Vec<String>,
+    pub(crate) dirs: Vec<String>,
     /// `workload`
-    pub stem: String,
+    pub(crate) stem: String,
     /// `cluster.role` of the cluster file itself; role layers are chosen by it.
-    pub role: String,
+    pub(crate) role: String,
 }
 
 impl ClusterFile {
     /// The path under the environment: `sto2/workload`. The output directory of the cluster.
-    pub fn cluster_path(&self) -> String {
+    pub(crate) fn cluster_path(&self) -> String {
         let mut parts = self.dirs.clone();
         parts.push(self.stem.clone());
         parts.join("/")
     }
 
     /// The default cluster name: the path under environments/ joined by '-'.
-    pub fn default_name(&self) -> String {
+    pub(crate) fn default_name(&self) -> String {
         let mut parts = vec![self.environment.clone()];
         parts.extend(self.dirs.iter().cloned());
         parts.push(self.stem.clone());
         parts.join("-")
     }
 
-    pub fn datacenter(&self) -> Option<&str> {
+    pub(crate) fn datacenter(&self) -> Option<&str> {
         self.dirs.first().map(String::as_str)
     }
 
     /// The layer files that apply to this cluster, in order, later winning (DESIGN.md's 8 steps,
     /// for any depth of directories).
-    pub fn layer_chain(&self) -> Vec<String> {
+    pub(crate) fn layer_chain(&self) -> Vec<String> {
         let mut dirs = vec!["environments".to_string()];
         let mut d = format!("environments/{}", self.environment);
         dirs.push(d.clone());

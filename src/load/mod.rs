@@ -6,19 +6,24 @@
 
 mod allow_list;
 mod component;
+pub(crate) mod ignore_rule;
 mod layer;
-pub mod schema;
+pub(crate) mod schema;
 mod settings;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-pub use allow_list::{AllowList, Refusal};
-pub use component::{Component, DEFAULT_COMMAND_TIMEOUT, Renderer, parse_duration};
-pub use layer::{ClusterFile, Layer};
-pub use settings::{Approvals, ArgoSettings, Promotion, Settings, Soak};
+pub(crate) use allow_list::AllowList;
+pub(crate) use component::schema_errors;
+pub(crate) use component::{Component, ComponentSource, DEFAULT_COMMAND_TIMEOUT, parse_duration};
+pub use ignore_rule::IgnoreRule;
+pub(crate) use layer::{ClusterFile, Layer};
+#[cfg(test)]
+pub(crate) use settings::Approvals;
+pub(crate) use settings::{Promotion, Settings, Soak};
 
-use crate::diag::{Diagnostic, Diagnostics, Failure, SourceTexts, Span};
+use crate::diag::{Code, Diagnostic, Diagnostics, Failure, SourceTexts, Span};
 use crate::world::World;
 use crate::yaml::{self, Node, NodeKind};
 use schema::{OwnFormat, check_own};
@@ -26,19 +31,19 @@ use schema::{OwnFormat, check_own};
 /// A platform as read from its files.
 #[derive(Clone, Debug)]
 pub struct Source {
-    pub settings: Settings,
-    pub components: BTreeMap<String, Component>,
+    pub(crate) settings: Settings,
+    pub(crate) components: BTreeMap<String, Component>,
     /// Every layer file by path, cluster files included.
-    pub layers: BTreeMap<String, Layer>,
+    pub(crate) layers: BTreeMap<String, Layer>,
     /// The leaves, sorted by path.
-    pub clusters: Vec<ClusterFile>,
+    pub(crate) clusters: Vec<ClusterFile>,
     /// The text of every file read, to quote in diagnostics.
     pub texts: SourceTexts,
 }
 
 /// `true` for a DNS-1123 label: what Kubernetes accepts as a namespace, and what strata accepts
 /// as a component, environment, datacenter or cluster name.
-pub fn is_dns_label(s: &str) -> bool {
+pub(crate) fn is_dns_label(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63
         && s.bytes()
@@ -54,8 +59,8 @@ pub fn load(world: &dyn World) -> Result<Source, Failure> {
 
 /// Like [`load`], without checking against strata's own schemas the files for which `vouched`
 /// is true: files that a past render read, as they are now, and rendered without a word. The
-/// check is a function of the file alone, so it would find nothing again; it was nearly half of
-/// a load at 8 clusters.
+/// check is a function of the file alone, so it would find nothing again, and it is a large
+/// part of a load.
 pub fn load_vouched(world: &dyn World, vouched: &dyn Fn(&str) -> bool) -> Result<Source, Failure> {
     let own = OwnCheck { vouched };
     let mut texts = SourceTexts::default();
@@ -77,7 +82,7 @@ pub fn load_vouched(world: &dyn World, vouched: &dyn Fn(&str) -> bool) -> Result
         _ => {
             // The schemas compile only when a render needs them; a load that fails reports
             // theirs too, so that one run shows every mistake.
-            diags.extend(crate::schema_errors(components.values()));
+            diags.extend(schema_errors(components.values()));
             Err(Failure {
                 diagnostics: diags.sorted(),
                 texts,
@@ -102,7 +107,7 @@ impl OwnCheck<'_> {
 }
 
 /// Reads and checks strata.yaml alone: enough to know, for one, where the output goes.
-pub fn settings(world: &dyn World) -> Result<Settings, Failure> {
+pub(crate) fn settings(world: &dyn World) -> Result<Settings, Failure> {
     let mut texts = SourceTexts::default();
     let mut diags = Diagnostics::new();
     match read_settings(
@@ -135,7 +140,7 @@ fn read_settings(
             texts: std::mem::take(texts),
         }),
         Ok(None) => Err(Failure {
-            diagnostics: Diagnostic::error("no-settings", format!("no strata.yaml in {}", world.describe()))
+            diagnostics: Diagnostic::error(Code::NoSettings, format!("no strata.yaml in {}", world.describe()))
                 .hint("run strata inside a source repository, pass --root DIR, or create strata.yaml (see the README)")
                 .into(),
             texts: std::mem::take(texts),
@@ -160,7 +165,7 @@ fn read_settings(
                             .map_or(node.pos, |n| n.pos);
                         diags.push(
                             Diagnostic::error(
-                                "command-not-allowed",
+                                Code::CommandNotAllowed,
                                 format!("strata.yaml allows `{entry}` as a command source, which strata will not run"),
                             )
                             .at(Span::new("strata.yaml", at.line, at.column))
@@ -171,7 +176,7 @@ fn read_settings(
                 }
                 Err(e) => {
                     diags.push(
-                        Diagnostic::error("format", format!("strata.yaml: {e}"))
+                        Diagnostic::error(Code::Format, format!("strata.yaml: {e}"))
                             .at(Span::new("strata.yaml", 1, 1)),
                     );
                     Ok(None)
@@ -197,16 +202,19 @@ fn read_yaml(
         .map_err(|e| yaml_diag(path, &e))
 }
 
-pub fn utf8<'a>(path: &str, bytes: &'a [u8]) -> Result<&'a str, Diagnostic> {
+pub(crate) fn utf8<'a>(path: &str, bytes: &'a [u8]) -> Result<&'a str, Diagnostic> {
     std::str::from_utf8(bytes).map_err(|e| {
-        Diagnostic::error("encoding", format!("{path} is not valid UTF-8: {e}"))
+        Diagnostic::error(Code::Encoding, format!("{path} is not valid UTF-8: {e}"))
             .hint("save the file as UTF-8")
     })
 }
 
-pub fn yaml_diag(path: &str, e: &yaml::YamlError) -> Diagnostic {
-    let d =
-        Diagnostic::error("yaml", e.message.clone()).at(Span::new(path, e.pos.line, e.pos.column));
+pub(crate) fn yaml_diag(path: &str, e: &yaml::YamlError) -> Diagnostic {
+    let d = Diagnostic::error(Code::Yaml, e.message.clone()).at(Span::new(
+        path,
+        e.pos.line,
+        e.pos.column,
+    ));
     match &e.hint {
         Some(h) => d.hint(h.clone()),
         None => d,
@@ -270,7 +278,7 @@ fn load_component(
         Ok(Some(n)) => n,
         Ok(None) => {
             diags.push(
-                Diagnostic::error("component", format!("{dir}/ has no component.yaml"))
+                Diagnostic::error(Code::Component, format!("{dir}/ has no component.yaml"))
                     .hint("every directory under components/ is a component; add component.yaml or rename the directory to start with `_`"),
             );
             return None;
@@ -289,7 +297,7 @@ fn load_component(
         Ok(s) => s,
         Err(e) => {
             diags.push(
-                Diagnostic::error("format", format!("{file}: {e}")).at(Span::new(&file, 1, 1)),
+                Diagnostic::error(Code::Format, format!("{file}: {e}")).at(Span::new(&file, 1, 1)),
             );
             return None;
         }
@@ -302,7 +310,7 @@ fn load_component(
     if spec.name != name {
         diags.push(
             Diagnostic::error(
-                "component",
+                Code::Component,
                 format!(
                     "component.yaml names the component `{}`, but its directory is `{name}`",
                     spec.name
@@ -328,7 +336,7 @@ fn load_component(
     if ok && !matches!(values.kind, NodeKind::Map(_)) {
         diags.push(
             Diagnostic::error(
-                "values",
+                Code::Values,
                 format!(
                     "{values_file} must be a map of values, not {}",
                     values.describe()
@@ -343,7 +351,7 @@ fn load_component(
     let schema = match world.read(&schema_file) {
         None => {
             diags.push(
-                Diagnostic::error("values-schema", format!("{dir}/ has no values.schema.json"))
+                Diagnostic::error(Code::ValuesSchema, format!("{dir}/ has no values.schema.json"))
                     .hint("every component declares the JSON Schema (2020-12) of its values; start from {\"type\": \"object\"}"),
             );
             None
@@ -359,7 +367,7 @@ fn load_component(
                     Err(e) => {
                         diags.push(
                             Diagnostic::error(
-                                "values-schema",
+                                Code::ValuesSchema,
                                 format!("{schema_file} is not valid JSON: {e}"),
                             )
                             .at(Span::new(
@@ -388,7 +396,7 @@ fn load_component(
                                 .map_or(1, |c| c + 1);
                             diags.push(
                                 Diagnostic::error(
-                                    "values-schema",
+                                    Code::ValuesSchema,
                                     format!("external $ref {target:?} is not supported; put the definition under $defs"),
                                 )
                                 .at(Span::new(&schema_file, line as u32, column as u32))
@@ -402,7 +410,7 @@ fn load_component(
         },
     };
 
-    let renderer = match spec.source {
+    let source = match spec.source {
         Some(cmd) => {
             let timeout = match cmd.timeout.as_deref() {
                 None => DEFAULT_COMMAND_TIMEOUT,
@@ -416,7 +424,7 @@ fn load_component(
                     .pointer("/source/command/0")
                     .map_or(node.pos, |n| n.pos);
                 let mut d = Diagnostic::error(
-                    "command-not-allowed",
+                    Code::CommandNotAllowed,
                     format!("component `{name}` {}", refusal.message),
                 )
                 .at(Span::new(&file, pos.line, pos.column));
@@ -427,7 +435,7 @@ fn load_component(
                 }
                 diags.push(d.hint(refusal.hint));
             }
-            Renderer::Command {
+            ComponentSource::Command {
                 argv: cmd.command,
                 timeout,
             }
@@ -447,12 +455,12 @@ fn load_component(
                     }
                 }
             }
-            Renderer::Templates(templates)
+            ComponentSource::Templates(templates)
         }
     };
 
     let mut partials = lib.clone();
-    if let Renderer::Templates(t) = &renderer {
+    if let ComponentSource::Templates(t) = &source {
         partials.extend(t.iter().map(|(k, v)| (k.clone(), v.clone())));
     }
 
@@ -463,12 +471,11 @@ fn load_component(
     Some(Component {
         name: spec.name,
         version: spec.version,
-        description: spec.description,
         namespace: spec.namespace,
         roles: spec.roles,
         sync_wave: spec.sync_wave,
         dir,
-        renderer,
+        source,
         values,
         schema_json,
         compiled: Arc::default(),
@@ -493,7 +500,7 @@ fn load_environments(
     if paths.is_empty() {
         diags.push(
             Diagnostic::error(
-                "no-clusters",
+                Code::NoClusters,
                 "there is no environments/ directory with cluster files",
             )
             .hint(
@@ -514,7 +521,7 @@ fn load_environments(
         if !is_layer && !is_cluster {
             if file_name.ends_with(".yaml") || file_name.ends_with(".yml") {
                 diags.push(
-                    Diagnostic::error("unknown-file", format!("{path} is not a layer strata knows"))
+                    Diagnostic::error(Code::UnknownFile, format!("{path} is not a layer strata knows"))
                         .at(Span::new(&path, 1, 1))
                         .hint("layers are named layer.yaml, layer.<role>.yaml or <name>.cluster.yaml; strata would silently ignore this one, so it refuses"),
                 );
@@ -524,7 +531,7 @@ fn load_environments(
         for dir in &parts[1..parts.len() - 1] {
             if !is_dns_label(dir) {
                 diags.push(
-                    Diagnostic::error("name", format!("the directory name `{dir}` in {path} is not a valid name"))
+                    Diagnostic::error(Code::Name, format!("the directory name `{dir}` in {path} is not a valid name"))
                         .hint("environment and datacenter directories use lowercase letters, digits and '-' (a DNS-1123 label)"),
                 );
             }
@@ -551,7 +558,7 @@ fn load_environments(
     }
     if clusters.is_empty() && !diags.has_errors() {
         diags.push(
-            Diagnostic::error("no-clusters", "environments/ holds no cluster files")
+            Diagnostic::error(Code::NoClusters, "environments/ holds no cluster files")
                 .hint("add environments/<environment>/<datacenter>/<name>.cluster.yaml with `cluster: {role: ..., server: ...}`"),
         );
     }
@@ -567,7 +574,7 @@ fn read_layer(
 ) -> Layer {
     let unknown = |name: &str, pos: yaml::Pos, what: &str| {
         let mut d = Diagnostic::error(
-            "unknown-component",
+            Code::UnknownComponent,
             format!("{what} names the unknown component `{name}`"),
         )
         .at(Span::new(path, pos.line, pos.column));
@@ -623,7 +630,7 @@ fn read_cluster_file(
     if parts.len() < 3 {
         diags.push(
             Diagnostic::error(
-                "cluster",
+                Code::Cluster,
                 format!("{path} is not inside an environment directory"),
             )
             .at(Span::new(path, 1, 1))
@@ -636,7 +643,7 @@ fn read_cluster_file(
     if !is_dns_label(stem) {
         diags.push(
             Diagnostic::error(
-                "name",
+                Code::Name,
                 format!("the cluster file name `{stem}` is not a valid name"),
             )
             .at(Span::new(path, 1, 1))
@@ -650,7 +657,7 @@ fn read_cluster_file(
         .and_then(Node::as_str);
     let Some(role) = role else {
         diags.push(
-            Diagnostic::error("cluster", format!("the cluster file {path} sets no role"))
+            Diagnostic::error(Code::Cluster, format!("the cluster file {path} sets no role"))
                 .at(Span::new(path, node.pos.line, node.pos.column))
                 .hint("add `cluster: {role: management}` or `cluster: {role: workload}`; the role picks the layer.<role>.yaml files and the default components"),
         );

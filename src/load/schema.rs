@@ -7,15 +7,15 @@ use std::sync::OnceLock;
 
 use jsonschema::Validator;
 
-use crate::diag::{Diagnostic, Diagnostics, Span};
+use crate::diag::{Code, Diagnostic, Diagnostics, Span};
 use crate::yaml::Node;
 
-pub const STRATA_SCHEMA: &str = include_str!("../../schema/strata.schema.json");
-pub const COMPONENT_SCHEMA: &str = include_str!("../../schema/component.schema.json");
-pub const LAYER_SCHEMA: &str = include_str!("../../schema/layer.schema.json");
+pub(crate) const STRATA_SCHEMA: &str = include_str!("../../schema/strata.schema.json");
+pub(crate) const COMPONENT_SCHEMA: &str = include_str!("../../schema/component.schema.json");
+pub(crate) const LAYER_SCHEMA: &str = include_str!("../../schema/layer.schema.json");
 
 #[derive(Clone, Copy, Debug)]
-pub enum OwnFormat {
+pub(crate) enum OwnFormat {
     Settings,
     Component,
     Layer,
@@ -35,7 +35,7 @@ impl OwnFormat {
             let mut schema: serde_json::Value = serde_json::from_str(text).ok()?;
             // `$id` names the schema for editors; nothing refers to it here (a test checks). Left
             // in, the check of the schema against its meta-schema compiles the pattern of
-            // `$id`, 0.4 ms of every render that checks a changed file.
+            // `$id`, in every render that checks a changed file.
             schema.as_object_mut()?.remove("$id");
             jsonschema::validator_for(&schema).ok()
         })
@@ -52,10 +52,10 @@ impl OwnFormat {
 }
 
 /// Checks one of strata's own files. Each error points at the line of the offending key or value.
-pub fn check_own(file: &str, node: &Node, format: OwnFormat) -> Diagnostics {
+pub(crate) fn check_own(file: &str, node: &Node, format: OwnFormat) -> Diagnostics {
     let Some(validator) = format.validator() else {
         return Diagnostic::error(
-            "internal",
+            Code::Internal,
             format!("the embedded {} does not compile", format.schema_file()),
         )
         .hint("this is a bug in strata; please report it")
@@ -80,9 +80,11 @@ pub fn check_own(file: &str, node: &Node, format: OwnFormat) -> Diagnostics {
                         .map(|(_, p, _)| *p)
                         .unwrap_or(at.pos);
                     let known = known_keys(format, &pointer);
-                    let mut d =
-                        Diagnostic::error("unknown-key", format!("unknown key `{key}` in {place}"))
-                            .at(Span::new(file, pos.line, pos.column));
+                    let mut d = Diagnostic::error(
+                        Code::UnknownKey,
+                        format!("unknown key `{key}` in {place}"),
+                    )
+                    .at(Span::new(file, pos.line, pos.column));
                     if !known.is_empty() {
                         d = d.hint(format!("the keys allowed here are: {}", known.join(", ")));
                     }
@@ -91,7 +93,7 @@ pub fn check_own(file: &str, node: &Node, format: OwnFormat) -> Diagnostics {
                 continue;
             }
             jsonschema::error::ValidationErrorKind::Required { property } => Diagnostic::error(
-                "missing-key",
+                Code::MissingKey,
                 format!(
                     "{place} is missing the required key {}",
                     property
@@ -100,7 +102,7 @@ pub fn check_own(file: &str, node: &Node, format: OwnFormat) -> Diagnostics {
                 ),
             )
             .hint(format!("see {} for the format", format.schema_file())),
-            _ => Diagnostic::error("format", format!("{place}: {error}"))
+            _ => Diagnostic::error(Code::Format, format!("{place}: {error}"))
                 .hint(format!("see {} for the format", format.schema_file())),
         };
         out.push(d.at(Span::new(file, at.pos.line, at.pos.column)));
@@ -109,7 +111,7 @@ pub fn check_own(file: &str, node: &Node, format: OwnFormat) -> Diagnostics {
 }
 
 /// `/values/ingress-nginx/0` → `values.ingress-nginx[0]`.
-pub fn dotted(pointer: &str) -> String {
+pub(crate) fn dotted(pointer: &str) -> String {
     let mut s = String::new();
     for seg in pointer.split('/').skip(1) {
         let seg = seg.replace("~1", "/").replace("~0", "~");

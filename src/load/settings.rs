@@ -4,70 +4,70 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-pub const DEFAULT_OUTPUT_DIR: &str = "rendered";
-pub const DEFAULT_ARGOCD_NAMESPACE: &str = "argocd";
-pub const DEFAULT_ARGOCD_SERVER: &str = "https://kubernetes.default.svc";
+pub(crate) const DEFAULT_OUTPUT_DIR: &str = "rendered";
+pub(crate) const DEFAULT_ARGOCD_NAMESPACE: &str = "argocd";
+pub(crate) const DEFAULT_ARGOCD_SERVER: &str = "https://kubernetes.default.svc";
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Settings {
+pub(crate) struct Settings {
     #[serde(default)]
-    pub platform: Option<String>,
-    pub output: OutputSettings,
+    pub(crate) platform: Option<String>,
+    pub(crate) output: OutputSettings,
     #[serde(default)]
-    pub argocd: ArgoSettings,
+    pub(crate) argocd: ArgoSettings,
     #[serde(default)]
-    pub sources: SourceSettings,
+    pub(crate) sources: SourceSettings,
     #[serde(default)]
-    pub promotion: Option<Promotion>,
+    pub(crate) promotion: Option<Promotion>,
     #[serde(default)]
-    pub identities: BTreeMap<String, String>,
+    pub(crate) identities: BTreeMap<String, String>,
     #[serde(default)]
-    pub policies: crate::policy::PolicyConfig,
+    pub(crate) policies: crate::policy::PolicyConfig,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct OutputSettings {
+pub(crate) struct OutputSettings {
     #[serde(default)]
-    pub dir: Option<String>,
+    pub(crate) dir: Option<String>,
     #[serde(rename = "repoURL")]
-    pub repo_url: String,
+    pub(crate) repo_url: String,
 }
 
 impl OutputSettings {
-    pub fn dir(&self) -> &str {
+    pub(crate) fn dir(&self) -> &str {
         self.dir.as_deref().unwrap_or(DEFAULT_OUTPUT_DIR)
     }
 }
 
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ArgoSettings {
+pub(crate) struct ArgoSettings {
     #[serde(default)]
-    pub namespace: Option<String>,
+    pub(crate) namespace: Option<String>,
     #[serde(default)]
-    pub server: Option<String>,
+    pub(crate) server: Option<String>,
     #[serde(default)]
-    pub environments: BTreeMap<String, ArgoEnvironment>,
+    pub(crate) environments: BTreeMap<String, ArgoEnvironment>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct ArgoEnvironment {
+pub(crate) struct ArgoEnvironment {
     #[serde(default)]
-    pub server: Option<String>,
+    pub(crate) server: Option<String>,
 }
 
 impl ArgoSettings {
-    pub fn namespace(&self) -> &str {
+    pub(crate) fn namespace(&self) -> &str {
         self.namespace
             .as_deref()
             .unwrap_or(DEFAULT_ARGOCD_NAMESPACE)
     }
 
     /// Where the Argo CD of `environment` runs.
-    pub fn server_for(&self, environment: &str) -> &str {
+    pub(crate) fn server_for(&self, environment: &str) -> &str {
         self.environments
             .get(environment)
             .and_then(|e| e.server.as_deref())
@@ -78,33 +78,33 @@ impl ArgoSettings {
 
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct SourceSettings {
+pub(crate) struct SourceSettings {
     #[serde(default)]
-    pub commands: Vec<String>,
+    pub(crate) commands: Vec<String>,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Promotion {
+pub(crate) struct Promotion {
     #[serde(default)]
-    pub order: Vec<String>,
+    pub(crate) order: Vec<String>,
     #[serde(default)]
-    pub soak: Option<Soak>,
+    pub(crate) soak: Option<Soak>,
     #[serde(default)]
-    pub approvals: Option<Approvals>,
+    pub(crate) approvals: Option<Approvals>,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Soak {
+pub(crate) struct Soak {
     #[serde(default = "default_working_days")]
-    pub working_days: u32,
+    pub(crate) working_days: u32,
     #[serde(default = "default_timezone")]
-    pub timezone: String,
+    pub(crate) timezone: String,
     #[serde(default)]
-    pub workdays: Option<Vec<String>>,
+    pub(crate) workdays: Option<Vec<String>>,
     #[serde(default)]
-    pub holidays: Vec<String>,
+    pub(crate) holidays: Vec<String>,
 }
 
 fn default_working_days() -> u32 {
@@ -117,9 +117,9 @@ fn default_timezone() -> String {
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Approvals {
+pub(crate) struct Approvals {
     #[serde(default = "default_distinct")]
-    pub distinct: u32,
+    pub(crate) distinct: u32,
 }
 
 fn default_distinct() -> u32 {

@@ -8,9 +8,9 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-pub use value::{MValue, Merged, Origin, Wrote, merge};
+pub(crate) use value::{MValue, Merged, Origin, Wrote, merge};
 
-use crate::diag::{DiagResult, Diagnostic, Diagnostics, Span};
+use crate::diag::{Code, DiagResult, Diagnostic, Diagnostics, Span};
 use crate::load::{ClusterFile, Source, is_dns_label};
 use crate::yaml::Scalar;
 
@@ -23,28 +23,28 @@ pub struct Cluster {
     pub datacenter: Option<String>,
     pub server: String,
     /// The cluster file.
-    pub file: ClusterFile,
+    pub(crate) file: ClusterFile,
     /// `cluster:` merged, with the derived `environment` and `datacenter`: the template's `cluster`.
-    pub identity: Merged,
+    pub(crate) identity: Merged,
     /// `values.global` merged: the template's `global`.
-    pub global: Merged,
+    pub(crate) global: Merged,
     /// Every component, enabled or not, with why.
-    pub components: BTreeMap<String, Placement>,
+    pub(crate) components: BTreeMap<String, Placement>,
 }
 
 /// Whether a component runs on a cluster, why, and with which values.
 #[derive(Clone, Debug)]
-pub struct Placement {
-    pub enabled: bool,
+pub(crate) struct Placement {
+    pub(crate) enabled: bool,
     /// The `components:` entries that decided it; empty when the component's roles did.
-    pub origins: Vec<Origin>,
+    pub(crate) origins: Vec<Origin>,
     /// The merged values, for enabled components.
-    pub values: Option<Merged>,
+    pub(crate) values: Option<Merged>,
 }
 
 impl Cluster {
     /// The enabled components, by name.
-    pub fn enabled(&self) -> impl Iterator<Item = (&String, &Merged)> {
+    pub(crate) fn enabled(&self) -> impl Iterator<Item = (&String, &Merged)> {
         self.components
             .iter()
             .filter_map(|(n, p)| p.values.as_ref().filter(|_| p.enabled).map(|v| (n, v)))
@@ -57,7 +57,7 @@ impl Cluster {
 }
 
 /// Merges every cluster of the platform.
-pub fn merge_all(source: &Source, wrote: Wrote) -> DiagResult<Vec<Cluster>> {
+pub(crate) fn merge_all(source: &Source, wrote: Wrote) -> DiagResult<Vec<Cluster>> {
     let results: Vec<DiagResult<Cluster>> = source
         .clusters
         .par_iter()
@@ -85,10 +85,15 @@ fn check_unique(clusters: &[Cluster], diags: &mut Diagnostics) {
     for c in clusters {
         if let Some(first) = names.insert(&c.name, c) {
             diags.push(
-                Diagnostic::error("cluster", format!("two clusters are named `{}`", c.name))
-                    .at(Span::new(&c.file.path, 1, 1))
-                    .note(format!("the other is {}", first.file.path))
-                    .hint("cluster names must be unique: set a different `cluster.name` in one of them"),
+                Diagnostic::error(
+                    Code::Cluster,
+                    format!("two clusters are named `{}`", c.name),
+                )
+                .at(Span::new(&c.file.path, 1, 1))
+                .note(format!("the other is {}", first.file.path))
+                .hint(
+                    "cluster names must be unique: set a different `cluster.name` in one of them",
+                ),
             );
         }
         if let Some(first) = servers.insert(&c.server, c) {
@@ -98,7 +103,7 @@ fn check_unique(clusters: &[Cluster], diags: &mut Diagnostics) {
                 .and_then(Merged::last_origin)
                 .map(Origin::span);
             let mut d = Diagnostic::error(
-                "cluster",
+                Code::Cluster,
                 format!(
                     "clusters `{}` and `{}` have the same server {}",
                     first.name, c.name, c.server
@@ -140,7 +145,7 @@ fn merge_cluster(source: &Source, file: &ClusterFile, wrote: Wrote) -> DiagResul
             .and_then(Merged::last_origin)
             .map(Origin::span);
         diags.push(
-            Diagnostic::error("name", format!("the cluster name `{name}` is not a valid name"))
+            Diagnostic::error(Code::Name, format!("the cluster name `{name}` is not a valid name"))
                 .at_opt(span.or_else(|| Some(Span::new(&file.path, 1, 1))))
                 .hint("use lowercase letters, digits and '-', at most 63 characters; or set a shorter `cluster.name`"),
         );
@@ -149,7 +154,7 @@ fn merge_cluster(source: &Source, file: &ClusterFile, wrote: Wrote) -> DiagResul
         Some(s) => s,
         None => {
             diags.push(
-                Diagnostic::error("cluster", format!("cluster `{name}` has no API server"))
+                Diagnostic::error(Code::Cluster, format!("cluster `{name}` has no API server"))
                     .at(Span::new(&file.path, 1, 1))
                     .hint(format!(
                         "set `cluster.server` (the URL Argo CD deploys to) in {}",

@@ -10,13 +10,13 @@ use crate::yaml::{Node, NodeKind, Scalar, Tag};
 
 /// One layer setting a value: where, and what it wrote there.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
-pub struct Origin {
+pub(crate) struct Origin {
     #[serde(serialize_with = "arc_str")]
-    pub file: Arc<str>,
-    pub line: u32,
-    pub column: u32,
+    pub(crate) file: Arc<str>,
+    pub(crate) line: u32,
+    pub(crate) column: u32,
     /// The value as this layer wrote it, shortened: `3`, `"a.example.com"`, `!append [2 items]`.
-    pub wrote: String,
+    pub(crate) wrote: String,
 }
 
 fn arc_str<S: Serializer>(v: &Arc<str>, s: S) -> Result<S::Ok, S::Error> {
@@ -24,13 +24,13 @@ fn arc_str<S: Serializer>(v: &Arc<str>, s: S) -> Result<S::Ok, S::Error> {
 }
 
 impl Origin {
-    pub fn span(&self) -> Span {
+    pub(crate) fn span(&self) -> Span {
         Span::new(self.file.to_string(), self.line, self.column)
     }
 }
 
 #[derive(Clone, Debug, PartialEq)]
-pub enum MValue {
+pub(crate) enum MValue {
     Scalar(Scalar),
     List(Vec<Merged>),
     Map(IndexMap<String, Merged>),
@@ -38,31 +38,31 @@ pub enum MValue {
 
 /// A merged value and its provenance: every layer that set it, in order, the last one winning.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Merged {
-    pub value: MValue,
-    pub origins: Vec<Origin>,
+pub(crate) struct Merged {
+    pub(crate) value: MValue,
+    pub(crate) origins: Vec<Origin>,
 }
 
 impl Merged {
-    pub fn empty_map() -> Merged {
+    pub(crate) fn empty_map() -> Merged {
         Merged {
             value: MValue::Map(IndexMap::new()),
             origins: Vec::new(),
         }
     }
 
-    pub fn map(&self) -> Option<&IndexMap<String, Merged>> {
+    pub(crate) fn map(&self) -> Option<&IndexMap<String, Merged>> {
         match &self.value {
             MValue::Map(m) => Some(m),
             _ => None,
         }
     }
 
-    pub fn get(&self, key: &str) -> Option<&Merged> {
+    pub(crate) fn get(&self, key: &str) -> Option<&Merged> {
         self.map()?.get(key)
     }
 
-    pub fn as_str(&self) -> Option<&str> {
+    pub(crate) fn as_str(&self) -> Option<&str> {
         match &self.value {
             MValue::Scalar(Scalar::Str(s)) => Some(s),
             _ => None,
@@ -70,7 +70,7 @@ impl Merged {
     }
 
     /// The value at a JSON pointer.
-    pub fn pointer(&self, pointer: &str) -> Option<&Merged> {
+    pub(crate) fn pointer(&self, pointer: &str) -> Option<&Merged> {
         let mut at = self;
         for raw in pointer.split('/').skip(1) {
             let seg = raw.replace("~1", "/").replace("~0", "~");
@@ -83,20 +83,7 @@ impl Merged {
         Some(at)
     }
 
-    /// The value at a path of keys and list indexes.
-    pub fn path(&self, path: &[String]) -> Option<&Merged> {
-        let mut at = self;
-        for seg in path {
-            at = match &at.value {
-                MValue::Map(m) => m.get(seg)?,
-                MValue::List(l) => l.get(seg.parse::<usize>().ok()?)?,
-                MValue::Scalar(_) => return None,
-            };
-        }
-        Some(at)
-    }
-
-    pub fn to_json(&self) -> serde_json::Value {
+    pub(crate) fn to_json(&self) -> serde_json::Value {
         match &self.value {
             MValue::Scalar(s) => crate::yaml::scalar_to_json(s),
             MValue::List(l) => serde_json::Value::Array(l.iter().map(Merged::to_json).collect()),
@@ -107,7 +94,7 @@ impl Merged {
     }
 
     /// The last layer that set this value.
-    pub fn last_origin(&self) -> Option<&Origin> {
+    pub(crate) fn last_origin(&self) -> Option<&Origin> {
         self.origins.last()
     }
 }
@@ -139,7 +126,7 @@ impl Serialize for Merged {
 }
 
 /// What a layer wrote, in a few characters, for `explain`.
-pub fn shown(node: &Node) -> String {
+pub(crate) fn shown(node: &Node) -> String {
     let tag = match node.tag {
         Some(Tag::Append) => "!append ",
         Some(Tag::Replace) => "!replace ",
@@ -183,18 +170,23 @@ pub fn shown(node: &Node) -> String {
 
 /// Whether the origins of merged values keep what each layer wrote there ([`Origin::wrote`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Wrote {
+pub(crate) enum Wrote {
     /// Kept: `explain` shows it.
     Kept,
     /// Left empty. Nothing a render reports shows it, and making it for every node of every
-    /// cluster was a third of the merge (0.4 of 1.4 ms at 8 clusters).
+    /// cluster is a large part of the merge.
     Skipped,
 }
 
 /// Merges one layer's node over `base`, following DESIGN.md's rules: maps merge deeply, scalars
 /// and lists are replaced, `null` deletes, `!append` appends to a list, `!replace` replaces a map.
 /// `None` means the key is deleted.
-pub fn merge(base: Option<Merged>, node: &Node, file: &Arc<str>, wrote: Wrote) -> Option<Merged> {
+pub(crate) fn merge(
+    base: Option<Merged>,
+    node: &Node,
+    file: &Arc<str>,
+    wrote: Wrote,
+) -> Option<Merged> {
     if node.is_null() {
         return None;
     }
@@ -208,8 +200,8 @@ pub fn merge(base: Option<Merged>, node: &Node, file: &Arc<str>, wrote: Wrote) -
         },
     };
     // Most values are set by one layer: room for one origin, not the four a first push makes.
-    // (Every node of every cluster has its list; at 8 clusters the lists were a quarter of the
-    // memory a one-value change touches for the first time.)
+    // (Every node of every cluster has its list: they are much of the memory a small change
+    // touches for the first time.)
     let (mut origins, base) = match base {
         Some(b) => (b.origins, Some(b.value)),
         None => (Vec::with_capacity(1), None),

@@ -11,7 +11,7 @@ use super::rule;
 /// What a violation of a rule does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Level {
+pub(crate) enum Level {
     /// `strata render` refuses the output; `strata validate` exits 1.
     Deny,
     /// Reported; does not fail.
@@ -21,7 +21,7 @@ pub enum Level {
 }
 
 impl Level {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Level::Deny => "deny",
             Level::Warn => "warn",
@@ -55,28 +55,28 @@ impl fmt::Display for Level {
 /// `allowed-registries`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct PolicyConfig {
+pub(crate) struct PolicyConfig {
     #[serde(default)]
-    pub rules: BTreeMap<String, RuleLevel>,
+    pub(crate) rules: BTreeMap<String, RuleLevel>,
     /// Registry hosts or host/path prefixes per environment, possibly templated.
     #[serde(default)]
-    pub registries: BTreeMap<String, Vec<String>>,
+    pub(crate) registries: BTreeMap<String, Vec<String>>,
     #[serde(default)]
-    pub owned_patterns: BTreeMap<String, Vec<String>>,
+    pub(crate) owned_patterns: BTreeMap<String, Vec<String>>,
     #[serde(default)]
-    pub allow_shared: Vec<String>,
+    pub(crate) allow_shared: Vec<String>,
 }
 
 /// The level of one rule: the same everywhere, or per environment (unlisted ones: `deny`).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum RuleLevel {
+pub(crate) enum RuleLevel {
     All(Level),
     PerEnvironment(BTreeMap<String, Level>),
 }
 
 impl PolicyConfig {
     /// The level of `rule` in `environment`.
-    pub fn level(&self, rule: &str, environment: &str) -> Level {
+    pub(crate) fn level(&self, rule: &str, environment: &str) -> Level {
         match self.rules.get(rule) {
             None => Level::Deny,
             Some(RuleLevel::All(level)) => *level,
@@ -95,7 +95,7 @@ impl PolicyConfig {
 
     /// Mistakes that serde cannot see: unknown rule ids, unknown environments, invalid globs.
     /// With no `environments`, environment names are not checked.
-    pub fn validate(&self, environments: &[String]) -> Vec<ConfigError> {
+    pub(crate) fn validate(&self, environments: &[String]) -> Vec<ConfigError> {
         let known: BTreeSet<&str> = environments.iter().map(String::as_str).collect();
         let mut errors = Vec::new();
         let check_env = |field: String, env: &str, errors: &mut Vec<ConfigError>| {
@@ -146,7 +146,7 @@ impl PolicyConfig {
 
 /// A mistake in `policies:`. Each message names the field; the caller adds strata.yaml's line.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum ConfigError {
+pub(crate) enum ConfigError {
     #[error("policies.rules: there is no rule `{id}`; the rules are: {known}")]
     UnknownRule { id: String, known: String },
     #[error(

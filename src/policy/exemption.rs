@@ -13,7 +13,7 @@ use super::finding::Finding;
 use super::resource::{get, key_segment};
 use super::rule::{self, EXEMPTION_REASON};
 
-pub const ANNOTATION: &str = "strata.dev/exempt";
+pub(crate) const ANNOTATION: &str = "strata.dev/exempt";
 
 /// The valid exemptions of one resource: rule id → reason.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -23,7 +23,7 @@ pub(crate) struct Exemptions {
 
 impl Exemptions {
     /// The exemptions in `object`'s annotation, and a finding for every invalid entry.
-    pub fn of(object: &Value) -> (Exemptions, Vec<Finding>) {
+    pub(crate) fn of(object: &Value) -> (Exemptions, Vec<Finding>) {
         let mut exemptions = Exemptions::default();
         let mut problems = Vec::new();
         let Some(annotation) = get(object, &["metadata", "annotations", ANNOTATION]) else {
@@ -81,7 +81,7 @@ impl Exemptions {
     }
 
     /// The reason `rule` is exempted, if it is.
-    pub fn reason(&self, rule: &str) -> Option<&str> {
+    pub(crate) fn reason(&self, rule: &str) -> Option<&str> {
         self.reasons.get(rule).map(String::as_str)
     }
 }

@@ -3,16 +3,16 @@
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Finding {
-    pub rule: &'static str,
-    pub field: String,
-    pub message: String,
+    pub(crate) rule: &'static str,
+    pub(crate) field: String,
+    pub(crate) message: String,
     /// `None`: the rule's own hint.
-    pub hint: Option<String>,
-    pub origin: Option<(String, u32)>,
+    pub(crate) hint: Option<String>,
+    pub(crate) origin: Option<(String, u32)>,
 }
 
 impl Finding {
-    pub fn new(
+    pub(crate) fn new(
         rule: &'static str,
         field: impl Into<String>,
         message: impl Into<String>,
@@ -26,12 +26,12 @@ impl Finding {
         }
     }
 
-    pub fn hint(mut self, hint: impl Into<String>) -> Finding {
+    pub(crate) fn hint(mut self, hint: impl Into<String>) -> Finding {
         self.hint = Some(hint.into());
         self
     }
 
-    pub fn origin(mut self, file: impl Into<String>, line: u32) -> Finding {
+    pub(crate) fn origin(mut self, file: impl Into<String>, line: u32) -> Finding {
         self.origin = Some((file.into(), line));
         self
     }

@@ -1,50 +1,38 @@
 //! What the compiler hands the policy engine: rendered objects and facts about each cluster.
 
-/// One rendered Kubernetes object and where it is written.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct RenderedObject {
-    pub environment: String,
-    /// The cluster's name, e.g. `prod-sto2-workload`.
-    pub cluster: String,
-    pub component: String,
-    /// The output path, e.g. `rendered/prod/sto2/workload/grafana/deployment-grafana.yaml`.
-    pub file: String,
-    pub object: serde_json::Value,
-}
-
 /// What the policies need to know about one cluster beyond its objects.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ClusterFacts {
-    pub environment: String,
-    pub cluster: String,
+pub(crate) struct ClusterFacts {
+    pub(crate) environment: String,
+    pub(crate) cluster: String,
     /// `policies.registries` of the cluster's environment, rendered for this cluster.
-    pub registries: Vec<String>,
+    pub(crate) registries: Vec<String>,
     /// Every value of this cluster that a component's schema marks `"x-strata-secret": true`.
-    pub secret_values: Vec<SecretValue>,
+    pub(crate) secret_values: Vec<SecretValue>,
 }
 
 /// A value that must never appear in clear. Reports show its hash, never the value.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SecretValue {
-    pub value: String,
+pub(crate) struct SecretValue {
+    pub(crate) value: String,
     /// The layer file that set it, relative to the source root.
-    pub set_in: String,
-    pub line: u32,
+    pub(crate) set_in: String,
+    pub(crate) line: u32,
     /// Where in the values it was set: `grafana.adminPassword`.
-    pub path: String,
+    pub(crate) path: String,
 }
 
 /// One string leaf of one cluster's merged values, with the layer that set it last. It borrows
 /// what the merged values already hold: a render makes one per string of every cluster.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ResolvedLeaf<'a> {
-    pub environment: &'a str,
-    pub cluster: &'a str,
+pub(crate) struct ResolvedLeaf<'a> {
+    pub(crate) environment: &'a str,
+    pub(crate) cluster: &'a str,
     /// `component.a.b`, or `global.a` for a global value.
-    pub path: String,
-    pub value: &'a str,
+    pub(crate) path: String,
+    pub(crate) value: &'a str,
     /// The file of the last layer that set it, relative to the source root:
     /// `environments/prod/layer.yaml`, `components/grafana/values.yaml`.
-    pub set_in: &'a str,
-    pub line: u32,
+    pub(crate) set_in: &'a str,
+    pub(crate) line: u32,
 }

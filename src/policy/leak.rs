@@ -69,16 +69,16 @@ use super::secret::fingerprint;
 use super::text::{Text, Texts};
 
 /// The hash tables of [`Ownership::build`], which only count and look up: no output depends on
-/// their order. They hash with foldhash (fixed seed), not the standard SipHash: the policy
-/// setup of a one-value change at 8 clusters went from 0.9 to 0.65 ms (`--timings`).
+/// their order. They hash with foldhash (fixed seed), not the standard SipHash, which costs a
+/// small change a visible part of its policy setup.
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
 type HashSet<K> = std::collections::HashSet<K, foldhash::fast::FixedState>;
 
 /// Shorter strings are never owned.
-pub const MIN_OWNED_LEN: usize = 6;
+pub(crate) const MIN_OWNED_LEN: usize = 6;
 
 /// Words that mean the same in every environment. Compared case-insensitively.
-pub const STOP_WORDS: &[&str] = &[
+pub(crate) const STOP_WORDS: &[&str] = &[
     // booleans and switches
     "true",
     "false",
@@ -212,7 +212,7 @@ struct Owned {
 /// Everything each environment owns, indexed for searching rendered strings.
 #[derive(Debug)]
 /// What each environment owns: the strings the environment-leak rule looks for elsewhere.
-pub struct Ownership<'a> {
+pub(crate) struct Ownership<'a> {
     owned: Vec<Owned>,
     /// Owned strings by their leading run of ASCII letters and digits.
     by_key: BTreeMap<&'a [u8], Vec<usize>>,
@@ -365,9 +365,9 @@ fn words(v: &str) -> impl Iterator<Item = &str> {
 impl<'a> Ownership<'a> {
     /// What each environment owns, from every cluster's leaves. Reports show no
     /// `x-strata-secret` value once [`Ownership::hide`] has been told them.
-    pub fn build(leaves: &'a [ResolvedLeaf<'a>], config: &'a PolicyConfig) -> Ownership<'a> {
+    pub(crate) fn build(leaves: &'a [ResolvedLeaf<'a>], config: &'a PolicyConfig) -> Ownership<'a> {
         // The tables that only count and look up are hash tables: no output depends on their
-        // order, and at 100 clusters this runs over 70,000 leaves.
+        // order, and this runs over every string leaf of every cluster.
         let environments: BTreeSet<&str> = leaves.iter().map(|l| l.environment).collect();
         let mut resolved: HashMap<(&str, &str), HashMap<&str, &str>> = HashMap::default();
         let mut by_cluster: BTreeMap<(&str, &str), Vec<&ResolvedLeaf<'a>>> = BTreeMap::new();
@@ -490,7 +490,7 @@ impl<'a> Ownership<'a> {
 
     /// A hash of what each environment owns, and of the patterns and exceptions: when it is
     /// unchanged, so are the leak findings of an unchanged object.
-    pub fn fingerprint(&self) -> String {
+    pub(crate) fn fingerprint(&self) -> String {
         use sha2::Digest as _;
         let mut h = sha2::Sha256::new();
         let mut text = |s: &str| {
@@ -521,7 +521,7 @@ impl<'a> Ownership<'a> {
     }
 
     /// `secrets`: the `x-strata-secret` values of every cluster, which reports never show.
-    pub fn hide(&mut self, secrets: BTreeSet<&'a str>) {
+    pub(crate) fn hide(&mut self, secrets: BTreeSet<&'a str>) {
         self.secrets = secrets;
     }
 

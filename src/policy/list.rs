@@ -8,7 +8,7 @@ use super::rule::{ALLOWED_REGISTRIES, RULES};
 /// A table with one row per rule and one level column per environment. Where
 /// `allowed-registries` is off because the environment has no registries, the cell says
 /// `off*` and a footnote explains it.
-pub fn list_rules(config: &PolicyConfig, environments: &[String]) -> String {
+pub(crate) fn list_rules(config: &PolicyConfig, environments: &[String]) -> String {
     let environments: Vec<&str> = if environments.is_empty() {
         vec!["all"]
     } else {

@@ -1,6 +1,6 @@
 //! The compliance policies: rules that the rendered output must follow, whatever the layers say.
 //!
-//! [`check`] runs every rule over the rendered objects of the selected clusters and returns
+//! [`Checker::check`] runs every rule over the rendered objects of the selected clusters and returns
 //! [`Violation`]s sorted by file, rule and field. It is a pure function: no files, no clock.
 //!
 //! - The built-in pack ([`pod_security`]) checks every pod that a Pod, Deployment, StatefulSet,
@@ -18,10 +18,8 @@
 mod config;
 mod exemption;
 mod finding;
-mod human;
 mod image;
 mod input;
-mod json;
 mod leak;
 mod list;
 mod network_policy;
@@ -39,21 +37,20 @@ mod tests;
 
 use std::collections::BTreeMap;
 
-pub use config::{ConfigError, Level, PolicyConfig, RuleLevel};
-pub use exemption::ANNOTATION as EXEMPT_ANNOTATION;
-pub use human::render_human;
-pub use input::{ClusterFacts, RenderedObject, ResolvedLeaf, SecretValue};
-pub use json::render_json;
-pub use leak::{MIN_OWNED_LEN, Ownership, STOP_WORDS};
-pub use list::list_rules;
-pub use rule::{ENVIRONMENT_LEAK, RULES, Rule, rule};
-pub use sarif::render_sarif;
-pub use violation::{Violation, any_fails};
+pub(crate) use crate::object::RenderedObject;
+pub(crate) use config::{Level, PolicyConfig};
+pub(crate) use input::{ClusterFacts, ResolvedLeaf, SecretValue};
+pub(crate) use leak::Ownership;
+pub(crate) use list::list_rules;
+pub(crate) use rule::{ENVIRONMENT_LEAK, rule};
+pub(crate) use sarif::{render_diagnostics_sarif, render_sarif};
+pub(crate) use violation::Violation;
+pub(crate) use violation::known_violations;
 
+use crate::object::{ObjectId, is_core};
 use exemption::Exemptions;
 use finding::Finding;
 use network_policy::NetworkPolicies;
-use resource::Resource;
 
 /// Every violation of every rule in `objects`, sorted by file, rule and field.
 ///
@@ -63,7 +60,8 @@ use resource::Resource;
 ///   leaves of all clusters, not only the rendered ones: ownership compares environments.
 ///
 /// Rules at level `off` are not reported. Exempted violations are reported with their reason.
-pub fn check(
+#[cfg(test)]
+pub(crate) fn check(
     objects: &[RenderedObject],
     clusters: &[ClusterFacts],
     leaves: &[ResolvedLeaf<'_>],
@@ -74,18 +72,20 @@ pub fn check(
 
 /// The `(namespace, podSelector)` of each NetworkPolicy among `objects`, in order: what a
 /// NetworkPolicy contributes to the checks of the other objects of its cluster.
-pub fn network_policy_selectors(objects: &[RenderedObject]) -> Vec<(String, serde_json::Value)> {
+pub(crate) fn network_policy_selectors(
+    objects: &[RenderedObject],
+) -> Vec<(String, serde_json::Value)> {
     NetworkPolicies::of(objects)
 }
 
 /// `(environment, cluster, [(namespace, podSelector)])`: NetworkPolicies of a cluster that
 /// are not among the objects being checked.
-pub type OtherNetworkPolicies<'a> = (&'a str, &'a str, &'a [(String, serde_json::Value)]);
+pub(crate) type OtherNetworkPolicies<'a> = (&'a str, &'a str, &'a [(String, serde_json::Value)]);
 
 /// The rules with what they need from every cluster built once — leak ownership from all
 /// leaves, the facts of each cluster — so that each cluster's objects can be checked on their
 /// own, in parallel, as soon as they are rendered.
-pub struct Checker<'a> {
+pub(crate) struct Checker<'a> {
     facts: BTreeMap<(&'a str, &'a str), &'a ClusterFacts>,
     ownership: Ownership<'a>,
     config: &'a PolicyConfig,
@@ -93,8 +93,8 @@ pub struct Checker<'a> {
 
 impl<'a> Checker<'a> {
     /// `clusters`: the rendered registries and `x-strata-secret` values of each cluster to be
-    /// checked. `ownership`: built from the string leaves of every cluster (see [`check`]).
-    pub fn new(
+    /// checked. `ownership`: built from the string leaves of every cluster (see [`Ownership::build`]).
+    pub(crate) fn new(
         clusters: &'a [ClusterFacts],
         mut ownership: Ownership<'a>,
         config: &'a PolicyConfig,
@@ -120,13 +120,13 @@ impl<'a> Checker<'a> {
 
     /// Every violation in `objects`, sorted by file, rule and field. A NetworkPolicy selects
     /// pods of its own cluster only, so `objects` may be one cluster's or many clusters'.
-    pub fn check(&self, objects: &[RenderedObject]) -> Vec<Violation> {
+    pub(crate) fn check(&self, objects: &[RenderedObject]) -> Vec<Violation> {
         self.check_with(objects, None)
     }
 
     /// Like [`Checker::check`], for objects of one cluster whose other NetworkPolicies are not
     /// among them: `extra` is `(environment, cluster, [(namespace, podSelector)])`.
-    pub fn check_with(
+    pub(crate) fn check_with(
         &self,
         objects: &[RenderedObject],
         extra: Option<OtherNetworkPolicies<'_>>,
@@ -149,7 +149,7 @@ impl<'a> Checker<'a> {
                     .map_or(&[], Vec::as_slice),
             };
             let secret_values = cluster.map_or(&[][..], |c| &c.secret_values);
-            let resource = Resource::of(&object.object);
+            let resource = ObjectId::read(&object.object);
 
             let (exemptions, mut findings) = Exemptions::of(&object.object);
             if let Some(pod) = workload::pod_template(&resource, &object.object) {
@@ -161,7 +161,7 @@ impl<'a> Checker<'a> {
                 findings.extend(network_policies.check(object, &resource, &pod));
             }
             findings.extend(secret::plaintext(&resource, &object.object));
-            let texts = text::texts(&object.object, resource.is_core("Secret"));
+            let texts = text::texts(&object.object, is_core(&object.object, "Secret"));
             secret::value_leaks(&texts, secret_values, &mut findings);
             self.ownership
                 .check(&object.environment, &object.cluster, &texts, &mut findings);
@@ -180,7 +180,7 @@ impl<'a> Checker<'a> {
 
 fn violation(
     object: &RenderedObject,
-    resource: &Resource,
+    resource: &ObjectId,
     exemptions: &Exemptions,
     config: &PolicyConfig,
     finding: Finding,
@@ -202,7 +202,7 @@ fn violation(
         cluster: object.cluster.clone(),
         component: object.component.clone(),
         file: object.file.clone(),
-        resource: resource.display(),
+        resource: resource.to_string(),
         field: finding.field,
         message: finding.message,
         hint,

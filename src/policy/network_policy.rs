@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use super::finding::Finding;
-use super::input::RenderedObject;
-use super::resource::Resource;
+use super::resource::str_at;
 use super::rule::NETWORK_POLICY;
 use super::workload::PodTemplate;
+use crate::object::{ObjectId, RenderedObject};
 
 /// The pod selectors of every NetworkPolicy, by (environment, cluster, namespace).
 #[derive(Debug, Default)]
@@ -20,11 +20,10 @@ pub(crate) struct NetworkPolicies<'a> {
 static SELECT_ALL: Value = Value::Null;
 
 impl<'a> NetworkPolicies<'a> {
-    pub fn index(objects: &'a [RenderedObject]) -> NetworkPolicies<'a> {
+    pub(crate) fn index(objects: &'a [RenderedObject]) -> NetworkPolicies<'a> {
         let mut selectors: BTreeMap<_, Vec<&Value>> = BTreeMap::new();
         for o in objects {
-            let r = Resource::of(&o.object);
-            if r.group != "networking.k8s.io" || r.kind != "NetworkPolicy" {
+            if !ObjectId::read(&o.object).is("networking.k8s.io", "NetworkPolicy") {
                 continue;
             }
             // The API server defaults a missing podSelector to `{}`: every pod.
@@ -34,7 +33,11 @@ impl<'a> NetworkPolicies<'a> {
                 .and_then(|s| s.get("podSelector"))
                 .unwrap_or(&SELECT_ALL);
             selectors
-                .entry((o.environment.as_str(), o.cluster.as_str(), r.namespace))
+                .entry((
+                    o.environment.as_str(),
+                    o.cluster.as_str(),
+                    str_at(&o.object, &["metadata", "namespace"]),
+                ))
                 .or_default()
                 .push(selector);
         }
@@ -43,7 +46,12 @@ impl<'a> NetworkPolicies<'a> {
 
     /// Adds NetworkPolicies that are not among the objects: `(namespace, podSelector)` of
     /// cluster `cluster` in `environment`.
-    pub fn add(&mut self, environment: &'a str, cluster: &'a str, extra: &'a [(String, Value)]) {
+    pub(crate) fn add(
+        &mut self,
+        environment: &'a str,
+        cluster: &'a str,
+        extra: &'a [(String, Value)],
+    ) {
         for (namespace, selector) in extra {
             self.selectors
                 .entry((environment, cluster, namespace.as_str()))
@@ -53,28 +61,28 @@ impl<'a> NetworkPolicies<'a> {
     }
 
     /// The `(namespace, podSelector)` of each NetworkPolicy among `objects`, in order.
-    pub fn of(objects: &[RenderedObject]) -> Vec<(String, Value)> {
+    pub(crate) fn of(objects: &[RenderedObject]) -> Vec<(String, Value)> {
         objects
             .iter()
             .filter_map(|o| {
-                let r = Resource::of(&o.object);
+                let r = ObjectId::read(&o.object);
                 (r.group == "networking.k8s.io" && r.kind == "NetworkPolicy").then(|| {
                     let selector = o
                         .object
                         .get("spec")
                         .and_then(|s| s.get("podSelector"))
                         .unwrap_or(&SELECT_ALL);
-                    (r.namespace.to_string(), selector.clone())
+                    (r.namespace_or_empty().to_string(), selector.clone())
                 })
             })
             .collect()
     }
 
     /// A finding when no NetworkPolicy selects the pods of `pod`.
-    pub fn check(
+    pub(crate) fn check(
         &self,
         object: &RenderedObject,
-        resource: &Resource,
+        resource: &ObjectId,
         pod: &PodTemplate,
     ) -> Option<Finding> {
         let empty = Map::new();
@@ -82,7 +90,7 @@ impl<'a> NetworkPolicies<'a> {
         let key = (
             object.environment.as_str(),
             object.cluster.as_str(),
-            resource.namespace,
+            resource.namespace_or_empty(),
         );
         let covered = self
             .selectors
@@ -100,10 +108,9 @@ impl<'a> NetworkPolicies<'a> {
         } else {
             format!("labels {}", shown.join(", "))
         };
-        let namespace = if resource.namespace.is_empty() {
-            "(none)"
-        } else {
-            resource.namespace
+        let namespace = match resource.namespace_or_empty() {
+            "" => "(none)",
+            namespace => namespace,
         };
         Some(
             Finding::new(

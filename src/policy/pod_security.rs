@@ -25,9 +25,9 @@ const VOLUME_TYPES_ALLOWED: &[&str] = &[
 
 /// What the rules need besides the pod: the registries of the object's cluster.
 pub(crate) struct Context<'a> {
-    pub environment: &'a str,
+    pub(crate) environment: &'a str,
     /// Empty: `allowed-registries` is off for this cluster.
-    pub registries: &'a [String],
+    pub(crate) registries: &'a [String],
 }
 
 pub(crate) fn check(pod: &PodTemplate, context: &Context, out: &mut Vec<Finding>) {

@@ -1,40 +1,6 @@
-//! The identity of a rendered object, as reports show it.
+//! Reading an object's fields, and naming them in field paths.
 
 use serde_json::{Map, Value};
-
-/// (group, kind, namespace, name) of an object. Missing fields are empty.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Resource<'a> {
-    pub group: &'a str,
-    pub version: &'a str,
-    pub kind: &'a str,
-    pub namespace: &'a str,
-    pub name: &'a str,
-}
-
-impl<'a> Resource<'a> {
-    pub fn of(object: &'a Value) -> Resource<'a> {
-        let api = str_at(object, &["apiVersion"]);
-        let (group, version) = api.rsplit_once('/').unwrap_or(("", api));
-        Resource {
-            group,
-            version,
-            kind: str_at(object, &["kind"]),
-            namespace: str_at(object, &["metadata", "namespace"]),
-            name: str_at(object, &["metadata", "name"]),
-        }
-    }
-
-    /// `apps/Deployment ingress/controller`, `Secret ingress/tls`, `ClusterRole grafana`.
-    pub fn display(&self) -> String {
-        crate::emit::display_object(self.group, self.kind, self.namespace, self.name)
-    }
-
-    /// A core (`v1`) object of this kind.
-    pub fn is_core(&self, kind: &str) -> bool {
-        self.group.is_empty() && self.version == "v1" && self.kind == kind
-    }
-}
 
 /// The string at `path`, or "".
 pub(crate) fn str_at<'a>(value: &'a Value, path: &[&str]) -> &'a str {
@@ -83,22 +49,6 @@ pub(crate) fn join(prefix: &str, segment: &str) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn display_names_group_kind_namespace_and_name() {
-        let d = json!({"apiVersion": "apps/v1", "kind": "Deployment",
-                       "metadata": {"name": "web", "namespace": "shop"}});
-        assert_eq!(Resource::of(&d).display(), "apps/Deployment shop/web");
-        let s = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "tls", "namespace": "a"}});
-        assert_eq!(Resource::of(&s).display(), "Secret a/tls");
-        assert!(Resource::of(&s).is_core("Secret"));
-        let r = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
-                       "metadata": {"name": "grafana"}});
-        assert_eq!(
-            Resource::of(&r).display(),
-            "rbac.authorization.k8s.io/ClusterRole grafana"
-        );
-    }
 
     #[test]
     fn field_paths_quote_keys_that_are_not_identifiers() {

@@ -3,32 +3,32 @@
 //! The ids are part of strata's interface: users write them in `policies.rules` and in
 //! `strata.dev/exempt` annotations, and CI matches on them. Never rename one.
 
-pub const NO_PRIVILEGED: &str = "no-privileged";
-pub const RUN_AS_NON_ROOT: &str = "run-as-non-root";
-pub const NO_PRIVILEGE_ESCALATION: &str = "no-privilege-escalation";
-pub const NO_HOST_NAMESPACES: &str = "no-host-namespaces";
-pub const VOLUME_TYPES: &str = "volume-types";
-pub const ALLOWED_REGISTRIES: &str = "allowed-registries";
-pub const IMAGE_PINNED: &str = "image-pinned";
-pub const RESOURCE_REQUESTS: &str = "resource-requests";
-pub const NETWORK_POLICY: &str = "network-policy";
-pub const NO_PLAINTEXT_SECRETS: &str = "no-plaintext-secrets";
-pub const SECRET_VALUE_LEAK: &str = "secret-value-leak";
-pub const ENVIRONMENT_LEAK: &str = "environment-leak";
-pub const EXEMPTION_REASON: &str = "exemption-reason";
+pub(crate) const NO_PRIVILEGED: &str = "no-privileged";
+pub(crate) const RUN_AS_NON_ROOT: &str = "run-as-non-root";
+pub(crate) const NO_PRIVILEGE_ESCALATION: &str = "no-privilege-escalation";
+pub(crate) const NO_HOST_NAMESPACES: &str = "no-host-namespaces";
+pub(crate) const VOLUME_TYPES: &str = "volume-types";
+pub(crate) const ALLOWED_REGISTRIES: &str = "allowed-registries";
+pub(crate) const IMAGE_PINNED: &str = "image-pinned";
+pub(crate) const RESOURCE_REQUESTS: &str = "resource-requests";
+pub(crate) const NETWORK_POLICY: &str = "network-policy";
+pub(crate) const NO_PLAINTEXT_SECRETS: &str = "no-plaintext-secrets";
+pub(crate) const SECRET_VALUE_LEAK: &str = "secret-value-leak";
+pub(crate) const ENVIRONMENT_LEAK: &str = "environment-leak";
+pub(crate) const EXEMPTION_REASON: &str = "exemption-reason";
 
 /// One policy rule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Rule {
-    pub id: &'static str,
+pub(crate) struct Rule {
+    pub(crate) id: &'static str,
     /// What the rule checks, in one line: the `policy list` column and the SARIF description.
-    pub checks: &'static str,
+    pub(crate) checks: &'static str,
     /// What to do about a violation, when the finding has no more specific hint.
-    pub hint: &'static str,
+    pub(crate) hint: &'static str,
 }
 
 /// Every rule, in the order `strata policy list` shows them.
-pub const RULES: &[Rule] = &[
+pub(crate) const RULES: &[Rule] = &[
     Rule {
         id: NO_PRIVILEGED,
         checks: "containers do not run privileged",
@@ -107,7 +107,7 @@ pub const RULES: &[Rule] = &[
 ];
 
 /// The rule with this id.
-pub fn rule(id: &str) -> Option<&'static Rule> {
+pub(crate) fn rule(id: &str) -> Option<&'static Rule> {
     RULES.iter().find(|r| r.id == id)
 }
 

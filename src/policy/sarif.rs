@@ -1,4 +1,5 @@
-//! Violations as SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
+//! Violations, and diagnostics, as SARIF 2.1.0, for GitHub code scanning and other SARIF
+//! viewers: all of strata's SARIF is here.
 //!
 //! Every rule of the catalogue is listed under `tool.driver.rules`, so that a rule that stops
 //! failing closes its alerts. Levels map `deny` → `error`, `warn` → `warning`; an exempted
@@ -12,10 +13,11 @@ use sha2::{Digest, Sha256};
 use super::config::Level;
 use super::rule::RULES;
 use super::violation::Violation;
+use crate::diag::{Diagnostics, Severity};
 
-pub const SARIF_SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+pub(crate) const SARIF_SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
-pub fn render_sarif(violations: &[Violation], tool_version: &str) -> String {
+pub(crate) fn render_sarif(violations: &[Violation], tool_version: &str) -> String {
     let rules: Vec<Value> = RULES
         .iter()
         .map(|r| {
@@ -118,4 +120,43 @@ fn fingerprint(v: &Violation) -> String {
         h.update([0]);
     }
     crate::digest::hex(&h.finalize())
+}
+/// Every diagnostic as a SARIF 2.1.0 result, so code scanning shows input errors too.
+pub(crate) fn render_diagnostics_sarif(diags: &Diagnostics, tool_version: &str) -> String {
+    let results: Vec<serde_json::Value> = diags
+        .iter()
+        .map(|d| {
+            let mut r = serde_json::json!({
+                "ruleId": d.code,
+                "level": if d.severity == Severity::Error { "error" } else { "warning" },
+                "message": {"text": match &d.hint { Some(h) => format!("{} (hint: {h})", d.message), None => d.message.clone() }},
+            });
+            // Code scanning needs a location on every result; strata.yaml stands in for
+            // findings without a source line (the notes name the rendered file).
+            let (file, line, column) = match &d.span {
+                Some(span) => (span.file.clone(), span.line, span.column),
+                None => ("strata.yaml".to_string(), 1, 1),
+            };
+            r["locations"] = serde_json::json!([{"physicalLocation": {
+                "artifactLocation": {"uri": file},
+                "region": {"startLine": line.max(1), "startColumn": column.max(1)},
+            }}]);
+            let text = r["message"]["text"].as_str().map(str::to_string);
+            if let Some(text) = text.filter(|_| !d.notes.is_empty()) {
+                r["message"]["text"] = serde_json::json!(format!("{text} ({})", d.notes.join("; ")));
+            }
+            r
+        })
+        .collect();
+    let rules: std::collections::BTreeSet<&str> = diags.iter().map(|d| d.code.as_str()).collect();
+    serde_json::to_string_pretty(&serde_json::json!({
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "strata", "version": tool_version, "informationUri": "https://github.com/strata-dev/strata",
+                "rules": rules.iter().map(|r| serde_json::json!({"id": r})).collect::<Vec<_>>()}},
+            "results": results,
+        }],
+    }))
+    .unwrap_or_default()
 }

@@ -5,9 +5,9 @@ use serde_json::Value;
 
 use super::finding::Finding;
 use super::input::SecretValue;
-use super::resource::Resource;
 use super::rule::{NO_PLAINTEXT_SECRETS, SECRET_VALUE_LEAK};
 use super::text::Texts;
+use crate::object::{ObjectId, is_core};
 
 /// Secret values this long or longer are also found inside longer strings; shorter ones only as
 /// a whole value, so that a secret `admin` does not match every `administrator`.
@@ -15,8 +15,8 @@ pub(crate) const SUBSTRING_MIN: usize = 8;
 
 /// A core Secret with data, and no SOPS envelope. ExternalSecret, SealedSecret and the like are
 /// other kinds and pass.
-pub(crate) fn plaintext(resource: &Resource, object: &Value) -> Option<Finding> {
-    if !resource.is_core("Secret") || object.get("sops").is_some_and(|s| !s.is_null()) {
+pub(crate) fn plaintext(resource: &ObjectId, object: &Value) -> Option<Finding> {
+    if !is_core(object, "Secret") || object.get("sops").is_some_and(|s| !s.is_null()) {
         return None;
     }
     let mut keys = Vec::new();
@@ -80,9 +80,10 @@ pub(crate) fn value_leaks(texts: &Texts, secrets: &[SecretValue], out: &mut Vec<
     }
 }
 
-/// `sha256:<first 12 hex digits>`: how reports name a value they must not show.
+/// `sha256:<first 12 hex digits>`: how reports name a value they must not show
+/// ([`crate::secret::fingerprint`]).
 pub(crate) fn fingerprint(value: &str) -> String {
-    crate::digest::fingerprint(value.as_bytes())
+    crate::secret::fingerprint(value.as_bytes())
 }
 
 #[cfg(test)]

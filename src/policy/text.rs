@@ -9,9 +9,9 @@ use super::resource::{item_segment, join, key_segment};
 /// One string value of an object.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Text<'a> {
-    pub value: Cow<'a, str>,
+    pub(crate) value: Cow<'a, str>,
     /// Inside a Secret's `data` or `stringData`: reports never quote it.
-    pub confidential: bool,
+    pub(crate) confidential: bool,
     /// Where it is, in [`Texts::steps`]; see [`Texts::field`].
     step: usize,
     decoded: bool,
@@ -31,16 +31,16 @@ enum Step<'a> {
 pub(crate) struct Texts<'a> {
     /// Each step with the index of its parent step.
     steps: Vec<(usize, Step<'a>)>,
-    pub list: Vec<Text<'a>>,
+    pub(crate) list: Vec<Text<'a>>,
 }
 
 impl<'a> Texts<'a> {
-    pub fn iter(&self) -> std::slice::Iter<'_, Text<'a>> {
+    pub(crate) fn iter(&self) -> std::slice::Iter<'_, Text<'a>> {
         self.list.iter()
     }
 
     /// The field path of `text`, as reports show it: `metadata.annotations["a.b/c"]`.
-    pub fn field(&self, text: &Text) -> String {
+    pub(crate) fn field(&self, text: &Text) -> String {
         let mut chain = Vec::new();
         let mut at = text.step;
         while let Some((parent, step)) = self.steps.get(at) {
@@ -122,7 +122,7 @@ pub(crate) fn texts(object: &Value, is_secret: bool) -> Texts<'_> {
 
 /// Secret data as text; `None` unless it is base64 of UTF-8 text.
 fn decode_base64(text: &str) -> Option<String> {
-    String::from_utf8(crate::decode_base64(text.trim())?).ok()
+    String::from_utf8(crate::secret::decode_base64(text.trim())?).ok()
 }
 
 #[cfg(test)]

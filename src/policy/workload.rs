@@ -3,38 +3,39 @@
 
 use serde_json::{Map, Value};
 
-use super::resource::{Resource, get, item_segment, object_at};
+use super::resource::{get, item_segment, object_at};
+use crate::object::ObjectId;
 
 /// The pod a workload runs.
 #[derive(Debug)]
 pub(crate) struct PodTemplate<'a> {
-    pub spec: &'a Map<String, Value>,
+    pub(crate) spec: &'a Map<String, Value>,
     /// The field path of `spec`: `spec.template.spec`.
-    pub spec_path: &'static str,
-    pub labels: Option<&'a Map<String, Value>>,
+    pub(crate) spec_path: &'static str,
+    pub(crate) labels: Option<&'a Map<String, Value>>,
     /// The field path of the labels: `spec.template.metadata.labels`.
-    pub labels_path: &'static str,
+    pub(crate) labels_path: &'static str,
 }
 
 /// The pod template of `object`, if it is a workload.
-pub(crate) fn pod_template<'a>(resource: &Resource, object: &'a Value) -> Option<PodTemplate<'a>> {
-    let (template, spec_path, labels_path): (&[&str], _, _) = match (resource.group, resource.kind)
-    {
-        ("", "Pod") => (&[], "spec", "metadata.labels"),
-        ("apps" | "extensions", "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet")
-        | ("", "ReplicationController")
-        | ("batch", "Job") => (
-            &["spec", "template"],
-            "spec.template.spec",
-            "spec.template.metadata.labels",
-        ),
-        ("batch", "CronJob") => (
-            &["spec", "jobTemplate", "spec", "template"],
-            "spec.jobTemplate.spec.template.spec",
-            "spec.jobTemplate.spec.template.metadata.labels",
-        ),
-        _ => return None,
-    };
+pub(crate) fn pod_template<'a>(resource: &ObjectId, object: &'a Value) -> Option<PodTemplate<'a>> {
+    let (template, spec_path, labels_path): (&[&str], _, _) =
+        match (resource.group.as_str(), resource.kind.as_str()) {
+            ("", "Pod") => (&[], "spec", "metadata.labels"),
+            ("apps" | "extensions", "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet")
+            | ("", "ReplicationController")
+            | ("batch", "Job") => (
+                &["spec", "template"],
+                "spec.template.spec",
+                "spec.template.metadata.labels",
+            ),
+            ("batch", "CronJob") => (
+                &["spec", "jobTemplate", "spec", "template"],
+                "spec.jobTemplate.spec.template.spec",
+                "spec.jobTemplate.spec.template.metadata.labels",
+            ),
+            _ => return None,
+        };
     let template = get(object, template)?;
     Some(PodTemplate {
         spec: object_at(template, &["spec"])?,
@@ -54,16 +55,16 @@ pub(crate) enum ContainerKind {
 /// One container of a pod.
 #[derive(Debug)]
 pub(crate) struct Container<'a> {
-    pub kind: ContainerKind,
-    pub name: &'a str,
+    pub(crate) kind: ContainerKind,
+    pub(crate) name: &'a str,
     /// `spec.template.spec.containers[name=app]`.
-    pub field: String,
-    pub spec: &'a Map<String, Value>,
+    pub(crate) field: String,
+    pub(crate) spec: &'a Map<String, Value>,
 }
 
 impl Container<'_> {
     /// "container `app`", "init container `migrate`".
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let kind = match self.kind {
             ContainerKind::Regular => "container",
             ContainerKind::Init => "init container",
@@ -73,14 +74,14 @@ impl Container<'_> {
     }
 
     /// A field of the container's securityContext.
-    pub fn security(&self, key: &str) -> Option<&Value> {
+    pub(crate) fn security(&self, key: &str) -> Option<&Value> {
         self.spec.get("securityContext").and_then(|s| s.get(key))
     }
 }
 
 impl PodTemplate<'_> {
     /// Every container: regular, init and ephemeral.
-    pub fn containers(&self) -> Vec<Container<'_>> {
+    pub(crate) fn containers(&self) -> Vec<Container<'_>> {
         let lists = [
             ("containers", ContainerKind::Regular),
             ("initContainers", ContainerKind::Init),
@@ -107,7 +108,7 @@ impl PodTemplate<'_> {
     }
 
     /// A field of the pod's securityContext.
-    pub fn security(&self, key: &str) -> Option<&Value> {
+    pub(crate) fn security(&self, key: &str) -> Option<&Value> {
         self.spec.get("securityContext").and_then(|s| s.get(key))
     }
 }
@@ -167,13 +168,13 @@ mod tests {
         for (api, kind, mut object, path) in cases {
             object["apiVersion"] = json!(api);
             object["kind"] = json!(kind);
-            let r = Resource::of(&object);
+            let r = ObjectId::read(&object);
             let t = pod_template(&r, &object);
             assert_eq!(t.map(|t| t.spec_path), Some(path), "{kind}");
         }
         let crd = json!({"apiVersion": "example.com/v1", "kind": "Deployment",
                          "spec": {"template": pod}});
-        assert!(pod_template(&Resource::of(&crd), &crd).is_none());
+        assert!(pod_template(&ObjectId::read(&crd), &crd).is_none());
     }
 
     #[test]
@@ -183,7 +184,7 @@ mod tests {
             "initContainers": [{"name": "migrate"}],
             "ephemeralContainers": [{"image": "debug"}],
         }}}});
-        let r = Resource::of(&d);
+        let r = ObjectId::read(&d);
         let Some(t) = pod_template(&r, &d) else {
             panic!("no template")
         };

@@ -7,14 +7,14 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The most a command may print on stdout.
-pub const MAX_COMMAND_STDOUT: usize = 64 * 1024 * 1024;
+pub(crate) const MAX_COMMAND_STDOUT: usize = 64 * 1024 * 1024;
 /// How much of a failing command's stderr is kept to show.
 const STDERR_KEEP: usize = 64 * 1024;
 /// How many trailing stderr lines a failure message shows.
 const STDERR_LINES: usize = 20;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum CommandError {
+pub(crate) enum CommandError {
     #[error("cannot start `{program}`: {reason}")]
     Spawn { program: String, reason: String },
     #[error("`{program}` did not finish within {timeout:?} and was killed")]
@@ -32,7 +32,7 @@ pub enum CommandError {
 }
 
 impl CommandError {
-    pub fn stderr(&self) -> Option<&str> {
+    pub(crate) fn stderr(&self) -> Option<&str> {
         match self {
             CommandError::Failed { stderr, .. } if !stderr.is_empty() => Some(stderr),
             _ => None,
@@ -49,7 +49,7 @@ const NO_PROXY_THERE: &str = "http://127.0.0.1:9";
 /// variables that keep git and programs that honour the proxy variables off the network.
 /// The program is looked up in the absolute directories of `PATH` only, so that a `.` there
 /// does not run a file of the component by the name of an allowed program.
-pub fn run(
+pub(crate) fn run(
     argv: &[String],
     dir: &Path,
     values_file: &Path,

@@ -4,7 +4,7 @@
 //! environment is built once and shared by every cluster.
 
 mod command;
-pub mod template;
+pub(crate) mod template;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -13,9 +13,9 @@ use minijinja::{Environment, ErrorKind};
 use rayon::prelude::*;
 use serde::Serialize;
 
-pub use command::{CommandError, MAX_COMMAND_STDOUT};
+pub(crate) use command::CommandError;
 
-use crate::diag::{DiagResult, Diagnostic, Diagnostics, Span};
+use crate::diag::{Code, DiagResult, Diagnostic, Diagnostics, Span};
 use crate::load::{self, Component, Source};
 use crate::merge::{Cluster, Merged};
 use crate::world::World;
@@ -23,42 +23,42 @@ use crate::yaml;
 
 /// One rendered Kubernetes object, before strata's labels are added.
 #[derive(Clone, Debug)]
-pub struct Manifest {
-    pub component: String,
+pub(crate) struct Manifest {
+    pub(crate) component: String,
     /// The template (or component directory, for command sources) that produced it.
-    pub origin: String,
+    pub(crate) origin: String,
     /// The 1-based index of the document within that output.
-    pub document: usize,
-    pub object: serde_json::Value,
+    pub(crate) document: usize,
+    pub(crate) object: serde_json::Value,
 }
 
 /// The rendered objects of one cluster, by component.
 #[derive(Clone, Debug, Default)]
-pub struct RenderedCluster {
-    pub components: BTreeMap<String, Vec<Manifest>>,
+pub(crate) struct RenderedCluster {
+    pub(crate) components: BTreeMap<String, Vec<Manifest>>,
 }
 
 /// Renders clusters: the minijinja environment of each component is built once and shared by
 /// every cluster, and a command source runs once per distinct set of values.
-pub struct Renderer<'a> {
+pub(crate) struct Renderer<'a> {
     source: &'a Source,
     world: &'a dyn World,
     envs: BTreeMap<&'a str, Environment<'static>>,
     memos: Memos,
-    progress: Option<&'a dyn crate::Progress>,
+    progress: Option<&'a dyn crate::progress::Progress>,
 }
 
 impl<'a> Renderer<'a> {
     /// `progress` is told of each (cluster, component) pair done; the caller tells it the total.
-    pub fn new(
+    pub(crate) fn new(
         source: &'a Source,
         world: &'a dyn World,
-        progress: Option<&'a dyn crate::Progress>,
+        progress: Option<&'a dyn crate::progress::Progress>,
     ) -> Renderer<'a> {
         let envs = source
             .components
             .iter()
-            .filter(|(_, c)| matches!(c.renderer, load::Renderer::Templates(_)))
+            .filter(|(_, c)| matches!(c.source, load::ComponentSource::Templates(_)))
             .map(|(n, c)| (n.as_str(), template::environment(c.partials.clone())))
             .collect();
         Renderer {
@@ -74,7 +74,7 @@ impl<'a> Renderer<'a> {
     /// out: their values are already known to be invalid, and their template errors would only
     /// repeat that. `parallel` renders the components on several threads: worth it when there
     /// are fewer clusters than threads.
-    pub fn cluster(
+    pub(crate) fn cluster(
         &self,
         cluster: &Cluster,
         skip: &std::collections::BTreeSet<&str>,
@@ -86,8 +86,8 @@ impl<'a> Renderer<'a> {
             .filter_map(|(n, v)| self.source.components.get(n).map(|c| (c, v)))
             .collect();
         let render = |(component, values): &(&Component, &Merged)| {
-            let r = match &component.renderer {
-                load::Renderer::Templates(templates) => {
+            let r = match &component.source {
+                load::ComponentSource::Templates(templates) => {
                     match self.envs.get(component.name.as_str()) {
                         Some(env) => render_templates(
                             env,
@@ -100,7 +100,7 @@ impl<'a> Renderer<'a> {
                         None => Ok(Vec::new()),
                     }
                 }
-                load::Renderer::Command { argv, timeout } => render_command(
+                load::ComponentSource::Command { argv, timeout } => render_command(
                     self.world,
                     argv,
                     *timeout,
@@ -185,7 +185,7 @@ fn render_templates(
         if out.over {
             diags.push(
                 Diagnostic::error(
-                    "template",
+                    Code::Template,
                     format!(
                         "{file} rendered more than {} bytes, the limit for one template",
                         template::MAX_RENDERED_BYTES
@@ -206,7 +206,7 @@ fn render_templates(
             Err(_) => {
                 diags.push(
                     Diagnostic::error(
-                        "template-engine",
+                        Code::TemplateEngine,
                         format!("the template engine crashed on {file}"),
                     )
                     .at(Span::new(&file, 1, 1))
@@ -269,7 +269,7 @@ fn template_error(e: &minijinja::Error, component: &Component, cluster: &Cluster
     let detail = inner.detail().unwrap_or("").to_string();
     let (code, message, hint) = match inner.kind() {
         ErrorKind::UndefinedError => (
-            "template-undefined",
+            Code::TemplateUndefined,
             match &expr {
                 Some(x) => format!("undefined variable `{x}`"),
                 None => format!("undefined variable{}", if detail.is_empty() { String::new() } else { format!(": {detail}") }),
@@ -277,32 +277,32 @@ fn template_error(e: &minijinja::Error, component: &Component, cluster: &Cluster
             "set the value in values.yaml or a layer, or guard it with `{% if ... is defined %}`; templates see `values`, `global`, `cluster` and `component`".to_string(),
         ),
         ErrorKind::TemplateNotFound => (
-            "template-include",
+            Code::TemplateInclude,
             format!("template not found: {}", if detail.is_empty() { e.to_string() } else { detail.clone() }),
             format!("`include` and `import` load only from {}/templates/ and components/_lib/ (as `_lib/<file>`)", component.dir),
         ),
         ErrorKind::InvalidOperation if detail.starts_with("fail: ") => (
-            "template-fail",
+            Code::TemplateFail,
             format!("the template failed: {}", &detail["fail: ".len()..]),
             "the template's own check rejected these values; see the message above".to_string(),
         ),
         ErrorKind::InvalidOperation if detail.starts_with("required: ") => (
-            "template-required",
+            Code::TemplateRequired,
             format!("a required value is missing: {}", &detail["required: ".len()..]),
             "set the value in a layer of this cluster".to_string(),
         ),
         ErrorKind::OutOfFuel => (
-            "template-limit",
+            Code::TemplateLimit,
             "the template ran too long (out of fuel)".to_string(),
             "look for a loop that runs far more often than intended".to_string(),
         ),
         ErrorKind::SyntaxError => (
-            "template-syntax",
+            Code::TemplateSyntax,
             format!("template syntax error: {detail}"),
             "see the minijinja (Jinja2) syntax".to_string(),
         ),
         _ => (
-            "template",
+            Code::Template,
             if detail.is_empty() { inner.kind().to_string() } else { format!("{}: {detail}", inner.kind()) },
             "fix the template expression on this line".to_string(),
         ),
@@ -333,7 +333,7 @@ fn documents(
                 .nth(e.pos.line.saturating_sub(1) as usize)
                 .unwrap_or("");
             return Err(Diagnostic::error(
-                "rendered-yaml",
+                Code::RenderedYaml,
                 format!("{origin} rendered invalid YAML: {}", e.message),
             )
             .at(Span::new(origin, 1, 1))
@@ -371,7 +371,7 @@ fn documents(
 }
 
 /// `true` for a DNS-1123 subdomain: what Kubernetes accepts as most object names.
-pub fn is_dns_subdomain(s: &str) -> bool {
+pub(crate) fn is_dns_subdomain(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 253
         && s.split('.').all(|part| {
@@ -402,7 +402,7 @@ fn check_object(
     let at = |needle: &str| Span::new(origin, line_of(needle), 1);
     let Some(map) = object.as_object() else {
         return Err(Diagnostic::error(
-            "object",
+            Code::Object,
             format!("document {document} is not a map but {}", kind_name(object)),
         )
         .at(Span::new(origin, 1, 1))
@@ -410,11 +410,12 @@ fn check_object(
     };
     let api = map.get("apiVersion").and_then(|v| v.as_str()).unwrap_or("");
     if api.is_empty() {
-        return Err(
-            Diagnostic::error("object", format!("document {document} has no apiVersion"))
-                .at(Span::new(origin, 1, 1))
-                .hint("every Kubernetes object needs `apiVersion`, `kind` and `metadata.name`"),
-        );
+        return Err(Diagnostic::error(
+            Code::Object,
+            format!("document {document} has no apiVersion"),
+        )
+        .at(Span::new(origin, 1, 1))
+        .hint("every Kubernetes object needs `apiVersion`, `kind` and `metadata.name`"));
     }
     // The group goes into file names: `<group>/<version>` or a bare version, as Kubernetes
     // has them.
@@ -424,7 +425,7 @@ fn check_object(
     };
     if !api_ok {
         return Err(Diagnostic::error(
-            "object",
+            Code::Object,
             format!("document {document} has the apiVersion {api:?}, which is not `<group>/<version>` or `<version>`"),
         )
         .at(at("apiVersion:"))
@@ -433,7 +434,7 @@ fn check_object(
     let kind = map.get("kind").and_then(|v| v.as_str()).unwrap_or("");
     if kind.is_empty() || !kind.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return Err(Diagnostic::error(
-            "object",
+            Code::Object,
             format!("document {document} has no valid kind (found {:?})", kind),
         )
         .at(at("kind:"))
@@ -450,14 +451,14 @@ fn check_object(
         } else {
             format!("the name {name:?}")
         };
-        return Err(Diagnostic::error("object-name", format!("{kind} in document {document} has {shown}, which is not a valid Kubernetes name"))
+        return Err(Diagnostic::error(Code::ObjectName, format!("{kind} in document {document} has {shown}, which is not a valid Kubernetes name"))
             .at(at(if name.is_empty() { "metadata:" } else { name }))
             .hint("names are lowercase letters, digits, '-' and '.', start and end with a letter or digit, at most 253 characters (DNS-1123)"));
     }
     if let Some(ns) = map.get("metadata").and_then(|m| m.get("namespace")) {
         let ok = ns.as_str().is_some_and(crate::load::is_dns_label);
         if !ok {
-            return Err(Diagnostic::error("object-name", format!("{kind} {name} has the namespace {ns}, which is not a valid namespace name"))
+            return Err(Diagnostic::error(Code::ObjectName, format!("{kind} {name} has the namespace {ns}, which is not a valid namespace name"))
                 .at(at(ns.as_str().unwrap_or("namespace:")))
                 .hint("a namespace is a DNS-1123 label: lowercase letters, digits and '-', at most 63 characters"));
         }
@@ -549,7 +550,7 @@ fn run_command(
 ) -> DiagResult<String> {
     let origin = format!("{}/component.yaml", component.dir);
     let fail = |message: String, hint: &str| -> Diagnostics {
-        Diagnostic::error("command", message)
+        Diagnostic::error(Code::Command, message)
             .at(Span::new(&origin, 1, 1))
             .note(format!(
                 "cluster: {}, component: {}",
@@ -599,7 +600,7 @@ fn run_command(
     })?;
     let text = command::run(argv, &dir, &values_file, &home, timeout).map_err(|e| {
         let mut d = Diagnostic::error(
-            "command",
+            Code::Command,
             format!("the command source of `{}` failed: {e}", component.name),
         )
         .at(Span::new(&origin, 1, 1))

@@ -10,23 +10,23 @@ use minijinja::{Environment, Error, ErrorKind, UndefinedBehavior, Value};
 
 /// Template execution budget: minijinja's fuel, roughly one unit per instruction. A template
 /// that loops past it is stopped with an error instead of running forever.
-pub const TEMPLATE_FUEL: u64 = 2_000_000;
+pub(crate) const TEMPLATE_FUEL: u64 = 2_000_000;
 /// How deep includes, macros and recursion may nest.
-pub const TEMPLATE_RECURSION: usize = 64;
+pub(crate) const TEMPLATE_RECURSION: usize = 64;
 /// The most text one template may render.
-pub const MAX_RENDERED_BYTES: usize = 16 * 1024 * 1024;
+pub(crate) const MAX_RENDERED_BYTES: usize = 16 * 1024 * 1024;
 
 /// A template's output, refused past [`MAX_RENDERED_BYTES`]: a runaway loop stops at the limit
 /// instead of after filling memory.
 #[derive(Default)]
-pub struct Capped {
+pub(crate) struct Capped {
     text: Vec<u8>,
     /// Set when a write would have passed the limit.
-    pub over: bool,
+    pub(crate) over: bool,
 }
 
 impl Capped {
-    pub fn into_text(self) -> String {
+    pub(crate) fn into_text(self) -> String {
         // minijinja writes only `str`s.
         String::from_utf8(self.text)
             .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
@@ -49,7 +49,7 @@ impl std::io::Write for Capped {
 }
 
 /// Builds the environment for a component. `partials` holds every loadable template by name.
-pub fn environment(partials: Arc<BTreeMap<String, String>>) -> Environment<'static> {
+pub(crate) fn environment(partials: Arc<BTreeMap<String, String>>) -> Environment<'static> {
     let mut env = Environment::new();
     env.set_debug(true);
     env.set_undefined_behavior(UndefinedBehavior::Strict);
@@ -88,9 +88,7 @@ fn to_json(value: &Value) -> Result<serde_json::Value, Error> {
 fn toyaml(value: &Value) -> Result<String, Error> {
     let json = to_json(value)?;
     // strata's own writer: strings YAML 1.1 would misread (`off`, `0755`) come out quoted.
-    Ok(crate::emit::write_yaml(&json)
-        .trim_end_matches('\n')
-        .to_string())
+    Ok(crate::yaml::write(&json).trim_end_matches('\n').to_string())
 }
 
 /// `{{ x | tojson }}`: compact JSON, with no HTML escaping (the output is YAML, not HTML).

@@ -31,8 +31,8 @@ pub type SiteFiles = BTreeMap<String, Vec<u8>>;
 #[derive(Debug, thiserror::Error)]
 pub enum SiteError {
     /// The soak policy's calendar is not valid; `strata validate` says the same.
-    #[error(transparent)]
-    Calendar(#[from] crate::promote::calendar::CalendarError),
+    #[error("{0}")]
+    Calendar(String),
     /// A template failed: a defect of strata, never of the input.
     #[error("the site's template {name} failed: {message}")]
     Template { name: String, message: String },

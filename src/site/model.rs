@@ -15,7 +15,7 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::Serialize;
 
-use crate::diff::Status;
+use crate::compare::diff::Status;
 
 /// The whole site: one platform as of `now`.
 #[derive(Clone, Debug, Serialize)]

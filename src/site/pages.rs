@@ -17,8 +17,8 @@ use serde::Serialize;
 use super::model::{Environment as Env, Site};
 use super::timeline::Timeline;
 use super::{SiteError, SiteFiles};
-use crate::diff::Status;
-use crate::promote::calendar::Calendar;
+use crate::compare::diff::Status;
+use crate::promote::gates::calendar::Calendar;
 
 const TEMPLATES: [(&str, &str); 6] = [
     ("base.html", include_str!("templates/base.html")),
@@ -87,7 +87,8 @@ pub(super) fn render(site: &Site) -> Result<SiteFiles, SiteError> {
         &site.calendar.timezone,
         site.calendar.workdays.as_deref(),
         &site.calendar.holidays,
-    )?;
+    )
+    .map_err(|e| SiteError::Calendar(e.to_string()))?;
     // The calendar accepted the name, so the zone exists; UTC is never reached.
     let tz = TimeZone::get(calendar.tz_name()).unwrap_or(TimeZone::UTC);
     let env = environment(&tz)?;

@@ -4,7 +4,7 @@ use jiff::Timestamp;
 
 use super::model::*;
 use super::{SiteError, render};
-use crate::diff::Status;
+use crate::compare::diff::Status;
 
 fn ts(s: &str) -> Timestamp {
     s.parse().expect("test timestamp")

@@ -20,7 +20,7 @@ use jiff::civil::Date;
 use jiff::tz::TimeZone;
 
 use super::model::Landing;
-use crate::promote::calendar::Calendar;
+use crate::promote::gates::calendar::Calendar;
 
 /// Width of one day, in SVG units.
 const DAY: f64 = 26.0;

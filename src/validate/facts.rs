@@ -3,7 +3,7 @@
 
 use minijinja::Environment;
 
-use crate::diag::{Diagnostic, Diagnostics, Span};
+use crate::diag::{Code, Diagnostic, Diagnostics, Span};
 use crate::load::Source;
 use crate::merge::{Cluster, MValue, Merged};
 use crate::policy::{ClusterFacts, ResolvedLeaf, SecretValue};
@@ -11,7 +11,7 @@ use crate::yaml::Scalar;
 
 /// Facts of the given clusters. Registry templates (`harbor.{{ global.baseDomain }}`) render
 /// with the cluster's `global` and `cluster`.
-pub fn cluster_facts(
+pub(crate) fn cluster_facts(
     source: &Source,
     clusters: &[&Cluster],
 ) -> Result<Vec<ClusterFacts>, Diagnostics> {
@@ -36,7 +36,7 @@ pub fn cluster_facts(
             match env.render_str(template, ctx) {
                 Ok(r) => registries.push(r),
                 Err(e) => diags.push(
-                    Diagnostic::error("policy-config", format!("policies.registries.{}: `{template}` does not render for cluster `{}`: {e}", c.environment, c.name))
+                    Diagnostic::error(Code::PolicyConfig, format!("policies.registries.{}: `{template}` does not render for cluster `{}`: {e}", c.environment, c.name))
                         .at(Span::new("strata.yaml", 1, 1))
                         .hint("registry templates see `global` and `cluster`, e.g. harbor.{{ global.baseDomain }}"),
                 ),
@@ -134,7 +134,7 @@ fn string_leaves<'a>(
 }
 
 /// Every string leaf of each cluster's enabled component values and globals, by cluster.
-pub fn leaves(clusters: &[Cluster]) -> Vec<Vec<ResolvedLeaf<'_>>> {
+pub(crate) fn leaves(clusters: &[Cluster]) -> Vec<Vec<ResolvedLeaf<'_>>> {
     use rayon::prelude::*;
     clusters
         .par_iter()

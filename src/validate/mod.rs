@@ -1,27 +1,18 @@
 //! Merged values → diagnostics against each component's `values.schema.json`, pointing back to
 //! the layer and line that set the offending value.
 
-pub mod facts;
+pub(crate) mod facts;
 
-use crate::diag::{Diagnostic, Diagnostics};
+use crate::diag::{Code, Diagnostic, Diagnostics};
+use crate::load::Component;
 use crate::load::schema::dotted;
-use crate::load::{Component, Source};
 use crate::merge::{Cluster, Merged};
 
-/// Checks every enabled component's values on every cluster.
-pub fn check_values(source: &Source, clusters: &[Cluster]) -> Diagnostics {
-    let mut out = Diagnostics::new();
-    for cluster in clusters {
-        for (name, values) in cluster.enabled() {
-            if let Some(component) = source.components.get(name) {
-                out.extend(check_component(cluster, component, values));
-            }
-        }
-    }
-    out.sorted()
-}
-
-pub fn check_component(cluster: &Cluster, component: &Component, values: &Merged) -> Diagnostics {
+pub(crate) fn check_component(
+    cluster: &Cluster,
+    component: &Component,
+    values: &Merged,
+) -> Diagnostics {
     let validator = match component.validator() {
         Ok(v) => v,
         Err(d) => return d.into(),
@@ -44,7 +35,7 @@ pub fn check_component(cluster: &Cluster, component: &Component, values: &Merged
                     .map_or_else(|| property.to_string(), str::to_string);
                 let full = format!("{path}.{key}");
                 Diagnostic::error(
-                    "values-missing",
+                    Code::ValuesMissing,
                     format!("cluster `{}`: `{full}` is required, but no layer sets it", cluster.name),
                 )
                 .note(format!("required by {schema_file}"))
@@ -67,7 +58,7 @@ pub fn check_component(cluster: &Cluster, component: &Component, values: &Merged
                     .map(|o| o.span());
                 out.push(
                     Diagnostic::error(
-                        "values-schema",
+                        Code::ValuesSchema,
                         format!("`{path}` has keys the schema does not allow: {keys}"),
                     )
                     .at_opt(first)
@@ -78,7 +69,7 @@ pub fn check_component(cluster: &Cluster, component: &Component, values: &Merged
             }
             _ => {
                 let shown = error.to_string();
-                Diagnostic::error("values-schema", format!("`{path}`: {shown}"))
+                Diagnostic::error(Code::ValuesSchema, format!("`{path}`: {shown}"))
                     .note(format!("cluster: {}", cluster.name))
                     .hint(format!("the value must match {schema_file}"))
             }

@@ -9,27 +9,32 @@ use std::collections::BTreeMap;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span as YSpan};
 
+pub(crate) mod canonical;
 pub mod fast;
+mod write;
+
+pub(crate) use canonical::{canonical, canonicalize};
+pub(crate) use write::{to_yaml, to_yaml_canonical, write};
 
 /// The most nodes that aliases may add to one file. A "billion laughs" file stops here.
 /// A scalar counts one node per [`ALIAS_BYTES_PER_NODE`] bytes of its text, so one long string
 /// aliased many times stops here too.
-pub const MAX_ALIAS_NODES: usize = 100_000;
+pub(crate) const MAX_ALIAS_NODES: usize = 100_000;
 /// The bytes of scalar text that count as one more node towards [`MAX_ALIAS_NODES`].
-pub const ALIAS_BYTES_PER_NODE: usize = 64;
+pub(crate) const ALIAS_BYTES_PER_NODE: usize = 64;
 /// The deepest nesting of maps and lists accepted in one file.
-pub const MAX_DEPTH: usize = 128;
+pub(crate) const MAX_DEPTH: usize = 128;
 
 /// A position in a file: 1-based line and column.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct Pos {
-    pub line: u32,
-    pub column: u32,
+pub(crate) struct Pos {
+    pub(crate) line: u32,
+    pub(crate) column: u32,
 }
 
 /// A tag strata understands on a node.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Tag {
+pub(crate) enum Tag {
     /// `!append`: append this list to the inherited one.
     Append,
     /// `!replace`: replace the inherited map instead of merging into it.
@@ -37,7 +42,7 @@ pub enum Tag {
 }
 
 #[derive(Clone, Debug, PartialEq)]
-pub enum Scalar {
+pub(crate) enum Scalar {
     Null,
     Bool(bool),
     Int(i64),
@@ -46,7 +51,7 @@ pub enum Scalar {
 }
 
 #[derive(Clone, Debug, PartialEq)]
-pub enum NodeKind {
+pub(crate) enum NodeKind {
     Scalar(Scalar),
     Seq(Vec<Node>),
     /// Keys in document order, each with the position of the key itself.
@@ -56,15 +61,15 @@ pub enum NodeKind {
 /// One YAML node with the position where it starts.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Node {
-    pub kind: NodeKind,
-    pub pos: Pos,
-    pub tag: Option<Tag>,
+    pub(crate) kind: NodeKind,
+    pub(crate) pos: Pos,
+    pub(crate) tag: Option<Tag>,
     /// How many nodes this one holds, itself included: what an alias to it would cost.
     size: usize,
 }
 
 impl Node {
-    pub fn scalar(s: Scalar, pos: Pos) -> Node {
+    pub(crate) fn scalar(s: Scalar, pos: Pos) -> Node {
         let text = match &s {
             Scalar::Str(text) => text.len(),
             _ => 0,
@@ -77,18 +82,18 @@ impl Node {
         }
     }
 
-    pub fn is_null(&self) -> bool {
+    pub(crate) fn is_null(&self) -> bool {
         matches!(self.kind, NodeKind::Scalar(Scalar::Null))
     }
 
-    pub fn as_str(&self) -> Option<&str> {
+    pub(crate) fn as_str(&self) -> Option<&str> {
         match &self.kind {
             NodeKind::Scalar(Scalar::Str(s)) => Some(s),
             _ => None,
         }
     }
 
-    pub fn as_map(&self) -> Option<&[(String, Pos, Node)]> {
+    pub(crate) fn as_map(&self) -> Option<&[(String, Pos, Node)]> {
         match &self.kind {
             NodeKind::Map(m) => Some(m),
             _ => None,
@@ -96,7 +101,7 @@ impl Node {
     }
 
     /// The value under `key` of a map node.
-    pub fn get(&self, key: &str) -> Option<&Node> {
+    pub(crate) fn get(&self, key: &str) -> Option<&Node> {
         self.as_map()?
             .iter()
             .find(|(k, _, _)| k == key)
@@ -104,7 +109,7 @@ impl Node {
     }
 
     /// The node at a JSON pointer (`/a/0/b`), for mapping schema errors back to lines.
-    pub fn pointer(&self, pointer: &str) -> Option<&Node> {
+    pub(crate) fn pointer(&self, pointer: &str) -> Option<&Node> {
         let mut node = self;
         for raw in pointer.split('/').skip(1) {
             let seg = raw.replace("~1", "/").replace("~0", "~");
@@ -118,7 +123,7 @@ impl Node {
     }
 
     /// A short name for the kind of value, for messages: "a map", "a list", "a string".
-    pub fn describe(&self) -> &'static str {
+    pub(crate) fn describe(&self) -> &'static str {
         match &self.kind {
             NodeKind::Map(_) => "a map",
             NodeKind::Seq(_) => "a list",
@@ -131,7 +136,7 @@ impl Node {
     }
 
     /// The plain JSON value of this node, tags dropped.
-    pub fn to_json(&self) -> serde_json::Value {
+    pub(crate) fn to_json(&self) -> serde_json::Value {
         use serde_json::Value as J;
         match &self.kind {
             NodeKind::Scalar(s) => scalar_to_json(s),
@@ -156,7 +161,7 @@ impl Node {
     }
 }
 
-pub fn scalar_to_json(s: &Scalar) -> serde_json::Value {
+pub(crate) fn scalar_to_json(s: &Scalar) -> serde_json::Value {
     use serde_json::Value as J;
     match s {
         Scalar::Null => J::Null,
@@ -173,9 +178,9 @@ pub fn scalar_to_json(s: &Scalar) -> serde_json::Value {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct YamlError {
-    pub message: String,
-    pub pos: Pos,
-    pub hint: Option<String>,
+    pub(crate) message: String,
+    pub(crate) pos: Pos,
+    pub(crate) hint: Option<String>,
 }
 
 impl YamlError {
@@ -234,7 +239,7 @@ pub fn parse_documents(text: &str) -> Result<Vec<Node>, YamlError> {
 /// The documents of a YAML stream as JSON, tags and positions dropped: what strata needs of
 /// the text a template renders. Plain block YAML is read by a fast path; anything else, and
 /// every error, by [`parse_documents`].
-pub fn documents_json(text: &str) -> Result<Vec<serde_json::Value>, YamlError> {
+pub(crate) fn documents_json(text: &str) -> Result<Vec<serde_json::Value>, YamlError> {
     if let Some(docs) = fast::documents(text) {
         return Ok(docs);
     }

@@ -11,8 +11,8 @@ use jiff::Timestamp;
 use jiff::civil::{Date, Time};
 use jiff::tz::TimeZone;
 use sha2::Digest as _;
-use strata::diff::Status;
-use strata::promote::calendar::Calendar;
+use strata::compare::Status;
+use strata::promote::gates::calendar::Calendar;
 use strata::site::model::*;
 
 pub const TZ: &str = "Europe/Stockholm";

@@ -1,0 +1,349 @@
+//! The render cache: what the last render of each cluster was made from, and what it produced.
+//!
+//! A cluster whose inputs hash the same as last time is not rendered, emitted or checked again:
+//! its files are already on disk and its policy findings are known. The input hash covers
+//! everything a cluster's output depends on — strata itself (its build id), strata.yaml,
+//! every file of every component it runs (and `components/_lib/`), its merged values, globals
+//! and identity — so the cache cannot give stale output: any change to any of them is a miss.
+//!
+//! The environment-leak rule compares environments, so it depends on every cluster's values:
+//! when any string value of any cluster changed, the cached objects of unchanged clusters are
+//! checked again.
+
+pub(crate) mod store;
+
+use std::collections::BTreeMap;
+
+use crate::digest::hex;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+use crate::load::Source;
+use crate::merge::Cluster;
+use crate::policy::{ResolvedLeaf, Violation};
+use crate::world::World;
+
+/// Identifies this build of strata: its version and the size and modification time of its own
+/// executable, so a rebuilt or replaced strata never trusts a cache an older one wrote. (Hashing
+/// the executable itself would cost more than a small render.)
+pub(crate) fn build_id() -> String {
+    let meta = std::env::current_exe()
+        .ok()
+        .and_then(|p| std::fs::metadata(p).ok());
+    match meta {
+        Some(m) => {
+            let mtime = m
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos());
+            format!("strata {} {} {mtime}", env!("CARGO_PKG_VERSION"), m.len())
+        }
+        None => String::new(),
+    }
+}
+
+/// What one render left behind.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub(crate) struct Cache {
+    /// Which strata made it ([`build_id`]); another strata invalidates everything.
+    #[serde(rename = "renderer")]
+    pub(crate) build: String,
+    /// The hash of every string leaf of every cluster: what environment-leak ownership is built on.
+    pub(crate) leaves: String,
+    /// The hash of what each environment owns ([`crate::policy::Ownership::fingerprint`]).
+    pub(crate) ownership: String,
+    /// The hash of each component ([`component_hashes`]) whose `values.schema.json` compiled:
+    /// a render compiles a schema again only when its component changed.
+    #[serde(default)]
+    pub(crate) schemas: BTreeMap<String, String>,
+    /// Shared, so that the next cache takes an unchanged cluster's record without a copy.
+    pub(crate) clusters: BTreeMap<String, std::sync::Arc<CachedCluster>>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub(crate) struct CachedCluster {
+    /// The hash of all of the cluster's inputs ([`Inputs::whole`]).
+    pub(crate) input: String,
+    /// The hash of the inputs every component of the cluster sees ([`Inputs::shared`]).
+    pub(crate) shared: String,
+    /// The hash of the cluster's `x-strata-secret` values, which every object is checked against.
+    pub(crate) secrets: String,
+    pub(crate) environment: String,
+    /// The files the cluster produced (its directory and its Applications), by path. Which
+    /// component each belongs to follows from its path ([`crate::emit::layout::FileOwner`]).
+    pub(crate) files: BTreeMap<String, FileRecord>,
+    pub(crate) objects: usize,
+    /// Every policy finding in the cluster's objects: a render that skips the cluster reports
+    /// its warnings again.
+    #[serde(deserialize_with = "crate::policy::known_violations")]
+    pub(crate) violations: Vec<Violation>,
+    /// What each enabled component was made from and made, so that a change to one component
+    /// re-renders that component only.
+    pub(crate) components: BTreeMap<String, CachedComponent>,
+}
+
+/// One component of one cluster, as the last render made it.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub(crate) struct CachedComponent {
+    /// The hash of the component's own inputs ([`Inputs::components`]).
+    pub(crate) input: String,
+    /// The identity of each object (`group/Kind/namespace/name`): another component of the
+    /// cluster may not render one of them.
+    pub(crate) keys: Vec<String>,
+    /// The namespace and `podSelector` of each NetworkPolicy: they cover the pods of every
+    /// component of the cluster.
+    pub(crate) network_policies: Vec<(String, serde_json::Value)>,
+    pub(crate) objects: usize,
+    #[serde(deserialize_with = "crate::policy::known_violations")]
+    pub(crate) violations: Vec<Violation>,
+}
+
+/// A file as written: its length, which a cheap look at the disk compares. Written as the bare
+/// number: the cache lists every output file.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub(crate) struct FileRecord {
+    pub(crate) len: u64,
+}
+
+impl FileRecord {
+    pub(crate) fn of(bytes: &[u8]) -> FileRecord {
+        FileRecord {
+            len: bytes.len() as u64,
+        }
+    }
+}
+
+/// The whole source as one hash: this strata (`build`), then the hash of every file's path,
+/// length and bytes. Equal digests mean an equal render, which lets a render with no change
+/// stop before it parses anything. A file's own hash tells a render that the file is as a past
+/// render saw it.
+pub(crate) fn source_digest(build: &str, world: &dyn World) -> SourceDigest {
+    use rayon::prelude::*;
+    // In parallel: on one thread it is a visible part of a small change.
+    let hashed: Vec<(&String, String)> = world
+        .files()
+        .par_iter()
+        .map(|(path, bytes)| {
+            let mut h = Sha256::new();
+            h.update(path.as_bytes());
+            h.update([0]);
+            h.update((bytes.len() as u64).to_le_bytes());
+            h.update(bytes);
+            (path, hex(&h.finalize()))
+        })
+        .collect();
+    // In the map's order already: the build from sorted pairs is linear.
+    let files: BTreeMap<String, String> = hashed
+        .into_iter()
+        .map(|(path, digest)| (path.clone(), digest))
+        .collect();
+    let mut h = Sha256::new();
+    h.update(build.as_bytes());
+    h.update([0]);
+    for digest in files.values() {
+        h.update(digest.as_bytes());
+    }
+    SourceDigest {
+        whole: hex(&h.finalize()),
+        files,
+    }
+}
+
+/// [`source_digest`]: of the whole source, and of each file (its path and its bytes).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct SourceDigest {
+    pub(crate) whole: String,
+    pub(crate) files: BTreeMap<String, String>,
+}
+
+/// The hash of every file of each component, and of `components/_lib/`.
+pub(crate) fn component_hashes(source: &Source, world: &dyn World) -> BTreeMap<String, String> {
+    let digest = |dir: &str| {
+        let mut h = Sha256::new();
+        for (path, bytes) in world.under(dir) {
+            h.update(path.as_bytes());
+            h.update([0]);
+            h.update((bytes.len() as u64).to_le_bytes());
+            h.update(bytes);
+        }
+        hex(&h.finalize())
+    };
+    let lib = digest("components/_lib");
+    source
+        .components
+        .keys()
+        .map(|name| {
+            (
+                name.clone(),
+                format!("{}{lib}", digest(&format!("components/{name}"))),
+            )
+        })
+        .collect()
+}
+
+/// Everything one cluster's output depends on, hashed: as a whole, and split into what every
+/// component sees and what each component adds.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct Inputs {
+    pub(crate) whole: String,
+    /// strata itself (its build id), strata.yaml, the cluster file, identity, globals and the
+    /// clusters of its environment.
+    pub(crate) shared: String,
+    /// Per component: whether it is enabled, its files (and `components/_lib/`), its merged
+    /// values and where each was set.
+    pub(crate) components: BTreeMap<String, String>,
+}
+
+pub(crate) fn cluster_inputs(
+    build: &str,
+    settings: &[u8],
+    components: &BTreeMap<String, String>,
+    cluster: &Cluster,
+    environment_members: &[&str],
+) -> Inputs {
+    let field = |h: &mut Gather, label: &str, bytes: &[u8]| {
+        h.update(label.as_bytes());
+        h.update([0]);
+        h.update((bytes.len() as u64).to_le_bytes());
+        h.update(bytes);
+    };
+    let mut h = Gather::default();
+    field(&mut h, "renderer", build.as_bytes());
+    field(&mut h, "settings", settings);
+    field(&mut h, "file", cluster.file.path.as_bytes());
+    field(&mut h, "identity", b"");
+    merged(&mut h, &cluster.identity);
+    field(&mut h, "global", b"");
+    merged(&mut h, &cluster.global);
+    field(&mut h, "members", environment_members.join(",").as_bytes());
+    let shared = hex(&h.finalize());
+
+    let mut whole = Gather::default();
+    field(&mut whole, "shared", shared.as_bytes());
+    let mut per_component = BTreeMap::new();
+    for (name, placement) in &cluster.components {
+        let mut h = Gather::default();
+        field(&mut h, "component", name.as_bytes());
+        field(&mut h, "enabled", &[u8::from(placement.enabled)]);
+        if let (true, Some(values)) = (placement.enabled, &placement.values) {
+            field(
+                &mut h,
+                "source",
+                components.get(name).map_or(&b""[..], |s| s.as_bytes()),
+            );
+            field(&mut h, "values", b"");
+            merged(&mut h, values);
+        }
+        let input = hex(&h.finalize());
+        field(&mut whole, name, input.as_bytes());
+        per_component.insert(name.clone(), input);
+    }
+    Inputs {
+        whole: hex(&whole.finalize()),
+        shared,
+        components: per_component,
+    }
+}
+
+/// The hash of a cluster's `x-strata-secret` values.
+pub(crate) fn secrets_hash(facts: &crate::policy::ClusterFacts) -> String {
+    let mut h = Sha256::new();
+    for s in &facts.secret_values {
+        for part in [&s.path, &s.value, &s.set_in] {
+            h.update((part.len() as u64).to_le_bytes());
+            h.update(part.as_bytes());
+        }
+        h.update(s.line.to_le_bytes());
+    }
+    hex(&h.finalize())
+}
+
+/// Bytes gathered to be hashed at once: feeding SHA-256 a few bytes at a time, as a merged
+/// value's keys and scalars come, costs more than the hashing.
+#[derive(Default)]
+struct Gather(Vec<u8>);
+
+impl Gather {
+    fn update(&mut self, bytes: impl AsRef<[u8]>) {
+        self.0.extend_from_slice(bytes.as_ref());
+    }
+
+    fn finalize(self) -> [u8; 32] {
+        Sha256::digest(&self.0).into()
+    }
+}
+
+/// Feeds a merged value to `h`: every key, item and scalar, and the file and line of every
+/// origin (provenance reaches diagnostics, which name files and lines). Each part is tagged
+/// and length-prefixed, so that two different values never feed the same bytes.
+fn merged(h: &mut Gather, m: &crate::merge::Merged) {
+    use crate::merge::MValue;
+    use crate::yaml::Scalar;
+    let text = |h: &mut Gather, tag: u8, s: &[u8]| {
+        h.update([tag]);
+        h.update((s.len() as u64).to_le_bytes());
+        h.update(s);
+    };
+    h.update((m.origins.len() as u64).to_le_bytes());
+    for o in &m.origins {
+        text(h, b'o', o.file.as_bytes());
+        h.update(o.line.to_le_bytes());
+    }
+    match &m.value {
+        MValue::Scalar(Scalar::Null) => h.update([b'~']),
+        MValue::Scalar(Scalar::Bool(b)) => h.update([b'b', u8::from(*b)]),
+        MValue::Scalar(Scalar::Int(i)) => {
+            h.update([b'i']);
+            h.update(i.to_le_bytes());
+        }
+        MValue::Scalar(Scalar::Float(f)) => {
+            h.update([b'f']);
+            h.update(f.to_bits().to_le_bytes());
+        }
+        MValue::Scalar(Scalar::Str(s)) => text(h, b's', s.as_bytes()),
+        MValue::List(items) => {
+            h.update([b'[']);
+            h.update((items.len() as u64).to_le_bytes());
+            for item in items {
+                merged(h, item);
+            }
+        }
+        MValue::Map(map) => {
+            h.update([b'{']);
+            h.update((map.len() as u64).to_le_bytes());
+            for (k, v) in map {
+                text(h, b'k', k.as_bytes());
+                merged(h, v);
+            }
+        }
+    }
+}
+
+/// The hash of every string leaf (value, path, and where it was set).
+pub(crate) fn leaves_hash(by_cluster: &[Vec<ResolvedLeaf<'_>>]) -> String {
+    use rayon::prelude::*;
+    // Each cluster's leaves are hashed on their own, in parallel; the whole hash is that of the
+    // clusters' hashes in order. The parts of a cluster's leaves are gathered first and hashed
+    // at once ([`Gather`]).
+    let clusters: Vec<[u8; 32]> = by_cluster
+        .par_iter()
+        .map(|leaves| {
+            let mut h = Gather::default();
+            for l in leaves {
+                for part in [l.environment, l.cluster, &l.path, l.value, l.set_in] {
+                    h.update(part);
+                    h.update([0]);
+                }
+                h.update(l.line.to_le_bytes());
+            }
+            h.finalize()
+        })
+        .collect();
+    let mut h = Sha256::new();
+    for c in &clusters {
+        h.update(c);
+    }
+    hex(&h.finalize())
+}

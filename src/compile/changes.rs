@@ -1,0 +1,267 @@
+//! What changed since the last render: the hash of each selected cluster's inputs, set against
+//! the render cache. A cluster whose inputs the cache has seen is reused whole; a changed one
+//! whose shared inputs are as they were renders only its changed components ([`Reuse`]).
+//! Then the cache this render leaves behind.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, OnceLock};
+
+use super::Options;
+use super::pipeline::{ClusterOutput, Reuse};
+use crate::cache::{self, Cache, CachedCluster, Inputs};
+use crate::diag::Diagnostics;
+use crate::load::{self, Source};
+use crate::merge::Cluster;
+use crate::object::RenderedObject;
+use crate::policy::{self, Ownership, ResolvedLeaf};
+use crate::validate;
+use crate::world::World;
+
+/// Every cluster's string leaves, with their hash: what environment-leak ownership borrows.
+pub(super) type Leaves<'a> = OnceLock<(Vec<ResolvedLeaf<'a>>, String)>;
+
+/// The selected clusters set against the cache of the last render.
+pub(super) struct Changes<'a> {
+    /// The cache of the last render, when this strata made it.
+    pub(super) usable: Option<&'a Cache>,
+    /// The hash of each component's files ([`cache::component_hashes`]).
+    components: BTreeMap<String, String>,
+    /// The inputs of each selected cluster, hashed.
+    inputs: BTreeMap<&'a str, Inputs>,
+    /// Selected clusters whose inputs the cache has seen: not rendered again.
+    pub(super) reused: BTreeSet<String>,
+    /// Selected clusters to render.
+    pub(super) dirty: Vec<&'a Cluster>,
+    /// The hash of every string leaf of every cluster.
+    pub(super) leaves: String,
+    /// The environments with the names of their clusters.
+    pub(super) members: BTreeMap<&'a str, Vec<&'a str>>,
+}
+
+impl<'a> Changes<'a> {
+    /// Hashes the inputs of the `selected` clusters of `all` and sets them against the cache
+    /// that `options` gives. Beside the hashes, it compiles the values schemas that changed
+    /// since the cache was made (reporting every error before anything renders) and builds
+    /// environment-leak ownership from every cluster's `leaves`, which it fills: nearly every
+    /// render that gets this far needs it, and built after the hashes it would hold them up.
+    pub(super) fn find<'o: 'a, 'l: 'a>(
+        world: &dyn World,
+        source: &'a Source,
+        all: &'l [Cluster],
+        selected: &[usize],
+        options: &Options<'o>,
+        leaves: &'a Leaves<'l>,
+    ) -> Result<(Changes<'a>, Ownership<'a>), Diagnostics> {
+        use rayon::prelude::*;
+        let settings = world.read("strata.yaml").unwrap_or_default();
+        let components = cache::component_hashes(source, world);
+        let usable: Option<&'a Cache> = options
+            .cache
+            .and_then(|load| load())
+            .filter(|c| c.build == options.build && !options.build.is_empty());
+        let mut members: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for c in all {
+            members
+                .entry(c.environment.as_str())
+                .or_default()
+                .push(c.name.as_str());
+        }
+        let ((ownership, leaves_hash), hashed) = rayon::join(
+            || {
+                let (leaves, hash) = leaves.get_or_init(|| {
+                    let by_cluster = validate::facts::leaves(all);
+                    let hash = cache::leaves_hash(&by_cluster);
+                    (by_cluster.into_iter().flatten().collect(), hash)
+                });
+                (
+                    Ownership::build(leaves, &source.settings.policies),
+                    hash.clone(),
+                )
+            },
+            || {
+                // The schemas that did not compile as they are now in the last render compile
+                // here. The others compile when a changed cluster first checks its values
+                // against them.
+                let errors = load::schema_errors(
+                    source
+                        .components
+                        .iter()
+                        .filter(|(name, _)| {
+                            usable.and_then(|u| u.schemas.get(*name)) != components.get(*name)
+                        })
+                        .map(|(_, c)| c),
+                );
+                if !errors.is_empty() {
+                    return Err(errors);
+                }
+                Ok(selected
+                    .par_iter()
+                    .map(|&i| {
+                        let c = &all[i];
+                        let members = members.get(c.environment.as_str()).map_or(&[][..], |m| m);
+                        let input = cache::cluster_inputs(
+                            &options.build,
+                            settings,
+                            &components,
+                            c,
+                            members,
+                        );
+                        (c.name.as_str(), input)
+                    })
+                    .collect::<BTreeMap<&str, Inputs>>())
+            },
+        );
+        let inputs = hashed?;
+        let reused: BTreeSet<String> = selected
+            .iter()
+            .map(|&i| &all[i])
+            .filter(|c| {
+                usable
+                    .and_then(|u| u.clusters.get(&c.name))
+                    .is_some_and(|cc| {
+                        inputs
+                            .get(c.name.as_str())
+                            .is_some_and(|i| i.whole == cc.input)
+                    })
+            })
+            .map(|c| c.name.clone())
+            .collect();
+        let dirty = selected
+            .iter()
+            .map(|&i| &all[i])
+            .filter(|c| !reused.contains(&c.name))
+            .collect();
+        let changes = Changes {
+            usable,
+            components,
+            inputs,
+            reused,
+            dirty,
+            leaves: leaves_hash,
+            members,
+        };
+        Ok((changes, ownership))
+    }
+
+    /// What the last render of each changed cluster can stand for, in the order of
+    /// [`Changes::dirty`]: its unchanged components, when the cluster's shared inputs and
+    /// secrets (`secrets`, by cluster name) are as they were and leak ownership did not change.
+    pub(super) fn reuse(
+        &self,
+        secrets: &BTreeMap<&str, String>,
+        ownership_changed: bool,
+    ) -> Vec<Option<Reuse<'a>>> {
+        self.dirty
+            .iter()
+            .map(|c| {
+                let record = self
+                    .usable
+                    .filter(|_| !ownership_changed)?
+                    .clusters
+                    .get(&c.name)?;
+                let inputs = self.inputs.get(c.name.as_str())?;
+                if record.shared != inputs.shared
+                    || record.secrets != secrets.get(c.name.as_str()).cloned().unwrap_or_default()
+                {
+                    return None;
+                }
+                let enabled: BTreeSet<&str> = c.enabled().map(|(n, _)| n.as_str()).collect();
+                let changed = enabled
+                    .iter()
+                    .copied()
+                    .filter(|n| {
+                        record.components.get(*n).map(|r| &r.input) != inputs.components.get(*n)
+                    })
+                    .collect();
+                let removed = record
+                    .components
+                    .keys()
+                    .map(String::as_str)
+                    .filter(|n| !enabled.contains(n))
+                    .collect();
+                Some(Reuse {
+                    record,
+                    changed,
+                    removed,
+                })
+            })
+            .collect()
+    }
+
+    /// The cache this render leaves behind: a record for each selected cluster, from its
+    /// pipeline output (`done`, taken by name) or, for a reused one, from the last render,
+    /// with the violations of `rechecked` clusters renewed.
+    pub(super) fn next_cache(
+        &self,
+        build: &str,
+        ownership: String,
+        selected: &[&Cluster],
+        done: &mut BTreeMap<&str, ClusterOutput>,
+        secrets: &BTreeMap<&str, String>,
+        rechecked: &BTreeMap<&str, Vec<policy::Violation>>,
+    ) -> (Cache, Gathered) {
+        let mut next = Cache {
+            build: build.to_string(),
+            leaves: self.leaves.clone(),
+            ownership,
+            // Every schema compiled: now, or in an earlier render as it is now.
+            schemas: self.components.clone(),
+            clusters: BTreeMap::new(),
+        };
+        let mut gathered = Gathered::default();
+        for c in selected {
+            if let Some(o) = done.remove(c.name.as_str()) {
+                gathered.objects += o.objects;
+                gathered.owned.extend(o.owned);
+                gathered.kept_files += o.kept_files;
+                gathered.components_rendered += o.rendered;
+                gathered.kept_objects.extend(o.kept_objects);
+                let inputs = self
+                    .inputs
+                    .get(c.name.as_str())
+                    .cloned()
+                    .unwrap_or_default();
+                let mut components = o.components;
+                for (name, component) in components.iter_mut() {
+                    component.input = inputs.components.get(name).cloned().unwrap_or_default();
+                }
+                next.clusters.insert(
+                    c.name.clone(),
+                    Arc::new(CachedCluster {
+                        input: inputs.whole,
+                        shared: inputs.shared,
+                        secrets: secrets.get(c.name.as_str()).cloned().unwrap_or_default(),
+                        environment: c.environment.clone(),
+                        files: o.records,
+                        objects: o.objects,
+                        violations: o.violations,
+                        components,
+                    }),
+                );
+            } else if let Some(cc) = self.usable.and_then(|u| u.clusters.get(&c.name)) {
+                let mut cc = cc.clone();
+                if let Some(found) = rechecked.get(c.name.as_str()) {
+                    Arc::make_mut(&mut cc).violations = found.clone();
+                }
+                gathered.objects += cc.objects;
+                next.clusters.insert(c.name.clone(), cc);
+            }
+        }
+        (next, gathered)
+    }
+}
+
+/// What the selected clusters made, summed over their pipeline outputs and cache records.
+#[derive(Default)]
+pub(super) struct Gathered {
+    /// Kubernetes objects, reused clusters' included.
+    pub(super) objects: usize,
+    /// What a write of the tree may delete, as the pipeline found it.
+    pub(super) owned: Vec<String>,
+    /// Files of unchanged components of rendered clusters.
+    pub(super) kept_files: usize,
+    /// (cluster, component) pairs rendered.
+    pub(super) components_rendered: usize,
+    /// The objects rendered, when the compile keeps them.
+    pub(super) kept_objects: Vec<RenderedObject>,
+}

@@ -1,0 +1,726 @@
+//! Writing an [`OutputTree`] to disk: only changed files are written, and files no longer
+//! produced are removed — but only files strata itself wrote there.
+//!
+//! The output directory may hold what a hostile repository planted: a marker, a cache index,
+//! symbolic links. So strata
+//! - writes into a directory only when it is empty or holds its marker ([`claim`]), and never
+//!   through a symbolic link: a link anywhere under the directory, where strata would write or
+//!   delete, stops the write before anything is written;
+//! - keeps a record ([`RECORD`]) of every file it wrote and the sha256 of what it wrote, and
+//!   deletes a file only when the record lists it, its path has a shape of the layout
+//!   ([`layout::place`]), and its bytes still hash to what the record says. Whoever
+//!   plants a record can thus only have strata delete files whose bytes they know, in the
+//!   shapes strata writes. Without a record nothing is deleted, and what is left is reported.
+//!
+//! Where the output directory may be at all is [`output_dir`]'s business (`dir.rs`); reading
+//! from it without following links, `read.rs`'s.
+
+mod dir;
+mod read;
+
+pub(crate) use dir::{OutputFrom, output_dir, output_dir_of_settings};
+pub(crate) use read::no_follow;
+pub(crate) use read::read_no_follow;
+pub use read::read_tree;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use sha2::Digest as _;
+
+use crate::emit::OutputTree;
+use crate::emit::layout;
+
+/// The file that marks a directory as strata's output. Without it strata refuses to clean.
+pub(crate) const MARKER: &str = ".strata-output";
+/// The render cache inside the output directory (see `crate::cache::store`).
+pub(crate) const CACHE_DIR: &str = ".strata-cache/";
+/// The record of what strata wrote, in the cache directory: `<sha256> <path>` a line.
+pub(crate) const RECORD: &str = "written";
+const RECORD_HEADER: &str = "strata written 1";
+const MARKER_TEXT: &str = "This directory is written by `strata render`.\nstrata removes files here that it wrote and no longer renders: do not keep other files in it.\n";
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum WriteError {
+    #[error(
+        "refusing to write to {dir}: it is not empty and strata did not create it (no {MARKER} file)"
+    )]
+    NotOurs { dir: PathBuf },
+    #[error(
+        "refusing to write to {dir}: {path} is a symbolic link or not a plain file or directory, and strata never writes through one"
+    )]
+    Link { dir: PathBuf, path: String },
+    #[error("cannot write {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// What a write did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub(crate) struct WriteStats {
+    pub(crate) written: usize,
+    pub(crate) unchanged: usize,
+    pub(crate) removed: usize,
+    /// Files the render no longer produces that strata did not delete, and why.
+    pub(crate) left: Vec<Left>,
+}
+
+/// A file no longer rendered that strata left where it was.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub(crate) struct Left {
+    /// Relative to the output directory.
+    pub(crate) path: String,
+    pub(crate) why: LeftWhy,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum LeftWhy {
+    /// strata has no record of writing it (the record is missing, or it never did).
+    NotRecorded,
+    /// Its bytes are no longer the ones strata wrote.
+    Changed,
+    /// A symbolic link, a directory or another non-file where strata wrote a file.
+    NotAFile,
+}
+
+impl LeftWhy {
+    pub(crate) fn describe(self) -> &'static str {
+        match self {
+            LeftWhy::NotRecorded => "strata has no record of writing it",
+            LeftWhy::Changed => "it changed since strata wrote it",
+            LeftWhy::NotAFile => "it is not a plain file",
+        }
+    }
+}
+
+pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> WriteError + '_ {
+    move |source| WriteError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Writes `tree` under `dir`: [`claim`], then [`Claimed::write_tree`].
+#[cfg(test)]
+pub(crate) fn write_tree(
+    dir: &Path,
+    tree: &OutputTree,
+    owned: &[String],
+) -> Result<WriteStats, WriteError> {
+    claim(dir)?.write_tree(tree, owned, None)
+}
+
+/// An output directory that strata may write: it was missing or empty, or it holds strata's
+/// marker. See [`claim`].
+#[derive(Debug)]
+pub(crate) struct Claimed<'a> {
+    dir: &'a Path,
+    /// It was missing or empty: nothing in it can be stale.
+    fresh: bool,
+}
+
+/// Claims `dir` as strata's output before anything is written there: refuses a directory that
+/// is not empty and has no marker (or has a link for one), and otherwise creates the directory
+/// and the marker. Whatever else goes under `dir` (the render cache) is written only after this.
+pub(crate) fn claim(dir: &Path) -> Result<Claimed<'_>, WriteError> {
+    let marker = dir.join(MARKER);
+    let link = |path: &str| WriteError::Link {
+        dir: dir.to_path_buf(),
+        path: path.to_string(),
+    };
+    let mut fresh = true;
+    let mut marked = false;
+    if dir.exists() {
+        let empty = std::fs::read_dir(dir).map_err(io(dir))?.next().is_none();
+        match std::fs::symlink_metadata(&marker) {
+            Ok(m) if m.file_type().is_file() => marked = true,
+            Ok(_) => return Err(link(MARKER)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(&marker)(e)),
+        }
+        if !empty && !marked {
+            return Err(WriteError::NotOurs {
+                dir: dir.to_path_buf(),
+            });
+        }
+        let cache = CACHE_DIR.trim_end_matches('/');
+        match std::fs::symlink_metadata(dir.join(cache)) {
+            Ok(m) if !m.file_type().is_dir() => return Err(link(cache)),
+            _ => {}
+        }
+        fresh = empty;
+    }
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    if !marked {
+        create_new(&marker, MARKER_TEXT.as_bytes())?;
+    }
+    Ok(Claimed { dir, fresh })
+}
+
+/// Creates `path`, which must not exist (a link there, even to nothing, is not followed).
+fn create_new(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .and_then(|mut f| f.write_all(bytes))
+        .map_err(io(path))
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    crate::digest::hex(&sha2::Sha256::digest(bytes))
+}
+
+/// The record of what strata wrote under `dir`, by path: `None` when there is none or it
+/// does not read. Entries outside the layout's shapes are dropped: no record makes strata
+/// touch them.
+fn read_record(dir: &Path) -> Option<BTreeMap<String, String>> {
+    let bytes = read_no_follow(&dir.join(CACHE_DIR).join(RECORD)).ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let mut lines = text.lines();
+    if lines.next()? != RECORD_HEADER {
+        return None;
+    }
+    let mut record = BTreeMap::new();
+    for line in lines {
+        let (hash, path) = line.split_once(' ')?;
+        if layout::place(path).is_some() {
+            record.insert(path.to_string(), hash.to_string());
+        }
+    }
+    Some(record)
+}
+
+/// Replaces the record with `record`, beside it and renamed over it.
+fn write_record(dir: &Path, record: &BTreeMap<String, String>) -> Result<(), WriteError> {
+    let cache = dir.join(CACHE_DIR);
+    std::fs::create_dir_all(&cache).map_err(io(&cache))?;
+    let mut text = String::with_capacity(record.len() * 128);
+    text.push_str(RECORD_HEADER);
+    text.push('\n');
+    for (path, hash) in record {
+        text.push_str(hash);
+        text.push(' ');
+        text.push_str(path);
+        text.push('\n');
+    }
+    let mut tmp = tempfile::NamedTempFile::new_in(&cache).map_err(io(&cache))?;
+    tmp.write_all(text.as_bytes()).map_err(io(&cache))?;
+    let path = cache.join(RECORD);
+    tmp.persist(&path).map_err(|e| WriteError::Io {
+        path,
+        source: e.error,
+    })?;
+    Ok(())
+}
+
+/// What one file of the tree needs.
+enum Plan {
+    Unchanged,
+    /// There, with other bytes: replaced beside and renamed over.
+    Replace,
+    New,
+}
+
+/// Checks that no directory strata will go through under `dir` is a symbolic link or a file,
+/// each directory once; `checked` remembers them across calls.
+fn check_dirs<'p>(
+    dir: &Path,
+    paths: impl Iterator<Item = &'p str>,
+    checked: &mut BTreeSet<&'p str>,
+) -> Result<(), WriteError> {
+    for path in paths {
+        let mut end = 0;
+        while let Some(slash) = path[end..].find('/') {
+            end += slash;
+            let prefix = &path[..end];
+            end += 1;
+            if !checked.insert(prefix) {
+                continue;
+            }
+            match std::fs::symlink_metadata(dir.join(prefix)) {
+                Ok(m) if m.file_type().is_dir() => {}
+                Ok(_) => {
+                    return Err(WriteError::Link {
+                        dir: dir.to_path_buf(),
+                        path: prefix.to_string(),
+                    });
+                }
+                // Nothing deeper can be there either.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
+                Err(e) => return Err(io(&dir.join(prefix))(e)),
+            }
+        }
+    }
+    Ok(())
+}
+
+impl Claimed<'_> {
+    /// Writes `tree` under the directory, and removes what strata wrote there before and no
+    /// longer renders, within `owned`: an entry of `owned` is a directory (`prod/sto2/workload/`,
+    /// or `""` for all of it) or one file's path. Everything is checked before the first write:
+    /// a link where a file or directory is to be written stops the write with nothing written.
+    ///
+    /// Files are written on every thread: creating a file costs more than rendering it.
+    /// `progress` is told how many files there are, and of each one written or found as it is.
+    pub(crate) fn write_tree(
+        &self,
+        tree: &OutputTree,
+        owned: &[String],
+        progress: Option<&dyn crate::progress::Progress>,
+    ) -> Result<WriteStats, WriteError> {
+        use rayon::prelude::*;
+        let (dir, fresh) = (self.dir, self.fresh);
+        let record = if fresh {
+            Some(BTreeMap::new())
+        } else {
+            read_record(dir)
+        };
+
+        // What is there already, and what has to go: all decided before anything is written.
+        let mut checked = BTreeSet::new();
+        if !fresh {
+            check_dirs(dir, tree.files.keys().map(String::as_str), &mut checked)?;
+        }
+        let files: Vec<(&String, &Vec<u8>)> = tree.files.iter().collect();
+        let plans: Vec<(Plan, String)> = files
+            .par_iter()
+            .map(|(rel, bytes)| {
+                let hash = sha256(bytes);
+                if fresh {
+                    return Ok((Plan::New, hash));
+                }
+                let path = dir.join(rel);
+                match read_no_follow(&path) {
+                    Ok(old) if old == **bytes => Ok((Plan::Unchanged, hash)),
+                    Ok(_) => Ok((Plan::Replace, hash)),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok((Plan::New, hash)),
+                    // A link (ELOOP) or a directory where the file goes.
+                    Err(_) => Err(WriteError::Link {
+                        dir: dir.to_path_buf(),
+                        path: rel.to_string(),
+                    }),
+                }
+            })
+            .collect::<Result<_, _>>()?;
+        let stale = if fresh {
+            Stale::default()
+        } else {
+            stale(dir, tree, owned, record.as_ref(), &mut checked)?
+        };
+
+        // Every directory first, so that no two threads race to make one.
+        let parents: Vec<&str> = tree
+            .files
+            .keys()
+            .filter_map(|rel| rel.rsplit_once('/').map(|(parent, _)| parent))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        // A directory that is the parent of the next one is made with it.
+        let leaves: Vec<&str> = parents
+            .iter()
+            .enumerate()
+            .filter(|(i, p)| {
+                parents
+                    .get(i + 1)
+                    .is_none_or(|next| !(next.starts_with(**p) && next[p.len()..].starts_with('/')))
+            })
+            .map(|(_, p)| *p)
+            .collect();
+        leaves.par_iter().try_for_each(|p| {
+            let path = dir.join(p);
+            std::fs::create_dir_all(&path).map_err(io(&path))
+        })?;
+
+        if let Some(p) = progress {
+            p.start("writing", "files", files.len());
+        }
+        let written: Vec<bool> = files
+            .par_iter()
+            .zip(&plans)
+            .map(|((rel, bytes), (plan, _))| {
+                let wrote = write_file(&dir.join(rel), bytes, plan);
+                if let Some(p) = progress {
+                    p.advance();
+                }
+                wrote
+            })
+            .collect::<Result<_, _>>()?;
+        let mut stats = WriteStats::default();
+        stats.written = written.iter().filter(|w| **w).count();
+        stats.unchanged = written.len() - stats.written;
+        stats.removed = remove(dir, &stale.remove)?;
+        stats.left = stale.left;
+
+        // The record: what it said, less what is gone or no longer strata's, and every file
+        // of this tree.
+        let mut next = record.unwrap_or_default();
+        for path in stale.remove.iter().chain(&stale.forget) {
+            next.remove(path);
+        }
+        for ((rel, _), (_, hash)) in files.iter().zip(plans) {
+            next.insert((*rel).clone(), hash);
+        }
+        write_record(dir, &next)?;
+        Ok(stats)
+    }
+}
+
+/// Writes one file as planned; whether it wrote.
+fn write_file(path: &Path, bytes: &[u8], plan: &Plan) -> Result<bool, WriteError> {
+    match plan {
+        Plan::Unchanged => Ok(false),
+        Plan::Replace => {
+            // Replace beside the target and rename, so a reader never sees half a file.
+            let parent = path.parent().unwrap_or(path);
+            let mut tmp = tempfile::NamedTempFile::new_in(parent).map_err(io(parent))?;
+            tmp.write_all(bytes).map_err(io(path))?;
+            tmp.persist(path).map_err(|e| WriteError::Io {
+                path: path.to_path_buf(),
+                source: e.error,
+            })?;
+            Ok(true)
+        }
+        // A new file: nothing to protect, so one write.
+        Plan::New => create_new(path, bytes).map(|()| true),
+    }
+}
+
+/// The files a write removes and leaves.
+#[derive(Default)]
+struct Stale {
+    /// Recorded, in the layout, and as strata wrote them.
+    remove: Vec<String>,
+    /// Left where they are, with why.
+    left: Vec<Left>,
+    /// Recorded, but gone or no longer as strata wrote them: out of the record.
+    forget: Vec<String>,
+}
+
+/// Whether `path` is under one of `roots` (a directory ending in '/', or one file).
+fn is_owned(path: &str, roots: &[&str]) -> bool {
+    roots
+        .iter()
+        .any(|r| r.is_empty() || (r.ends_with('/') && path.starts_with(r)) || path == *r)
+}
+
+/// Decides which files under the `owned` paths of `dir` that `tree` does not hold are removed.
+fn stale<'p>(
+    dir: &Path,
+    tree: &OutputTree,
+    owned: &'p [String],
+    record: Option<&'p BTreeMap<String, String>>,
+    checked: &mut BTreeSet<&'p str>,
+) -> Result<Stale, WriteError> {
+    // Only roots of the layout's shapes: a cache index may have been planted too.
+    let is_root = |r: &str| {
+        layout::place(r).is_some()
+            || r.strip_suffix('/').is_some_and(|dir| {
+                dir.split('/')
+                    .all(|s| crate::load::is_dns_label(s) && !layout::is_reserved(s))
+            })
+    };
+    let roots: Vec<&str> = if owned.iter().any(String::is_empty) {
+        vec![""]
+    } else {
+        owned
+            .iter()
+            .map(String::as_str)
+            .filter(|r| is_root(r))
+            .collect()
+    };
+    let mut out = Stale::default();
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    // What the record says strata wrote: removed if it is still as written.
+    if let Some(record) = record {
+        let candidates: Vec<(&String, &String)> = record
+            .iter()
+            .filter(|(path, _)| is_owned(path, &roots) && !tree.files.contains_key(*path))
+            .collect();
+        for (path, hash) in candidates {
+            seen.insert(path.clone());
+            check_dirs(dir, std::iter::once(path.as_str()), checked)?;
+            let full = dir.join(path);
+            match std::fs::symlink_metadata(&full) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => out.forget.push(path.clone()),
+                Err(e) => return Err(io(&full)(e)),
+                Ok(m) if !m.file_type().is_file() => {
+                    out.forget.push(path.clone());
+                    out.left.push(Left {
+                        path: path.clone(),
+                        why: LeftWhy::NotAFile,
+                    });
+                }
+                Ok(_) => {
+                    let bytes = read_no_follow(&full).map_err(io(&full))?;
+                    if sha256(&bytes) == *hash {
+                        out.remove.push(path.clone());
+                    } else {
+                        out.forget.push(path.clone());
+                        out.left.push(Left {
+                            path: path.clone(),
+                            why: LeftWhy::Changed,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    // Whatever else is there: left, and said.
+    for root in roots {
+        if !root.is_empty() && !root.ends_with('/') {
+            continue;
+        }
+        let start = dir.join(root);
+        match std::fs::symlink_metadata(&start) {
+            Ok(m) if m.file_type().is_dir() => {}
+            _ => continue,
+        }
+        for entry in walkdir::WalkDir::new(&start).follow_links(false) {
+            let entry = entry.map_err(|e| WriteError::Io {
+                path: e.path().unwrap_or(&start).to_path_buf(),
+                source: e
+                    .into_io_error()
+                    .unwrap_or_else(|| std::io::Error::other("walk failed")),
+            })?;
+            if entry.file_type().is_dir() {
+                continue;
+            }
+            let Some(rel) = crate::world::relative_slash(entry.path(), dir) else {
+                continue;
+            };
+            if rel == MARKER
+                || rel.starts_with(CACHE_DIR)
+                || tree.files.contains_key(&rel)
+                || seen.contains(&rel)
+            {
+                continue;
+            }
+            out.left.push(Left {
+                path: rel,
+                why: LeftWhy::NotRecorded,
+            });
+        }
+    }
+    out.left.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(out)
+}
+
+/// Removes `paths` under `dir`, then the directories that left empty. Returns how many files
+/// went.
+fn remove(dir: &Path, paths: &[String]) -> Result<usize, WriteError> {
+    let mut removed = 0;
+    let mut dirs = BTreeSet::new();
+    for rel in paths {
+        let path = dir.join(rel);
+        match std::fs::remove_file(&path) {
+            Ok(()) => removed += 1,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(&path)(e)),
+        }
+        let mut parent = rel.rsplit_once('/').map(|(p, _)| p);
+        while let Some(p) = parent {
+            dirs.insert(p.to_string());
+            parent = p.rsplit_once('/').map(|(p, _)| p);
+        }
+    }
+    // Deepest first, so a directory emptied by its children goes too.
+    for d in dirs.iter().rev() {
+        let path = dir.join(d);
+        if std::fs::read_dir(&path).is_ok_and(|mut r| r.next().is_none()) {
+            let _ = std::fs::remove_dir(&path);
+        }
+    }
+    Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree(files: &[(&str, &str)]) -> OutputTree {
+        OutputTree {
+            files: files
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
+                .collect(),
+        }
+    }
+
+    const X: &str = "dev/c1/app/configmap-x.yaml";
+    const Y: &str = "dev/c1/app/configmap-y.yaml";
+    const Z: &str = "dev/c2/app/configmap-z.yaml";
+
+    #[test]
+    fn writes_only_what_changed_and_removes_what_is_gone() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let all = vec![String::new()];
+        let s = write_tree(&out, &tree(&[(X, "1"), (Y, "2")]), &all).unwrap();
+        assert_eq!((s.written, s.unchanged, s.removed), (2, 0, 0));
+        let s = write_tree(&out, &tree(&[(X, "1"), (Z, "3")]), &all).unwrap();
+        assert_eq!(
+            s,
+            WriteStats {
+                written: 1,
+                unchanged: 1,
+                removed: 1,
+                left: vec![],
+            }
+        );
+        assert!(!out.join(Y).exists());
+        let back = read_tree(&out).unwrap();
+        assert_eq!(back, tree(&[(X, "1"), (Z, "3")]));
+    }
+
+    #[test]
+    fn refuses_a_directory_it_did_not_create() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("thesis.tex"), "precious").unwrap();
+        let e = write_tree(dir.path(), &tree(&[(X, "1")]), &[String::new()]).unwrap_err();
+        assert!(e.to_string().contains("strata did not create it"), "{e}");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("thesis.tex")).unwrap(),
+            "precious"
+        );
+    }
+
+    #[test]
+    fn only_owned_paths_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        write_tree(&out, &tree(&[(X, "1"), (Z, "2")]), &[String::new()]).unwrap();
+        let s = write_tree(&out, &tree(&[]), &["dev/c1/".to_string()]).unwrap();
+        assert_eq!(s.removed, 1);
+        assert!(out.join(Z).exists());
+    }
+
+    #[test]
+    fn a_removed_file_takes_the_directories_it_leaves_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let all = vec![String::new()];
+        write_tree(&out, &tree(&[(X, "1"), (Z, "2")]), &all).unwrap();
+        // c1 is gone: its file is owned by path, as a cached render lists it.
+        let s = write_tree(
+            &out,
+            &tree(&[(Z, "2")]),
+            &[X.to_string(), "dev/c2/".to_string()],
+        )
+        .unwrap();
+        assert_eq!((s.written, s.unchanged, s.removed), (0, 1, 1));
+        assert!(!out.join("dev/c1").exists(), "empty directories are left");
+        assert!(out.join(Z).is_file());
+        assert!(out.join(MARKER).is_file());
+    }
+
+    /// A directory that looks like strata's: a marker and a record written by someone else.
+    fn planted(record: &str) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(MARKER), "").unwrap();
+        std::fs::create_dir_all(dir.path().join(CACHE_DIR)).unwrap();
+        std::fs::write(dir.path().join(CACHE_DIR).join(RECORD), record).unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_planted_record_deletes_only_files_of_the_layout_with_the_recorded_bytes() {
+        let mine = "dev/c1/app/configmap-mine.yaml";
+        let known = "dev/c1/app/configmap-known.yaml";
+        let record = format!(
+            "{RECORD_HEADER}\n{} {mine}\n{} {known}\n{} notes.txt\n{} ../outside.yaml\n",
+            sha256(b"what the planter guessed"),
+            sha256(b"known bytes"),
+            sha256(b"notes"),
+            sha256(b"outside"),
+        );
+        let dir = planted(&record);
+        let out = dir.path();
+        for (path, bytes) in [
+            (mine, "my work"),
+            (known, "known bytes"),
+            ("notes.txt", "notes"),
+        ] {
+            std::fs::create_dir_all(out.join(path).parent().unwrap()).unwrap();
+            std::fs::write(out.join(path), bytes).unwrap();
+        }
+        std::fs::write(dir.path().parent().unwrap().join("outside.yaml"), "outside").ok();
+        let s = write_tree(out, &tree(&[]), &[String::new()]).unwrap();
+        assert_eq!(s.removed, 1, "only the file whose bytes the record knew");
+        assert!(!out.join(known).exists());
+        assert_eq!(std::fs::read_to_string(out.join(mine)).unwrap(), "my work");
+        assert_eq!(
+            std::fs::read_to_string(out.join("notes.txt")).unwrap(),
+            "notes"
+        );
+        let left: Vec<(&str, LeftWhy)> = s.left.iter().map(|l| (l.path.as_str(), l.why)).collect();
+        assert_eq!(
+            left,
+            [
+                (mine, LeftWhy::Changed),
+                ("notes.txt", LeftWhy::NotRecorded)
+            ]
+        );
+    }
+
+    #[test]
+    fn without_a_record_nothing_is_removed_and_what_is_left_is_said() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        write_tree(&out, &tree(&[(X, "1"), (Y, "2")]), &[String::new()]).unwrap();
+        std::fs::remove_file(out.join(CACHE_DIR).join(RECORD)).unwrap();
+        let s = write_tree(&out, &tree(&[(X, "1")]), &[String::new()]).unwrap();
+        assert_eq!(s.removed, 0);
+        assert!(out.join(Y).is_file());
+        assert_eq!(
+            s.left,
+            [Left {
+                path: Y.into(),
+                why: LeftWhy::NotRecorded
+            }]
+        );
+        // The record is back, with what this write wrote.
+        assert_eq!(read_record(&out).unwrap().keys().collect::<Vec<_>>(), [X]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_in_the_output_stops_the_write_before_anything_is_written() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("configmap-x.yaml"), "precious").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        write_tree(&out, &tree(&[(Z, "2")]), &[String::new()]).unwrap();
+        // A directory and a file of the layout, each a link out.
+        std::fs::create_dir_all(out.join("dev/c1")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), out.join("dev/c1/app")).unwrap();
+        let e = write_tree(&out, &tree(&[(Z, "3"), (X, "1")]), &[String::new()]).unwrap_err();
+        assert!(
+            e.to_string().contains("dev/c1/app is a symbolic link"),
+            "{e}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(out.join(Z)).unwrap(),
+            "2",
+            "nothing written"
+        );
+        assert_eq!(
+            std::fs::read_to_string(outside.path().join("configmap-x.yaml")).unwrap(),
+            "precious"
+        );
+        std::fs::remove_file(out.join("dev/c1/app")).unwrap();
+        std::fs::create_dir_all(out.join("dev/c1/app")).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("configmap-x.yaml"), out.join(X)).unwrap();
+        let e = write_tree(&out, &tree(&[(X, "1")]), &[String::new()]).unwrap_err();
+        assert!(e.to_string().contains(X), "{e}");
+        assert_eq!(
+            std::fs::read_to_string(outside.path().join("configmap-x.yaml")).unwrap(),
+            "precious"
+        );
+    }
+}

@@ -1,0 +1,82 @@
+//! What the repositories say that every workflow asks: the source compiled at a commit, its
+//! settings there, the drySha a branch records, and the promotion policy in force.
+
+use git2::Repository;
+
+use crate::compile::{Compiled, Selection};
+use crate::git::output::{self};
+use crate::git::source::SourceRepo;
+use crate::git::{resolve, short, world_at};
+use crate::load::Settings;
+use crate::promote::error::PromotionError;
+use crate::promote::gates::policy::InForce;
+
+/// Compiles the platform as of a commit of the source repository.
+pub(crate) fn compile_at(source: &SourceRepo, rev: &str) -> Result<Compiled, PromotionError> {
+    let world = world_at(&source.repo, &source.prefix, rev)?;
+    crate::compile::compile(&world, &Selection::default()).map_err(|f| PromotionError::Render {
+        rev: rev.to_string(),
+        failure: Box::new(f),
+    })
+}
+
+/// The settings (strata.yaml) as of a commit of the source repository.
+pub(crate) fn settings_at(source: &SourceRepo, rev: &str) -> Result<Settings, PromotionError> {
+    let world = world_at(&source.repo, &source.prefix, rev)?;
+    crate::load::load(&world)
+        .map(|s| s.settings)
+        .map_err(|f| PromotionError::Render {
+            rev: rev.to_string(),
+            failure: Box::new(f),
+        })
+}
+
+/// The drySha `branch` records now, if the branch exists and was written by strata.
+pub(crate) fn dry_sha_of(out: &Repository, branch: &str) -> Result<Option<String>, PromotionError> {
+    Ok(match output::tip(out, branch)? {
+        Some(c) => output::metadata_of(out, &c)?.map(|m| m.dry_sha),
+        None => None,
+    })
+}
+
+/// The policy in force for `env` (see [`crate::promote::gates::policy`]), and the settings whose
+/// `identities:` apply: those at the drySha `env/<e>` runs, else `proposed`.
+pub(crate) fn policy_for(
+    source: &SourceRepo,
+    out: &Repository,
+    env: &str,
+    proposed: &Settings,
+) -> Result<(InForce, Settings), PromotionError> {
+    let branch = format!("env/{env}");
+    let running = match dry_sha_of(out, &branch)? {
+        Some(sha) => {
+            if resolve(&source.repo, &sha).is_err() {
+                return Err(PromotionError::MissingHistory(format!(
+                    "{branch} runs drySha {}, which the source repository {} does not have, so strata cannot read the promotion policy in force\nhint: fetch it (`git -C {} fetch origin`), or pass the source repository {branch} was published from",
+                    short(&sha),
+                    source.path(),
+                    source.path()
+                )));
+            }
+            Some(settings_at(source, &sha)?)
+        }
+        None => None,
+    };
+    let has_next = output::tip(out, &format!("{branch}-next"))?.is_some();
+    let in_force = crate::promote::gates::policy::in_force(
+        env,
+        running.as_ref().and_then(|s| s.promotion.as_ref()),
+        proposed.promotion.as_ref(),
+        has_next,
+    );
+    Ok((in_force, running.unwrap_or_else(|| proposed.clone())))
+}
+
+/// Which branch publish writes an environment to under the policy in force.
+pub(crate) fn publish_branch(policy: &InForce, environment: &str) -> String {
+    if policy.gated {
+        format!("env/{environment}-next")
+    } else {
+        format!("env/{environment}")
+    }
+}

@@ -1,0 +1,499 @@
+//! `verify-promotion`: the gates of promoting `env/<e>-next` into `env/<e>`, judged from git
+//! alone with the pure gates of [`crate::promote::gates`].
+
+use git2::Repository;
+use jiff::Timestamp;
+use serde::Serialize;
+
+use crate::compare::check::{TreeDrift, compare};
+use crate::emit::OutputTree;
+use crate::git::output::{self, METADATA_FILE};
+use crate::git::short;
+use crate::git::source::{Ancestry, SourceRepo};
+use crate::promote::error::{PromotionError, require_history};
+use crate::promote::gates::approvals::{Approval, Member, Role, four_eyes, read_approvals};
+use crate::promote::gates::break_glass::{BreakGlass, required_approvers};
+use crate::promote::gates::calendar::Calendar;
+use crate::promote::gates::gate::{Gate, GateName};
+use crate::promote::gates::identity::{Identities, Identity};
+use crate::promote::history::FindingsCache;
+use crate::promote::landing::landing;
+use crate::promote::repos::{compile_at, policy_for, settings_at};
+
+/// What the gates are asked.
+#[derive(Clone, Debug)]
+pub(crate) struct PromotionRequest {
+    pub(crate) environment: String,
+    pub(crate) now: Timestamp,
+    /// The content of the `--approvals` file.
+    pub(crate) approvals: Option<String>,
+    pub(crate) promoter: Option<Identity>,
+    pub(crate) emergency: Option<String>,
+}
+
+/// The verdict of the gates, with the evidence a promotion commit records.
+#[derive(Debug, Serialize)]
+pub(crate) struct Verification {
+    pub(crate) environment: String,
+    pub(crate) previous: String,
+    /// The drySha proposed on `env/<e>-next`.
+    pub(crate) proposed: String,
+    pub(crate) proposed_subject: String,
+    /// The drySha `env/<e>` has now, if any.
+    pub(crate) active: Option<String>,
+    /// The `-next` commit the approvals must be on.
+    pub(crate) head: String,
+    pub(crate) gates: Vec<Gate>,
+    #[serde(skip)]
+    pub(crate) soaked_in: Option<String>,
+    pub(crate) approvers: Vec<String>,
+    pub(crate) emergency: Option<String>,
+    pub(crate) tree_digest: String,
+    /// The reason of a proposal that rolls the environment back, from its `Rollback:` trailer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) rollback: Option<String>,
+}
+
+impl Verification {
+    pub(crate) fn open(&self) -> bool {
+        self.gates.iter().all(|g| g.open)
+    }
+}
+
+/// Checks every gate of promoting `env/<e>-next` into `env/<e>`.
+pub(crate) fn verify(
+    source: &SourceRepo,
+    out: &Repository,
+    req: &PromotionRequest,
+) -> Result<Verification, PromotionError> {
+    verify_with(source, out, req, &mut FindingsCache::default())
+}
+
+pub(crate) fn verify_with(
+    source: &SourceRepo,
+    out: &Repository,
+    req: &PromotionRequest,
+    history: &mut FindingsCache,
+) -> Result<Verification, PromotionError> {
+    require_history(source, out)?;
+    let env = &req.environment;
+    let next_branch = format!("env/{env}-next");
+    let Some(next) = output::tip(out, &next_branch)? else {
+        return Err(PromotionError::Policy(format!(
+            "there is no branch {next_branch} in the output repository: nothing is proposed for {env}; run `strata publish` first"
+        )));
+    };
+    let Some(meta) = output::metadata_of(out, &next)? else {
+        return Err(PromotionError::Policy(format!(
+            "{next_branch} has no {METADATA_FILE}; it was not written by strata publish"
+        )));
+    };
+    let proposed = meta.dry_sha.clone();
+    let active_commit = output::tip(out, &format!("env/{env}"))?;
+    let active = match &active_commit {
+        Some(c) => output::metadata_of(out, c)?.map(|m| m.dry_sha),
+        None => None,
+    };
+    // The policy that guards a change is the one already in force: a change cannot relax the
+    // rules it is judged by (see `crate::promote::gates::policy`).
+    let proposed_settings = settings_at(source, &proposed)?;
+    let (policy, settings) = policy_for(source, out, env, &proposed_settings)?;
+    let Some(previous) = policy.previous.clone() else {
+        return Err(PromotionError::Policy(format!(
+            "{next_branch} exists, so `{env}` is gated, but no promotion policy in force names the environment it is promoted from: strata.yaml has no `promotion:` section, or `{env}` is first or missing in promotion.order, both in the drySha {} runs and in {}\nhint: put `{env}` back after the environment it soaks in (promotion.order in strata.yaml), commit and publish",
+            format_args!("env/{env}"),
+            short(&proposed)
+        )));
+    };
+
+    let mut gates = Vec::new();
+
+    // 0. History: the branches the gates read moved only forward, and so does the environment.
+    let rollback = crate::promote::history::trailer_map(next.message().unwrap_or(""))
+        .get("rollback")
+        .and_then(|v| v.first().cloned());
+    let step = Step {
+        env,
+        previous: &previous,
+        proposed: &proposed,
+        active: active.as_deref(),
+        rollback,
+    };
+    let (history_gate, rollback) = history_gate(source, out, history, step)?;
+    gates.push(history_gate);
+
+    // 1. Reproducible.
+    let compiled = compile_at(source, &proposed)?;
+    let expected = OutputTree {
+        files: compiled.tree.environment(env),
+    };
+    let mut actual = OutputTree {
+        files: output::files_of(out, &next.tree()?)?,
+    };
+    actual.files.remove(METADATA_FILE);
+    let drift = compare(&expected, &actual);
+    let unusual = output::unusual_entries(out, &next.tree()?)?;
+    gates.push(reproducible_gate(&drift, &unusual, &proposed, &next_branch));
+
+    // 2. Soaked.
+    let emergency = match &req.emergency {
+        Some(reason) => {
+            Some(BreakGlass::new(reason).map_err(|e| PromotionError::Policy(e.to_string()))?)
+        }
+        None => None,
+    };
+    let soak = policy.soak.clone();
+    let mut holidays: Vec<jiff::civil::Date> = Vec::new();
+    for h in &soak.holidays {
+        match h.parse() {
+            Ok(d) => holidays.push(d),
+            Err(e) => {
+                return Err(PromotionError::Policy(format!(
+                    "promotion.soak.holidays: `{h}` is not a date ({e}); write dates like 2026-12-24"
+                )));
+            }
+        }
+    }
+    let calendar = Calendar::new(&soak.timezone, soak.workdays.as_deref(), &holidays)
+        .map_err(|e| PromotionError::Policy(e.to_string()))?;
+    let prev_branch = format!("env/{previous}");
+    let landing = landing(source, out, &prev_branch, &proposed)?;
+    let mut soak_gate = Gate::soaked(
+        &calendar,
+        landing.as_ref().map(|l| l.at),
+        req.now,
+        soak.working_days,
+        emergency.as_ref(),
+    );
+    let mut soaked_in = None;
+    match &landing {
+        Some(l) if !l.still_there => {
+            soak_gate.open = emergency.is_some();
+            soak_gate.summary = format!(
+                "{prev_branch} no longer contains {}: it now runs {}, which does not descend from it (a revert?)",
+                short(&proposed),
+                short(&l.current)
+            );
+        }
+        Some(l) if l.untrusted.is_some() => {
+            soak_gate.open = emergency.is_some();
+            soak_gate.summary = format!(
+                "{}; the soak is not counted from a time that cannot be true. Find out who rewrote {prev_branch}, and publish again (the soak starts then), or promote with --emergency",
+                l.untrusted.as_deref().unwrap_or_default()
+            );
+        }
+        Some(l) => {
+            soaked_in = Some(format!(
+                "{prev_branch}@{} since {} ({} working days)",
+                short(&l.commit),
+                l.at.to_zoned_datetime(calendar_tz(&soak.timezone))
+                    .strftime(&format!("%Y-%m-%d %H:%M {}", soak.timezone)),
+                calendar.soaked(l.at, req.now)
+            ));
+        }
+        None => {
+            if out.find_reference(output::NOTES_REF).is_err() {
+                soak_gate.summary = format!(
+                    "{} is not on {prev_branch} yet, and this clone has no {}: if a publish left {prev_branch} as it was, the arrival is recorded there; fetch it: git fetch origin '+refs/notes/*:refs/notes/*'; soaked 0 of {} working days",
+                    short(&proposed),
+                    output::NOTES_REF,
+                    soak.working_days
+                );
+            }
+        }
+    }
+    gates.push(soak_gate);
+
+    // 3. Four eyes.
+    let identities = Identities::new(&settings.identities);
+    let mut members: Vec<Member> = Vec::new();
+    for c in source.range(&proposed, active.as_deref())? {
+        let author = Identity::new(
+            c.author().name().unwrap_or(""),
+            c.author().email().unwrap_or(""),
+        );
+        let committer = Identity::new(
+            c.committer().name().unwrap_or(""),
+            c.committer().email().unwrap_or(""),
+        );
+        members.extend(Member::of_commit(
+            author,
+            committer,
+            c.message().unwrap_or(""),
+        ));
+    }
+    let promoter = req.promoter.clone().or_else(|| {
+        let cfg = source.repo.config().ok()?;
+        let email = cfg.get_string("user.email").ok()?;
+        let name = cfg.get_string("user.name").unwrap_or_default();
+        Some(Identity::new(&name, &email))
+    });
+    if let Some(p) = promoter {
+        members.push(Member {
+            role: Role::Promoter,
+            identity: identities.resolve(p),
+        });
+    }
+    let head = next.id().to_string();
+    let approvals: Vec<Approval> = match &req.approvals {
+        Some(text) => read_approvals(text, &head, &identities)
+            .map_err(|e| PromotionError::Policy(format!("--approvals: {e}")))?,
+        None => Vec::new(),
+    };
+    // `Approved-by:` trailers on the proposed commit count as well, for forges that record
+    // reviews in git.
+    let mut approvals = approvals;
+    approvals.extend(crate::promote::gates::approvals::approved_by(
+        next.message().unwrap_or(""),
+        &identities,
+    ));
+    let distinct = policy.distinct;
+    let result = four_eyes(
+        &members,
+        &approvals,
+        required_approvers(distinct, emergency.as_ref()),
+    );
+    let approvers = result
+        .approvers
+        .iter()
+        .map(|a| format!("{} <{}>", a.identity.name, a.identity.email))
+        .collect();
+    gates.push(Gate::four_eyes(&result));
+
+    // 4. Break-glass.
+    if let Some(e) = &emergency {
+        gates.push(Gate::break_glass(e, distinct));
+    }
+
+    Ok(Verification {
+        environment: env.clone(),
+        previous,
+        proposed,
+        proposed_subject: meta.subject.clone(),
+        active,
+        head,
+        gates,
+        soaked_in,
+        approvers,
+        emergency: emergency.map(|e| e.reason().to_string()),
+        tree_digest: meta.tree_digest.clone(),
+        rollback,
+    })
+}
+
+/// The promotion step the history gate judges: `env/<env>-next` proposes `proposed` where
+/// `env/<env>` runs `active`, and `previous` is the environment it soaks in.
+struct Step<'a> {
+    env: &'a str,
+    previous: &'a str,
+    proposed: &'a str,
+    active: Option<&'a str>,
+    /// The `Rollback:` reason the proposal was published with, if any.
+    rollback: Option<String>,
+}
+
+/// The history gate: `env/<e>`, `env/<e>-next` and the previous environment's branch hold
+/// everything recorded on them and their tips moved forward, and the proposal contains what
+/// `env/<e>` runs unless it was published as a rollback. Returns the rollback reason that
+/// applies.
+fn history_gate(
+    source: &SourceRepo,
+    out: &Repository,
+    history: &mut FindingsCache,
+    step: Step<'_>,
+) -> Result<(Gate, Option<String>), PromotionError> {
+    let Step {
+        env,
+        previous,
+        proposed,
+        active,
+        rollback,
+    } = step;
+    use crate::promote::history::FindingKind;
+    let branches = [
+        format!("env/{env}"),
+        format!("env/{env}-next"),
+        format!("env/{previous}"),
+    ];
+    let tips: Vec<String> = branches
+        .iter()
+        .filter_map(|b| output::tip(out, b).ok().flatten())
+        .map(|c| c.id().to_string())
+        .collect();
+    let mut details = Vec::new();
+    for e in [env, previous] {
+        for f in history.of(source, out, e)? {
+            let at_tip = f.commit.as_ref().is_some_and(|c| tips.contains(c));
+            let counts = match f.kind {
+                FindingKind::Rewritten => true,
+                FindingKind::MovedBack => at_tip,
+                FindingKind::Untrustworthy => false,
+            };
+            if counts && branches.contains(&f.branch) && !details.contains(&f.message) {
+                details.push(f.message);
+            }
+        }
+    }
+    let mut applies = None;
+    if let Some(active) = active {
+        match source.ancestry(proposed, active) {
+            Ancestry::Forward => {}
+            _ if rollback.is_some() => applies = rollback,
+            how => details.push(format!(
+                "env/{env}-next proposes {}, which {} {} that env/{env} runs: promoting it would roll env/{env} back; publish it with --rollback \"reason\" to do that on purpose",
+                short(proposed),
+                if how == Ancestry::Older {
+                    "is older than"
+                } else {
+                    "does not contain"
+                },
+                short(active)
+            )),
+        }
+    }
+    let names = branches.join(", ");
+    let gate = if details.is_empty() {
+        Gate {
+            name: GateName::History,
+            open: true,
+            summary: match &applies {
+                Some(reason) => {
+                    format!("{names} moved only forward; this proposal is a rollback: {reason}")
+                }
+                None => format!("{names} moved only forward"),
+            },
+            details: Vec::new(),
+        }
+    } else {
+        Gate {
+            name: GateName::History,
+            open: false,
+            summary: format!(
+                "{} problem(s) in the history of {names}; find out who rewrote it, and restore it from the forge before promoting",
+                details.len()
+            ),
+            details,
+        }
+    };
+    Ok((gate, applies))
+}
+
+fn calendar_tz(name: &str) -> jiff::tz::TimeZone {
+    jiff::tz::TimeZone::get(name).unwrap_or(jiff::tz::TimeZone::UTC)
+}
+
+/// Whole trees are compared: the bytes of every file, and the mode and type of every entry.
+fn reproducible_gate(drift: &TreeDrift, unusual: &[String], proposed: &str, branch: &str) -> Gate {
+    if drift.is_clean() && unusual.is_empty() {
+        return Gate {
+            name: GateName::Reproducible,
+            open: true,
+            summary: format!("re-rendering {} gives exactly {branch}", short(proposed)),
+            details: Vec::new(),
+        };
+    }
+    let mut details = Vec::new();
+    details.extend(
+        drift
+            .changed
+            .iter()
+            .map(|p| format!("changed by hand: {p}")),
+    );
+    details.extend(drift.missing.iter().map(|p| format!("missing: {p}")));
+    details.extend(
+        drift
+            .extra
+            .iter()
+            .map(|p| format!("not rendered by strata: {p}")),
+    );
+    details.extend(unusual.iter().cloned());
+    let modes = if unusual.is_empty() {
+        String::new()
+    } else {
+        format!(
+            ", {} with a mode or type publish never writes",
+            unusual.len()
+        )
+    };
+    Gate {
+        name: GateName::Reproducible,
+        open: false,
+        summary: format!(
+            "{branch} differs from a re-render of {}: {} changed, {} missing, {} extra{modes}; re-publish from source instead of editing the branch",
+            short(proposed),
+            drift.changed.len(),
+            drift.missing.len(),
+            drift.extra.len()
+        ),
+        details,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::promote::fixture::{Repos, at};
+
+    /// The platform published at [`START`], and the request to promote it to prod at `now`.
+    fn published(approvals: Option<&str>, now: &str) -> (Repos, PromotionRequest) {
+        let repos = Repos::published();
+        let request = PromotionRequest {
+            environment: "prod".into(),
+            now: at(now),
+            approvals: approvals.map(str::to_string),
+            promoter: Some(Identity::new("Paula Promoter", "paula@example.com")),
+            emergency: None,
+        };
+        (repos, request)
+    }
+
+    fn gates(v: &Verification) -> Vec<(GateName, bool)> {
+        v.gates.iter().map(|g| (g.name, g.open)).collect()
+    }
+
+    #[test]
+    fn a_fresh_proposal_is_reproducible_but_neither_soaked_nor_approved() {
+        let (repos, request) = published(None, "2026-11-03T09:00:00Z");
+        let v = verify(&repos.source, &repos.out, &request).expect("verifies");
+        assert!(!v.open());
+        assert_eq!(
+            gates(&v),
+            [
+                (GateName::History, true),
+                (GateName::Reproducible, true),
+                (GateName::Soaked, false),
+                (GateName::FourEyes, false),
+            ]
+        );
+        let soaked = &v.gates[2];
+        assert!(
+            soaked.summary.contains("of 5 working days"),
+            "{}",
+            soaked.summary
+        );
+        assert_eq!(v.previous, "dev");
+        assert_eq!(v.active, None);
+    }
+
+    #[test]
+    fn after_five_working_days_and_an_approval_from_someone_else_every_gate_is_open() {
+        let approvals = r#"[{"name": "Bob Reviewer", "email": "bob@example.com"}]"#;
+        let (repos, request) = published(Some(approvals), "2026-11-10T09:00:00Z");
+        let v = verify(&repos.source, &repos.out, &request).expect("verifies");
+        assert!(v.open(), "{:#?}", v.gates);
+        assert_eq!(v.approvers, ["Bob Reviewer <bob@example.com>"]);
+    }
+
+    #[test]
+    fn the_author_of_a_change_does_not_count_as_its_approver() {
+        let approvals = r#"[{"name": "Alice Author", "email": "alice@example.com"}]"#;
+        let (repos, request) = published(Some(approvals), "2026-11-10T09:00:00Z");
+        let v = verify(&repos.source, &repos.out, &request).expect("verifies");
+        assert_eq!(
+            gates(&v)
+                .into_iter()
+                .find(|(name, _)| *name == GateName::FourEyes),
+            Some((GateName::FourEyes, false))
+        );
+    }
+}
