@@ -33,6 +33,12 @@ pub trait World: Sync {
         None
     }
 
+    /// The allow-list this world's own strata.yaml may not widen, when its files may come from
+    /// someone not trusted to decide what strata runs: a pull request.
+    fn trusted_commands(&self) -> Option<&TrustedCommands> {
+        None
+    }
+
     fn read(&self, path: &str) -> Option<&[u8]> {
         self.files().get(path).map(Vec::as_slice)
     }
@@ -49,18 +55,38 @@ pub trait World: Sync {
     }
 }
 
+/// The `sources.commands` of a trusted revision (the base of a pull request), for a world
+/// whose strata.yaml a pull request may have changed. A command source of such a world runs
+/// only if both its own strata.yaml and these entries allow it, so a change cannot widen what
+/// strata runs in the same change that uses it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrustedCommands {
+    /// The entries, as strata.yaml writes them.
+    pub entries: Vec<String>,
+    /// Where they come from, for messages: "strata.yaml at origin/main".
+    pub from: String,
+}
+
 /// Files held in memory: a git commit's tree, or a test's fixture.
 #[derive(Clone, Debug, Default)]
 pub struct MemWorld {
     pub(crate) files: BTreeMap<String, Vec<u8>>,
     pub(crate) description: String,
+    pub(crate) trusted: Option<TrustedCommands>,
 }
 
 impl MemWorld {
+    /// This world, with a strata.yaml that may not widen `trusted`.
+    pub fn trusting(mut self, trusted: TrustedCommands) -> MemWorld {
+        self.trusted = Some(trusted);
+        self
+    }
+
     pub fn new(description: impl Into<String>) -> MemWorld {
         MemWorld {
             files: BTreeMap::new(),
             description: description.into(),
+            trusted: None,
         }
     }
 
@@ -79,6 +105,10 @@ impl World for MemWorld {
     fn describe(&self) -> String {
         self.description.clone()
     }
+
+    fn trusted_commands(&self) -> Option<&TrustedCommands> {
+        self.trusted.as_ref()
+    }
 }
 
 /// The working tree on disk, including uncommitted and untracked files.
@@ -86,9 +116,16 @@ impl World for MemWorld {
 pub struct FsWorld {
     root: PathBuf,
     files: BTreeMap<String, Vec<u8>>,
+    trusted: Option<TrustedCommands>,
 }
 
 impl FsWorld {
+    /// This world, with a strata.yaml that may not widen `trusted`.
+    pub fn trusting(mut self, trusted: TrustedCommands) -> FsWorld {
+        self.trusted = Some(trusted);
+        self
+    }
+
     /// Reads the source under `root`. Symlinks that leave the root and oversized files are
     /// errors that name the file.
     pub fn open(root: &Path) -> Result<FsWorld, Diagnostics> {
@@ -172,7 +209,11 @@ impl FsWorld {
             }
         }
         if diags.is_empty() {
-            Ok(FsWorld { root, files })
+            Ok(FsWorld {
+                root,
+                files,
+                trusted: None,
+            })
         } else {
             Err(diags)
         }
@@ -280,6 +321,10 @@ impl World for FsWorld {
 
     fn disk_root(&self) -> Option<&Path> {
         Some(&self.root)
+    }
+
+    fn trusted_commands(&self) -> Option<&TrustedCommands> {
+        self.trusted.as_ref()
     }
 }
 

@@ -880,3 +880,113 @@ fn an_external_ref_in_a_values_schema_says_what_to_do() {
     );
     insta::assert_snapshot!(err);
 }
+
+/// The minimal platform committed with `kubectl` alone allowed, then, uncommitted, a change that
+/// allows `sh` and makes `web` a command source that touches a file: the pull request of someone
+/// who wants their code run by CI. Returns the platform and the file the command would make.
+fn widening_change() -> (Platform, std::path::PathBuf) {
+    let p = Platform::minimal();
+    p.write(
+        "strata.yaml",
+        &format!(
+            "{}{}",
+            common::STRATA_YAML.replace("[kubectl, sh]", "[kubectl]"),
+            common::POLICIES_OFF
+        ),
+    );
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(p.path())
+            .env("GIT_AUTHOR_NAME", "a")
+            .env("GIT_AUTHOR_EMAIL", "a@example.com")
+            .env("GIT_COMMITTER_NAME", "a")
+            .env("GIT_COMMITTER_EMAIL", "a@example.com")
+            .output()
+            .expect("git");
+        assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
+    };
+    git(&["init", "-q", "-b", "main"]);
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "the platform"]);
+    let marker = p.path().join("ran");
+    p.write(
+        "strata.yaml",
+        &format!("{}{}", common::STRATA_YAML, common::POLICIES_OFF),
+    );
+    p.write(
+        "components/web/component.yaml",
+        &format!(
+            "{}source:\n  command: [sh, -c, 'touch {}; printf \"apiVersion: v1\\nkind: ConfigMap\\nmetadata: {{name: x}}\\n\"']\n",
+            common::WEB_COMPONENT,
+            marker.display()
+        ),
+    );
+    (p, marker)
+}
+
+#[test]
+fn diff_runs_only_the_commands_its_base_allows() {
+    let (p, marker) = widening_change();
+    let out = p.strata(&["diff"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("component `web` runs `sh`, which strata.yaml here allows (`sh`) but strata.yaml at HEAD does not"),
+        "{err}"
+    );
+    assert!(err.contains("components/web/component.yaml:7:13"), "{err}");
+    assert!(err.contains("strata diff --trust-head"), "{err}");
+    assert!(!marker.exists(), "the head's command ran");
+
+    // The person who wrote the change may run it on their own machine.
+    let out = p.strata(&["diff", "--trust-head"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        marker.exists(),
+        "--trust-head did not run the head's command"
+    );
+}
+
+#[test]
+fn render_and_validate_with_allow_from_run_only_what_that_revision_allows() {
+    let (p, marker) = widening_change();
+    for command in ["render", "validate"] {
+        let out = p.strata(&[command, "--allow-from", "main"]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{command}: {err}");
+        assert!(
+            err.contains(
+                "component `web` runs `sh`, which strata.yaml here allows (`sh`) but strata.yaml at main does not"
+            ),
+            "{command}: {err}"
+        );
+        assert!(!marker.exists(), "{command} ran the change's command");
+    }
+    let out = p.strata(&["render", "--allow-from", "no-such-branch"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--allow-from no-such-branch: no such revision"),
+        "{}",
+        stderr(&out)
+    );
+    // Without the flag the render is the author's own, and runs what strata.yaml allows.
+    let out = p.strata(&["render"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(marker.exists());
+}
+
+#[test]
+fn a_change_that_only_widens_the_allow_list_renders_and_diff_says_so() {
+    let (p, _) = widening_change();
+    p.write("components/web/component.yaml", common::WEB_COMPONENT);
+    let out = p.strata(&["render", "--allow-from", "main"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = p.strata(&["diff"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert_eq!(
+        err,
+        "warning: the head's strata.yaml allows `sh` as a command source, which strata.yaml at HEAD does not; no command source of the head ran it here, and none will in CI until the change to strata.yaml is merged on its own\n"
+    );
+}

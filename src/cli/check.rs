@@ -56,7 +56,7 @@ fn against_dir(
             against.display()
         );
     }
-    let world = match open::world(&context.root) {
+    let world = match open::world(context) {
         Ok(w) => w,
         Err(exit) => return Ok(exit),
     };

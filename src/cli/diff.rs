@@ -9,11 +9,11 @@ use crate::compare::diff::{self, DiffOptions};
 use crate::compile::Selection;
 use crate::emit::OutputTree;
 use crate::git;
-use crate::load::Promotion;
+use crate::load::{AllowList, Promotion};
 use crate::promote::gates::policy::in_force;
 use crate::world::{FsWorld, World};
 
-use super::open::Context;
+use super::open::{Context, trusted_commands_of};
 use super::report::{Exit, print_diagnostics};
 
 #[derive(clap::Args, Debug)]
@@ -40,6 +40,11 @@ pub(super) struct Args {
     /// Lines of context around each change.
     #[arg(long, value_name = "N", default_value_t = 3)]
     context: usize,
+    /// Run the head's command sources as its own strata.yaml allows, even where the base's
+    /// does not. By default the head runs only what both allow, so that a pull request cannot
+    /// widen what strata runs in CI. For a local diff of your own change; never in CI.
+    #[arg(long)]
+    trust_head: bool,
 }
 
 #[derive(Clone, Copy, Debug, Default, ValueEnum, PartialEq, Eq)]
@@ -93,9 +98,18 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
             return Ok(Exit::Failed);
         }
     };
+    // What the head may run: what --allow-from or else the base allows, unless told to trust it.
+    let trusted = match (&context.trusted, args.trust_head) {
+        (_, true) => None,
+        (Some(t), false) => Some(t.clone()),
+        (None, false) => Some(trusted_commands_of(&base_world, base_rev)),
+    };
     let head_world: Box<dyn World> = match &args.head {
         Some(rev) => match git::world_at(&repo, &prefix, rev) {
-            Ok(w) => Box::new(w),
+            Ok(w) => match trusted {
+                Some(t) => Box::new(w.trusting(t)),
+                None => Box::new(w),
+            },
             Err(e) => {
                 eprintln!(
                     "error: {e}\nhint: --head takes any git revision; leave it out to use the working tree"
@@ -104,10 +118,14 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
             }
         },
         None => match FsWorld::open(root) {
-            Ok(w) => Box::new(w),
+            Ok(w) => match trusted {
+                Some(t) => Box::new(w.trusting(t)),
+                None => Box::new(w),
+            },
             Err(d) => return Ok(print_diagnostics(&d, &Default::default())),
         },
     };
+
     // Both sides render at once; each also renders its clusters in parallel.
     let (b, h) = rayon::join(
         || render_side(&base_world, "base"),
@@ -121,6 +139,18 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
         Ok(t) => t,
         Err(exit) => return Ok(exit),
     };
+    // A reviewer should know that the change asks for more than its own CI ran.
+    if let (Some(trusted), Ok(settings)) = (
+        head_world.trusted_commands(),
+        crate::load::settings(head_world.as_ref()),
+    ) {
+        for entry in AllowList::widening(&settings.sources.commands, &trusted.entries) {
+            eprintln!(
+                "warning: the head's strata.yaml allows `{entry}` as a command source, which {} does not; no command source of the head ran it here, and none will in CI until the change to strata.yaml is merged on its own",
+                trusted.from
+            );
+        }
+    }
     // The base stands for what runs: a head that removes or reorders `promotion:` still
     // reaches the environments the base gates (the same rule as publish and the gates).
     let gated: Vec<String> = base_tree

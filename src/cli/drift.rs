@@ -39,7 +39,7 @@ pub(super) struct Args {
 
 pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
     let cluster = args.cluster.as_str();
-    let world = match open::world(&context.root) {
+    let world = match open::world(context) {
         Ok(w) => w,
         Err(exit) => return Ok(exit),
     };

@@ -57,6 +57,12 @@ struct Cli {
     #[arg(long, global = true, value_name = "TIME")]
     now: Option<String>,
 
+    /// Run a command source only if strata.yaml at REF allows it too (in pull-request CI:
+    /// --allow-from origin/main), so that a change cannot widen what strata runs in the same
+    /// change that uses it. `diff` does this with its base by default.
+    #[arg(long, global = true, value_name = "REF")]
+    allow_from: Option<String>,
+
     /// Print how long each stage of the compile took, on stderr.
     #[arg(long, global = true)]
     timings: bool,
@@ -201,9 +207,15 @@ fn dispatch(cli: Cli) -> Result<Exit> {
         | Command::Promote(promote::Args { gates, .. }) => gates.source.clone(),
         _ => None,
     };
+    let root = open::root(cli.root.as_deref().or(source.as_deref()))?;
+    let trusted = match &cli.allow_from {
+        Some(rev) => Some(open::trusted_commands(&root, rev)?),
+        None => None,
+    };
     let context = Context {
-        root: open::root(cli.root.as_deref().or(source.as_deref()))?,
+        root,
         now: now(cli.now.as_deref())?,
+        trusted,
     };
     match cli.command {
         Command::Render(args) => render::run(args, &context),

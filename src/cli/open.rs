@@ -13,7 +13,7 @@ use crate::load::{self, Source};
 use crate::merge::{self, Cluster};
 use crate::promote::gates::identity::Identity;
 use crate::promote::publish::Committer;
-use crate::world::{FsWorld, find_root};
+use crate::world::{FsWorld, TrustedCommands, World, find_root};
 
 use super::report::{Exit, print_compile, print_diagnostics, print_failure};
 
@@ -23,6 +23,8 @@ pub(crate) struct Context {
     pub(crate) root: PathBuf,
     /// `--now`, or the clock.
     pub(crate) now: Timestamp,
+    /// `--allow-from`: the allow-list the working tree's strata.yaml may not widen.
+    pub(crate) trusted: Option<TrustedCommands>,
 }
 
 /// The directory that holds strata.yaml: `--root` (or `--source`), else found upward from
@@ -50,9 +52,40 @@ pub(super) fn root(given: Option<&Path>) -> Result<PathBuf> {
     }
 }
 
-/// The files of the source repository at `root`, as they are on disk.
-pub(super) fn world(root: &Path) -> std::result::Result<FsWorld, Exit> {
-    FsWorld::open(root).map_err(|d| print_diagnostics(&d, &Default::default()))
+/// The files of the source repository, as they are on disk, trusting `--allow-from` if given.
+pub(super) fn world(context: &Context) -> std::result::Result<FsWorld, Exit> {
+    let world =
+        FsWorld::open(&context.root).map_err(|d| print_diagnostics(&d, &Default::default()))?;
+    Ok(match &context.trusted {
+        Some(trusted) => world.trusting(trusted.clone()),
+        None => world,
+    })
+}
+
+/// The `sources.commands` of strata.yaml at `rev` of the git repository that holds `root`. A
+/// revision without strata.yaml allows nothing.
+pub(super) fn trusted_commands(root: &Path, rev: &str) -> Result<TrustedCommands> {
+    let (repo, prefix) = crate::git::discover(root).with_context(|| {
+        format!("{} is not in a git repository\nhint: --allow-from names a git revision whose strata.yaml is trusted, e.g. origin/main", root.display())
+    })?;
+    let world = crate::git::world_at(&repo, &prefix, rev)
+        .with_context(|| format!("--allow-from {rev}: no such revision\nhint: name a branch, tag or commit, e.g. origin/main"))?;
+    Ok(trusted_commands_of(&world, rev))
+}
+
+/// The `sources.commands` of the strata.yaml of `world`, the revision `rev`; none when it has
+/// no strata.yaml or one that does not load.
+pub(super) fn trusted_commands_of(world: &dyn World, rev: &str) -> TrustedCommands {
+    match load::settings(world) {
+        Ok(settings) => TrustedCommands {
+            entries: settings.sources.commands,
+            from: format!("strata.yaml at {rev}"),
+        },
+        Err(_) => TrustedCommands {
+            entries: Vec::new(),
+            from: format!("{rev}, which has no valid strata.yaml,"),
+        },
+    }
 }
 
 /// Compiles `selection` of the source in `world`, printing warnings and timings, or the
@@ -70,7 +103,8 @@ pub(super) fn merged(
     root: &Path,
     wrote: merge::Wrote,
 ) -> std::result::Result<(Source, Vec<Cluster>), Exit> {
-    let world = world(root)?;
+    // Merging runs no command, so nothing here needs --allow-from.
+    let world = FsWorld::open(root).map_err(|d| print_diagnostics(&d, &Default::default()))?;
     let source = load::load(&world).map_err(|f| print_failure(&f))?;
     match merge::merge_all(&source, wrote) {
         Ok(clusters) => Ok((source, clusters)),

@@ -20,7 +20,7 @@ pub(super) enum PolicyWhat {
 
 pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
     let PolicyWhat::List = args.what;
-    let world = match open::world(&context.root) {
+    let world = match open::world(context) {
         Ok(w) => w,
         Err(exit) => return Ok(exit),
     };

@@ -140,7 +140,7 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
         shard: args.shard,
     };
     let opened = std::time::Instant::now();
-    let world = match open::world(root) {
+    let world = match open::world(context) {
         Ok(w) => w,
         Err(exit) => return Ok(exit),
     };

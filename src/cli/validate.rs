@@ -28,7 +28,10 @@ pub(super) enum ValidateFormat {
 pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
     let format = args.format;
     let world = match FsWorld::open(&context.root) {
-        Ok(w) => w,
+        Ok(w) => match &context.trusted {
+            Some(trusted) => w.trusting(trusted.clone()),
+            None => w,
+        },
         Err(d) => return failed(format, &d, &SourceTexts::default()),
     };
     match crate::compile::compile(&world, &Selection::default()) {

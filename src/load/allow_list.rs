@@ -138,6 +138,27 @@ impl AllowList {
         out
     }
 
+    /// The entries of `entries` that permit something no entry of `trusted` permits: an entry
+    /// is covered by a trusted one with the same first words (`sh` covers `sh -c`), and, for a
+    /// program strata knows, by any trusted entry of that program, since each permits the same.
+    pub(crate) fn widening<'e>(entries: &'e [String], trusted: &[String]) -> Vec<&'e String> {
+        let trusted: Vec<Vec<&str>> = trusted
+            .iter()
+            .map(|t| t.split_whitespace().collect())
+            .collect();
+        entries
+            .iter()
+            .filter(|entry| {
+                let words: Vec<&str> = entry.split_whitespace().collect();
+                !trusted.iter().any(|t| {
+                    words.starts_with(t)
+                        || (words.first() == t.first()
+                            && words.first().is_some_and(|p| known(p).is_some()))
+                })
+            })
+            .collect()
+    }
+
     /// Whether the component in `component_dir` may run `argv`.
     pub(crate) fn check(
         &self,
@@ -409,6 +430,25 @@ mod tests {
             .check(&words("python x"), "components/c", &world())
             .unwrap_err();
         assert_eq!(e.message, "runs `python`, which strata.yaml does not allow");
+    }
+
+    #[test]
+    fn an_entry_widens_what_no_trusted_entry_covers() {
+        let entries = |list: &[&str]| list.iter().map(|e| e.to_string()).collect::<Vec<_>>();
+        let head = entries(&["kubectl kustomize", "helm template", "sh -c", "python3"]);
+        assert_eq!(
+            AllowList::widening(&head, &entries(&["kubectl", "sh"])),
+            ["helm template", "python3"]
+        );
+        assert_eq!(
+            AllowList::widening(&entries(&["kubectl"]), &entries(&["kubectl kustomize"])),
+            Vec::<&String>::new()
+        );
+        assert_eq!(
+            AllowList::widening(&entries(&["sh"]), &entries(&["sh -c"])),
+            ["sh"]
+        );
+        assert_eq!(AllowList::widening(&entries(&["sh"]), &[]), ["sh"]);
     }
 
     #[test]

@@ -153,16 +153,18 @@ fn read_settings(
             }
             match serde_json::from_value::<Settings>(node.to_json()) {
                 Ok(s) => {
-                    let mistakes = AllowList::mistakes(&s.sources.commands);
-                    for (entry, why) in &mistakes {
-                        let at = s
-                            .sources
+                    let entry_at = |entry: &str| {
+                        s.sources
                             .commands
                             .iter()
                             .position(|e| e == entry)
                             .and_then(|n| node.pointer(&format!("/sources/commands/{n}")))
                             .or_else(|| node.pointer("/sources/commands"))
-                            .map_or(node.pos, |n| n.pos);
+                            .map_or(node.pos, |n| n.pos)
+                    };
+                    let mistakes = AllowList::mistakes(&s.sources.commands);
+                    for (entry, why) in &mistakes {
+                        let at = entry_at(entry);
                         diags.push(
                             Diagnostic::error(
                                 Code::CommandNotAllowed,
@@ -416,24 +418,53 @@ fn load_component(
                 None => DEFAULT_COMMAND_TIMEOUT,
                 Some(t) => parse_duration(t).unwrap_or(DEFAULT_COMMAND_TIMEOUT),
             };
-            if let Some(settings) = settings
-                && let Err(refusal) =
-                    AllowList::new(&settings.sources.commands).check(&cmd.command, &dir, world)
+            // Of a world a pull request may have changed, only the entries a trusted
+            // revision allows too count.
+            let entries = &settings.map_or(&[][..], |s| &s.sources.commands[..]);
+            let untrusted = world
+                .trusted_commands()
+                .map(|t| (AllowList::widening(entries, &t.entries), &t.from));
+            let allowed: Vec<String> = entries
+                .iter()
+                .filter(|e| !untrusted.as_ref().is_some_and(|(w, _)| w.contains(e)))
+                .cloned()
+                .collect();
+            if settings.is_some()
+                && let Err(refusal) = AllowList::new(&allowed).check(&cmd.command, &dir, world)
             {
                 let pos = node
                     .pointer("/source/command/0")
                     .map_or(node.pos, |n| n.pos);
-                let mut d = Diagnostic::error(
-                    Code::CommandNotAllowed,
-                    format!("component `{name}` {}", refusal.message),
-                )
-                .at(Span::new(&file, pos.line, pos.column));
-                if let Some(entry) = &refusal.entry {
-                    d = d.note(format!(
-                        "the entry `{entry}` of sources.commands in strata.yaml"
-                    ));
+                let program = cmd.command.first().map(String::as_str).unwrap_or_default();
+                let widened = untrusted.as_ref().and_then(|(widening, from)| {
+                    widening
+                        .iter()
+                        .find(|e| e.split_whitespace().next() == Some(program))
+                        .map(|e| (e, from))
+                });
+                if let Some((entry, from)) = widened {
+                    diags.push(
+                        Diagnostic::error(
+                            Code::CommandNotAllowed,
+                            format!("component `{name}` runs `{program}`, which strata.yaml here allows (`{entry}`) but {from} does not"),
+                        )
+                        .at(Span::new(&file, pos.line, pos.column))
+                        .note(format!("a command source runs only if both strata.yaml here and {from} allow it, so that a change cannot widen what strata runs in the same change that uses it"))
+                        .hint("merge the change to sources.commands on its own first, reviewed by the platform's owners; then this change renders (for a diff of your own change on your machine: strata diff --trust-head)"),
+                    );
+                } else {
+                    let mut d = Diagnostic::error(
+                        Code::CommandNotAllowed,
+                        format!("component `{name}` {}", refusal.message),
+                    )
+                    .at(Span::new(&file, pos.line, pos.column));
+                    if let Some(entry) = &refusal.entry {
+                        d = d.note(format!(
+                            "the entry `{entry}` of sources.commands in strata.yaml"
+                        ));
+                    }
+                    diags.push(d.hint(refusal.hint));
                 }
-                diags.push(d.hint(refusal.hint));
             }
             ComponentSource::Command {
                 argv: cmd.command,
