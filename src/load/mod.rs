@@ -21,7 +21,7 @@ pub use ignore_rule::IgnoreRule;
 pub(crate) use layer::{ClusterFile, Layer};
 #[cfg(test)]
 pub(crate) use settings::Approvals;
-pub(crate) use settings::{Promotion, Settings, Soak};
+pub(crate) use settings::{Freeze, Health, MajorChanges, Promotion, Settings, Soak, Window};
 
 use crate::diag::{Code, Diagnostic, Diagnostics, Failure, SourceTexts, Span};
 use crate::world::World;
