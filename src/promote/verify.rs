@@ -14,8 +14,10 @@ use crate::promote::error::{PromotionError, require_history};
 use crate::promote::gates::approvals::{Approval, Member, Role, four_eyes, read_approvals};
 use crate::promote::gates::break_glass::{BreakGlass, required_approvers};
 use crate::promote::gates::calendar::Calendar;
+use crate::promote::gates::change_class::{MajorEvidence, classify};
 use crate::promote::gates::gate::{Gate, GateName};
 use crate::promote::gates::identity::{Identities, Identity};
+use crate::promote::gates::window::{WindowState, Windows};
 use crate::promote::history::FindingsCache;
 use crate::promote::landing::landing;
 use crate::promote::repos::{compile_at, policy_for, settings_at};
@@ -48,6 +50,13 @@ pub(crate) struct Verification {
     pub(crate) soaked_in: Option<String>,
     pub(crate) approvers: Vec<String>,
     pub(crate) emergency: Option<String>,
+    /// Whether the promotion is inside the maintenance window of the environment, and which:
+    /// `inside Wed 07:00–12:00 Europe/Stockholm`; `None` when the environment has none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) window: Option<String>,
+    /// `major` or `minor`, where the policy has rules for major changes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) change_class: Option<String>,
     pub(crate) tree_digest: String,
     /// The reason of a proposal that rolls the environment back, from its `Rollback:` trailer.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -207,7 +216,13 @@ pub(crate) fn verify_with(
     // 3. Four eyes.
     let identities = Identities::new(&settings.identities);
     let mut members: Vec<Member> = Vec::new();
+    let mut customer_action = None;
+    let mut announced = None;
     for c in source.range(&proposed, active.as_deref())? {
+        let trailers = crate::promote::history::trailer_map(c.message().unwrap_or(""));
+        let last = |key: &str| trailers.get(key).and_then(|v| v.last()).cloned();
+        customer_action = customer_action.or_else(|| last("customer-action"));
+        announced = announced.or_else(|| last("announced"));
         let author = Identity::new(
             c.author().name().unwrap_or(""),
             c.author().email().unwrap_or(""),
@@ -260,6 +275,56 @@ pub(crate) fn verify_with(
         .collect();
     gates.push(Gate::four_eyes(&result));
 
+    // 5. Window: planned changes only in the maintenance window, outside freezes.
+    let windows = Windows::new(
+        env,
+        &soak.timezone,
+        &policy.windows,
+        &policy.freezes,
+        &holidays,
+    )
+    .map_err(PromotionError::Policy)?;
+    let mut window = None;
+    if let Some(w) = &windows {
+        let gate = Gate::window(w, req.now, emergency.as_ref());
+        let inside = matches!(w.state(req.now), WindowState::Open { .. });
+        window = Some(format!(
+            "{} {}{}",
+            if inside { "inside" } else { "outside" },
+            w.describe(),
+            if inside { "" } else { ", by break-glass" }
+        ));
+        gates.push(gate);
+    }
+
+    // 5b. Change class: what a major change may do.
+    let mut change_class = None;
+    if let Some(rules) = &policy.major {
+        let old = match &active_commit {
+            Some(c) => output::metadata_of(out, c)?.unwrap_or_default().components,
+            None => Default::default(),
+        };
+        let classified = classify(&old, &meta.components, &rules.classes);
+        let earlier = match &active_commit {
+            Some(c) => planned_majors(c, req.now)?,
+            None => Vec::new(),
+        };
+        let tz = calendar_tz(&soak.timezone);
+        let evidence = MajorEvidence {
+            environment: env,
+            rules,
+            tz: &tz,
+            windows: windows.as_ref(),
+            earlier: &earlier,
+            customer_action: customer_action.as_deref(),
+            announced: announced.as_deref(),
+            now: req.now,
+            emergency: emergency.is_some(),
+        };
+        gates.push(Gate::change_class(&classified, &evidence));
+        change_class = Some(classified.class.as_str().to_string());
+    }
+
     // 4. Break-glass.
     if let Some(e) = &emergency {
         gates.push(Gate::break_glass(e, distinct));
@@ -276,6 +341,8 @@ pub(crate) fn verify_with(
         soaked_in,
         approvers,
         emergency: emergency.map(|e| e.reason().to_string()),
+        window,
+        change_class,
         tree_digest: meta.tree_digest.clone(),
         rollback,
     })
@@ -376,6 +443,37 @@ fn history_gate(
         }
     };
     Ok((gate, applies))
+}
+
+/// The planned major promotions on `env/<e>` (first parents from `tip`) in the 62 days before
+/// `now`: enough for the calendar month of `now` in any time zone. A promotion by break-glass
+/// is unplanned and does not count.
+fn planned_majors(
+    tip: &git2::Commit<'_>,
+    now: Timestamp,
+) -> Result<Vec<(Timestamp, String)>, PromotionError> {
+    let since = now
+        .checked_sub(jiff::SignedDuration::from_hours(62 * 24))
+        .unwrap_or(Timestamp::MIN);
+    let mut majors = Vec::new();
+    let mut at = Some(tip.clone());
+    while let Some(c) = at {
+        let when = output::time_of(&c);
+        if when < since {
+            break;
+        }
+        let trailers = crate::promote::history::trailer_map(c.message().unwrap_or(""));
+        let is = |key: &str, value: &str| {
+            trailers
+                .get(key)
+                .is_some_and(|v| v.iter().any(|x| x == value))
+        };
+        if is("change-class", "major") && !trailers.contains_key("emergency") && when <= now {
+            majors.push((when, c.id().to_string()));
+        }
+        at = c.parents().next();
+    }
+    Ok(majors)
 }
 
 fn calendar_tz(name: &str) -> jiff::tz::TimeZone {

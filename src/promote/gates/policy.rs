@@ -96,10 +96,10 @@ pub(crate) fn in_force(
     let mut major: Option<MajorChanges> = None;
     let mut health_required = false;
     for policy in primary.into_iter().chain(other) {
-        if let Some(w) = policy.windows.get(environment) {
-            if !windows.contains(w) {
-                windows.push(w.clone());
-            }
+        if let Some(w) = policy.windows.get(environment)
+            && !windows.contains(w)
+        {
+            windows.push(w.clone());
         }
         for f in &policy.freezes {
             if !freezes.contains(f) {

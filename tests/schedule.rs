@@ -1,0 +1,242 @@
+//! The schedule of a promotion: maintenance windows, change classes and the health gate, on
+//! real git repositories in temp dirs with commit times set explicitly.
+
+mod common;
+
+use common::promotion::{POLICY, Setup};
+use common::{POLICIES_OFF, STRATA_YAML, stderr, stdout};
+
+const BOB_AND_DORA: &str = r#"[{"name": "Bob Reviewer", "email": "bob@example.com"}, {"name": "Dora Duty", "email": "dora@example.com"}]"#;
+const BOB: &str = r#"[{"name": "Bob Reviewer", "email": "bob@example.com"}]"#;
+
+/// The test policy with a prod window on Wednesdays 07:00–12:00 in Stockholm.
+const WINDOW: &str = "  windows:\n    prod: {days: [wed], from: \"07:00\", to: \"12:00\"}\n";
+
+/// The minimal platform under the test policy plus `extra` (lines under `promotion:`), committed
+/// by Alice and published at Monday 2026-11-02 10:00 UTC: prod's proposal soaks from then.
+fn published(extra: &str) -> Setup {
+    let s = Setup::new();
+    let policy = POLICY.replacen("promotion:\n", &format!("promotion:\n{extra}"), 1);
+    s.platform.write(
+        "strata.yaml",
+        &format!("{STRATA_YAML}{POLICIES_OFF}{policy}"),
+    );
+    s.commit(
+        "Maintenance window for prod",
+        "Alice Author <alice@example.com>",
+        "2026-11-02T09:30:00Z",
+    );
+    s.publish("2026-11-02T10:00:00Z");
+    s
+}
+
+fn promote(s: &Setup, now: &str, approvals: &str, emergency: Option<&str>) -> (i32, String) {
+    let file = s.approvals(approvals);
+    let mut args = vec![
+        "promote",
+        "--repo",
+        "OUT",
+        "--to",
+        "prod",
+        "--approvals",
+        &file,
+        "--now",
+        now,
+        "--promoter",
+        "paula@example.com",
+    ];
+    if let Some(reason) = emergency {
+        args.extend(["--emergency", reason]);
+    }
+    let o = s.strata(&args);
+    (
+        o.status.code().unwrap_or(-1),
+        format!("{}{}", stdout(&o), stderr(&o)),
+    )
+}
+
+fn tip_message(s: &Setup, branch: &str) -> String {
+    let repo = s.output_repo();
+    let commit = repo
+        .find_reference(&format!("refs/heads/{branch}"))
+        .expect("the branch")
+        .peel_to_commit()
+        .expect("commit");
+    commit.message().expect("utf8").to_string()
+}
+
+fn line<'a>(out: &'a str, gate: &str) -> &'a str {
+    out.lines()
+        .find(|l| l.contains(&format!(" {gate}  ")))
+        .unwrap_or_else(|| panic!("no {gate} gate in:\n{out}"))
+}
+
+#[test]
+fn promote_refuses_outside_the_window_and_break_glass_is_unplanned() {
+    let s = published(WINDOW);
+    // Tuesday 2026-11-10 10:00 in Stockholm: soaked, approved, but not Wednesday.
+    let (code, out) = promote(&s, "2026-11-10T09:00:00Z", BOB, None);
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(
+        line(&out, "window"),
+        "✘ window  outside the prod window (Wed 07:00–12:00 Europe/Stockholm); it opens next at 2026-11-11 07:00 Europe/Stockholm: promote then, or with --emergency \"reason\" for an unplanned change"
+    );
+    assert!(
+        out.contains("nothing was written: every gate must be open to promote"),
+        "{out}"
+    );
+    assert!(
+        s.output_repo()
+            .find_reference("refs/heads/env/prod")
+            .is_err()
+    );
+
+    let (code, out) = promote(
+        &s,
+        "2026-11-10T09:00:00Z",
+        BOB_AND_DORA,
+        Some("CVE-2026-0001 in web"),
+    );
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        line(&out, "window"),
+        "✔ window  unplanned, by break-glass: outside the prod window (Wed 07:00–12:00 Europe/Stockholm); it opens next at 2026-11-11 07:00 Europe/Stockholm"
+    );
+    let message = tip_message(&s, "env/prod");
+    for trailer in [
+        "Emergency: CVE-2026-0001 in web\n",
+        "Planned: no\n",
+        "Window: outside Wed 07:00–12:00 Europe/Stockholm, by break-glass\n",
+    ] {
+        assert!(message.contains(trailer), "{trailer} in {message}");
+    }
+
+    let audit = s.strata(&["audit", "--repo", "OUT", "--env", "prod"]);
+    let text = stdout(&audit);
+    assert!(
+        text.starts_with(
+            "# Audit trail of `prod`\n\n1 change(s), newest first, 1 of them unplanned (break-glass)."
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "- **Break-glass:** CVE-2026-0001 in web\n- **Unplanned:** yes, by break-glass\n- **Window:** outside Wed 07:00–12:00 Europe/Stockholm, by break-glass\n"
+        ),
+        "{text}"
+    );
+    let json = s.strata(&[
+        "audit", "--repo", "OUT", "--env", "prod", "--format", "json",
+    ]);
+    let entries: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
+    assert_eq!(entries[0]["unplanned"], true);
+    assert_eq!(entries[0]["emergency"], "CVE-2026-0001 in web");
+}
+
+#[test]
+fn inside_the_window_a_promotion_is_planned() {
+    let s = published(WINDOW);
+    // Wednesday 2026-11-11 07:00 in Stockholm exactly: the window is open.
+    let (code, out) = promote(&s, "2026-11-11T06:00:00Z", BOB, None);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        line(&out, "window"),
+        "✔ window  inside the prod window (Wed 07:00–12:00 Europe/Stockholm) until 2026-11-11 12:00 Europe/Stockholm"
+    );
+    let message = tip_message(&s, "env/prod");
+    assert!(
+        message.contains("Window: inside Wed 07:00–12:00 Europe/Stockholm\n"),
+        "{message}"
+    );
+    assert!(!message.contains("Planned: no"), "{message}");
+    let audit = stdout(&s.strata(&["audit", "--repo", "OUT", "--env", "prod"]));
+    assert!(
+        audit.starts_with("# Audit trail of `prod`\n\n1 change(s), newest first. Rebuilt"),
+        "{audit}"
+    );
+}
+
+#[test]
+fn status_shows_the_window_of_what_waits() {
+    let s = published(WINDOW);
+    let o = s.strata(&["status", "--repo", "OUT", "--now", "2026-11-12T09:00:00Z"]);
+    let out = stdout(&o);
+    assert!(
+        out.contains("    ✘ window  outside the prod window (Wed 07:00–12:00 Europe/Stockholm); it opens next at 2026-11-18 07:00 Europe/Stockholm"),
+        "{out}"
+    );
+}
+
+/// Major changes once a month, in the first window of the month.
+const MAJOR: &str = "  windows:\n    prod: {days: [wed], from: \"07:00\", to: \"12:00\"}\n  majorChanges: {firstWindowOfMonth: true, perMonth: 1, announceDays: 14}\n";
+
+#[test]
+fn a_major_change_waits_for_the_first_window_of_next_month() {
+    let s = published(MAJOR);
+    // The first promotion adds every component: major. Wednesday 2 December is the first
+    // window of the month.
+    let (code, out) = promote(&s, "2026-12-02T08:00:00Z", BOB, None);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        line(&out, "change-class"),
+        "✔ change-class  major: allowed now under promotion.majorChanges"
+    );
+    assert!(
+        tip_message(&s, "env/prod").contains("Change-class: major\n"),
+        "{}",
+        tip_message(&s, "env/prod")
+    );
+
+    // web 2.0, soaked by the second Wednesday: a second major change in December.
+    s.platform.write(
+        "components/web/component.yaml",
+        &common::WEB_COMPONENT.replace("\"1.0\"", "\"2.0\""),
+    );
+    s.commit(
+        "web 2.0",
+        "Alice Author <alice@example.com>",
+        "2026-12-02T09:00:00Z",
+    );
+    s.publish("2026-12-02T09:30:00Z");
+    let (code, out) = promote(&s, "2026-12-16T08:00:00Z", BOB, None);
+    assert_eq!(code, 1, "{out}");
+    let gate = line(&out, "change-class");
+    assert!(
+        gate.starts_with("✘ change-class  major: a major change only in the first window of the month (2026-12-02); the next one opens at 2027-01-06 07:00 Europe/Stockholm; 1 of 1 planned major change(s) to prod in 2026-12 already ("),
+        "{gate}"
+    );
+    assert!(
+        out.contains("    web 1.0 → 2.0: the major version moves: major (on prod-sto2-workload)"),
+        "{out}"
+    );
+    // Across the month boundary: the first window of January.
+    let (code, out) = promote(&s, "2027-01-06T08:00:00Z", BOB, None);
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn a_patch_is_minor_any_wednesday() {
+    let s = published(MAJOR);
+    let (code, out) = promote(&s, "2026-12-02T08:00:00Z", BOB, None);
+    assert_eq!(code, 0, "{out}");
+    s.platform.write(
+        "components/web/component.yaml",
+        &common::WEB_COMPONENT.replace("\"1.0\"", "\"1.0.1\""),
+    );
+    s.commit(
+        "web 1.0.1",
+        "Alice Author <alice@example.com>",
+        "2026-12-02T09:00:00Z",
+    );
+    s.publish("2026-12-02T09:30:00Z");
+    let (code, out) = promote(&s, "2026-12-16T08:00:00Z", BOB, None);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        line(&out, "change-class"),
+        "✔ change-class  minor: no component's major or minor version moves"
+    );
+    assert!(
+        out.contains("    web 1.0 → 1.0.1: a patch: minor (on prod-sto2-workload)"),
+        "{out}"
+    );
+}
