@@ -240,3 +240,186 @@ fn a_patch_is_minor_any_wednesday() {
         "{out}"
     );
 }
+
+/// Prod needs proof that dev runs the change healthy.
+const HEALTH: &str = "  health: {required: [prod]}\n";
+
+/// Applications as `kubectl get applications.argoproj.io -n argocd -o yaml` prints them:
+/// (name, synced revision, sync status, health status).
+fn export(s: &Setup, apps: &[(&str, &str, &str, &str)]) -> String {
+    let mut text =
+        String::from("apiVersion: v1\nkind: List\nmetadata:\n  resourceVersion: \"\"\nitems:\n");
+    for (name, revision, sync, health) in apps {
+        text.push_str(&format!(
+            "- apiVersion: argoproj.io/v1alpha1\n  kind: Application\n  metadata:\n    name: {name}\n    namespace: argocd\n  spec:\n    project: dev\n    source: {{repoURL: https://git.example.com/out.git, targetRevision: env/dev}}\n  status:\n    health: {{status: {health}}}\n    history:\n    - {{deployedAt: \"2026-11-02T10:01:00Z\", id: 1, revision: \"{revision}\"}}\n    operationState: {{finishedAt: \"2026-11-02T10:01:00Z\", phase: Succeeded, startedAt: \"2026-11-02T10:00:30Z\"}}\n    reconciledAt: \"2026-11-02T10:04:00Z\"\n    sync: {{revision: \"{revision}\", status: {sync}}}\n"
+        ));
+    }
+    let path = s.platform.path().join("apps.yaml");
+    std::fs::write(&path, text).expect("write");
+    path.to_str().expect("utf8").to_string()
+}
+
+fn verify_with(s: &Setup, now: &str, extra: &[&str]) -> (i32, String) {
+    let bob = s.approvals(BOB);
+    let mut args = vec![
+        "--approvals",
+        &bob,
+        "--now",
+        now,
+        "--promoter",
+        "paula@example.com",
+    ];
+    args.extend_from_slice(extra);
+    s.gate(&args)
+}
+
+#[test]
+fn the_health_gate_reads_the_applications_of_the_previous_environment() {
+    let s = published(HEALTH);
+    let now = "2026-11-10T09:00:00Z";
+    let (code, out) = verify_with(&s, now, &[]);
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(
+        line(&out, "healthy"),
+        "✘ healthy  the policy requires proof that dev runs the change healthy before prod: pass --argocd-status FILE, the output of `kubectl get applications.argoproj.io -n argocd -o yaml` on the Argo CD of dev"
+    );
+    let dev = s.rev_out("env/dev");
+    let short = &dev[..7];
+
+    // One Degraded, one OutOfSync.
+    let file = export(
+        &s,
+        &[
+            ("dev-root", &dev, "OutOfSync", "Healthy"),
+            ("dev-sto2-workload-web", &dev, "Synced", "Degraded"),
+        ],
+    );
+    let (code, out) = verify_with(&s, now, &["--argocd-status", &file]);
+    assert_eq!(code, 1, "{out}");
+    let proposed = &s.git_out(&["log", "-1", "--format=%s", "env/prod-next"], &[])[..7];
+    assert_eq!(
+        line(&out, "healthy"),
+        format!(
+            "✘ healthy  2 of 2 Applications of dev are not verified with {proposed}; fix dev and export the Applications again"
+        )
+    );
+    assert!(
+        out.contains("    dev-root: is OutOfSync, not Synced\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("    dev-sto2-workload-web: is Degraded, not Healthy\n"),
+        "{out}"
+    );
+
+    // A missing Application.
+    let file = export(&s, &[("dev-root", &dev, "Synced", "Healthy")]);
+    let (code, out) = verify_with(&s, now, &["--argocd-status", &file]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("    dev-sto2-workload-web: not in the export; export every Application of dev (kubectl get applications.argoproj.io -n argocd -o yaml)\n"),
+        "{out}"
+    );
+
+    // Every Application synced env/dev's commit and is healthy: promote records the evidence.
+    let file = export(
+        &s,
+        &[
+            ("dev-root", &dev, "Synced", "Healthy"),
+            ("dev-sto2-workload-web", &dev, "Synced", "Healthy"),
+        ],
+    );
+    let bob = s.approvals(BOB);
+    let o = s.strata(&[
+        "promote",
+        "--repo",
+        "OUT",
+        "--to",
+        "prod",
+        "--approvals",
+        &bob,
+        "--now",
+        now,
+        "--promoter",
+        "paula@example.com",
+        "--argocd-status",
+        &file,
+    ]);
+    let out = format!("{}{}", stdout(&o), stderr(&o));
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert_eq!(
+        line(&out, "healthy"),
+        format!(
+            "✔ healthy  2 of 2 Applications of dev synced {proposed} or later, and are Synced and Healthy"
+        )
+    );
+    let message = tip_message(&s, "env/prod");
+    for trailer in [
+        format!(
+            "Verified-in: env/dev: 2 of 2 Applications of dev synced {proposed} or later, and are Synced and Healthy\n"
+        ),
+        format!(
+            "Verified-app: dev-root {short} (drySha {proposed}) Synced Healthy since 2026-11-02T10:01:00Z\n"
+        ),
+        format!(
+            "Verified-app: dev-sto2-workload-web {short} (drySha {proposed}) Synced Healthy since 2026-11-02T10:01:00Z\n"
+        ),
+    ] {
+        assert!(message.contains(&trailer), "{trailer} in {message}");
+    }
+    let audit = stdout(&s.strata(&["audit", "--repo", "OUT", "--env", "prod"]));
+    assert!(
+        audit.contains(&format!("- **Verified in:** env/dev: 2 of 2 Applications of dev synced {proposed} or later, and are Synced and Healthy\n  - dev-root {short}")),
+        "{audit}"
+    );
+
+    // A revision that predates the next proposal: Argo CD has not deployed it yet.
+    s.platform.write(
+        "environments/layer.yaml",
+        "values:\n  global: {domain: example.org}\n",
+    );
+    s.commit(
+        "Move to example.org",
+        "Alice Author <alice@example.com>",
+        "2026-11-11T09:00:00Z",
+    );
+    s.publish("2026-11-11T09:30:00Z");
+    let file = export(
+        &s,
+        &[
+            ("dev-root", &s.rev_out("env/dev"), "Synced", "Healthy"),
+            ("dev-sto2-workload-web", &dev, "Synced", "Healthy"),
+        ],
+    );
+    let (code, out) = verify_with(&s, "2026-11-19T09:00:00Z", &["--argocd-status", &file]);
+    assert_eq!(code, 1, "{out}");
+    let next = &s.git_out(&["log", "-1", "--format=%s", "env/prod-next"], &[])[..7];
+    assert!(
+        out.contains(&format!("    dev-sto2-workload-web: synced {short} (drySha {proposed}), which predates {next}: Argo CD has not deployed the change yet\n")),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_malformed_export_names_the_file_and_the_place() {
+    let s = published(HEALTH);
+    let path = s.platform.path().join("apps.yaml");
+    std::fs::write(
+        &path,
+        "apiVersion: v1\nkind: List\nitems:\n- apiVersion: argoproj.io/v1alpha1\n  kind: Application\n  metadata: {name: a\n",
+    )
+    .expect("write");
+    let file = path.to_str().expect("utf8");
+    let (code, out) = verify_with(&s, "2026-11-10T09:00:00Z", &["--argocd-status", file]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains(&format!(
+            "--argocd-status {file}: the live input is not valid YAML: document 1, line 7, column 1"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains("kubectl get applications.argoproj.io -n argocd -o yaml"),
+        "{out}"
+    );
+}

@@ -55,6 +55,12 @@ pub(crate) fn promote(
     if let Some(c) = &v.change_class {
         msg.push_str(&format!("Change-class: {c}\n"));
     }
+    if let Some((summary, apps)) = v.verified.split_first() {
+        msg.push_str(&format!("Verified-in: {summary}\n"));
+        for app in apps {
+            msg.push_str(&format!("Verified-app: {app}\n"));
+        }
+    }
     if let Some(r) = &v.rollback {
         msg.push_str(&format!("Rollback: {r}\n"));
     }

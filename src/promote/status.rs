@@ -134,6 +134,7 @@ pub(crate) fn status(
                             approvals: None,
                             promoter: None,
                             emergency: None,
+                            argocd_status: None,
                         };
                         let gates = match verify_with(source, out, &req, &mut history) {
                             Ok(v) => v

@@ -1,6 +1,8 @@
 //! `verify-promotion`: the gates of promoting `env/<e>-next` into `env/<e>`, judged from git
 //! alone with the pure gates of [`crate::promote::gates`].
 
+use std::collections::BTreeMap;
+
 use git2::Repository;
 use jiff::Timestamp;
 use serde::Serialize;
@@ -16,6 +18,7 @@ use crate::promote::gates::break_glass::{BreakGlass, required_approvers};
 use crate::promote::gates::calendar::Calendar;
 use crate::promote::gates::change_class::{MajorEvidence, classify};
 use crate::promote::gates::gate::{Gate, GateName};
+use crate::promote::gates::health::{AppStatus, HealthEvidence, Synced};
 use crate::promote::gates::identity::{Identities, Identity};
 use crate::promote::gates::window::{WindowState, Windows};
 use crate::promote::history::FindingsCache;
@@ -31,6 +34,8 @@ pub(crate) struct PromotionRequest {
     pub(crate) approvals: Option<String>,
     pub(crate) promoter: Option<Identity>,
     pub(crate) emergency: Option<String>,
+    /// The Argo CD Applications of the previous environment, from `--argocd-status`.
+    pub(crate) argocd_status: Option<BTreeMap<String, AppStatus>>,
 }
 
 /// The verdict of the gates, with the evidence a promotion commit records.
@@ -57,6 +62,9 @@ pub(crate) struct Verification {
     /// `major` or `minor`, where the policy has rules for major changes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) change_class: Option<String>,
+    /// The health gate's evidence: one line per Application of the previous environment.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) verified: Vec<String>,
     pub(crate) tree_digest: String,
     /// The reason of a proposal that rolls the environment back, from its `Rollback:` trailer.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -325,6 +333,39 @@ pub(crate) fn verify_with(
         change_class = Some(classified.class.as_str().to_string());
     }
 
+    // 6. Healthy: the previous environment ran the change, synced and healthy.
+    let mut verified = Vec::new();
+    match &req.argocd_status {
+        Some(apps) => {
+            let expected = applications_of(out, &prev_branch)?;
+            let mut synced = BTreeMap::new();
+            for (name, app) in apps {
+                let s = match &app.revision {
+                    Some(rev) => synced_revision(source, out, rev, &proposed)?,
+                    None => Synced::Unknown,
+                };
+                synced.insert(name.clone(), s);
+            }
+            let evidence = HealthEvidence {
+                previous: &previous,
+                proposed: short(&proposed),
+                expected: &expected,
+                apps,
+                synced: &synced,
+            };
+            let (gate, lines) = Gate::healthy(&evidence, emergency.as_ref());
+            if gate.open && emergency.is_none() {
+                verified.push(format!("{prev_branch}: {}", gate.summary));
+                verified.extend(lines);
+            }
+            gates.push(gate);
+        }
+        None if policy.health_required => {
+            gates.push(Gate::healthy_missing(env, &previous, emergency.as_ref()));
+        }
+        None => {}
+    }
+
     // 4. Break-glass.
     if let Some(e) = &emergency {
         gates.push(Gate::break_glass(e, distinct));
@@ -343,6 +384,7 @@ pub(crate) fn verify_with(
         emergency: emergency.map(|e| e.reason().to_string()),
         window,
         change_class,
+        verified,
         tree_digest: meta.tree_digest.clone(),
         rollback,
     })
@@ -445,6 +487,64 @@ fn history_gate(
     Ok((gate, applies))
 }
 
+/// The names of the Argo CD Applications on `branch` of the output repository: what runs in
+/// that environment.
+fn applications_of(out: &Repository, branch: &str) -> Result<Vec<String>, PromotionError> {
+    let Some(tip) = output::tip(out, branch)? else {
+        return Ok(Vec::new());
+    };
+    let mut names = Vec::new();
+    for (path, bytes) in output::files_of(out, &tip.tree()?)? {
+        if !crate::emit::layout::is_argocd_file(&path) {
+            continue;
+        }
+        let text = String::from_utf8_lossy(&bytes);
+        let Ok(object) = yaml_serde::from_str::<serde_json::Value>(&text) else {
+            continue;
+        };
+        if object.get("kind").and_then(serde_json::Value::as_str) == Some("Application")
+            && let Some(name) = object
+                .pointer("/metadata/name")
+                .and_then(serde_json::Value::as_str)
+        {
+            names.push(name.to_string());
+        }
+    }
+    names.sort();
+    names.dedup();
+    Ok(names)
+}
+
+/// How the output commit `revision` an Application synced stands to the proposed drySha.
+/// Only a full commit id is looked up: the export is input, not a revision expression.
+fn synced_revision(
+    source: &SourceRepo,
+    out: &Repository,
+    revision: &str,
+    proposed: &str,
+) -> Result<Synced, PromotionError> {
+    let full = revision.len() == 40 && revision.bytes().all(|b| b.is_ascii_hexdigit());
+    let commit = match git2::Oid::from_str(revision) {
+        Ok(oid) if full => out.find_commit(oid).ok(),
+        _ => None,
+    };
+    let Some(commit) = commit else {
+        return Ok(Synced::Unknown);
+    };
+    let Some(meta) = output::metadata_of(out, &commit)? else {
+        return Ok(Synced::Unknown);
+    };
+    Ok(match source.ancestry(&meta.dry_sha, proposed) {
+        Ancestry::Forward => Synced::Contains {
+            dry_sha: meta.dry_sha,
+        },
+        Ancestry::Unknown => Synced::Unknown,
+        _ => Synced::Predates {
+            dry_sha: meta.dry_sha,
+        },
+    })
+}
+
 /// The planned major promotions on `env/<e>` (first parents from `tip`) in the 62 days before
 /// `now`: enough for the calendar month of `now` in any time zone. A promotion by break-glass
 /// is unplanned and does not count.
@@ -541,6 +641,7 @@ mod tests {
             approvals: approvals.map(str::to_string),
             promoter: Some(Identity::new("Paula Promoter", "paula@example.com")),
             emergency: None,
+            argocd_status: None,
         };
         (repos, request)
     }

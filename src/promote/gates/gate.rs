@@ -24,6 +24,7 @@ pub(crate) enum GateName {
     BreakGlass,
     Window,
     ChangeClass,
+    Healthy,
 }
 
 impl GateName {
@@ -36,6 +37,7 @@ impl GateName {
             GateName::BreakGlass => "break-glass",
             GateName::Window => "window",
             GateName::ChangeClass => "change-class",
+            GateName::Healthy => "healthy",
         }
     }
 }
