@@ -254,7 +254,15 @@ fn export(s: &Setup, apps: &[(&str, &str, &str, &str)]) -> String {
             "- apiVersion: argoproj.io/v1alpha1\n  kind: Application\n  metadata:\n    name: {name}\n    namespace: argocd\n  spec:\n    project: dev\n    source: {{repoURL: https://git.example.com/out.git, targetRevision: env/dev}}\n  status:\n    health: {{status: {health}}}\n    history:\n    - {{deployedAt: \"2026-11-02T10:01:00Z\", id: 1, revision: \"{revision}\"}}\n    operationState: {{finishedAt: \"2026-11-02T10:01:00Z\", phase: Succeeded, startedAt: \"2026-11-02T10:00:30Z\"}}\n    reconciledAt: \"2026-11-02T10:04:00Z\"\n    sync: {{revision: \"{revision}\", status: {sync}}}\n"
         ));
     }
-    let path = s.platform.path().join("apps.yaml");
+    // A file per export, so that an earlier one stays as it was.
+    let taken = std::fs::read_dir(s.platform.path())
+        .expect("read dir")
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.file_name().to_string_lossy().starts_with("apps-"))
+        })
+        .count();
+    let path = s.platform.path().join(format!("apps-{taken}.yaml"));
     std::fs::write(&path, text).expect("write");
     path.to_str().expect("utf8").to_string()
 }
@@ -421,5 +429,96 @@ fn a_malformed_export_names_the_file_and_the_place() {
     assert!(
         out.contains("kubectl get applications.argoproj.io -n argocd -o yaml"),
         "{out}"
+    );
+}
+
+/// The README's chapter on the schedule shows the output of these runs, byte for byte.
+#[test]
+fn the_readme_shows_real_output_of_each_gate() {
+    let s = published(
+        "  windows:\n    prod: {days: [wed], from: \"07:00\", to: \"12:00\"}\n  freezes:\n    - {from: 2026-12-19, to: 2027-01-06, reason: Christmas and New Year}\n  majorChanges: {firstWindowOfMonth: true, perMonth: 1, announceDays: 14}\n  health: {required: [prod]}\n",
+    );
+    let dev = s.rev_out("env/dev");
+    let healthy = export(
+        &s,
+        &[
+            ("dev-root", &dev, "Synced", "Healthy"),
+            ("dev-sto2-workload-web", &dev, "Synced", "Healthy"),
+        ],
+    );
+    let run = |now: &str, approvals: &str, extra: &[&str]| {
+        let file = s.approvals(approvals);
+        let mut args = vec![
+            "verify-promotion",
+            "--repo",
+            "OUT",
+            "--env",
+            "prod",
+            "--approvals",
+            &file,
+            "--now",
+            now,
+            "--promoter",
+            "paula@example.com",
+        ];
+        args.extend_from_slice(extra);
+        let o = s.strata(&args);
+        stdout(&o)
+    };
+    let mut shown = vec![run(
+        "2026-11-10T09:00:00Z",
+        BOB,
+        &["--argocd-status", &healthy],
+    )];
+    shown.push(run(
+        "2026-11-10T09:00:00Z",
+        BOB_AND_DORA,
+        &[
+            "--argocd-status",
+            &healthy,
+            "--emergency",
+            "CVE-2026-0001 in web",
+        ],
+    ));
+    let sick = export(
+        &s,
+        &[
+            ("dev-root", &dev, "OutOfSync", "Healthy"),
+            ("dev-sto2-workload-web", &dev, "Synced", "Degraded"),
+        ],
+    );
+    shown.push(run(
+        "2026-12-02T08:00:00Z",
+        BOB,
+        &["--argocd-status", &sick],
+    ));
+    shown.push(run("2026-12-02T08:00:00Z", BOB, &[]));
+    shown.push(run(
+        "2026-12-02T08:00:00Z",
+        BOB,
+        &["--argocd-status", &healthy],
+    ));
+    let readme = std::fs::read_to_string(common::repo_root().join("README.md")).expect("README.md");
+    if let Ok(dump) = std::env::var("STRATA_DUMP_README_OUTPUT") {
+        std::fs::write(dump, shown.join("\n----\n")).expect("dump");
+    }
+    for output in shown {
+        assert!(
+            readme.contains(&output),
+            "the README does not show this output of verify-promotion:\n{output}"
+        );
+    }
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(["protection", "--forge", "github"])
+        .output()
+        .expect("run");
+    let explained = stderr(&o);
+    assert!(
+        explained.contains("window is judged when the check runs"),
+        "{explained}"
+    );
+    assert!(
+        readme.contains(&explained),
+        "the README does not show:\n{explained}"
     );
 }
