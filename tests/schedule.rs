@@ -268,10 +268,15 @@ fn export(s: &Setup, apps: &[(&str, &str, &str, &str)]) -> String {
 }
 
 fn verify_with(s: &Setup, now: &str, extra: &[&str]) -> (i32, String) {
-    let bob = s.approvals(BOB);
+    verify_approved(s, now, BOB, extra)
+}
+
+/// `verify-promotion` of prod at `now` with `approvals`: the exit code and what it printed.
+fn verify_approved(s: &Setup, now: &str, approvals: &str, extra: &[&str]) -> (i32, String) {
+    let file = s.approvals(approvals);
     let mut args = vec![
         "--approvals",
-        &bob,
+        &file,
         "--now",
         now,
         "--promoter",
@@ -446,25 +451,8 @@ fn the_readme_shows_real_output_of_each_gate() {
             ("dev-sto2-workload-web", &dev, "Synced", "Healthy"),
         ],
     );
-    let run = |now: &str, approvals: &str, extra: &[&str]| {
-        let file = s.approvals(approvals);
-        let mut args = vec![
-            "verify-promotion",
-            "--repo",
-            "OUT",
-            "--env",
-            "prod",
-            "--approvals",
-            &file,
-            "--now",
-            now,
-            "--promoter",
-            "paula@example.com",
-        ];
-        args.extend_from_slice(extra);
-        let o = s.strata(&args);
-        stdout(&o)
-    };
+    let run =
+        |now: &str, approvals: &str, extra: &[&str]| verify_approved(&s, now, approvals, extra).1;
     let mut shown = vec![run(
         "2026-11-10T09:00:00Z",
         BOB,
@@ -521,4 +509,31 @@ fn the_readme_shows_real_output_of_each_gate() {
         readme.contains(&explained),
         "the README does not show:\n{explained}"
     );
+}
+
+#[test]
+fn a_major_change_with_customer_action_needs_fourteen_days_notice() {
+    let s = published(MAJOR);
+    let (code, out) = promote(&s, "2026-12-02T08:00:00Z", BOB, None);
+    assert_eq!(code, 0, "{out}");
+    s.platform.write(
+        "components/web/component.yaml",
+        &common::WEB_COMPONENT.replace("\"1.0\"", "\"2.0\""),
+    );
+    s.commit(
+        "web 2.0\n\nCustomer-action: move Ingresses to the new class\nAnnounced: 2026-12-25",
+        "Alice Author <alice@example.com>",
+        "2026-12-03T09:00:00Z",
+    );
+    s.publish("2026-12-03T09:30:00Z");
+    // The first window of January, but the announcement was 12 days before.
+    let (code, out) = promote(&s, "2027-01-06T08:00:00Z", BOB, None);
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(
+        line(&out, "change-class"),
+        "✘ change-class  major: it needs customer action (move Ingresses to the new class), announced on 2026-12-25: 14 days' notice ends on 2027-01-08"
+    );
+    // A month later the notice is long over.
+    let (code, out) = promote(&s, "2027-02-03T08:00:00Z", BOB, None);
+    assert_eq!(code, 0, "{out}");
 }

@@ -18,6 +18,7 @@ use jiff::civil::{Date, DateTime, Time};
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan, ZonedDateTime};
 
+use super::calendar::{time_zone, weekday_index};
 use crate::load::{Freeze, Window};
 
 /// How far ahead the next opening is searched: farther than any freeze a platform keeps.
@@ -80,17 +81,13 @@ impl Windows {
         if windows.is_empty() {
             return Ok(None);
         }
-        let tz = TimeZone::get(tz_name).map_err(|_| {
-            format!(
-                "unknown timezone `{tz_name}` in promotion.soak.timezone, which the maintenance windows use; use an IANA time zone name such as `Europe/Stockholm`"
-            )
-        })?;
+        let tz = time_zone(tz_name).map_err(|e| e.to_string())?;
         let key = format!("promotion.windows.{environment}");
         let mut slots = Vec::new();
         for w in windows {
             let mut days = [false; 7];
             for d in &w.days {
-                let index = weekday(d).ok_or_else(|| {
+                let index = weekday_index(d).map_err(|_| {
                     format!(
                         "{key}.days: unknown weekday `{d}`; use mon, tue, wed, thu, fri, sat or sun"
                     )
@@ -276,13 +273,6 @@ impl Windows {
     pub(crate) fn environment(&self) -> &str {
         &self.environment
     }
-}
-
-fn weekday(name: &str) -> Option<usize> {
-    let lower = name.to_ascii_lowercase();
-    ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-        .iter()
-        .position(|d| *d == lower)
 }
 
 /// `HH:MM` on the 24-hour clock.
@@ -538,8 +528,8 @@ mod tests {
             .expect_err("invalid")
         };
         assert_eq!(
-            bad(&["wednesday"], "07:00", "12:00"),
-            "promotion.windows.prod.days: unknown weekday `wednesday`; use mon, tue, wed, thu, fri, sat or sun"
+            bad(&["wendsday"], "07:00", "12:00"),
+            "promotion.windows.prod.days: unknown weekday `wendsday`; use mon, tue, wed, thu, fri, sat or sun"
         );
         assert_eq!(
             bad(&["wed"], "7", "12:00"),
