@@ -165,6 +165,16 @@ fn status_shows_the_window_of_what_waits() {
         out.contains("    ✘ window  outside the prod window (Wed 07:00–12:00 Europe/Stockholm); it opens next at 2026-11-18 07:00 Europe/Stockholm"),
         "{out}"
     );
+    // With nothing waiting, status still shows the window; dev has none.
+    let (code, out) = promote(&s, "2026-11-18T06:30:00Z", BOB, None);
+    assert_eq!(code, 0, "{out}");
+    let out = stdout(&s.strata(&["status", "--repo", "OUT", "--now", "2026-11-18T10:00:00Z"]));
+    assert!(
+        out.contains("\n  window: inside the prod window (Wed 07:00–12:00 Europe/Stockholm) until 2026-11-18 12:00 Europe/Stockholm\n"),
+        "{out}"
+    );
+    assert!(!out.contains("waiting on"), "{out}");
+    assert_eq!(out.matches("window:").count(), 1, "{out}");
 }
 
 /// Major changes once a month, in the first window of the month.

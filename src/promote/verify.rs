@@ -20,6 +20,7 @@ use crate::promote::gates::change_class::{MajorEvidence, classify};
 use crate::promote::gates::gate::{Gate, GateName};
 use crate::promote::gates::health::{AppStatus, HealthEvidence, Synced};
 use crate::promote::gates::identity::{Identities, Identity};
+use crate::promote::gates::policy::InForce;
 use crate::promote::gates::window::{WindowState, Windows};
 use crate::promote::history::FindingsCache;
 use crate::promote::landing::landing;
@@ -160,17 +161,7 @@ pub(crate) fn verify_with(
         None => None,
     };
     let soak = policy.soak.clone();
-    let mut holidays: Vec<jiff::civil::Date> = Vec::new();
-    for h in &soak.holidays {
-        match h.parse() {
-            Ok(d) => holidays.push(d),
-            Err(e) => {
-                return Err(PromotionError::Policy(format!(
-                    "promotion.soak.holidays: `{h}` is not a date ({e}); write dates like 2026-12-24"
-                )));
-            }
-        }
-    }
+    let holidays = holidays_of(&policy)?;
     let calendar = Calendar::new(&soak.timezone, soak.workdays.as_deref(), &holidays)
         .map_err(|e| PromotionError::Policy(e.to_string()))?;
     let prev_branch = format!("env/{previous}");
@@ -284,14 +275,7 @@ pub(crate) fn verify_with(
     gates.push(Gate::four_eyes(&result));
 
     // 5. Window: planned changes only in the maintenance window, outside freezes.
-    let windows = Windows::new(
-        env,
-        &soak.timezone,
-        &policy.windows,
-        &policy.freezes,
-        &holidays,
-    )
-    .map_err(PromotionError::Policy)?;
+    let windows = windows_of(&policy, env, &holidays)?;
     let mut window = None;
     if let Some(w) = &windows {
         let gate = Gate::window(w, req.now, emergency.as_ref());
@@ -485,6 +469,49 @@ fn history_gate(
         }
     };
     Ok((gate, applies))
+}
+
+/// The holidays of the soak calendar in force, which the windows skip too.
+fn holidays_of(policy: &InForce) -> Result<Vec<jiff::civil::Date>, PromotionError> {
+    policy
+        .soak
+        .holidays
+        .iter()
+        .map(|h| {
+            h.parse().map_err(|e| {
+                PromotionError::Policy(format!(
+                    "promotion.soak.holidays: `{h}` is not a date ({e}); write dates like 2026-12-24"
+                ))
+            })
+        })
+        .collect()
+}
+
+/// The maintenance windows in force for `env`; `None` when it has none.
+fn windows_of(
+    policy: &InForce,
+    env: &str,
+    holidays: &[jiff::civil::Date],
+) -> Result<Option<Windows>, PromotionError> {
+    Windows::new(
+        env,
+        &policy.soak.timezone,
+        &policy.windows,
+        &policy.freezes,
+        holidays,
+    )
+    .map_err(PromotionError::Policy)
+}
+
+/// The window gate of `env` at `now` without break-glass, for `status`; `None` when the policy
+/// in force gives `env` no window.
+pub(crate) fn window_now(
+    policy: &InForce,
+    env: &str,
+    now: Timestamp,
+) -> Result<Option<Gate>, PromotionError> {
+    let holidays = holidays_of(policy)?;
+    Ok(windows_of(policy, env, &holidays)?.map(|w| Gate::window(&w, now, None)))
 }
 
 /// The names of the Argo CD Applications on `branch` of the output repository: what runs in
