@@ -20,6 +20,20 @@ pub(super) enum Forge {
     Gitlab,
 }
 
+/// Which gates the required check can hold on the forge, and which only `strata promote` holds
+/// at the moment it merges: the forge keeps a check's verdict until the head changes, and time
+/// moves on without one.
+const GATES_ON_THE_FORGE: &str = "\
+# What the required check `strata verify-promotion` enforces when the forge merges:
+#   history, reproducible, four-eyes (--approvals from the pull request), change-class and
+#   healthy (--argocd-status, exported in the check's job) are judged on the head the check ran
+#   on; dismissing stale approvals and strict checks make the forge re-run it when that moves.
+#   soaked only grows, so a soak that passed stays passed.
+#   window is judged when the check runs, and a window closes: a check that passed at 11:50
+#   still lets the pull request merge at 13:00. To hold the window, merge with `strata promote`,
+#   which judges every gate at the moment it merges, or have a merge queue re-run the check.
+";
+
 pub(super) fn run(args: &Args) -> Result<Exit> {
     let publisher = args.publisher.as_str();
     match args.forge {
@@ -50,6 +64,8 @@ pub(super) fn run(args: &Args) -> Result<Exit> {
                 ]
             });
             println!("{}", serde_json::to_string_pretty(&ruleset)?);
+            // stderr, so that stdout stays the JSON to post.
+            eprint!("{GATES_ON_THE_FORGE}");
         }
         Forge::Gitlab => {
             println!(
@@ -69,6 +85,7 @@ curl --request POST --header \"PRIVATE-TOKEN: $TOKEN\" \"$CI_API_V4_URL/projects
 curl --request PUT --header \"PRIVATE-TOKEN: $TOKEN\" \"$CI_API_V4_URL/projects/$PROJECT_ID\" \\\n\
   --data 'only_allow_merge_if_pipeline_succeeds=true'"
             );
+            print!("{GATES_ON_THE_FORGE}");
         }
     }
     Ok(Exit::Clean)

@@ -1,13 +1,17 @@
 //! `strata verify-promotion`: the gates of promoting env/<ENV>-next into env/<ENV>.
 
+use std::collections::BTreeMap;
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 use jiff::Timestamp;
 
+use crate::diag::{self, Code, Diagnostic};
 use crate::git::short;
 use crate::promote;
 use crate::promote::gates::gate::render_human;
+use crate::promote::gates::health::{AppStatus, read_applications};
 use crate::promote::gates::identity::Identity;
 use crate::promote::verify::{PromotionRequest, Verification};
 
@@ -41,6 +45,36 @@ pub(super) struct GateArgs {
     /// Break-glass: skip the soak gate, with one more approver than usual. The reason is recorded.
     #[arg(long, value_name = "REASON")]
     pub(super) emergency: Option<String>,
+    /// The previous environment's Argo CD Applications, as `kubectl get
+    /// applications.argoproj.io -n argocd -o yaml` prints them (`-` for stdin): the health gate.
+    #[arg(long, value_name = "FILE")]
+    pub(super) argocd_status: Option<PathBuf>,
+}
+
+/// The Applications of `--argocd-status`, or the diagnostic that says what is wrong with the
+/// file, printed, and its exit code.
+fn argocd_status(path: &Path) -> Result<std::result::Result<BTreeMap<String, AppStatus>, Exit>> {
+    let (name, text) = if path == Path::new("-") {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .context("cannot read the Argo CD Applications (--argocd-status -) from stdin")?;
+        ("stdin".to_string(), s)
+    } else {
+        let text = std::fs::read_to_string(path).with_context(|| {
+            format!(
+                "cannot read the Argo CD Applications (--argocd-status) from {}",
+                path.display()
+            )
+        })?;
+        (path.display().to_string(), text)
+    };
+    Ok(read_applications(&text).map_err(|e| {
+        let d = Diagnostic::error(Code::LiveInput, format!("--argocd-status {name}: {e}"))
+            .hint("export the previous environment's Applications with `kubectl get applications.argoproj.io -n argocd -o yaml > FILE` and pass the file unchanged");
+        eprint!("{}", diag::plain(&d));
+        d.code.exit()
+    }))
 }
 
 pub(super) fn request(env: &str, gates: &GateArgs, now: Timestamp) -> Result<PromotionRequest> {
@@ -68,6 +102,7 @@ pub(super) fn request(env: &str, gates: &GateArgs, now: Timestamp) -> Result<Pro
         approvals,
         promoter,
         emergency: gates.emergency.clone(),
+        argocd_status: None,
     })
 }
 
@@ -81,12 +116,17 @@ pub(super) fn verified(
 ) -> Result<std::result::Result<(git2::Repository, Verification), Exit>> {
     let source = open::source_repo(&context.root, gates.source.as_deref())?;
     let out = open::output_repo(repo)?;
-    Ok(
-        match promote::verify::verify(&source, &out, &request(env, gates, context.now)?) {
-            Ok(v) => Ok((out, v)),
-            Err(e) => Err(print_promotion_error(e)),
-        },
-    )
+    let mut req = request(env, gates, context.now)?;
+    if let Some(path) = &gates.argocd_status {
+        match argocd_status(path)? {
+            Ok(apps) => req.argocd_status = Some(apps),
+            Err(exit) => return Ok(Err(exit)),
+        }
+    }
+    Ok(match promote::verify::verify(&source, &out, &req) {
+        Ok(v) => Ok((out, v)),
+        Err(e) => Err(print_promotion_error(e)),
+    })
 }
 
 pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {

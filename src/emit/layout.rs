@@ -71,6 +71,14 @@ pub(crate) fn cluster_of_application_source(source: &str) -> Option<&str> {
     (!cluster_path.is_empty()).then_some(cluster_path)
 }
 
+/// Whether a path of an environment's branch is one of its Argo CD objects (the AppProject,
+/// the root Application, an Application).
+pub(crate) fn is_argocd_file(branch_path: &str) -> bool {
+    branch_path
+        .strip_prefix(ARGOCD)
+        .is_some_and(|rest| rest.starts_with('/'))
+}
+
 /// The directory the root Application deploys, within the environment's branch.
 pub(crate) fn apps_source() -> String {
     format!("{ARGOCD}/apps")

@@ -21,7 +21,9 @@ pub use ignore_rule::IgnoreRule;
 pub(crate) use layer::{ClusterFile, Layer};
 #[cfg(test)]
 pub(crate) use settings::Approvals;
-pub(crate) use settings::{Promotion, Settings, Soak};
+#[cfg(test)]
+pub(crate) use settings::Health;
+pub(crate) use settings::{Freeze, MajorChanges, Promotion, Settings, Soak, Window};
 
 use crate::diag::{Code, Diagnostic, Diagnostics, Failure, SourceTexts, Span};
 use crate::world::World;

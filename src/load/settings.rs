@@ -83,7 +83,7 @@ pub(crate) struct SourceSettings {
     pub(crate) commands: Vec<String>,
 }
 
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct Promotion {
     #[serde(default)]
@@ -92,6 +92,63 @@ pub(crate) struct Promotion {
     pub(crate) soak: Option<Soak>,
     #[serde(default)]
     pub(crate) approvals: Option<Approvals>,
+    /// Maintenance windows per environment, in the soak's time zone.
+    #[serde(default)]
+    pub(crate) windows: BTreeMap<String, Window>,
+    /// Date ranges in which no planned change reaches a windowed environment.
+    #[serde(default)]
+    pub(crate) freezes: Vec<Freeze>,
+    /// What a major change may do.
+    #[serde(default)]
+    pub(crate) major_changes: Option<MajorChanges>,
+    /// Which environments need proof that the previous one ran the change healthy.
+    #[serde(default)]
+    pub(crate) health: Option<Health>,
+}
+
+/// `{days: [wed], from: "07:00", to: "12:00"}`: open from `from` (included) to `to` (excluded).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct Window {
+    pub(crate) days: Vec<String>,
+    pub(crate) from: String,
+    pub(crate) to: String,
+}
+
+/// `{from: 2026-12-19, to: 2027-01-06, reason: Christmas}`: both dates included.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct Freeze {
+    pub(crate) from: String,
+    pub(crate) to: String,
+    #[serde(default)]
+    pub(crate) reason: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct MajorChanges {
+    /// Only in the first window of the calendar month.
+    #[serde(default)]
+    pub(crate) first_window_of_month: bool,
+    /// At most this many planned major promotions per calendar month.
+    #[serde(default)]
+    pub(crate) per_month: Option<u32>,
+    /// A change that declares `Customer-action:` needs `Announced:` this many days before.
+    #[serde(default)]
+    pub(crate) announce_days: Option<u32>,
+    /// Per component: `major` (every version change is major), `minor` (never by its
+    /// version) or `semver` (the default).
+    #[serde(default)]
+    pub(crate) classes: BTreeMap<String, String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct Health {
+    /// Environments whose promotion needs `--argocd-status` of the previous environment.
+    #[serde(default)]
+    pub(crate) required: Vec<String>,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]

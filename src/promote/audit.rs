@@ -29,6 +29,16 @@ pub(crate) struct AuditEntry {
     pub(crate) soaked_in: Option<String>,
     pub(crate) approvers: Vec<String>,
     pub(crate) emergency: Option<String>,
+    /// A promotion by break-glass: outside the planned schedule (window, soak), for a critical
+    /// fix or a recovery. Its reason is `emergency`.
+    pub(crate) unplanned: bool,
+    /// The maintenance window it was promoted in or outside of, from its `Window:` trailer.
+    pub(crate) window: Option<String>,
+    /// `major` or `minor`, from its `Change-class:` trailer.
+    pub(crate) change_class: Option<String>,
+    /// The Argo CD evidence that the previous environment ran it healthy, from its
+    /// `Verified-in:` and `Verified-app:` trailers.
+    pub(crate) verified: Vec<String>,
     /// The reason of a rollback (`publish --rollback`), from its `Rollback:` trailer.
     pub(crate) rollback: Option<String>,
     pub(crate) render_digest: String,
@@ -178,6 +188,13 @@ pub(crate) fn audit(
                 Vec::new()
             },
             emergency: first("emergency"),
+            unplanned: promotion && first("emergency").is_some(),
+            window: first("window"),
+            change_class: first("change-class"),
+            verified: first("verified-in")
+                .into_iter()
+                .chain(t.get("verified-app").cloned().unwrap_or_default())
+                .collect(),
             rollback: first("rollback"),
             render_digest: first("render-digest").unwrap_or(meta.tree_digest.clone()),
             problems,
@@ -213,9 +230,14 @@ pub(crate) fn version_changes(old: &Metadata, new: &Metadata) -> Vec<VersionChan
 
 /// The audit trail as Markdown, for an auditor.
 pub(crate) fn audit_markdown(env: &str, entries: &[AuditEntry]) -> String {
+    let unplanned = entries.iter().filter(|e| e.unplanned).count();
     let mut s = format!(
-        "# Audit trail of `{env}`\n\n{} change(s), newest first. Rebuilt from the git history of `env/{env}`.\n",
-        entries.iter().filter(|e| e.kind != "rewritten").count()
+        "# Audit trail of `{env}`\n\n{} change(s), newest first{}. Rebuilt from the git history of `env/{env}`.\n",
+        entries.iter().filter(|e| e.kind != "rewritten").count(),
+        match unplanned {
+            0 => String::new(),
+            n => format!(", {n} of them unplanned (break-glass)"),
+        }
     );
     for e in entries {
         if e.kind == "rewritten" {
@@ -270,6 +292,21 @@ pub(crate) fn audit_markdown(env: &str, entries: &[AuditEntry]) -> String {
         }
         if let Some(em) = &e.emergency {
             s.push_str(&format!("- **Break-glass:** {em}\n"));
+        }
+        if e.unplanned {
+            s.push_str("- **Unplanned:** yes, by break-glass\n");
+        }
+        if let Some(w) = &e.window {
+            s.push_str(&format!("- **Window:** {w}\n"));
+        }
+        if let Some(c) = &e.change_class {
+            s.push_str(&format!("- **Change class:** {c}\n"));
+        }
+        if let Some((first, apps)) = e.verified.split_first() {
+            s.push_str(&format!("- **Verified in:** {first}\n"));
+            for app in apps {
+                s.push_str(&format!("  - {app}\n"));
+            }
         }
         s.push_str(&format!("- **Render digest:** `{}`\n", e.render_digest));
         let authors: BTreeSet<&str> = e.source_commits.iter().map(|c| c.author.as_str()).collect();

@@ -140,6 +140,7 @@ pub(crate) fn request(
             "paula@example.com",
         )),
         emergency: None,
+        argocd_status: None,
     }
 }
 

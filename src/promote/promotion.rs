@@ -47,6 +47,19 @@ pub(crate) fn promote(
     }
     if let Some(e) = &v.emergency {
         msg.push_str(&format!("Emergency: {e}\n"));
+        msg.push_str("Planned: no\n");
+    }
+    if let Some(w) = &v.window {
+        msg.push_str(&format!("Window: {w}\n"));
+    }
+    if let Some(c) = &v.change_class {
+        msg.push_str(&format!("Change-class: {c}\n"));
+    }
+    if let Some((summary, apps)) = v.verified.split_first() {
+        msg.push_str(&format!("Verified-in: {summary}\n"));
+        for app in apps {
+            msg.push_str(&format!("Verified-app: {app}\n"));
+        }
     }
     if let Some(r) = &v.rollback {
         msg.push_str(&format!("Rollback: {r}\n"));

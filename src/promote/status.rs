@@ -12,8 +12,8 @@ use crate::git::source::SourceRepo;
 use crate::promote::error::{PromotionError, require_history};
 use crate::promote::gates::gate::{Gate, GateName};
 use crate::promote::history::FindingsCache;
-use crate::promote::repos::settings_at;
-use crate::promote::verify::{PromotionRequest, verify_with};
+use crate::promote::repos::{policy_for, settings_at};
+use crate::promote::verify::{PromotionRequest, verify_with, window_now};
 
 /// What runs where, and what waits.
 #[derive(Debug, Serialize)]
@@ -30,6 +30,10 @@ pub(crate) struct EnvironmentStatus {
     pub(crate) dry_sha: Option<String>,
     pub(crate) subject: Option<String>,
     pub(crate) since: Option<String>,
+    /// The maintenance window of the environment now, as the window gate says it, where the
+    /// policy in force gives it one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) window: Option<String>,
     /// The proposal on `env/<e>-next` that is not promoted yet, with its gates.
     pub(crate) pending: Option<Pending>,
     /// What is wrong with the history of `env/<e>` and `env/<e>-next`: moved back, replaced,
@@ -134,6 +138,7 @@ pub(crate) fn status(
                             approvals: None,
                             promoter: None,
                             emergency: None,
+                            argocd_status: None,
                         };
                         let gates = match verify_with(source, out, &req, &mut history) {
                             Ok(v) => v
@@ -161,6 +166,12 @@ pub(crate) fn status(
             }
             None => None,
         };
+        // A policy strata cannot read shows as the pending proposal's gates; the window line
+        // is only a view of it.
+        let window = policy_for(source, out, &env, &settings)
+            .ok()
+            .and_then(|(policy, _)| window_now(&policy, &env, now).ok().flatten())
+            .map(|gate| gate.summary);
         let problems = history
             .of(source, out, &env)?
             .into_iter()
@@ -172,6 +183,7 @@ pub(crate) fn status(
             dry_sha: meta.as_ref().map(|m| m.dry_sha.clone()),
             subject: meta.as_ref().map(|m| m.subject.clone()),
             since: tip.as_ref().map(|c| output::time_of(c).to_string()),
+            window,
             pending,
             problems,
         });
@@ -225,6 +237,9 @@ pub(crate) fn status_human(s: &Status) -> String {
                 "{}: {} does not exist yet\n",
                 e.environment, e.branch
             )),
+        }
+        if let Some(w) = &e.window {
+            out.push_str(&format!("  window: {w}\n"));
         }
         for p in &e.problems {
             out.push_str(&format!("  ⚠ {p}\n"));

@@ -1,6 +1,8 @@
 //! `verify-promotion`: the gates of promoting `env/<e>-next` into `env/<e>`, judged from git
 //! alone with the pure gates of [`crate::promote::gates`].
 
+use std::collections::BTreeMap;
+
 use git2::Repository;
 use jiff::Timestamp;
 use serde::Serialize;
@@ -14,8 +16,12 @@ use crate::promote::error::{PromotionError, require_history};
 use crate::promote::gates::approvals::{Approval, Member, Role, four_eyes, read_approvals};
 use crate::promote::gates::break_glass::{BreakGlass, required_approvers};
 use crate::promote::gates::calendar::Calendar;
+use crate::promote::gates::change_class::{MajorEvidence, classify};
 use crate::promote::gates::gate::{Gate, GateName};
+use crate::promote::gates::health::{AppStatus, HealthEvidence, Synced};
 use crate::promote::gates::identity::{Identities, Identity};
+use crate::promote::gates::policy::InForce;
+use crate::promote::gates::window::{WindowState, Windows};
 use crate::promote::history::FindingsCache;
 use crate::promote::landing::landing;
 use crate::promote::repos::{compile_at, policy_for, settings_at};
@@ -29,6 +35,8 @@ pub(crate) struct PromotionRequest {
     pub(crate) approvals: Option<String>,
     pub(crate) promoter: Option<Identity>,
     pub(crate) emergency: Option<String>,
+    /// The Argo CD Applications of the previous environment, from `--argocd-status`.
+    pub(crate) argocd_status: Option<BTreeMap<String, AppStatus>>,
 }
 
 /// The verdict of the gates, with the evidence a promotion commit records.
@@ -48,6 +56,16 @@ pub(crate) struct Verification {
     pub(crate) soaked_in: Option<String>,
     pub(crate) approvers: Vec<String>,
     pub(crate) emergency: Option<String>,
+    /// Whether the promotion is inside the maintenance window of the environment, and which:
+    /// `inside Wed 07:00–12:00 Europe/Stockholm`; `None` when the environment has none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) window: Option<String>,
+    /// `major` or `minor`, where the policy has rules for major changes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) change_class: Option<String>,
+    /// The health gate's evidence: one line per Application of the previous environment.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) verified: Vec<String>,
     pub(crate) tree_digest: String,
     /// The reason of a proposal that rolls the environment back, from its `Rollback:` trailer.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -143,17 +161,7 @@ pub(crate) fn verify_with(
         None => None,
     };
     let soak = policy.soak.clone();
-    let mut holidays: Vec<jiff::civil::Date> = Vec::new();
-    for h in &soak.holidays {
-        match h.parse() {
-            Ok(d) => holidays.push(d),
-            Err(e) => {
-                return Err(PromotionError::Policy(format!(
-                    "promotion.soak.holidays: `{h}` is not a date ({e}); write dates like 2026-12-24"
-                )));
-            }
-        }
-    }
+    let holidays = holidays_of(&policy)?;
     let calendar = Calendar::new(&soak.timezone, soak.workdays.as_deref(), &holidays)
         .map_err(|e| PromotionError::Policy(e.to_string()))?;
     let prev_branch = format!("env/{previous}");
@@ -207,7 +215,13 @@ pub(crate) fn verify_with(
     // 3. Four eyes.
     let identities = Identities::new(&settings.identities);
     let mut members: Vec<Member> = Vec::new();
+    let mut customer_action = None;
+    let mut announced = None;
     for c in source.range(&proposed, active.as_deref())? {
+        let trailers = crate::promote::history::trailer_map(c.message().unwrap_or(""));
+        let last = |key: &str| trailers.get(key).and_then(|v| v.last()).cloned();
+        customer_action = customer_action.or_else(|| last("customer-action"));
+        announced = announced.or_else(|| last("announced"));
         let author = Identity::new(
             c.author().name().unwrap_or(""),
             c.author().email().unwrap_or(""),
@@ -260,6 +274,82 @@ pub(crate) fn verify_with(
         .collect();
     gates.push(Gate::four_eyes(&result));
 
+    // 5. Window: planned changes only in the maintenance window, outside freezes.
+    let windows = windows_of(&policy, env, &holidays)?;
+    let mut window = None;
+    if let Some(w) = &windows {
+        let gate = Gate::window(w, req.now, emergency.as_ref());
+        let inside = matches!(w.state(req.now), WindowState::Open { .. });
+        window = Some(format!(
+            "{} {}{}",
+            if inside { "inside" } else { "outside" },
+            w.describe(),
+            if inside { "" } else { ", by break-glass" }
+        ));
+        gates.push(gate);
+    }
+
+    // 5b. Change class: what a major change may do.
+    let mut change_class = None;
+    if let Some(rules) = &policy.major {
+        let old = match &active_commit {
+            Some(c) => output::metadata_of(out, c)?.unwrap_or_default().components,
+            None => Default::default(),
+        };
+        let classified = classify(&old, &meta.components, &rules.classes);
+        let earlier = match &active_commit {
+            Some(c) => planned_majors(c, req.now)?,
+            None => Vec::new(),
+        };
+        let tz = calendar_tz(&soak.timezone);
+        let evidence = MajorEvidence {
+            environment: env,
+            rules,
+            tz: &tz,
+            windows: windows.as_ref(),
+            earlier: &earlier,
+            customer_action: customer_action.as_deref(),
+            announced: announced.as_deref(),
+            now: req.now,
+            emergency: emergency.is_some(),
+        };
+        gates.push(Gate::change_class(&classified, &evidence));
+        change_class = Some(classified.class.as_str().to_string());
+    }
+
+    // 6. Healthy: the previous environment ran the change, synced and healthy.
+    let mut verified = Vec::new();
+    match &req.argocd_status {
+        Some(apps) => {
+            let expected = applications_of(out, &prev_branch)?;
+            let mut synced = BTreeMap::new();
+            for (name, app) in apps {
+                let s = match &app.revision {
+                    Some(rev) => synced_revision(source, out, rev, &proposed)?,
+                    None => Synced::Unknown,
+                };
+                synced.insert(name.clone(), s);
+            }
+            let evidence = HealthEvidence {
+                previous: &previous,
+                proposed: short(&proposed),
+                expected: &expected,
+                apps,
+                synced: &synced,
+            };
+            let (gate, lines) = Gate::healthy(&evidence, emergency.as_ref());
+            if gate.open && emergency.is_none() {
+                verified.push(format!("{prev_branch}: {}", gate.summary));
+                verified.extend(lines);
+            }
+            gates.push(gate);
+        }
+        None if policy.health_required => {
+            gates.push(Gate::healthy_missing(env, &previous, emergency.as_ref()));
+        }
+        None => {}
+    }
+
     // 4. Break-glass.
     if let Some(e) = &emergency {
         gates.push(Gate::break_glass(e, distinct));
@@ -276,6 +366,9 @@ pub(crate) fn verify_with(
         soaked_in,
         approvers,
         emergency: emergency.map(|e| e.reason().to_string()),
+        window,
+        change_class,
+        verified,
         tree_digest: meta.tree_digest.clone(),
         rollback,
     })
@@ -378,6 +471,138 @@ fn history_gate(
     Ok((gate, applies))
 }
 
+/// The holidays of the soak calendar in force, which the windows skip too.
+fn holidays_of(policy: &InForce) -> Result<Vec<jiff::civil::Date>, PromotionError> {
+    policy
+        .soak
+        .holidays
+        .iter()
+        .map(|h| {
+            h.parse().map_err(|e| {
+                PromotionError::Policy(format!(
+                    "promotion.soak.holidays: `{h}` is not a date ({e}); write dates like 2026-12-24"
+                ))
+            })
+        })
+        .collect()
+}
+
+/// The maintenance windows in force for `env`; `None` when it has none.
+fn windows_of(
+    policy: &InForce,
+    env: &str,
+    holidays: &[jiff::civil::Date],
+) -> Result<Option<Windows>, PromotionError> {
+    Windows::new(
+        env,
+        &policy.soak.timezone,
+        &policy.windows,
+        &policy.freezes,
+        holidays,
+    )
+    .map_err(PromotionError::Policy)
+}
+
+/// The window gate of `env` at `now` without break-glass, for `status`; `None` when the policy
+/// in force gives `env` no window.
+pub(crate) fn window_now(
+    policy: &InForce,
+    env: &str,
+    now: Timestamp,
+) -> Result<Option<Gate>, PromotionError> {
+    let holidays = holidays_of(policy)?;
+    Ok(windows_of(policy, env, &holidays)?.map(|w| Gate::window(&w, now, None)))
+}
+
+/// The names of the Argo CD Applications on `branch` of the output repository: what runs in
+/// that environment.
+fn applications_of(out: &Repository, branch: &str) -> Result<Vec<String>, PromotionError> {
+    let Some(tip) = output::tip(out, branch)? else {
+        return Ok(Vec::new());
+    };
+    let mut names = Vec::new();
+    for (path, bytes) in output::files_of(out, &tip.tree()?)? {
+        if !crate::emit::layout::is_argocd_file(&path) {
+            continue;
+        }
+        let text = String::from_utf8_lossy(&bytes);
+        let Ok(object) = yaml_serde::from_str::<serde_json::Value>(&text) else {
+            continue;
+        };
+        if object.get("kind").and_then(serde_json::Value::as_str) == Some("Application")
+            && let Some(name) = object
+                .pointer("/metadata/name")
+                .and_then(serde_json::Value::as_str)
+        {
+            names.push(name.to_string());
+        }
+    }
+    names.sort();
+    names.dedup();
+    Ok(names)
+}
+
+/// How the output commit `revision` an Application synced stands to the proposed drySha.
+/// Only a full commit id is looked up: the export is input, not a revision expression.
+fn synced_revision(
+    source: &SourceRepo,
+    out: &Repository,
+    revision: &str,
+    proposed: &str,
+) -> Result<Synced, PromotionError> {
+    let full = revision.len() == 40 && revision.bytes().all(|b| b.is_ascii_hexdigit());
+    let commit = match git2::Oid::from_str(revision) {
+        Ok(oid) if full => out.find_commit(oid).ok(),
+        _ => None,
+    };
+    let Some(commit) = commit else {
+        return Ok(Synced::Unknown);
+    };
+    let Some(meta) = output::metadata_of(out, &commit)? else {
+        return Ok(Synced::Unknown);
+    };
+    Ok(match source.ancestry(&meta.dry_sha, proposed) {
+        Ancestry::Forward => Synced::Contains {
+            dry_sha: meta.dry_sha,
+        },
+        Ancestry::Unknown => Synced::Unknown,
+        _ => Synced::Predates {
+            dry_sha: meta.dry_sha,
+        },
+    })
+}
+
+/// The planned major promotions on `env/<e>` (first parents from `tip`) in the 62 days before
+/// `now`: enough for the calendar month of `now` in any time zone. A promotion by break-glass
+/// is unplanned and does not count.
+fn planned_majors(
+    tip: &git2::Commit<'_>,
+    now: Timestamp,
+) -> Result<Vec<(Timestamp, String)>, PromotionError> {
+    let since = now
+        .checked_sub(jiff::SignedDuration::from_hours(62 * 24))
+        .unwrap_or(Timestamp::MIN);
+    let mut majors = Vec::new();
+    let mut at = Some(tip.clone());
+    while let Some(c) = at {
+        let when = output::time_of(&c);
+        if when < since {
+            break;
+        }
+        let trailers = crate::promote::history::trailer_map(c.message().unwrap_or(""));
+        let is = |key: &str, value: &str| {
+            trailers
+                .get(key)
+                .is_some_and(|v| v.iter().any(|x| x == value))
+        };
+        if is("change-class", "major") && !trailers.contains_key("emergency") && when <= now {
+            majors.push((when, c.id().to_string()));
+        }
+        at = c.parents().next();
+    }
+    Ok(majors)
+}
+
 fn calendar_tz(name: &str) -> jiff::tz::TimeZone {
     jiff::tz::TimeZone::get(name).unwrap_or(jiff::tz::TimeZone::UTC)
 }
@@ -443,6 +668,7 @@ mod tests {
             approvals: approvals.map(str::to_string),
             promoter: Some(Identity::new("Paula Promoter", "paula@example.com")),
             emergency: None,
+            argocd_status: None,
         };
         (repos, request)
     }

@@ -77,6 +77,14 @@ fn at_line(line: Option<usize>, column: Option<usize>) -> String {
 /// skipped; an empty `List` gives no objects. Every object must have `apiVersion`, `kind` and
 /// `metadata.name`.
 pub fn parse_live(text: &str) -> Result<Vec<Value>, LiveError> {
+    Ok(parse_live_placed(text)?
+        .into_iter()
+        .map(|(_, object)| object)
+        .collect())
+}
+
+/// [`parse_live`], with where each object is in the input.
+pub(crate) fn parse_live_placed(text: &str) -> Result<Vec<(LivePlace, Value)>, LiveError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let documents = if text.trim_start().starts_with(['{', '[']) {
         json_documents(text)?
@@ -145,7 +153,11 @@ fn json_documents(text: &str) -> Result<Vec<Value>, LiveError> {
     Ok(documents)
 }
 
-fn collect_objects(document: Value, number: usize, out: &mut Vec<Value>) -> Result<(), LiveError> {
+fn collect_objects(
+    document: Value,
+    number: usize,
+    out: &mut Vec<(LivePlace, Value)>,
+) -> Result<(), LiveError> {
     let whole = LivePlace {
         document: number,
         item: None,
@@ -177,7 +189,7 @@ fn collect_objects(document: Value, number: usize, out: &mut Vec<Value>) -> Resu
         }
         object @ Value::Object(_) => {
             check_object(&object, whole)?;
-            out.push(object);
+            out.push((whole, object));
             Ok(())
         }
         other => Err(LiveError::NotAnObject {
@@ -191,7 +203,7 @@ fn collect_items(
     items: Vec<Value>,
     document: usize,
     item_kind: Option<(String, Option<String>)>,
-    out: &mut Vec<Value>,
+    out: &mut Vec<(LivePlace, Value)>,
 ) -> Result<(), LiveError> {
     for (index, mut item) in items.into_iter().enumerate() {
         let place = LivePlace {
@@ -213,7 +225,7 @@ fn collect_items(
             }
         }
         check_object(&item, place)?;
-        out.push(item);
+        out.push((place, item));
     }
     Ok(())
 }

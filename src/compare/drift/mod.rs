@@ -39,7 +39,8 @@ pub(crate) use compare::compare_object;
 pub(crate) use compare::compare_object_with;
 pub use drift_report::{DriftReport, render_human};
 use drift_report::{ObjectDrift, Summary};
-pub use live::{LiveError, parse_live};
+pub(crate) use live::parse_live_placed;
+pub use live::{LiveError, LivePlace, parse_live};
 
 /// How to compare.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -289,7 +289,8 @@ impl Calendar {
     }
 }
 
-fn time_zone(name: &str) -> Result<TimeZone, CalendarError> {
+/// The time zone of an IANA name, or why not with the nearest name (the windows use it too).
+pub(crate) fn time_zone(name: &str) -> Result<TimeZone, CalendarError> {
     let trimmed = name.trim();
     let unknown = || CalendarError::UnknownTimezone {
         name: name.to_string(),
@@ -302,7 +303,8 @@ fn time_zone(name: &str) -> Result<TimeZone, CalendarError> {
     TimeZone::get(trimmed).map_err(|_| unknown())
 }
 
-fn weekday_index(name: &str) -> Result<usize, CalendarError> {
+/// Monday is 0; `mon` or `monday`, any case.
+pub(crate) fn weekday_index(name: &str) -> Result<usize, CalendarError> {
     let lower = name.trim().to_ascii_lowercase();
     WEEKDAYS
         .iter()

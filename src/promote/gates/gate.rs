@@ -1,7 +1,7 @@
 //! The gates of a promotion, as `verify-promotion`, `promote` and `audit` report them.
 //!
 //! The JSON form is part of the contract: gate names are kebab-case (`history`, `reproducible`,
-//! `soaked`, `four-eyes`, `break-glass`) and the fields are `name`, `open`, `summary` and
+//! `soaked`, `four-eyes`, `break-glass`, `window`, `change-class`, `healthy`) and the fields are `name`, `open`, `summary` and
 //! `details`.
 
 use std::fmt;
@@ -12,6 +12,7 @@ use serde::Serialize;
 use super::approvals::FourEyes;
 use super::break_glass::BreakGlass;
 use super::calendar::Calendar;
+use super::window::{Shut, WindowState, Windows};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -21,6 +22,9 @@ pub(crate) enum GateName {
     Soaked,
     FourEyes,
     BreakGlass,
+    Window,
+    ChangeClass,
+    Healthy,
 }
 
 impl GateName {
@@ -31,6 +35,9 @@ impl GateName {
             GateName::Soaked => "soaked",
             GateName::FourEyes => "four-eyes",
             GateName::BreakGlass => "break-glass",
+            GateName::Window => "window",
+            GateName::ChangeClass => "change-class",
+            GateName::Healthy => "healthy",
         }
     }
 }
@@ -90,6 +97,52 @@ impl Gate {
             open: result.open,
             summary: result.summary(),
             details: result.details(),
+        }
+    }
+
+    /// The window gate: a planned change only inside the environment's maintenance window.
+    /// Break-glass opens it, and the promotion is unplanned.
+    pub(crate) fn window(
+        windows: &Windows,
+        now: Timestamp,
+        emergency: Option<&BreakGlass>,
+    ) -> Gate {
+        let env = windows.environment();
+        let window = format!("the {env} window ({})", windows.describe());
+        let (open, summary) = match windows.state(now) {
+            WindowState::Open { until } => (
+                true,
+                format!("inside {window} until {}", windows.format(&until)),
+            ),
+            WindowState::Closed { why, next } => {
+                let why = match why {
+                    Shut::Outside => format!("outside {window}"),
+                    Shut::Holiday(date) => format!("{date} is a holiday: no {window}"),
+                    Shut::Frozen { from, to, reason } => format!(
+                        "{env} is frozen from {from} to {to}{}: no {window}",
+                        reason.map(|r| format!(" ({r})")).unwrap_or_default()
+                    ),
+                };
+                let next = match next {
+                    Some(at) => format!("it opens next at {}", windows.format(&at)),
+                    None => "it does not open in the next 800 days; check promotion.windows and promotion.freezes in strata.yaml".to_string(),
+                };
+                match emergency {
+                    Some(_) => (true, format!("unplanned, by break-glass: {why}; {next}")),
+                    None => (
+                        false,
+                        format!(
+                            "{why}; {next}: promote then, or with --emergency \"reason\" for an unplanned change"
+                        ),
+                    ),
+                }
+            }
+        };
+        Gate {
+            name: GateName::Window,
+            open,
+            summary,
+            details: Vec::new(),
         }
     }
 

@@ -8,11 +8,17 @@
 //! - [`break_glass`]: the emergency path.
 //! - [`gate`]: the gate results and how they print.
 //! - [`policy`]: which promotion policy is in force for an environment.
+//! - [`change_class`]: major or minor, and what a major change may do.
+//! - [`health`]: the Argo CD Applications of the previous environment (the health gate).
+//! - [`window`]: the maintenance windows and freezes of an environment (the window gate).
 
 pub(crate) mod approvals;
 pub(crate) mod break_glass;
 pub mod calendar;
+pub(crate) mod change_class;
 pub(crate) mod gate;
+pub(crate) mod health;
 pub(crate) mod identity;
 pub(crate) mod policy;
 pub(crate) mod trailer;
+pub(crate) mod window;
