@@ -9,20 +9,20 @@ use super::scenarios::{self, Fixture};
 /// What the README shows in place of the scenario's temporary directory.
 pub const SHOWN_HOME: &str = "/home/alice";
 
-/// The output of each command of the block, normalised, as lines.
-pub fn run_block(block: &Block) -> Vec<Vec<String>> {
-    let fixture = match scenarios::instantiate(&block.scenario) {
-        Ok(f) => f,
-        Err(e) => {
-            let line = format!("(scenario `{}` could not be made: {e})", block.scenario);
-            return block.commands.iter().map(|_| vec![line.clone()]).collect();
-        }
-    };
-    block
+/// The output of each command of the block, normalised, as lines; or why its scenario could
+/// not be made.
+pub fn run_block(block: &Block) -> Result<Vec<Vec<String>>, String> {
+    let fixture = scenarios::instantiate(&block.scenario).map_err(|e| {
+        format!(
+            "README.md:{}: scenario `{}` could not be made: {e}",
+            block.fence_line, block.scenario
+        )
+    })?;
+    Ok(block
         .commands
         .iter()
         .map(|c| output_lines(&fixture, &run(&fixture, &c.words)))
-        .collect()
+        .collect())
 }
 
 /// Runs one command in the source repository, stdout and stderr into one file so that they

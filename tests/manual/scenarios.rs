@@ -17,9 +17,18 @@
 //! | `promotion/proposed` | published; ingress-nginx 1.11.4 committed, published on 2026-11-26, waiting on env/prod-next |
 //! | `promotion/promoted` | 1.11.4 promoted into prod on 2026-12-03 |
 //! | `promotion/next` | then "HSTS for two years" committed and published on 2026-12-07 |
+//! | `platform/privileged` | ingress-nginx's controller runs privileged |
+//! | `platform/helm-flag` | network-policies runs `kubectl kustomize --enable-helm …` |
+//! | `platform/argocd-cluster` | a cluster file under environments/non-prod/argocd/ |
+//! | `platform/left-file` | rendered, a rendered file of kured edited, kured disabled on prod-sto2-workload |
 //! | `drift/live` | live.yaml: prod-sto2-workload as its cluster has it, changed by hand |
 //! | `drift/scaled` | live.yaml: prod-sto2-workload with ingress-nginx scaled to 7 |
 //! | `drift/scaled-ignored` | that, and ingress-nginx ignores `/spec/replicas` |
+//! | `promotion/emergency` | `promotion/next`, then promoted by break-glass on 2026-12-08 |
+//! | `promotion/soak-zero` | `promotion/promoted`, then a commit that sets `workingDays: 0`, published |
+//! | `promotion/moved-back` | `promotion/emergency`, a next change published, env/prod moved back a promotion |
+//! | `promotion/next-edited` | `promotion/next`, then env/prod-next edited by hand |
+//! | `promotion/direct-push` | `promotion/next`, then a commit pushed straight to env/prod |
 //! | `promotion/tampered` | `promotion/next`, then env/non-prod edited by hand and a source commit left unpublished |
 //!
 //! A `platform/…` or `drift/…` scenario starts from `platform`; a `promotion/…` one from the one
@@ -118,8 +127,15 @@ fn template_in(
     result
 }
 
+/// Where this process keeps its templates: its own directory, so that two test runs at once do
+/// not build into each other's.
 fn templates_dir() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).join("manual-scenarios")
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("manual-scenarios-{}", std::process::id()))
+}
+
+/// Removes the templates this process made.
+pub fn clean_up() {
+    let _ = std::fs::remove_dir_all(templates_dir());
 }
 
 /// The scenario a scenario continues.
@@ -129,7 +145,12 @@ fn parent(name: &str) -> Option<&'static str> {
         "git/change" | "promotion/proposed" => "promotion/first",
         "promotion/promoted" => "promotion/proposed",
         "promotion/next" => "promotion/promoted",
-        "promotion/tampered" => "promotion/next",
+        "promotion/tampered"
+        | "promotion/emergency"
+        | "promotion/next-edited"
+        | "promotion/direct-push" => "promotion/next",
+        "promotion/soak-zero" => "promotion/promoted",
+        "promotion/moved-back" => "promotion/emergency",
         _ => "platform",
     })
 }
@@ -150,6 +171,37 @@ fn build(name: &str, s: &Steps) -> Result<(), String> {
             "  registries:\n    # Images come only from the environment's own Harbor (global.registry of each cluster).\n    non-prod: [\"{{ global.registry }}\"]\n    prod: [\"{{ global.registry }}\"]\n",
             "  rules:\n    image-pinned: {non-prod: warn, prod: deny}\n",
         ),
+        "platform/privileged" => s.edit(
+            "components/ingress-nginx/templates/deployment.yaml",
+            "privileged: false",
+            "privileged: true",
+        ),
+        "platform/helm-flag" => s.edit(
+            "components/network-policies/component.yaml",
+            "command: [kubectl, kustomize, kustomize/]",
+            "command: [kubectl, kustomize, --enable-helm, --helm-command, ./kz/helm.sh, kustomize/]",
+        ),
+        "platform/argocd-cluster" => {
+            std::fs::create_dir_all(s.source().join("environments/non-prod/argocd"))
+                .map_err(|e| e.to_string())?;
+            s.write(
+                "environments/non-prod/argocd/apps.cluster.yaml",
+                "cluster: {role: workload, server: https://apps.example.com:6443}\n",
+            )
+        }
+        "platform/left-file" => {
+            s.strata(&["render"])?;
+            s.edit(
+                "rendered/prod/sto2/workload/kured/daemonset-kured.yaml",
+                "kind: DaemonSet\n",
+                "kind: DaemonSet\n# patched by hand during an incident\n",
+            )?;
+            s.edit(
+                "environments/prod/sto2/workload.cluster.yaml",
+                "values:\n",
+                "components:\n  kured: false\nvalues:\n",
+            )
+        }
         "drift/live" => s.live(Tampering::All),
         "drift/scaled" => s.live(Tampering::Scaled),
         "drift/scaled-ignored" => {
@@ -166,11 +218,27 @@ fn build(name: &str, s: &Steps) -> Result<(), String> {
         "promotion/promoted" => s.promoted(),
         "promotion/next" => s.next(),
         "promotion/tampered" => s.tampered(),
+        "promotion/emergency" => s.emergency(),
+        "promotion/soak-zero" => s.soak_zero(),
+        "promotion/moved-back" => s.moved_back(),
+        "promotion/next-edited" => s.hand_edit(
+            "env/prod-next",
+            "2026-12-08T08:00:00Z",
+            &[(DEPLOYMENT, Some(("  replicas: 3\n", "  replicas: 4\n")))],
+        ),
+        "promotion/direct-push" => s.hand_edit(
+            "env/prod",
+            "2026-12-09T10:00:00Z",
+            &[(DEPLOYMENT, Some(("  replicas: 3\n", "  replicas: 4\n")))],
+        ),
         other => Err(format!(
             "no scenario `{other}` (see tests/manual/scenarios.rs)"
         )),
     }
 }
+
+/// ingress-nginx's Deployment on a workload cluster, in an environment's branch.
+const DEPLOYMENT: &str = "sto2/workload/ingress-nginx/deployment-ingress-nginx-controller.yaml";
 
 /// What someone did to the live cluster.
 enum Tampering {
@@ -263,6 +331,18 @@ impl Steps<'_> {
             EXAMPLE_TIME,
         )?;
         self.write(
+            "alice.json",
+            "[{\"name\": \"Alice Author\", \"email\": \"alice+review@example.com\"}]\n",
+        )?;
+        self.write(
+            "invisible.json",
+            "[{\"name\": \"Alice\", \"email\": \"alice@example.com\u{200b}\"}]\n",
+        )?;
+        self.write(
+            "bob-dora.json",
+            "[{\"name\": \"Bob Reviewer\", \"email\": \"bob@example.com\"}, {\"name\": \"Dora Duty\", \"email\": \"dora@example.com\"}]\n",
+        )?;
+        self.write(
             "bob.json",
             "[{\"name\": \"Bob Reviewer\", \"email\": \"bob@example.com\"}]\n",
         )
@@ -334,6 +414,23 @@ impl Steps<'_> {
         ])
     }
 
+    /// "HSTS for two years" promoted the next day, by break-glass, approved by Bob and Dora.
+    fn emergency(&self) -> Result<(), String> {
+        self.strata(&[
+            "promote",
+            "--repo",
+            "../platform-rendered",
+            "--to",
+            "prod",
+            "--approvals",
+            "bob-dora.json",
+            "--emergency",
+            "CVE-2026-1234 in ingress-nginx",
+            "--now",
+            "2026-12-08T10:00:00Z",
+        ])
+    }
+
     /// live.yaml: what `kubectl get -o yaml` would print for prod-sto2-workload after someone
     /// scaled ingress-nginx by hand, swapped its image and labelled it; fluentd's ConfigMap
     /// deleted; an old ConfigMap strata no longer renders still there.
@@ -398,43 +495,96 @@ impl Steps<'_> {
     /// Someone edits env/non-prod by hand (a replica count and a hotfix file), and a source
     /// commit lands that nobody publishes.
     fn tampered(&self) -> Result<(), String> {
-        let when = "2026-12-08T08:00:00Z";
-        let hand = self.home.join("hand");
-        self.git(
-            self.home,
+        self.hand_edit(
+            "env/non-prod",
+            "2026-12-08T08:00:00Z",
             &[
-                "clone",
-                "-q",
-                "-b",
-                "env/non-prod",
-                "platform-rendered",
-                "hand",
+                (DEPLOYMENT, Some(("  replicas: 1\n", "  replicas: 5\n"))),
+                ("sto2/workload/ingress-nginx/hotfix.yaml", None),
             ],
-            when,
         )?;
-        let deployment =
-            hand.join("sto2/workload/ingress-nginx/deployment-ingress-nginx-controller.yaml");
-        let text = std::fs::read_to_string(&deployment).map_err(|e| e.to_string())?;
-        std::fs::write(
-            &deployment,
-            text.replacen("  replicas: 1\n", "  replicas: 5\n", 1),
-        )
-        .map_err(|e| e.to_string())?;
-        std::fs::write(
-            hand.join("sto2/workload/ingress-nginx/hotfix.yaml"),
-            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: hotfix\n",
-        )
-        .map_err(|e| e.to_string())?;
-        self.git(&hand, &["add", "-A"], when)?;
-        self.git(&hand, &["commit", "-q", "-m", "hotfix"], when)?;
-        self.git(&hand, &["push", "-q", "origin", "env/non-prod"], when)?;
-        std::fs::remove_dir_all(&hand).map_err(|e| e.to_string())?;
+        self.hsts_back_to_one_year("2026-12-08T09:00:00Z")
+    }
+
+    fn hsts_back_to_one_year(&self, when: &str) -> Result<(), String> {
         self.edit(
             "components/ingress-nginx/values.yaml",
             "hsts-max-age: \"63072000\"",
             "hsts-max-age: \"31536000\"",
         )?;
-        self.commit("HSTS back to one year", "2026-12-08T09:00:00Z")
+        self.commit("HSTS back to one year", when)
+    }
+
+    /// Someone commits to `branch` of the output repository by hand, around strata: each file
+    /// is edited (`from` → `to`) or, without an edit, added as a small ConfigMap.
+    fn hand_edit(
+        &self,
+        branch: &str,
+        when: &str,
+        files: &[(&str, Option<(&str, &str)>)],
+    ) -> Result<(), String> {
+        let hand = self.home.join("hand");
+        self.git(
+            self.home,
+            &["clone", "-q", "-b", branch, "platform-rendered", "hand"],
+            when,
+        )?;
+        for (rel, edit) in files {
+            let path = hand.join(rel);
+            let text = match edit {
+                Some((from, to)) => {
+                    let text = std::fs::read_to_string(&path).map_err(|e| format!("{rel}: {e}"))?;
+                    if !text.contains(from) {
+                        return Err(format!("{rel} on {branch} no longer holds `{from}`"));
+                    }
+                    text.replacen(from, to, 1)
+                }
+                None => "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: hotfix\n".to_string(),
+            };
+            std::fs::write(&path, text).map_err(|e| e.to_string())?;
+        }
+        self.git(&hand, &["add", "-A"], when)?;
+        self.git(&hand, &["commit", "-q", "-m", "hotfix"], when)?;
+        self.git(&hand, &["push", "-q", "origin", branch], when)?;
+        std::fs::remove_dir_all(&hand).map_err(|e| e.to_string())
+    }
+
+    /// A commit that sets the soak to 0 working days, with a change to prod's output, published
+    /// on Tuesday 2026-12-08.
+    fn soak_zero(&self) -> Result<(), String> {
+        self.edit("strata.yaml", "workingDays: 5", "workingDays: 0")?;
+        self.edit(
+            "components/ingress-nginx/values.yaml",
+            "hsts-max-age: \"31536000\"",
+            "hsts-max-age: \"15768000\"",
+        )?;
+        self.commit("Soak 0 days, HSTS half a year", "2026-12-08T10:00:00Z")?;
+        self.strata(&[
+            "publish",
+            "--repo",
+            "../platform-rendered",
+            "--now",
+            "2026-12-08T10:05:00Z",
+        ])
+    }
+
+    /// After the break-glass promotion, env/prod is moved back to the promotion before it, and
+    /// the next change waits on env/prod-next.
+    fn moved_back(&self) -> Result<(), String> {
+        self.hsts_back_to_one_year("2026-12-09T09:00:00Z")?;
+        self.strata(&[
+            "publish",
+            "--repo",
+            "../platform-rendered",
+            "--now",
+            "2026-12-09T09:05:00Z",
+        ])?;
+        let out = self.home.join("platform-rendered");
+        self.git(
+            &out,
+            &["update-ref", "refs/heads/env/prod", "env/prod^1"],
+            "2026-12-09T09:30:00Z",
+        )
     }
 
     fn commit(&self, subject: &str, when: &str) -> Result<(), String> {
