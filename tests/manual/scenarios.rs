@@ -15,6 +15,7 @@
 //! | `git/change` | the platform committed by Alice; ingress-nginx 1.11.4 in the working tree |
 //! | `promotion/first` | the platform committed; an empty output repository |
 //! | `promotion/proposed` | published; ingress-nginx 1.11.4 committed, published on 2026-11-26, waiting on env/prod-next |
+//! | `promotion/uncommitted` | `promotion/proposed` with an uncommitted change in environments/layer.yaml |
 //! | `promotion/promoted` | 1.11.4 promoted into prod on 2026-12-03 |
 //! | `promotion/next` | then "HSTS for two years" committed and published on 2026-12-07 |
 //! | `platform/privileged` | ingress-nginx's controller runs privileged |
@@ -143,7 +144,7 @@ fn parent(name: &str) -> Option<&'static str> {
     Some(match name {
         "platform" | "promotion/first" => return None,
         "git/change" | "promotion/proposed" => "promotion/first",
-        "promotion/promoted" => "promotion/proposed",
+        "promotion/promoted" | "promotion/uncommitted" => "promotion/proposed",
         "promotion/next" => "promotion/promoted",
         "promotion/tampered"
         | "promotion/emergency"
@@ -219,6 +220,11 @@ fn build(name: &str, s: &Steps) -> Result<(), String> {
         "promotion/next" => s.next(),
         "promotion/tampered" => s.tampered(),
         "promotion/emergency" => s.emergency(),
+        "promotion/uncommitted" => s.edit(
+            "environments/layer.yaml",
+            "values:\n",
+            "# TODO: move to the new registry\nvalues:\n",
+        ),
         "promotion/soak-zero" => s.soak_zero(),
         "promotion/moved-back" => s.moved_back(),
         "promotion/next-edited" => s.hand_edit(
