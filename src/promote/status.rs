@@ -199,13 +199,14 @@ pub(crate) fn status_human(s: &Status) -> String {
         .map(|e| e.environment.as_str())
         .collect();
     let width = s.versions.keys().map(String::len).max().unwrap_or(9).max(9);
-    out.push_str(&format!("{:width$}", "component"));
+    let mut header = format!("{:width$}", "component");
     for e in &envs {
-        out.push_str(&format!("  {e:<14}"));
+        header.push_str(&format!("  {e:<14}"));
     }
+    out.push_str(header.trim_end());
     out.push('\n');
     for (comp, by_env) in &s.versions {
-        out.push_str(&format!("{comp:width$}"));
+        let mut row = format!("{comp:width$}");
         for e in &envs {
             let v = by_env.get(*e).map_or("—", String::as_str);
             let pending = s
@@ -219,8 +220,10 @@ pub(crate) fn status_human(s: &Status) -> String {
                 Some(p) => format!("{v} → {p}"),
                 None => v.to_string(),
             };
-            out.push_str(&format!("  {cell:<14}"));
+            row.push_str(&format!("  {cell:<14}"));
         }
+        // The last cell is padded like the others; the line ends where its text does.
+        out.push_str(row.trim_end());
         out.push('\n');
     }
     for e in &s.environments {
@@ -311,6 +314,9 @@ mod tests {
         assert_eq!(s.versions["web"]["dev"], "1.0");
         let text = status_human(&s);
         assert!(text.starts_with("component  dev"), "{text}");
+        // The table pads its cells, but no line ends in spaces (they show in diffs and logs).
+        let padded: Vec<&str> = text.lines().filter(|l| l.ends_with(' ')).collect();
+        assert!(padded.is_empty(), "lines that end in spaces: {padded:?}");
     }
 
     #[test]
