@@ -162,6 +162,9 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
             Err(f) => return Ok(print_failure(&f)),
         },
     };
+    // One render at a time in an output directory, from the cache's first read to the record's
+    // last write: two at once would each trust a cache the other is rewriting.
+    let _lock = open::lock(&out_dir, true, "render")?;
     let store = Store::new(&out_dir);
     let build = if partial {
         String::new()

@@ -38,6 +38,12 @@ pub enum GitError {
         rev: String,
         len: usize,
     },
+    /// A branch moved between the moment strata read it and the moment it would have moved it:
+    /// another process wrote to the output repository.
+    #[error(
+        "{branch} moved while strata was committing to it: another process (a second publish or promote, or git) wrote to the output repository; strata's commit {commit} is on no branch, and {branch} is as the other process left it\nhint: run the command again: it starts from what {branch} holds now"
+    )]
+    BranchMoved { branch: String, commit: String },
     #[error("git: {0}")]
     Git(#[from] git2::Error),
 }

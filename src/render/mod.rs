@@ -4,6 +4,7 @@
 //! environment is built once and shared by every cluster.
 
 mod command;
+mod process;
 pub(crate) mod template;
 
 use std::collections::BTreeMap;

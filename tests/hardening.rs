@@ -1,0 +1,243 @@
+//! What strata promises when runs overlap, a command misbehaves or the disk fails: one render or
+//! publish at a time, no run held by a command's children, no report of a commit that no branch
+//! holds (README, "Reliability").
+
+mod common;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::promotion::Setup;
+use common::{Platform, stderr, stdout};
+
+/// The minimal platform with `web` rendered by `script` (a shell script).
+fn with_command(p: &Platform, script: &str, timeout: &str) {
+    p.write(
+        "components/web/component.yaml",
+        &format!(
+            "{}source:\n  command: [sh, -c, {}]\n  timeout: {timeout}\n",
+            common::WEB_COMPONENT,
+            serde_json::to_string(script).expect("json")
+        ),
+    );
+}
+
+/// A command that takes 1.5 s: long enough for a second run to start while it runs.
+const SLOW: &str =
+    "sleep 1.5; printf 'apiVersion: v1\\nkind: ConfigMap\\nmetadata: {name: slow}\\n'";
+
+/// Whether a process with `pid` is alive (a zombie counts as gone).
+fn alive(pid: &str) -> bool {
+    std::fs::read_to_string(format!("/proc/{}/stat", pid.trim()))
+        .is_ok_and(|s| !s.rsplit(')').next().unwrap_or("").trim().starts_with('Z'))
+}
+
+fn strata_in(dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_strata"));
+    cmd.current_dir(dir)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+/// Waits for `child` for at most `limit`; kills it and fails past that.
+fn finish(mut child: Child, limit: Duration) -> std::process::Output {
+    let started = Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let o = child.wait_with_output().expect("output");
+            panic!(
+                "strata did not finish within {limit:?}\nstdout: {}\nstderr: {}",
+                stdout(&o),
+                stderr(&o)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("output")
+}
+
+/// Issue 28, point 6: the timeout guarded the command, not the read of its output, which a
+/// background child held open: the render never returned, and the child outlived it.
+#[test]
+fn a_command_whose_background_child_holds_its_output_neither_hangs_the_render_nor_outlives_it() {
+    let p = Platform::minimal();
+    let pid_file = p.path().join("background.pid");
+    with_command(
+        &p,
+        &format!(
+            "sleep 1001 & echo $! > {}; printf 'apiVersion: v1\\nkind: ConfigMap\\nmetadata: {{name: ok}}\\n'",
+            pid_file.display()
+        ),
+        "3s",
+    );
+    let o = finish(
+        strata_in(p.path(), &["render"]).spawn().expect("spawn"),
+        Duration::from_secs(30),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        p.rendered()
+            .iter()
+            .any(|(path, _)| path.ends_with("configmap-ok.yaml")),
+        "{}",
+        stdout(&o)
+    );
+    let pid = std::fs::read_to_string(&pid_file).expect("pid");
+    assert!(
+        !alive(&pid),
+        "the command's background child {pid} still runs"
+    );
+}
+
+/// Issue 28, point 1: two renders into one output directory at once each trusted a cache the
+/// other rewrote, and a later render found nothing to do while files still differed.
+#[test]
+fn a_second_render_into_the_same_output_waits_for_the_first_and_says_so() {
+    let p = Platform::minimal();
+    with_command(&p, SLOW, "30s");
+    let first = strata_in(p.path(), &["render"]).spawn().expect("spawn");
+    // The first takes the lock before it reads anything, and holds it through the command.
+    std::thread::sleep(Duration::from_millis(300));
+    let second = strata_in(p.path(), &["render"]).spawn().expect("spawn");
+    let first = finish(first, Duration::from_secs(60));
+    let second = finish(second, Duration::from_secs(60));
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    assert_eq!(second.status.code(), Some(0), "{}", stderr(&second));
+    let waited = stderr(&second);
+    let out = p.path().join("rendered");
+    assert!(
+        waited.starts_with("waiting: another strata (pid ")
+            && waited.contains(&format!(
+                ") is working in {}; this render goes on when it ends\n  = hint: if it is stuck, stop it (kill ",
+                out.display()
+            )),
+        "{waited}"
+    );
+    // The second found the first's output whole: nothing left to write.
+    assert!(stdout(&second).contains("0 written"), "{}", stdout(&second));
+    let again = p.strata(&["check", "--against", "rendered"]);
+    assert_eq!(again.status.code(), Some(0), "{}", stdout(&again));
+}
+
+/// The branches of the output repository and where they point.
+fn branches(s: &Setup) -> Vec<(String, String)> {
+    let out = s.output_repo();
+    let mut all: Vec<(String, String)> = out
+        .branches(Some(git2::BranchType::Local))
+        .expect("branches")
+        .map(|b| {
+            let (b, _) = b.expect("branch");
+            (
+                b.name().expect("name").expect("utf8").to_string(),
+                b.get().target().expect("target").to_string(),
+            )
+        })
+        .collect();
+    all.sort();
+    all
+}
+
+/// Issue 28, point 1: two publishes at once both said "committed X", and one X was on no
+/// branch.
+#[test]
+fn concurrent_publishes_take_turns_and_report_only_commits_a_branch_holds() {
+    let s = Setup::new();
+    with_command(&s.platform, SLOW, "30s");
+    s.commit(
+        "web from a command",
+        "Alice Author <alice@example.com>",
+        "2026-11-02T09:30:00Z",
+    );
+    let out = s.out().to_str().expect("utf8").to_string();
+    let publish = || {
+        strata_in(
+            s.platform.path(),
+            &[
+                "publish",
+                "--repo",
+                &out,
+                "--now",
+                "2026-11-02T10:00:00Z",
+                "--committer",
+                "strata bot <bot@example.com>",
+            ],
+        )
+        .spawn()
+        .expect("spawn")
+    };
+    let first = publish();
+    std::thread::sleep(Duration::from_millis(300));
+    let second = publish();
+    let outputs = [
+        finish(first, Duration::from_secs(60)),
+        finish(second, Duration::from_secs(60)),
+    ];
+    let held = branches(&s);
+    for o in &outputs {
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(o));
+        for line in stdout(o).lines() {
+            let Some((branch, rest)) = line.split_once(": committed ") else {
+                continue;
+            };
+            let short = rest.split_whitespace().next().expect("commit");
+            let tip = held
+                .iter()
+                .find(|(b, _)| b == branch)
+                .map(|(_, tip)| tip.as_str())
+                .unwrap_or("");
+            assert!(
+                tip.starts_with(short),
+                "{branch} is at {tip}, not at the reported {short}: {}",
+                stdout(o)
+            );
+        }
+    }
+    assert!(
+        stdout(&outputs[1]).contains("env/dev: unchanged"),
+        "the second publish found the first's commit: {}",
+        stdout(&outputs[1])
+    );
+    assert!(
+        stderr(&outputs[1]).starts_with("waiting: another strata (pid "),
+        "{}",
+        stderr(&outputs[1])
+    );
+}
+
+/// Issue 28, point 1: in a non-bare output repository with `env/dev` checked out, publish moved
+/// the branch under the work tree.
+#[test]
+fn publish_refuses_to_move_the_branch_checked_out_in_the_output_work_tree() {
+    let s = Setup::new();
+    s.publish("2026-11-02T10:00:00Z");
+    common::promotion::git(s.out(), &["checkout", "-q", "env/dev"], &[]);
+    s.platform.write(
+        "environments/dev/layer.yaml",
+        "values:\n  web: {replicas: 4}\n",
+    );
+    s.commit(
+        "Four replicas in dev",
+        "Alice Author <alice@example.com>",
+        "2026-11-02T11:00:00Z",
+    );
+    let before = branches(&s);
+    let o = s.strata(&["publish", "--repo", "OUT", "--now", "2026-11-02T12:00:00Z"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    let at = s.out().display();
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "error: env/dev is checked out in the work tree of the output repository {at}: strata would move the branch under the work tree; nothing was written\nhint: write to a bare clone of the output repository (git clone --bare), or leave the branch there (git -C {at} switch --detach)\n"
+        )
+    );
+    assert_eq!(branches(&s), before, "nothing moved");
+    assert_eq!(
+        common::promotion::git(s.out(), &["status", "--porcelain"], &[]),
+        "",
+        "the work tree still matches its branch"
+    );
+}
