@@ -241,3 +241,95 @@ fn publish_refuses_to_move_the_branch_checked_out_in_the_output_work_tree() {
         "the work tree still matches its branch"
     );
 }
+
+/// Every file under `rendered/` but the render cache, which a failed render may leave marked
+/// unfinished; the record of what strata wrote is kept, as it decides what strata deletes.
+fn output_files(p: &Platform) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    p.rendered()
+        .into_iter()
+        .filter(|(path, _)| {
+            !path.starts_with(".strata-cache") || path.ends_with(".strata-cache/written")
+        })
+        .collect()
+}
+
+/// The minimal platform's web ConfigMap with a `padding` from the layers.
+const PADDED: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: padded\ndata:\n  domain: {{ global.domain }}\n  padding: {{ global.padding | default('') | tojson }}\n";
+
+/// Issue 28, points 8 and 11: a render that ran out of room (here: a file over the process's
+/// RLIMIT_FSIZE, EFBIG, as ENOSPC would) left some files new and some old, and the old source
+/// could not even be rendered back.
+#[test]
+fn a_render_that_cannot_write_a_file_leaves_the_previous_output_as_it_was() {
+    let p = Platform::minimal();
+    p.write("components/web/templates/padded.yaml", PADDED);
+    let o = p.strata(&["render"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let before = output_files(&p);
+
+    // The next source changes every cluster's files, adds files, and makes one file too large.
+    let layer = std::fs::read_to_string(p.path().join("environments/layer.yaml")).expect("read");
+    p.write(
+        "environments/layer.yaml",
+        "values:\n  global: {domain: example.org}\n",
+    );
+    p.write(
+        "environments/prod/sto2/workload.cluster.yaml",
+        &format!(
+            "cluster: {{role: workload, server: https://prod-sto2.example.com:6443}}\nvalues:\n  web: {{replicas: 3}}\n  global: {{padding: {}}}\n",
+            "x".repeat(256 * 1024)
+        ),
+    );
+    p.write(
+        "components/web/templates/extra.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\ndata: {a: b}\n",
+    );
+    let mut render = strata_in(p.path(), &["render"]);
+    // SAFETY: between fork and exec, only async-signal-safe calls: the child may write no file
+    // over 64 KiB, and gets EFBIG instead of SIGXFSZ past it.
+    unsafe {
+        use std::os::unix::process::CommandExt as _;
+        render.pre_exec(|| {
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            let limit = libc::rlimit {
+                rlim_cur: 64 * 1024,
+                rlim_max: 64 * 1024,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let o = finish(render.spawn().expect("spawn"), Duration::from_secs(60));
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    let big = p
+        .path()
+        .join("rendered/prod/sto2/workload/web/configmap-padded.yaml");
+    assert_eq!(
+        err,
+        format!(
+            "error: cannot write {}: File too large (os error 27)\nhint: the output directory is as it was before this render; make room (or make it writable) and render again\n",
+            big.display()
+        )
+    );
+    assert!(
+        output_files(&p) == before,
+        "the output changed: {:?}",
+        output_files(&p).iter().map(|(p, _)| p).collect::<Vec<_>>()
+    );
+
+    // The old source renders back to it, and the output passes `check`.
+    p.write("environments/layer.yaml", &layer);
+    p.write(
+        "environments/prod/sto2/workload.cluster.yaml",
+        "cluster: {role: workload, server: https://prod-sto2.example.com:6443}\nvalues:\n  web: {replicas: 3}\n",
+    );
+    p.remove("components/web/templates/extra.yaml");
+    let o = p.strata(&["check", "--against", "rendered"]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let o = p.strata(&["render"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains(" 0 written"), "{}", stdout(&o));
+}
