@@ -333,3 +333,89 @@ fn a_render_that_cannot_write_a_file_leaves_the_previous_output_as_it_was() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stdout(&o).contains(" 0 written"), "{}", stdout(&o));
 }
+
+/// Issue 28, point 7: a component inside a git submodule was rendered by `render`, left out by
+/// `publish` without a word, and invisible to `diff --base/--head`. One rule now: strata refuses
+/// a submodule in the source, in every command.
+#[test]
+fn a_component_in_a_git_submodule_is_refused_by_every_command() {
+    use common::promotion::git;
+    let s = Setup::new();
+    // The component's own repository.
+    let upstream = tempfile::tempdir().expect("tmp");
+    let files = [
+        (
+            "component.yaml",
+            "name: sub\nversion: \"1.0\"\nnamespace: sub\nroles: [workload]\n",
+        ),
+        ("values.yaml", "{}\n"),
+        ("values.schema.json", "{\"type\": \"object\"}\n"),
+        (
+            "templates/configmap.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: sub\n",
+        ),
+    ];
+    for (path, text) in files {
+        let path = upstream.path().join(path);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    }
+    git(upstream.path(), &["init", "-q"], &[]);
+    git(upstream.path(), &["add", "-A"], &[]);
+    git(upstream.path(), &["commit", "-q", "-m", "sub"], &[]);
+    let source = s.platform.path();
+    let before = git(source, &["rev-parse", "HEAD"], &[]);
+    git(
+        source,
+        &[
+            "-c",
+            "protocol.file.allow=always",
+            "submodule",
+            "add",
+            "-q",
+            upstream.path().to_str().expect("utf8"),
+            "components/sub",
+        ],
+        &[],
+    );
+    git(
+        source,
+        &["commit", "-q", "-m", "a component in a submodule"],
+        &[],
+    );
+
+    let o = s.platform.strata(&["render"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "render: {err}");
+    assert!(
+        err.starts_with("error[submodule]: components/sub in the working tree is a git submodule or another repository: strata does not read submodules"),
+        "{err}"
+    );
+    assert!(!source.join("rendered").exists(), "render wrote nothing");
+
+    let o = s.strata(&["publish", "--repo", "OUT", "--now", "2026-11-02T10:00:00Z"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "publish: {}{err}", stdout(&o));
+    let head = git(source, &["rev-parse", "--short=7", "HEAD"], &[]);
+    assert!(
+        err.starts_with(&format!(
+            "error: components/sub in commit {head} is a git submodule or another repository"
+        )),
+        "{err}"
+    );
+    assert!(
+        branches(&s).is_empty(),
+        "publish wrote nothing: {:?}",
+        branches(&s)
+    );
+
+    let o = s.platform.strata(&[
+        "diff", "--base", &before, "--head", "HEAD", "--color", "never",
+    ]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "diff: {}{err}", stdout(&o));
+    assert!(
+        err.starts_with(&format!("error: components/sub in commit {head}")),
+        "{err}"
+    );
+}

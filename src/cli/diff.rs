@@ -95,6 +95,10 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
     let base_rev = args.base.as_deref().unwrap_or("HEAD");
     let base_world = match git::world_at(&repo, &prefix, base_rev) {
         Ok(w) => w,
+        Err(e @ git::GitError::Submodule { .. }) => {
+            eprintln!("error: {e}");
+            return Ok(Exit::Found);
+        }
         Err(e) => {
             eprintln!(
                 "error: {e}\nhint: --base takes any git revision: a branch, tag, sha, HEAD~3 or origin/main"
@@ -105,6 +109,10 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
     let head_world: Box<dyn World> = match &args.head {
         Some(rev) => match git::world_at(&repo, &prefix, rev) {
             Ok(w) => Box::new(w),
+            Err(e @ git::GitError::Submodule { .. }) => {
+                eprintln!("error: {e}");
+                return Ok(Exit::Found);
+            }
             Err(e) => {
                 eprintln!(
                     "error: {e}\nhint: --head takes any git revision; leave it out to use the working tree"

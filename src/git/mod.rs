@@ -44,6 +44,10 @@ pub enum GitError {
         "{branch} moved while strata was committing to it: another process (a second publish or promote, or git) wrote to the output repository; strata's commit {commit} is on no branch, and {branch} is as the other process left it\nhint: run the command again: it starts from what {branch} holds now"
     )]
     BranchMoved { branch: String, commit: String },
+    #[error("{}", crate::diag::plain(diagnostic).trim_end().trim_start_matches("error[submodule]: "))]
+    Submodule {
+        diagnostic: Box<crate::diag::Diagnostic>,
+    },
     #[error("git: {0}")]
     Git(#[from] git2::Error),
 }
@@ -136,6 +140,12 @@ fn walk(
                 walk(repo, root, &sub, &path, rev, files)?;
             }
             Some(ObjectType::Blob) => read_entry(repo, root, &path, &entry, rev, files)?,
+            // A gitlink: the one rule of `crate::world::submodule`.
+            Some(ObjectType::Commit) => {
+                return Err(GitError::Submodule {
+                    diagnostic: Box::new(crate::world::submodule(&path, &format!("commit {rev}"))),
+                });
+            }
             _ => {}
         }
     }

@@ -29,7 +29,8 @@ impl PromotionError {
     pub(crate) fn exit(&self) -> Exit {
         match self {
             PromotionError::Render { failure, .. } => failure.diagnostics.exit(),
-            PromotionError::Refused(_) => Exit::Found,
+            PromotionError::Refused(_)
+            | PromotionError::Git(crate::git::GitError::Submodule { .. }) => Exit::Found,
             PromotionError::Git(_)
             | PromotionError::Policy(_)
             | PromotionError::MissingHistory(_) => Exit::Failed,
