@@ -455,6 +455,14 @@ impl Undo {
         })
     }
 
+    /// Where a file being written for `path` waits: the undo directory.
+    fn aside<'p>(&'p self, path: &'p Path) -> &'p Path {
+        match &self.kept_in {
+            Some(kept_in) => kept_in.path(),
+            None => path.parent().unwrap_or(path),
+        }
+    }
+
     fn created(&self, path: &Path) {
         if let Ok(mut created) = self.created.lock() {
             created.push(path.to_path_buf());
@@ -536,9 +544,11 @@ fn write_file(path: &Path, bytes: &[u8], plan: &Plan, undo: &Undo) -> Result<boo
     match plan {
         Plan::Unchanged => Ok(false),
         Plan::Replace => {
-            // Replace beside the target and rename, so a reader never sees half a file.
-            let parent = path.parent().unwrap_or(path);
-            let mut tmp = tempfile::NamedTempFile::new_in(parent).map_err(io(parent))?;
+            // Written aside and renamed over the target, so a reader never sees half a file;
+            // aside in the undo directory, so a crash leaves no stray file in the output (the
+            // next write clears it).
+            let aside = undo.aside(path);
+            let mut tmp = tempfile::NamedTempFile::new_in(aside).map_err(io(aside))?;
             tmp.as_file_mut().write_all(bytes).map_err(io(path))?;
             undo.keep(path, true)?;
             tmp.persist(path).map_err(|e| WriteError::Io {
