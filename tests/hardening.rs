@@ -27,10 +27,21 @@ fn with_command(p: &Platform, script: &str, timeout: &str) {
 const SLOW: &str =
     "sleep 1.5; printf 'apiVersion: v1\\nkind: ConfigMap\\nmetadata: {name: slow}\\n'";
 
-/// Whether a process with `pid` is alive (a zombie counts as gone).
+/// Whether a process with `pid` is still alive two seconds on (a zombie counts as gone): a
+/// SIGKILL is delivered asynchronously, and a loaded machine may take a moment.
 fn alive(pid: &str) -> bool {
-    std::fs::read_to_string(format!("/proc/{}/stat", pid.trim()))
-        .is_ok_and(|s| !s.rsplit(')').next().unwrap_or("").trim().starts_with('Z'))
+    let running = || {
+        std::fs::read_to_string(format!("/proc/{}/stat", pid.trim()))
+            .is_ok_and(|s| !s.rsplit(')').next().unwrap_or("").trim().starts_with('Z'))
+    };
+    let started = Instant::now();
+    while running() {
+        if started.elapsed() > Duration::from_secs(2) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    false
 }
 
 fn strata_in(dir: &Path, args: &[&str]) -> Command {

@@ -307,10 +307,21 @@ mod tests {
         run_bounded(cmd, timeout, 1024, 1024)
     }
 
-    /// Whether a process with `pid` is alive (a zombie counts as gone).
+    /// Whether a process with `pid` is still alive two seconds on (a zombie counts as gone): a
+    /// SIGKILL is delivered asynchronously, and a loaded machine may take a moment.
     fn alive(pid: &str) -> bool {
-        std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .is_ok_and(|s| !s.rsplit(')').next().unwrap_or("").trim().starts_with('Z'))
+        let running = || {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .is_ok_and(|s| !s.rsplit(')').next().unwrap_or("").trim().starts_with('Z'))
+        };
+        let started = Instant::now();
+        while running() {
+            if started.elapsed() > Duration::from_secs(2) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        false
     }
 
     #[test]
