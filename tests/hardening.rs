@@ -134,6 +134,23 @@ fn a_second_render_into_the_same_output_waits_for_the_first_and_says_so() {
     assert_eq!(again.status.code(), Some(0), "{}", stdout(&again));
 }
 
+/// `strata publish` of the source of `s` into its output repository, not yet started.
+fn publish_in(s: &Setup) -> Command {
+    let out = s.out().to_str().expect("utf8");
+    strata_in(
+        s.platform.path(),
+        &[
+            "publish",
+            "--repo",
+            out,
+            "--now",
+            "2026-11-02T10:00:00Z",
+            "--committer",
+            "strata bot <bot@example.com>",
+        ],
+    )
+}
+
 /// The branches of the output repository and where they point.
 fn branches(s: &Setup) -> Vec<(String, String)> {
     let out = s.output_repo();
@@ -163,23 +180,7 @@ fn concurrent_publishes_take_turns_and_report_only_commits_a_branch_holds() {
         "Alice Author <alice@example.com>",
         "2026-11-02T09:30:00Z",
     );
-    let out = s.out().to_str().expect("utf8").to_string();
-    let publish = || {
-        strata_in(
-            s.platform.path(),
-            &[
-                "publish",
-                "--repo",
-                &out,
-                "--now",
-                "2026-11-02T10:00:00Z",
-                "--committer",
-                "strata bot <bot@example.com>",
-            ],
-        )
-        .spawn()
-        .expect("spawn")
-    };
+    let publish = || publish_in(&s).spawn().expect("spawn");
     let first = publish();
     std::thread::sleep(Duration::from_millis(300));
     let second = publish();
@@ -546,21 +547,7 @@ fn a_publish_killed_at_random_points_leaves_a_valid_repository() {
     many_clusters(&s.platform, 20);
     let seed = seed();
     let mut rng = Lcg(seed);
-    let out = s.out().to_str().expect("utf8").to_string();
-    let publish = |p: &Setup| {
-        strata_in(
-            p.platform.path(),
-            &[
-                "publish",
-                "--repo",
-                &out,
-                "--now",
-                "2026-11-02T10:00:00Z",
-                "--committer",
-                "strata bot <bot@example.com>",
-            ],
-        )
-    };
+    let publish = publish_in;
     set_domain(&s.platform, 0);
     s.commit(
         "round 0",
