@@ -37,6 +37,7 @@ pub(crate) mod explain;
 pub mod git;
 pub mod kube;
 pub mod load;
+pub(crate) mod lock;
 pub mod merge;
 pub(crate) mod object;
 pub mod output;

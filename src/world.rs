@@ -172,11 +172,23 @@ impl FsWorld {
                     Unit::File(rel, path) => found.push((rel, path)),
                     Unit::Entry(e) => visit(&root, &e, &mut found, &mut diags),
                     Unit::Dir(dir) => {
-                        for entry in walkdir::WalkDir::new(&dir)
+                        let mut walk = walkdir::WalkDir::new(&dir)
                             .follow_links(false)
                             .sort_by_file_name()
-                        {
+                            .into_iter();
+                        while let Some(entry) = walk.next() {
                             match entry {
+                                Ok(e) if e.file_name() == ".git" => {
+                                    if e.file_type().is_dir() {
+                                        walk.skip_current_dir();
+                                    }
+                                    let repo =
+                                        e.path().parent().and_then(|p| relative_slash(p, &root));
+                                    diags.push(submodule(
+                                        &repo.unwrap_or_default(),
+                                        "the working tree",
+                                    ));
+                                }
                                 Ok(e) => visit(&root, &e, &mut found, &mut diags),
                                 Err(e) => diags.push(Diagnostic::error(
                                     Code::Io,
@@ -218,6 +230,20 @@ impl FsWorld {
             Err(diags)
         }
     }
+}
+
+/// The one rule for git submodules, and any other repository inside the source: refused, by
+/// every command. A commit's tree holds a submodule as a commit id, not its files, so `publish`
+/// and `diff --base/--head` could not see what `render` reads from the working tree.
+pub(crate) fn submodule(dir: &str, at: &str) -> Diagnostic {
+    Diagnostic::error(
+        Code::Submodule,
+        format!(
+            "{dir} in {at} is a git submodule or another repository: strata does not read submodules, because a commit holds only the submodule's commit id, not its files, and publish and diff would render without them"
+        ),
+    )
+    .note(format!("found: {dir}/.git"))
+    .hint("make its files part of the source repository (git rm the submodule, then add the files, or use git subtree), or move it out of components/ and environments/")
 }
 
 /// A source file as read: its path and its bytes, or why they could not be read.

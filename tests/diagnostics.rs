@@ -287,3 +287,30 @@ fn several_errors_in_one_run() {
     assert!(err.contains("unknown component `nope`"), "{err}");
     assert!(err.ends_with("2 errors\n"), "{err}");
 }
+
+/// Issue 28, point 4: a template in plain Jinja2 style (`{%- for %}` at the start of a line) ran
+/// lines together under trim_blocks/lstrip_blocks, and the hint spoke of `toyaml`/`indent`.
+#[test]
+fn whitespace_control_that_joins_lines_is_named_with_the_fix() {
+    let err = fails(|p| {
+        p.write(
+            "components/web/templates/configmap.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\n  annotations:\n    {%- for k in ['owner'] %}\n    {{ k }}: x\n    {%- endfor %}\n  labels:\n    a: b\n",
+        )
+    });
+    assert!(
+        err.contains("components/web/templates/configmap.yaml:6:1"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "line 6 of the template trims whitespace with `{%-`: {%- for k in ['owner'] %}"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("drop the `-`: `{% for k in ['owner'] %}`"),
+        "{err}"
+    );
+    insta::assert_snapshot!(err);
+}

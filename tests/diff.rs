@@ -280,3 +280,71 @@ fn untracked_files_are_part_of_the_working_tree() {
         "still untracked"
     );
 }
+
+/// Issue 28, point 2: a change that broke a policy printed the policy errors of both sides and
+/// exited 2, without the diff a reviewer needed.
+#[test]
+fn a_change_that_breaks_a_policy_shows_its_diff_then_the_findings_it_introduces() {
+    let r = Repo::new();
+    r.p.write(
+        "strata.yaml",
+        &format!(
+            "{}{}promotion:\n  order: [dev, prod]\n",
+            common::STRATA_YAML,
+            common::POLICIES_OFF.replace("no-plaintext-secrets: off", "no-plaintext-secrets: deny")
+        ),
+    );
+    r.commit("no plaintext secrets");
+    r.p.write(
+        "components/web/templates/secret.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: web-token\nstringData:\n  token: hunter2\n",
+    );
+    let o = r.p.strata(&["diff", "--color", "never", "--env", "dev"]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}{}", stderr(&o));
+    assert_eq!(stderr(&o), "");
+    assert!(!out.contains("hunter2"), "{out}");
+    let (diff, findings) = out
+        .split_once("\npolicy findings this change introduces (head): 1\n")
+        .unwrap_or_else(|| panic!("no findings after the diff: {out}"));
+    assert!(diff.contains("+kind: Secret"), "{diff}");
+    // The README's "strata diff" shows these lines.
+    assert_eq!(
+        findings,
+        "  error[no-plaintext-secrets] Secret web/web-token: Secret `web-token` holds 1 key in plaintext (`token`) and is not SOPS-encrypted\n    in dev/sto2/workload/web/secret-web-token.yaml (cluster dev-sto2-workload), field stringData\n"
+    );
+
+    // The base has the finding and the head removes it: the other way round.
+    r.commit("a plaintext secret");
+    r.p.remove("components/web/templates/secret.yaml");
+    let o = r.p.strata(&[
+        "diff", "--color", "never", "--env", "dev", "--format", "json",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("json");
+    assert_eq!(json["policy"]["introduced"], serde_json::json!([]));
+    assert_eq!(json["policy"]["removed"][0]["rule"], "no-plaintext-secrets");
+    assert_eq!(json["policy"]["removed"][0]["cluster"], "dev-sto2-workload");
+}
+
+/// Issue 28, point 2: exit 2 only when a side cannot be rendered at all, saying which.
+#[test]
+fn a_side_that_does_not_render_is_named_with_why() {
+    let r = Repo::new();
+    r.p.write("components/web/templates/broken.yaml", "{{ nope(");
+    let o = r.p.strata(&["diff", "--color", "never"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.starts_with(&format!(
+            "error: the head (the working tree at {}) does not render, so there is no diff to show:\n",
+            r.p.path().display()
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("components/web/templates/broken.yaml"),
+        "{err}"
+    );
+    assert_eq!(stdout(&o), "");
+}

@@ -333,3 +333,31 @@ fn kubectl_with_a_broken_kubeconfig_fails_cleanly() {
     assert!(err.contains("kubectl get failed"), "{err}");
     assert!(err.contains("context was not found"), "{err}");
 }
+
+/// Issue 28, point 3: a live input that did not parse was reported without its name.
+#[test]
+fn every_diagnostic_about_the_live_input_names_it() {
+    let root = common::repo_root();
+    let o = run_drift(&root, CLUSTER, "kind: List\nitems: x: y\n", "human");
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    let file = err
+        .strip_prefix("error[live-input]: ")
+        .and_then(|rest| rest.split_once(":2:"))
+        .map(|(file, _)| file)
+        .unwrap_or_else(|| panic!("no file:line: {err}"));
+    assert!(
+        file.starts_with(&std::env::temp_dir().display().to_string()),
+        "{err}"
+    );
+    assert!(err.contains("document 1, line 2"), "{err}");
+
+    // A problem with no line names the file and the document.
+    let o = run_drift(&root, CLUSTER, "---\n- 1\n", "human");
+    let err = stderr(&o);
+    assert!(
+        err.starts_with("error[live-input]: /")
+            && err.contains(": the live input has a number at document 1, item 1"),
+        "{err}"
+    );
+}

@@ -270,6 +270,75 @@ mod replay {
         replay("live", super::live);
     }
 
+    /// Issue 28, point 12: `cargo fuzz` is not part of CI, so this is the bounded stand-in for
+    /// the drift input (`kubectl get -o yaml|json`): the live seeds, mutated at random (bytes
+    /// replaced, spans dropped or repeated, YAML and JSON punctuation put in) a few thousand
+    /// times, run through the `live` harness. A panic names the input; `STRATA_FUZZ_SEED`
+    /// replays a run.
+    #[test]
+    fn random_live_inputs_parse_and_compare_without_panicking() {
+        let seeds: Vec<Vec<u8>> = inputs("live")
+            .iter()
+            .map(|p| std::fs::read(p).expect("read"))
+            .collect();
+        let mut state: u64 = std::env::var("STRATA_FUZZ_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(28);
+        let mut next = |below: usize| -> usize {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((state >> 33) as usize) % below.max(1)
+        };
+        const PUNCTUATION: &[&[u8]] = &[
+            b":",
+            b"- ",
+            b"\n",
+            b"  ",
+            b"{",
+            b"}",
+            b"[",
+            b"]",
+            b",",
+            b"\"",
+            b"'",
+            b"---\n",
+            b"&a ",
+            b"*a",
+            b"!!str ",
+            b"null",
+            b"-1",
+            b"1e999",
+            b"kind: List\nitems:\n",
+        ];
+        for _ in 0..3000 {
+            let mut data = seeds[next(seeds.len())].clone();
+            for _ in 0..1 + next(4) {
+                let at = next(data.len() + 1);
+                match next(4) {
+                    0 if at < data.len() => data[at] = next(256) as u8,
+                    1 => {
+                        let end = (at + next(16)).min(data.len());
+                        data.drain(at..end);
+                    }
+                    2 => {
+                        let end = (at + next(32)).min(data.len());
+                        let span = data[at..end].to_vec();
+                        data.splice(at..at, span);
+                    }
+                    _ => {
+                        let p = PUNCTUATION[next(PUNCTUATION.len())];
+                        data.splice(at..at, p.iter().copied());
+                    }
+                }
+            }
+            let shown = String::from_utf8_lossy(&data).to_string();
+            let run = std::panic::catch_unwind(|| super::live(&data));
+            assert!(run.is_ok(), "the live harness panicked on:\n{shown}");
+        }
+    }
+
     /// The fixture platform itself compiles, so the targets reach render and emit.
     #[test]
     fn the_fixture_platform_compiles() {

@@ -5,11 +5,12 @@ use std::io::IsTerminal as _;
 use anyhow::{Context as _, Result};
 use clap::ValueEnum;
 
-use crate::compare::diff::{self, DiffOptions};
-use crate::compile::Selection;
+use crate::compare::diff::{self, DiffOptions, Findings};
+use crate::compile::{Options, Selection};
 use crate::emit::OutputTree;
 use crate::git;
 use crate::load::{AllowList, Promotion};
+use crate::policy::Violation;
 use crate::promote::gates::policy::in_force;
 use crate::world::{FsWorld, World};
 
@@ -63,20 +64,28 @@ pub(super) enum ColorChoice {
     Never,
 }
 
-/// One side of the diff, rendered, with its promotion policy. A side without strata.yaml
-/// (a base from before the platform existed) is empty: everything shows as added.
-fn render_side(
-    world: &dyn World,
-    what: &str,
-) -> std::result::Result<(OutputTree, Option<Promotion>), Exit> {
+/// One side of the diff: its tree, its promotion policy and its policy violations.
+type Rendered = (OutputTree, Option<Promotion>, Vec<Violation>);
+
+/// One side of the diff, rendered past its policy errors: a change that breaks a policy is the
+/// one a reviewer most needs to see. A side without strata.yaml (a base from before the
+/// platform existed) is empty: everything shows as added.
+fn render_side(world: &dyn World, what: &str) -> std::result::Result<Rendered, Exit> {
     if world.read("strata.yaml").is_none() {
-        return Ok((OutputTree::default(), None));
+        return Ok((OutputTree::default(), None, Vec::new()));
     }
-    match crate::compile::compile(world, &Selection::default()) {
-        Ok(c) => Ok((c.tree, c.source.settings.promotion)),
+    let options = Options {
+        past_policy: true,
+        ..Options::default()
+    };
+    match crate::compile::compile_with(world, &Selection::default(), &options) {
+        Ok(c) => Ok((c.tree, c.source.settings.promotion, c.violations)),
         Err(f) => {
-            // Either side being invalid means there is no diff to show: strata could not run.
-            eprintln!("error: the {what} ({}) does not compile:", world.describe());
+            // A side that does not render leaves no diff to show: strata could not run.
+            eprintln!(
+                "error: the {what} ({}) does not render, so there is no diff to show:",
+                world.describe()
+            );
             print_diagnostics(&f.diagnostics, &f.texts);
             Err(Exit::Failed)
         }
@@ -91,6 +100,10 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
     let base_rev = args.base.as_deref().unwrap_or("HEAD");
     let base_world = match git::world_at(&repo, &prefix, base_rev) {
         Ok(w) => w,
+        Err(e @ git::GitError::Submodule { .. }) => {
+            eprintln!("error: {e}");
+            return Ok(Exit::Found);
+        }
         Err(e) => {
             eprintln!(
                 "error: {e}\nhint: --base takes any git revision: a branch, tag, sha, HEAD~3 or origin/main"
@@ -110,6 +123,10 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
                 Some(t) => Box::new(w.trusting(t)),
                 None => Box::new(w),
             },
+            Err(e @ git::GitError::Submodule { .. }) => {
+                eprintln!("error: {e}");
+                return Ok(Exit::Found);
+            }
             Err(e) => {
                 eprintln!(
                     "error: {e}\nhint: --head takes any git revision; leave it out to use the working tree"
@@ -131,11 +148,11 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
         || render_side(&base_world, "base"),
         || render_side(head_world.as_ref(), "head"),
     );
-    let (base_tree, base_policy) = match b {
+    let (base_tree, base_policy, base_violations) = match b {
         Ok(t) => t,
         Err(exit) => return Ok(exit),
     };
-    let (head_tree, head_policy) = match h {
+    let (head_tree, head_policy, head_violations) = match h {
         Ok(t) => t,
         Err(exit) => return Ok(exit),
     };
@@ -183,18 +200,44 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
         color: color && args.format == DiffFormat::Human,
         context: args.context,
     };
-    let text = match args.format {
+    let findings = Findings::between(&base_violations, &head_violations)
+        .filtered(options.env.as_deref(), options.cluster.as_deref());
+    let mut text = match args.format {
         DiffFormat::Human => diff::render_human(&d, &options),
         DiffFormat::Json => diff::render_json(&d, &options),
         DiffFormat::Markdown => diff::render_markdown(&d, &options),
     };
-    print!("{text}");
     if !text.ends_with('\n') {
-        println!();
+        text.push('\n');
     }
-    Ok(if d.filtered(&options).is_empty() {
+    if !findings.is_empty() {
+        match args.format {
+            DiffFormat::Json => text = with_findings(&text, &findings),
+            DiffFormat::Human | DiffFormat::Markdown => text.push_str(&findings.render_text()),
+        }
+    }
+    print!("{text}");
+    Ok(if d.filtered(&options).is_empty() && findings.is_empty() {
         Exit::Clean
     } else {
         Exit::Found
     })
+}
+
+/// The JSON report with the policy findings the change touches under `policy`.
+fn with_findings(json: &str, findings: &Findings) -> String {
+    let Ok(mut report) = serde_json::from_str::<serde_json::Value>(json) else {
+        return json.to_string();
+    };
+    if let (Some(object), Ok(policy)) = (report.as_object_mut(), serde_json::to_value(findings)) {
+        object.insert("policy".into(), policy);
+    }
+    let text = serde_json::to_string_pretty(&report).unwrap_or_else(|_| json.to_string());
+    // The report's own style: the first key on the line of the brace.
+    let mut text = match text.strip_prefix("{\n  ") {
+        Some(rest) => format!("{{{rest}"),
+        None => text,
+    };
+    text.push('\n');
+    text
 }

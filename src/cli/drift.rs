@@ -9,7 +9,7 @@ use anyhow::{Context as _, Result};
 
 use crate::compare::drift;
 use crate::compile::{Options, Selection};
-use crate::diag::{self, Code, Diagnostic};
+use crate::diag::{self, Code, Diagnostic, Span};
 
 use super::open::{self, Context};
 use super::report::{Exit, Format, print_compile, print_json};
@@ -65,6 +65,12 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
     let Some(c) = selected.first() else {
         return Ok(Exit::Failed);
     };
+    // What the diagnostics call the input: every one of them names it.
+    let input = match (args.live.as_deref(), args.kubectl) {
+        (Some(p), _) if p == Path::new("-") => "<stdin>".to_string(),
+        (Some(p), _) => p.display().to_string(),
+        (None, _) => "the output of kubectl get".to_string(),
+    };
     let text = match (args.live.as_deref(), args.kubectl) {
         (Some(p), _) if p == Path::new("-") => {
             let mut s = String::new();
@@ -81,8 +87,12 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
     let live = match drift::parse_live(&text) {
         Ok(l) => l,
         Err(e) => {
-            let d = Diagnostic::error(Code::LiveInput, e.to_string())
-                .hint("feed the output of `kubectl get ... -o yaml` or `-o json`");
+            let d = match e.line() {
+                Some((line, column)) => Diagnostic::error(Code::LiveInput, e.to_string())
+                    .at(Span::new(input.clone(), line, column)),
+                None => Diagnostic::error(Code::LiveInput, format!("{input}: {e}")),
+            }
+            .hint("feed the output of `kubectl get ... -o yaml` or `-o json`");
             // One line, as for a log: there is no source line to quote.
             eprint!("{}", diag::plain(&d));
             return Ok(d.code.exit());

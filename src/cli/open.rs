@@ -10,6 +10,7 @@ use crate::compile::{Compiled, Selection};
 use crate::git::output;
 use crate::git::source::SourceRepo;
 use crate::load::{self, Source};
+use crate::lock::{DirLock, Holder};
 use crate::merge::{self, Cluster};
 use crate::promote::gates::identity::Identity;
 use crate::promote::publish::Committer;
@@ -123,6 +124,31 @@ pub(super) fn output_repo(path: &Path) -> Result<git2::Repository> {
     output::open(path).with_context(|| {
         format!("{} is not a git repository\nhint: --repo is a local clone of the output repository (git init or git clone it first)", path.display())
     })
+}
+
+/// Takes strata's lock on `dir` for `what` a command does there (`render into`, `publish to`),
+/// creating the directory when `create`. A second strata waits for the first, and says so on
+/// stderr after a second.
+pub(super) fn lock(dir: &Path, create: bool, what: &str) -> Result<DirLock> {
+    let waiting = |h: Holder| {
+        let who = match h.pid {
+            Some(pid) => format!("another strata (pid {pid})"),
+            None => "another strata".to_string(),
+        };
+        eprintln!(
+            "waiting: {who} is working in {}; this {what} goes on when it ends\n  = hint: if it is stuck, stop it{}",
+            dir.display(),
+            h.pid.map(|p| format!(" (kill {p})")).unwrap_or_default()
+        );
+    };
+    crate::lock::lock(dir, create, &waiting)
+        .with_context(|| format!("cannot lock {} for this {what}", dir.display()))
+}
+
+/// Takes strata's lock on the output repository `out` (its git directory) for a command that
+/// moves its branches.
+pub(super) fn lock_output_repo(out: &git2::Repository, what: &str) -> Result<DirLock> {
+    lock(out.path(), false, what)
 }
 
 /// Who commits to the output repository: `given` ("Name <email>"), else its user.name and

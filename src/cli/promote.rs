@@ -30,6 +30,8 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
     let (repo, env, gates) = (args.repo.as_path(), args.to.as_str(), &args.gates);
     let who = args.committer.as_deref();
     let (now, format) = (context.now, args.format);
+    // One writer at a time: the gates are judged on the branches this promote moves.
+    let _lock = open::lock_output_repo(&open::output_repo(repo)?, "promote")?;
     let (out, v) = match verified(context, repo, env, gates)? {
         Ok(verified) => verified,
         Err(exit) => return Ok(exit),

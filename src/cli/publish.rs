@@ -40,6 +40,8 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
     let (now, format) = (context.now, args.format);
     let source = open::source_repo(&context.root, None)?;
     let out = open::output_repo(repo)?;
+    // One publish at a time: the second starts from the branches as the first left them.
+    let _lock = open::lock_output_repo(&out, "publish")?;
     let committer = open::committer(&out, who, now)?;
     let uncommitted = source.uncommitted();
     let published = match promote::publish::publish(&source, &out, env, &committer, rollback) {

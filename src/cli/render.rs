@@ -162,6 +162,9 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
             Err(f) => return Ok(print_failure(&f)),
         },
     };
+    // One render at a time in an output directory, from the cache's first read to the record's
+    // last write: two at once would each trust a cache the other is rewriting.
+    let _lock = open::lock(&out_dir, true, "render")?;
     let store = Store::new(&out_dir);
     let build = if partial {
         String::new()
@@ -227,10 +230,13 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
     let selected = compiled.selected();
     // Nothing is written under the output directory, the cache included, until it is known to
     // be strata's.
-    let hint = |e: output::WriteError| {
-        anyhow::anyhow!(
+    let hint = |e: output::WriteError| match e {
+        output::WriteError::Io { .. } => anyhow::anyhow!(
+            "{e}\nhint: the output directory is as it was before this render; make room (or make it writable) and render again"
+        ),
+        _ => anyhow::anyhow!(
             "{e}\nhint: choose an empty directory with --out, or remove the directory if it holds nothing you need"
-        )
+        ),
     };
     let claimed = output::claim(&out_dir).map_err(hint)?;
     // The output is about to change; until this render ends well, no record says it is current.

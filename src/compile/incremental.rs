@@ -69,6 +69,7 @@ pub(crate) fn compile_with_store(
             progress: options.progress,
             vouched: options.vouched,
             keep_objects: options.keep_objects,
+            past_policy: options.past_policy,
         };
         compile_with(world, selection, &options)
     };

@@ -105,6 +105,9 @@ pub(crate) struct Options<'a> {
     pub(crate) vouched: Option<&'a (dyn Fn(&str) -> bool + Sync + 'a)>,
     /// Keep the rendered objects in [`Compiled::rendered`].
     pub(crate) keep_objects: bool,
+    /// Policy violations that fail do not stop the compile: they are only in
+    /// [`Compiled::violations`]. `strata diff` shows the diff of a change that breaks a policy.
+    pub(crate) past_policy: bool,
 }
 
 /// Like [`compile`], skipping the clusters whose inputs the cache has seen. Skipped clusters
@@ -181,7 +184,7 @@ pub(crate) fn compile_with(
     diags.extend(
         violations
             .iter()
-            .filter(|v| v.exemption.is_none())
+            .filter(|v| v.exemption.is_none() && !(options.past_policy && v.fails()))
             .map(policies::diagnostic)
             .collect(),
     );

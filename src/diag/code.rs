@@ -31,6 +31,8 @@ pub enum Code {
     FileTooLarge,
     /// A symbolic link leads outside the repository.
     Symlink,
+    /// A git submodule (or another repository) inside the source: refused everywhere.
+    Submodule,
     /// A file is not valid YAML.
     Yaml,
     /// A file does not have the shape of its format (strata's own schemas).
@@ -135,6 +137,7 @@ impl Code {
             Code::Encoding => "encoding",
             Code::FileTooLarge => "file-too-large",
             Code::Symlink => "symlink",
+            Code::Submodule => "submodule",
             Code::Yaml => "yaml",
             Code::Format => "format",
             Code::UnknownFile => "unknown-file",

@@ -38,6 +38,16 @@ pub enum GitError {
         rev: String,
         len: usize,
     },
+    /// A branch moved between the moment strata read it and the moment it would have moved it:
+    /// another process wrote to the output repository.
+    #[error(
+        "{branch} moved while strata was committing to it: another process (a second publish or promote, or git) wrote to the output repository; strata's commit {commit} is on no branch, and {branch} is as the other process left it\nhint: run the command again: it starts from what {branch} holds now"
+    )]
+    BranchMoved { branch: String, commit: String },
+    #[error("{}", crate::diag::plain(diagnostic).trim_end().trim_start_matches("error[submodule]: "))]
+    Submodule {
+        diagnostic: Box<crate::diag::Diagnostic>,
+    },
     #[error("git: {0}")]
     Git(#[from] git2::Error),
 }
@@ -130,6 +140,12 @@ fn walk(
                 walk(repo, root, &sub, &path, rev, files)?;
             }
             Some(ObjectType::Blob) => read_entry(repo, root, &path, &entry, rev, files)?,
+            // A gitlink: the one rule of `crate::world::submodule`.
+            Some(ObjectType::Commit) => {
+                return Err(GitError::Submodule {
+                    diagnostic: Box::new(crate::world::submodule(&path, &format!("commit {rev}"))),
+                });
+            }
             _ => {}
         }
     }

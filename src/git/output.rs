@@ -210,10 +210,29 @@ pub(crate) fn signature(
     Ok(Signature::new(name, email, &Time::new(at.as_second(), 0))?)
 }
 
-/// Commits `tree` on `branch` with `parents`, moving the branch.
+/// Commits `tree` on `branch` with `parents`, moving the branch from wherever it is.
 pub fn commit(
     repo: &Repository,
     branch: &str,
+    tree: Oid,
+    parents: &[Oid],
+    message: &str,
+    author: &Signature<'_>,
+    committer: &Signature<'_>,
+) -> Result<Oid, GitError> {
+    let was = tip(repo, branch)?.map(|c| c.id());
+    commit_onto(repo, branch, was, tree, parents, message, author, committer)
+}
+
+/// Commits `tree` on `branch` with `parents`, moving the branch from `was` (`None`: the branch
+/// must not exist yet). The move is a compare-and-swap: when the branch no longer is at `was`,
+/// it is left alone and the error says so, so that no caller reports a commit that no branch
+/// holds.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn commit_onto(
+    repo: &Repository,
+    branch: &str,
+    was: Option<Oid>,
     tree: Oid,
     parents: &[Oid],
     message: &str,
@@ -227,13 +246,30 @@ pub fn commit(
         .collect::<Result<_, _>>()?;
     let refs: Vec<&git2::Commit<'_>> = parents.iter().collect();
     let oid = repo.commit(None, author, committer, message, &tree, &refs)?;
-    repo.reference(
-        &format!("refs/heads/{branch}"),
-        oid,
-        true,
-        &format!("strata: {}", message.lines().next().unwrap_or("")),
-    )?;
-    Ok(oid)
+    let name = format!("refs/heads/{branch}");
+    let log = format!("strata: {}", message.lines().next().unwrap_or(""));
+    let moved = match was {
+        Some(was) => repo.reference_matching(&name, oid, true, was, &log),
+        None => repo.reference(&name, oid, false, &log),
+    };
+    match moved {
+        Ok(_) => Ok(oid),
+        Err(e)
+            if matches!(
+                e.code(),
+                git2::ErrorCode::Modified
+                    | git2::ErrorCode::Exists
+                    | git2::ErrorCode::NotFound
+                    | git2::ErrorCode::Locked
+            ) =>
+        {
+            Err(GitError::BranchMoved {
+                branch: branch.to_string(),
+                commit: oid.to_string(),
+            })
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Records `note` on `commit` under [`NOTES_REF`], replacing an older note.
@@ -282,5 +318,57 @@ mod tests {
         files.insert("a/x.yaml".to_string(), b"2".to_vec());
         assert_ne!(tree_digest(&files), d1);
         assert!(d1.starts_with("sha256:") && d1.len() == 7 + 64);
+    }
+
+    /// Issue 28: two publishes read `env/dev` at once; the second's move overwrote the first's
+    /// commit, which both reported.
+    #[test]
+    fn a_branch_that_moved_since_it_was_read_is_left_where_the_other_writer_put_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init_bare(dir.path()).unwrap();
+        let sig = signature("strata", "strata@example.com", jiff::Timestamp::UNIX_EPOCH).unwrap();
+        let files =
+            |text: &str| BTreeMap::from([("a/x.yaml".to_string(), text.as_bytes().to_vec())]);
+        let first = write_tree(&repo, &files("1")).unwrap();
+        let base = commit_onto(&repo, "env/dev", None, first, &[], "one", &sig, &sig).unwrap();
+        // Both read env/dev at `base`; the other writer moves it first.
+        let theirs = write_tree(&repo, &files("2")).unwrap();
+        let other = commit_onto(
+            &repo,
+            "env/dev",
+            Some(base),
+            theirs,
+            &[base],
+            "two",
+            &sig,
+            &sig,
+        )
+        .unwrap();
+        let ours = write_tree(&repo, &files("3")).unwrap();
+        let e = commit_onto(
+            &repo,
+            "env/dev",
+            Some(base),
+            ours,
+            &[base],
+            "three",
+            &sig,
+            &sig,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&e, GitError::BranchMoved { branch, .. } if branch == "env/dev"),
+            "{e}"
+        );
+        assert!(
+            e.to_string()
+                .starts_with("env/dev moved while strata was committing to it"),
+            "{e}"
+        );
+        assert_eq!(tip(&repo, "env/dev").unwrap().unwrap().id(), other);
+        // A branch that appeared since it was read as missing is left too.
+        let e = commit_onto(&repo, "env/dev", None, ours, &[], "four", &sig, &sig).unwrap_err();
+        assert!(matches!(e, GitError::BranchMoved { .. }), "{e}");
+        assert_eq!(tip(&repo, "env/dev").unwrap().unwrap().id(), other);
     }
 }

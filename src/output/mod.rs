@@ -209,7 +209,9 @@ fn write_record(dir: &Path, record: &BTreeMap<String, String>) -> Result<(), Wri
         text.push('\n');
     }
     let mut tmp = tempfile::NamedTempFile::new_in(&cache).map_err(io(&cache))?;
-    tmp.write_all(text.as_bytes()).map_err(io(&cache))?;
+    tmp.as_file_mut()
+        .write_all(text.as_bytes())
+        .map_err(io(&cache))?;
     let path = cache.join(RECORD);
     tmp.persist(&path).map_err(|e| WriteError::Io {
         path,
@@ -332,6 +334,39 @@ impl Claimed<'_> {
             })
             .map(|(_, p)| *p)
             .collect();
+
+        // From here on every change is recorded in `undo`, and undone if the write fails: a
+        // failed render leaves the output directory as it was.
+        let mut undo = Undo::begin(dir)?;
+        let changed = self.change(progress, &files, &plans, &leaves, &stale, record, &mut undo);
+        match changed {
+            Ok(stats) => {
+                undo.forget();
+                prune(dir, &stale.remove);
+                Ok(stats)
+            }
+            Err(e) => {
+                undo.roll_back();
+                Err(e)
+            }
+        }
+    }
+
+    /// The changes of [`Claimed::write_tree`], each recorded in `undo`.
+    #[allow(clippy::too_many_arguments)]
+    fn change(
+        &self,
+        progress: Option<&dyn crate::progress::Progress>,
+        files: &[(&String, &Vec<u8>)],
+        plans: &[(Plan, String)],
+        leaves: &[&str],
+        stale: &Stale,
+        record: Option<BTreeMap<String, String>>,
+        undo: &mut Undo,
+    ) -> Result<WriteStats, WriteError> {
+        use rayon::prelude::*;
+        let dir = self.dir;
+        undo.dirs = missing_dirs(dir, leaves);
         leaves.par_iter().try_for_each(|p| {
             let path = dir.join(p);
             std::fs::create_dir_all(&path).map_err(io(&path))
@@ -340,11 +375,12 @@ impl Claimed<'_> {
         if let Some(p) = progress {
             p.start("writing", "files", files.len());
         }
+        let undo_ref: &Undo = undo;
         let written: Vec<bool> = files
             .par_iter()
-            .zip(&plans)
+            .zip(plans)
             .map(|((rel, bytes), (plan, _))| {
-                let wrote = write_file(&dir.join(rel), bytes, plan);
+                let wrote = write_file(&dir.join(rel), bytes, plan, undo_ref);
                 if let Some(p) = progress {
                     p.advance();
                 }
@@ -354,8 +390,8 @@ impl Claimed<'_> {
         let mut stats = WriteStats::default();
         stats.written = written.iter().filter(|w| **w).count();
         stats.unchanged = written.len() - stats.written;
-        stats.removed = remove(dir, &stale.remove)?;
-        stats.left = stale.left;
+        stats.removed = remove(dir, &stale.remove, undo)?;
+        stats.left = stale.left.clone();
 
         // The record: what it said, less what is gone or no longer strata's, and every file
         // of this tree.
@@ -364,22 +400,157 @@ impl Claimed<'_> {
             next.remove(path);
         }
         for ((rel, _), (_, hash)) in files.iter().zip(plans) {
-            next.insert((*rel).clone(), hash);
+            next.insert((*rel).clone(), hash.clone());
         }
         write_record(dir, &next)?;
         Ok(stats)
     }
 }
 
-/// Writes one file as planned; whether it wrote.
-fn write_file(path: &Path, bytes: &[u8], plan: &Plan) -> Result<bool, WriteError> {
+/// What a write changed so far, so that a failure can put the output directory back as it was.
+/// Old bytes are kept in a directory of the cache (`undo-*`, on the same file system, so that
+/// keeping them costs no space and putting them back cannot fail for want of it) until the
+/// write is over.
+struct Undo {
+    kept_in: Option<tempfile::TempDir>,
+    /// How many files are kept.
+    count: std::sync::atomic::AtomicUsize,
+    /// Files created where there was none: removed.
+    created: std::sync::Mutex<Vec<PathBuf>>,
+    /// Files replaced or removed, with where their old bytes are: moved back.
+    kept: std::sync::Mutex<Vec<(PathBuf, PathBuf)>>,
+    /// Directories created, parents first: removed, deepest first, when empty.
+    dirs: Vec<PathBuf>,
+}
+
+/// The prefix of the directories that keep old bytes during a write.
+const UNDO_PREFIX: &str = "undo-";
+
+impl Undo {
+    /// Starts a write under `dir`: removes what a write that crashed kept, and makes a place
+    /// for what this one keeps.
+    fn begin(dir: &Path) -> Result<Undo, WriteError> {
+        let cache = dir.join(CACHE_DIR);
+        std::fs::create_dir_all(&cache).map_err(io(&cache))?;
+        if let Ok(entries) = std::fs::read_dir(&cache) {
+            for entry in entries.flatten() {
+                let stale = entry.file_name().to_string_lossy().starts_with(UNDO_PREFIX)
+                    && entry.file_type().is_ok_and(|t| t.is_dir());
+                if stale {
+                    // Does not follow links (std's remove_dir_all).
+                    let _ = std::fs::remove_dir_all(entry.path());
+                }
+            }
+        }
+        let kept_in = tempfile::Builder::new()
+            .prefix(UNDO_PREFIX)
+            .tempdir_in(&cache)
+            .map_err(io(&cache))?;
+        Ok(Undo {
+            kept_in: Some(kept_in),
+            count: std::sync::atomic::AtomicUsize::new(0),
+            created: std::sync::Mutex::default(),
+            kept: std::sync::Mutex::default(),
+            dirs: Vec::new(),
+        })
+    }
+
+    /// Where a file being written for `path` waits: the undo directory.
+    fn aside<'p>(&'p self, path: &'p Path) -> &'p Path {
+        match &self.kept_in {
+            Some(kept_in) => kept_in.path(),
+            None => path.parent().unwrap_or(path),
+        }
+    }
+
+    fn created(&self, path: &Path) {
+        if let Ok(mut created) = self.created.lock() {
+            created.push(path.to_path_buf());
+        }
+    }
+
+    /// Keeps the bytes of `path` aside before it is replaced (`linked`: it stays where it is
+    /// too) or removed.
+    fn keep(&self, path: &Path, linked: bool) -> Result<(), WriteError> {
+        let n = self
+            .count
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let Some(kept_in) = &self.kept_in else {
+            return Ok(());
+        };
+        let aside = kept_in.path().join(n.to_string());
+        let moved = if linked {
+            // A second name costs no data blocks; a file system without links gets a rename.
+            std::fs::hard_link(path, &aside).or_else(|_| std::fs::rename(path, &aside))
+        } else {
+            std::fs::rename(path, &aside)
+        };
+        moved.map_err(io(path))?;
+        if let Ok(mut kept) = self.kept.lock() {
+            kept.push((path.to_path_buf(), aside));
+        }
+        Ok(())
+    }
+
+    /// Puts everything back: the old files where they were, no new file, no new directory.
+    fn roll_back(mut self) {
+        for (path, aside) in self.kept.get_mut().map(std::mem::take).unwrap_or_default() {
+            let _ = std::fs::rename(&aside, &path);
+        }
+        for path in self
+            .created
+            .get_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+        {
+            let _ = std::fs::remove_file(&path);
+        }
+        for d in self.dirs.iter().rev() {
+            let _ = std::fs::remove_dir(d);
+        }
+    }
+
+    /// The write went through: the old bytes go.
+    fn forget(mut self) {
+        if let Some(kept_in) = self.kept_in.take() {
+            let _ = kept_in.close();
+        }
+    }
+}
+
+/// The directories above `leaves` (and they) that do not exist under `dir`, parents first.
+fn missing_dirs(dir: &Path, leaves: &[&str]) -> Vec<PathBuf> {
+    let mut missing = BTreeSet::new();
+    for leaf in leaves {
+        let mut end = 0;
+        loop {
+            let next = leaf[end..].find('/').map(|i| end + i);
+            let prefix = &leaf[..next.unwrap_or(leaf.len())];
+            if !missing.contains(prefix) && std::fs::symlink_metadata(dir.join(prefix)).is_err() {
+                missing.insert(prefix.to_string());
+            }
+            match next {
+                Some(i) => end = i + 1,
+                None => break,
+            }
+        }
+    }
+    // Sorted paths put a parent before its children.
+    missing.into_iter().map(|p| dir.join(p)).collect()
+}
+
+/// Writes one file as planned, recording the change in `undo`; whether it wrote.
+fn write_file(path: &Path, bytes: &[u8], plan: &Plan, undo: &Undo) -> Result<bool, WriteError> {
     match plan {
         Plan::Unchanged => Ok(false),
         Plan::Replace => {
-            // Replace beside the target and rename, so a reader never sees half a file.
-            let parent = path.parent().unwrap_or(path);
-            let mut tmp = tempfile::NamedTempFile::new_in(parent).map_err(io(parent))?;
-            tmp.write_all(bytes).map_err(io(path))?;
+            // Written aside and renamed over the target, so a reader never sees half a file;
+            // aside in the undo directory, so a crash leaves no stray file in the output (the
+            // next write clears it).
+            let aside = undo.aside(path);
+            let mut tmp = tempfile::NamedTempFile::new_in(aside).map_err(io(aside))?;
+            tmp.as_file_mut().write_all(bytes).map_err(io(path))?;
+            undo.keep(path, true)?;
             tmp.persist(path).map_err(|e| WriteError::Io {
                 path: path.to_path_buf(),
                 source: e.error,
@@ -387,7 +558,16 @@ fn write_file(path: &Path, bytes: &[u8], plan: &Plan) -> Result<bool, WriteError
             Ok(true)
         }
         // A new file: nothing to protect, so one write.
-        Plan::New => create_new(path, bytes).map(|()| true),
+        Plan::New => {
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(path)
+                .map_err(io(path))?;
+            undo.created(path);
+            file.write_all(bytes).map_err(io(path))?;
+            Ok(true)
+        }
     }
 }
 
@@ -511,18 +691,27 @@ fn stale<'p>(
     Ok(out)
 }
 
-/// Removes `paths` under `dir`, then the directories that left empty. Returns how many files
-/// went.
-fn remove(dir: &Path, paths: &[String]) -> Result<usize, WriteError> {
+/// Removes `paths` under `dir`, keeping their bytes in `undo`. Returns how many files went.
+fn remove(dir: &Path, paths: &[String], undo: &Undo) -> Result<usize, WriteError> {
     let mut removed = 0;
-    let mut dirs = BTreeSet::new();
     for rel in paths {
         let path = dir.join(rel);
-        match std::fs::remove_file(&path) {
-            Ok(()) => removed += 1,
+        match std::fs::symlink_metadata(&path) {
+            Ok(_) => {
+                undo.keep(&path, false)?;
+                removed += 1;
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(io(&path)(e)),
         }
+    }
+    Ok(removed)
+}
+
+/// Removes the directories that the removal of `paths` left empty.
+fn prune(dir: &Path, paths: &[String]) {
+    let mut dirs = BTreeSet::new();
+    for rel in paths {
         let mut parent = rel.rsplit_once('/').map(|(p, _)| p);
         while let Some(p) = parent {
             dirs.insert(p.to_string());
@@ -536,7 +725,6 @@ fn remove(dir: &Path, paths: &[String]) -> Result<usize, WriteError> {
             let _ = std::fs::remove_dir(&path);
         }
     }
-    Ok(removed)
 }
 
 #[cfg(test)]

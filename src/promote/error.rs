@@ -29,7 +29,8 @@ impl PromotionError {
     pub(crate) fn exit(&self) -> Exit {
         match self {
             PromotionError::Render { failure, .. } => failure.diagnostics.exit(),
-            PromotionError::Refused(_) => Exit::Found,
+            PromotionError::Refused(_)
+            | PromotionError::Git(crate::git::GitError::Submodule { .. }) => Exit::Found,
             PromotionError::Git(_)
             | PromotionError::Policy(_)
             | PromotionError::MissingHistory(_) => Exit::Failed,
@@ -65,4 +66,39 @@ impl From<git2::Error> for PromotionError {
     fn from(e: git2::Error) -> PromotionError {
         PromotionError::Git(GitError::Git(e))
     }
+}
+
+/// Refuses to move a branch that is checked out in the work tree of a non-bare output
+/// repository: the branch would move under the work tree, which would then show strata's
+/// commit as the reverse of an uncommitted change.
+pub(crate) fn refuse_checked_out<'b>(
+    out: &Repository,
+    branches: impl IntoIterator<Item = &'b str>,
+) -> Result<(), PromotionError> {
+    if out.is_bare() {
+        return Ok(());
+    }
+    let head = out
+        .find_reference("HEAD")
+        .map_err(crate::git::GitError::from)?;
+    let Some(checked_out) = head
+        .symbolic_target()
+        .ok()
+        .flatten()
+        .and_then(|t| t.strip_prefix("refs/heads/"))
+    else {
+        return Ok(());
+    };
+    if !branches.into_iter().any(|b| b == checked_out) {
+        return Ok(());
+    }
+    let at = out
+        .workdir()
+        .unwrap_or_else(|| out.path())
+        .display()
+        .to_string();
+    let at = at.trim_end_matches('/');
+    Err(PromotionError::Policy(format!(
+        "{checked_out} is checked out in the work tree of the output repository {at}: strata would move the branch under the work tree; nothing was written\nhint: write to a bare clone of the output repository (git clone --bare), or leave the branch there (git -C {at} switch --detach)"
+    )))
 }

@@ -20,6 +20,12 @@ pub(crate) fn promote(
         ));
     }
     let env = &v.environment;
+    crate::promote::error::refuse_checked_out(
+        out,
+        [format!("env/{env}"), format!("env/{env}-next")]
+            .iter()
+            .map(String::as_str),
+    )?;
     let next = output::tip(out, &format!("env/{env}-next"))?
         .ok_or_else(|| PromotionError::Policy(format!("env/{env}-next vanished")))?;
     let current = output::tip(out, &format!("env/{env}"))?;
@@ -69,9 +75,10 @@ pub(crate) fn promote(
         v.tree_digest
     ));
     let sig = output::signature(&committer.name, &committer.email, committer.at)?;
-    let oid = output::commit(
+    let oid = output::commit_onto(
         out,
         &format!("env/{env}"),
+        current.as_ref().map(git2::Commit::id),
         next.tree_id(),
         &parents,
         &msg,

@@ -137,6 +137,7 @@ pub(crate) fn publish(
         }
         plan.push((env, branch, moved_back.map(|(r, _)| r)));
     }
+    super::error::refuse_checked_out(out, plan.iter().map(|(_, b, _)| b.as_str()))?;
     let mut results = Vec::new();
     for (env, branch, rolled_back_from) in plan {
         let mut files = compiled.tree.environment(&env);
@@ -156,6 +157,7 @@ pub(crate) fn publish(
             components.insert(c.name.clone(), versions);
         }
         let current = output::tip(out, &branch)?;
+        let was = current.as_ref().map(git2::Commit::id);
         if let Some(tip) = &current {
             let old = output::files_of(out, &tip.tree()?)?;
             if tree_digest(&old) == digest {
@@ -223,9 +225,10 @@ pub(crate) fn publish(
                 msg.push('\n');
             }
         }
-        let oid = output::commit(
+        let oid = output::commit_onto(
             out,
             &branch,
+            was,
             tree,
             &parent.into_iter().collect::<Vec<_>>(),
             &msg,

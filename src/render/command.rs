@@ -1,10 +1,11 @@
 //! Command sources: a program that prints YAML, run without a shell, with a cleared
 //! environment, a timeout and a cap on its output.
 
-use std::io::Read;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
+
+use super::process::{Unfinished, run_bounded};
 
 /// The most a command may print on stdout.
 pub(crate) const MAX_COMMAND_STDOUT: usize = 64 * 1024 * 1024;
@@ -95,101 +96,38 @@ pub(crate) fn run(
     ] {
         cmd.env(proxy, NO_PROXY_THERE);
     }
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::CommandExt as _;
-        // A group of its own, so a timeout kills the command's children too.
-        cmd.process_group(0);
-    }
-    let mut child = cmd.spawn().map_err(|e| CommandError::Spawn {
-        program: program.clone(),
-        reason: e.to_string(),
-    })?;
-    let stdout = child.stdout.take();
-    let stderr = child.stderr.take();
-    let out_reader = std::thread::spawn(move || read_capped(stdout, MAX_COMMAND_STDOUT));
-    let err_reader = std::thread::spawn(move || read_capped(stderr, STDERR_KEEP));
-
-    let started = Instant::now();
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Some(status),
-            Ok(None) if started.elapsed() >= timeout => break None,
-            Ok(None) => std::thread::sleep(Duration::from_millis(5)),
-            Err(_) => break None,
+    // The process group, the deadline on the reads and the kill at the end of every run are
+    // `process::run_bounded`'s, for every program strata runs.
+    let done = match run_bounded(cmd, timeout, MAX_COMMAND_STDOUT, STDERR_KEEP) {
+        Ok(done) => done,
+        Err(Unfinished::Spawn(e)) => {
+            return Err(CommandError::Spawn {
+                program: program.clone(),
+                reason: e.to_string(),
+            });
+        }
+        Err(Unfinished::Timeout) => {
+            return Err(CommandError::Timeout {
+                program: program.clone(),
+                timeout,
+            });
         }
     };
-    let Some(status) = status else {
-        kill_group(&mut child);
-        let _ = out_reader.join();
-        let _ = err_reader.join();
-        return Err(CommandError::Timeout {
-            program: program.clone(),
-            timeout,
-        });
-    };
-    let (out, overflow) = out_reader.join().unwrap_or_default();
-    let (err, _) = err_reader.join().unwrap_or_default();
-    if overflow {
+    if done.overflow {
         return Err(CommandError::TooMuchOutput {
             program: program.clone(),
         });
     }
-    if !status.success() {
+    if !done.status.success() {
         return Err(CommandError::Failed {
             program: program.clone(),
-            status: status.to_string(),
-            stderr: tail(&String::from_utf8_lossy(&err), STDERR_LINES),
+            status: done.status.to_string(),
+            stderr: tail(&String::from_utf8_lossy(&done.stderr), STDERR_LINES),
         });
     }
-    String::from_utf8(out).map_err(|_| CommandError::NotUtf8 {
+    String::from_utf8(done.stdout).map_err(|_| CommandError::NotUtf8 {
         program: program.clone(),
     })
-}
-
-fn kill_group(child: &mut std::process::Child) {
-    #[cfg(unix)]
-    if let Ok(pid) = i32::try_from(child.id()) {
-        // SAFETY: kill(2) with a negative pid signals the process group we created; it touches
-        // no memory of ours.
-        unsafe {
-            libc::kill(-pid, libc::SIGKILL);
-        }
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-}
-
-/// Reads up to `cap` bytes; past it keeps draining (so the writer is not blocked) and reports
-/// the overflow.
-fn read_capped<R: Read>(reader: Option<R>, cap: usize) -> (Vec<u8>, bool) {
-    let Some(mut reader) = reader else {
-        return (Vec::new(), false);
-    };
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 64 * 1024];
-    let mut overflow = false;
-    loop {
-        match reader.read(&mut chunk) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => {
-                if buf.len() + n > cap {
-                    overflow = true;
-                    let room = cap - buf.len();
-                    buf.extend_from_slice(&chunk[..room]);
-                    if cap == STDERR_KEEP {
-                        continue;
-                    }
-                    break;
-                }
-                buf.extend_from_slice(&chunk[..n]);
-            }
-        }
-    }
-    (buf, overflow)
 }
 
 fn tail(text: &str, lines: usize) -> String {
@@ -205,6 +143,7 @@ fn tail(text: &str, lines: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Instant;
 
     fn sh(script: &str, timeout: Duration) -> Result<String, CommandError> {
         let dir = tempfile::tempdir().unwrap();
@@ -248,6 +187,23 @@ mod tests {
                 "leaked {v}"
             );
         }
+    }
+
+    /// The command of issue 28: a background child keeps stdout open after the command printed
+    /// its YAML and exited.
+    #[test]
+    fn a_background_child_holding_stdout_neither_hangs_the_render_nor_outlives_it() {
+        let started = Instant::now();
+        let out = sh(
+            "sleep 1001 & printf 'apiVersion: v1\\nkind: ConfigMap\\nmetadata: {name: ok}\\n'",
+            Duration::from_secs(3),
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ok}\n"
+        );
+        assert!(started.elapsed() < Duration::from_secs(3));
     }
 
     #[test]

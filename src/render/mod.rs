@@ -4,6 +4,7 @@
 //! environment is built once and shared by every cluster.
 
 mod command;
+mod process;
 pub(crate) mod template;
 
 use std::collections::BTreeMap;
@@ -332,15 +333,39 @@ fn documents(
                 .lines()
                 .nth(e.pos.line.saturating_sub(1) as usize)
                 .unwrap_or("");
-            return Err(Diagnostic::error(
+            let d = Diagnostic::error(
                 Code::RenderedYaml,
                 format!("{origin} rendered invalid YAML: {}", e.message),
             )
-            .at(Span::new(origin, 1, 1))
-            .note(format!("line {} of the rendered output: {bad_line}", e.pos.line))
-            .note(format!("cluster: {}", cluster.name))
-            .hint("check the indentation around `toyaml`/`indent` and quote values that contain ':' or '#'")
-            .into());
+            .note(format!(
+                "line {} of the rendered output: {bad_line}",
+                e.pos.line
+            ))
+            .note(format!("cluster: {}", cluster.name));
+            // Jinja2 habits: `{%-` at the start of a line. Under strata's trim_blocks and
+            // lstrip_blocks the `-` also eats the line break before the tag, and lines run
+            // together (`annotations:    owner: x  labels:`).
+            let trimming = template_text.and_then(|t| {
+                t.lines().enumerate().find_map(|(i, line)| {
+                    ["{%-", "-%}", "{{-", "-}}"]
+                        .iter()
+                        .find(|tag| line.contains(**tag))
+                        .map(|tag| (i + 1, line.trim().to_string(), *tag))
+                })
+            });
+            let d = match trimming {
+                Some((line, text, tag)) => d
+                    .at(Span::new(origin, u32::try_from(line).unwrap_or(u32::MAX), 1))
+                    .note(format!("line {line} of the template trims whitespace with `{tag}`: {text}"))
+                    .hint(format!(
+                        "strata already removes the line of a block tag (trim_blocks, lstrip_blocks), so `{tag}` also eats a line break or indentation the YAML needs; drop the `-`: `{}`",
+                        text.replace("{%-", "{%").replace("-%}", "%}").replace("{{-", "{{").replace("-}}", "}}")
+                    )),
+                None => d.at(Span::new(origin, 1, 1)).hint(
+                    "check the indentation around `toyaml`/`indent` and quote values that contain ':' or '#'",
+                ),
+            };
+            return Err(d.into());
         }
     };
     let mut out = Vec::new();

@@ -28,6 +28,7 @@
 
 mod diff_error;
 mod field_path;
+mod findings;
 mod human;
 mod json;
 mod markdown;
@@ -49,6 +50,7 @@ use similar::TextDiff;
 use crate::emit::OutputTree;
 
 pub(crate) use diff_error::{DiffError, Side};
+pub(crate) use findings::Findings;
 pub(crate) use human::render_human;
 pub(crate) use json::render_json;
 pub(crate) use markdown::render_markdown;

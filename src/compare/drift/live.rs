@@ -63,6 +63,21 @@ pub enum LiveError {
     ItemsNotAList { place: LivePlace, kind: String },
 }
 
+impl LiveError {
+    /// The line and column (1-based) of the input where it went wrong, when the parser said.
+    pub fn line(&self) -> Option<(u32, u32)> {
+        let (line, column) = match self {
+            LiveError::Yaml { line, column, .. } => ((*line)?, column.unwrap_or(1)),
+            LiveError::Json { line, column, .. } => (*line, *column),
+            _ => return None,
+        };
+        Some((
+            u32::try_from(line).unwrap_or(u32::MAX),
+            u32::try_from(column.max(1)).unwrap_or(u32::MAX),
+        ))
+    }
+}
+
 fn at_line(line: Option<usize>, column: Option<usize>) -> String {
     match (line, column) {
         (Some(line), Some(column)) => format!(", line {line}, column {column}"),

@@ -978,4 +978,105 @@ mod tests {
             assert_eq!(same_commit(a, b), want, "{a} {b}");
         }
     }
+
+    /// Issue 28, point 12: the approvals file is a surface the fuzz targets did not reach, and
+    /// `cargo fuzz` is not part of CI. This is the bounded stand-in: thousands of approvals files
+    /// made from both formats by replacing, dropping and repeating parts at random, each read
+    /// without a panic, into approvals or a refusal that says what is wrong. A failure prints
+    /// the input; `STRATA_FUZZ_SEED` replays a run.
+    #[test]
+    fn random_approvals_files_are_read_or_refused_with_a_message() {
+        let seeds = [
+            format!(
+                "[{}, {}]",
+                review("bob", "APPROVED", HEAD, "2026-11-02T10:00:00Z"),
+                review("dave", "CHANGES_REQUESTED", OLD, "2026-11-02T11:00:00Z")
+            ),
+            r#"[{"name": "Bob", "email": "bob@example.com"}, {"name": "Dave"}]"#.to_string(),
+        ];
+        let replacements = [
+            Value::Null,
+            Value::from(1),
+            Value::from(-1.5),
+            Value::from(u64::MAX),
+            Value::from(""),
+            Value::from("bob@example.com"),
+            Value::from("APPROVED"),
+            Value::from("DISMISSED"),
+            Value::from("2026-13-45T99:00:00Z"),
+            Value::from(HEAD),
+            Value::from("\u{0}é\u{202e}"),
+            Value::Array(Vec::new()),
+            Value::Object(serde_json::Map::new()),
+            Value::Bool(true),
+        ];
+        let mut state: u64 = std::env::var("STRATA_FUZZ_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(28);
+        let mut next = |below: usize| -> usize {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((state >> 33) as usize) % below.max(1)
+        };
+        let ids = identities();
+        for _ in 0..4000 {
+            let seed = &seeds[next(seeds.len())];
+            let mut value: Value = serde_json::from_str(seed).unwrap();
+            for _ in 0..1 + next(4) {
+                // Down a random path, then replace, drop or repeat what is there.
+                let mut at = &mut value;
+                loop {
+                    let len = match &*at {
+                        Value::Array(a) => a.len(),
+                        Value::Object(o) => o.len(),
+                        _ => 0,
+                    };
+                    if len == 0 || next(3) == 0 {
+                        break;
+                    }
+                    let i = next(len);
+                    at = match at {
+                        Value::Array(a) => &mut a[i],
+                        Value::Object(o) => o.values_mut().nth(i).unwrap(),
+                        _ => unreachable!(),
+                    };
+                }
+                match next(3) {
+                    0 => *at = replacements[next(replacements.len())].clone(),
+                    1 => match at {
+                        Value::Array(a) if !a.is_empty() => {
+                            let i = next(a.len());
+                            a.remove(i);
+                        }
+                        Value::Object(o) if !o.is_empty() => {
+                            let key = o.keys().nth(next(o.len())).unwrap().clone();
+                            o.remove(&key);
+                        }
+                        _ => *at = Value::Null,
+                    },
+                    _ => {
+                        if let Value::Array(a) = at
+                            && let Some(first) = a.first().cloned()
+                        {
+                            a.push(first);
+                        }
+                    }
+                }
+            }
+            let mut text = value.to_string();
+            // Now and then the text itself is cut short.
+            if next(8) == 0 {
+                let cut = next(text.len() + 1);
+                text = text.chars().take(cut).collect();
+            }
+            let read = std::panic::catch_unwind(|| read_approvals(&text, HEAD, &ids));
+            match read {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => assert!(!e.to_string().is_empty(), "no message for {text}"),
+                Err(_) => panic!("read_approvals panicked on {text}"),
+            }
+        }
+    }
 }
