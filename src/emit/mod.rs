@@ -1,8 +1,9 @@
 //! Manifests → [`OutputTree`]: file paths and bytes, plus the Argo CD objects.
 //!
 //! The tree is a pure function of the source. Paths are built only from names that were checked
-//! to be DNS-1123 names, and [`OutputTree::insert`] refuses anything else, so no input can place
-//! a file outside the output directory.
+//! to be DNS-1123 names, or made safe by [`layout`] (an RBAC name may hold `:`), and
+//! [`OutputTree::insert`] refuses anything else, so no input can place a file outside the output
+//! directory.
 
 pub(crate) mod argocd;
 pub(crate) mod layout;
