@@ -11,6 +11,8 @@
 //! 6. [`emit`]: manifests → an [`emit::OutputTree`] of paths and bytes, with Argo CD objects;
 //!    `emit::layout` is the one place output paths are made and parsed.
 //! 7. `policy`: rendered objects → violations.
+//! 8. [`kube`]: rendered objects → what the API server of each cluster's Kubernetes version
+//!    would refuse or warn about, reported as violations of the same catalogue.
 //!
 //! [`compile`](mod@compile) runs them all, cluster by cluster, with the render cache (`cache`); [`output`]
 //! writes the tree to disk. [`compare`] sets a render against another render, a rendered

@@ -24,7 +24,7 @@ pub(crate) fn platform() -> MemWorld {
         )
         .with(
             "components/web/templates/web.yaml",
-            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: {{ values.replicas }}\n  template:\n    spec:\n      containers:\n        - name: web\n          image: {{ values.image | quote }}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web-{{ cluster.environment }}\ndata:\n  domain: {{ global.domain }}\n",
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: {{ values.replicas }}\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers:\n        - name: web\n          image: {{ values.image | quote }}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web-{{ cluster.environment }}\ndata:\n  domain: {{ global.domain }}\n",
         )
         .with(
             "environments/layer.yaml",

@@ -181,7 +181,9 @@ fn resource_named_with_path_traversal() {
         )
     });
     assert!(
-        err.contains("has the name \"../../etc/passwd\", which is not a valid Kubernetes name"),
+        err.contains(
+            "has the name \"../../etc/passwd\", which is not a valid name for a ConfigMap"
+        ),
         "{err}"
     );
     assert!(

@@ -97,6 +97,10 @@ pub(crate) struct CachedComponent {
     pub(crate) objects: usize,
     #[serde(deserialize_with = "crate::policy::known_violations")]
     pub(crate) violations: Vec<Violation>,
+    /// Whether it renders or declares CRDs: they decide the scope and schema of other
+    /// components' objects, so a change next to it renders the whole cluster again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) crds: bool,
 }
 
 /// A file as written: its length, which a cheap look at the disk compares. Written as the bare
@@ -297,6 +301,10 @@ fn merged(h: &mut Gather, m: &crate::merge::Merged) {
         MValue::Scalar(Scalar::Int(i)) => {
             h.update([b'i']);
             h.update(i.to_le_bytes());
+        }
+        MValue::Scalar(Scalar::Uint(u)) => {
+            h.update([b'u']);
+            h.update(u.to_le_bytes());
         }
         MValue::Scalar(Scalar::Float(f)) => {
             h.update([b'f']);

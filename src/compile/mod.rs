@@ -7,6 +7,7 @@
 
 mod changes;
 mod incremental;
+mod kubernetes;
 mod owned;
 mod pipeline;
 mod policies;
@@ -174,8 +175,10 @@ pub(crate) fn compile_with(
     timings.cpu("render (cpu)", &pipeline.render);
     timings.cpu("emit (cpu)", &pipeline.emit);
     timings.cpu("policies (cpu)", &pipeline.check);
+    timings.cpu("kubernetes (cpu)", &pipeline.kube);
 
     let (mut done, found, mut diags) = gather(&changes.dirty, outputs, &mut tree);
+    diags.extend(source.warnings.clone());
     if diags.has_errors() {
         return Err(fail(diags.sorted()));
     }

@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::Options;
+use super::kubernetes;
 use super::timings::CpuTime;
 use crate::diag::Diagnostics;
 use crate::emit::layout::FileOwner;
@@ -16,7 +17,7 @@ use crate::object::{ObjectId, RenderedObject};
 use crate::policy;
 use crate::progress::Progress;
 use crate::world::World;
-use crate::{cache, render, validate};
+use crate::{cache, kube, render, validate};
 
 /// What the pipeline made of one cluster.
 pub(super) struct ClusterOutput {
@@ -72,6 +73,7 @@ pub(super) struct Pipeline<'a> {
     pub(super) render: CpuTime,
     pub(super) emit: CpuTime,
     pub(super) check: CpuTime,
+    pub(super) kube: CpuTime,
 }
 
 impl<'a> Pipeline<'a> {
@@ -95,6 +97,7 @@ impl<'a> Pipeline<'a> {
             render: CpuTime::default(),
             emit: CpuTime::default(),
             check: CpuTime::default(),
+            kube: CpuTime::default(),
         }
     }
 
@@ -124,8 +127,10 @@ impl<'a> Pipeline<'a> {
         {
             return Ok(out);
         }
+        let version = kubernetes::version(self.source, cluster).map_err(Diagnostics::from)?;
         let (emitted, warnings) = self.build(cluster, None)?;
-        let violations = self.check.time(|| self.checker.check(&emitted.objects));
+        let mut violations = self.check.time(|| self.checker.check(&emitted.objects));
+        self.kubernetes(cluster, version, &emitted, &mut violations);
         let mut components = self.components(cluster, &emitted);
         record_violations(&mut components, &violations);
         let records = emitted
@@ -190,6 +195,23 @@ impl<'a> Pipeline<'a> {
         }
     }
 
+    /// Adds the findings of the Kubernetes check of `emitted` to `violations`, in their order.
+    fn kubernetes(
+        &self,
+        cluster: &Cluster,
+        version: kube::KubeVersion,
+        emitted: &emit::EmittedCluster,
+        violations: &mut Vec<policy::Violation>,
+    ) {
+        let found = self
+            .kube
+            .time(|| kubernetes::check(self.source, cluster, version, emitted, &self.checker));
+        if !found.is_empty() {
+            violations.extend(found);
+            violations.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        }
+    }
+
     /// The cache records of the components `emitted` holds.
     fn components(
         &self,
@@ -215,6 +237,14 @@ impl<'a> Pipeline<'a> {
                 key.name
             ));
             entry.objects += 1;
+            entry.crds |= key.kind == "CustomResourceDefinition";
+        }
+        for (name, c) in out.iter_mut() {
+            c.crds |= self
+                .source
+                .components
+                .get(name)
+                .is_some_and(|c| !c.crds.is_empty());
         }
         // A component's objects are emitted together.
         for objects in emitted.objects.chunk_by(|a, b| a.component == b.component) {
@@ -242,6 +272,10 @@ impl<'a> Pipeline<'a> {
                 !reuse.changed.contains(n.as_str()) && !reuse.removed.contains(&n.as_str())
             })
             .collect();
+        // CRDs decide the scope and schema of every component's objects.
+        if record.components.values().any(|c| c.crds) {
+            return Ok(None);
+        }
         // A kept leak finding's hint may name a value of the changed components.
         if kept
             .iter()
@@ -250,8 +284,12 @@ impl<'a> Pipeline<'a> {
         {
             return Ok(None);
         }
+        let version = kubernetes::version(self.source, cluster).map_err(Diagnostics::from)?;
         let (emitted, warnings) = self.build(cluster, Some(&reuse.changed))?;
         let fresh = self.components(cluster, &emitted);
+        if fresh.values().any(|c| c.crds) {
+            return Ok(None);
+        }
         let kept_keys: BTreeSet<&str> = kept
             .iter()
             .flat_map(|(_, c)| c.keys.iter().map(String::as_str))
@@ -292,6 +330,7 @@ impl<'a> Pipeline<'a> {
                 Some((&cluster.environment, &cluster.name, &extra)),
             )
         });
+        self.kubernetes(cluster, version, &emitted, &mut violations);
         let mut components = fresh;
         record_violations(&mut components, &violations);
         let mut records: BTreeMap<String, cache::FileRecord> = emitted

@@ -63,6 +63,10 @@ pub enum Code {
     PolicyConfig,
     /// `--env` or `--cluster` names nothing.
     Selection,
+    /// A `kubernetesVersion` strata cannot read or has no schemas for.
+    KubernetesVersion,
+    /// A plain value in a layer that Kubernetes' YAML reader would read as something else.
+    ScalarMeaning,
 
     // Rendering.
     /// A template's render, for a reason of its own.
@@ -153,6 +157,8 @@ impl Code {
             Code::ValuesSchema => "values-schema",
             Code::PolicyConfig => "policy-config",
             Code::Selection => "selection",
+            Code::KubernetesVersion => "kubernetes-version",
+            Code::ScalarMeaning => "scalar-meaning",
             Code::Template => "template",
             Code::TemplateUndefined => "template-undefined",
             Code::TemplateInclude => "template-include",

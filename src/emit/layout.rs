@@ -122,13 +122,15 @@ pub(crate) fn slug(cluster_path: &str) -> String {
 ///   same kind and name in another API group, `<kind>.<group>_<name>`.
 ///
 /// Neither a namespace nor a group has a `_`, and only a qualified name has a `.` before its
-/// first `_`, so the parts are always told apart.
+/// first `_`, so the parts are always told apart. A name that is not a DNS-1123 subdomain (an
+/// RBAC name such as `system:aggregated-metrics-reader`) is made safe by [`file_safe`].
 pub(crate) fn object_file(key: &ObjectId, component_namespace: &str, qualified: bool) -> String {
     let kind = key.kind.to_lowercase();
+    let name = file_safe(&key.name);
     let kind_and_name = if qualified && !key.group.is_empty() {
-        format!("{kind}.{}_{}", key.group, key.name)
+        format!("{kind}.{}_{name}", key.group)
     } else {
-        format!("{kind}-{}", key.name)
+        format!("{kind}-{name}")
     };
     match key.namespace.as_deref() {
         Some(namespace) if namespace != component_namespace => {
@@ -136,6 +138,27 @@ pub(crate) fn object_file(key: &ObjectId, component_namespace: &str, qualified: 
         }
         _ => fit(&kind_and_name),
     }
+}
+
+/// A name as it may stand in a file name: itself when it is lowercase letters, digits, `-`
+/// and `.`; else each other character as `-`, then `~` and a hash of the name, so that
+/// `system:auth` and `system-auth` keep files of their own.
+fn file_safe(name: &str) -> std::borrow::Cow<'_, str> {
+    let safe = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'.');
+    if !name.is_empty() && name.bytes().all(safe) {
+        return std::borrow::Cow::Borrowed(name);
+    }
+    use sha2::Digest as _;
+    let hash = crate::digest::hex(&sha2::Sha256::digest(name.as_bytes()));
+    let mapped: String = name
+        .chars()
+        .map(|c| match c {
+            'A'..='Z' => c.to_ascii_lowercase(),
+            c if c.is_ascii() && safe(c as u8) => c,
+            _ => '-',
+        })
+        .collect();
+    std::borrow::Cow::Owned(format!("{mapped}{CUT}{}", &hash[..8]))
 }
 
 /// `<stem>.yaml`, or for a stem too long for a file name, its start, `~` and a hash of the

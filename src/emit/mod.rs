@@ -1,8 +1,9 @@
 //! Manifests → [`OutputTree`]: file paths and bytes, plus the Argo CD objects.
 //!
 //! The tree is a pure function of the source. Paths are built only from names that were checked
-//! to be DNS-1123 names, and [`OutputTree::insert`] refuses anything else, so no input can place
-//! a file outside the output directory.
+//! to be DNS-1123 names, or made safe by [`layout`] (an RBAC name may hold `:`), and
+//! [`OutputTree::insert`] refuses anything else, so no input can place a file outside the output
+//! directory.
 
 pub(crate) mod argocd;
 pub(crate) mod layout;
@@ -16,25 +17,34 @@ pub(crate) use layout::owned_prefixes;
 pub use tree::OutputTree;
 
 use crate::diag::{Code, DiagResult, Diagnostic, Diagnostics, Span};
+use crate::kube::{Crds, Scope};
 use crate::load::Source;
 use crate::merge::Cluster;
 use crate::object::{
-    COMPONENT_LABEL, MANAGED_BY, MANAGED_BY_STRATA, ObjectId, RenderedObject, is_cluster_scoped,
+    COMPONENT_LABEL, MANAGED_BY, MANAGED_BY_STRATA, ObjectId, RenderedObject, group_of,
+    is_cluster_scoped,
 };
 use crate::render::{Manifest, RenderedCluster};
 use crate::yaml::{canonicalize, to_yaml, to_yaml_canonical};
 
+/// Whether `object` lives outside namespaces: as the CRD of its kind in `crds` says, else as
+/// the built-in list of cluster-scoped kinds says.
+fn cluster_scoped(object: &Value, crds: &Crds) -> bool {
+    let text = |k: &str| object.get(k).and_then(Value::as_str).unwrap_or("");
+    let kind = text("kind");
+    match crds.scope(group_of(text("apiVersion")), kind) {
+        Some(scope) => scope == Scope::Cluster,
+        None => is_cluster_scoped(kind),
+    }
+}
+
 /// Adds strata's labels and the component namespace to a rendered object, and puts its keys in
-/// canonical order.
-fn finish_object(m: &mut Manifest, namespace: &str) -> Value {
+/// canonical order. `crds`: the CRDs of the cluster, which say the scope of their kinds.
+fn finish_object(m: &mut Manifest, namespace: &str, crds: &Crds) -> Value {
     let mut object = std::mem::take(&mut m.object);
-    let kind = object
-        .get("kind")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
+    let namespaced = !cluster_scoped(&object, crds);
     if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
-        if !is_cluster_scoped(&kind) && meta.get("namespace").is_none_or(Value::is_null) {
+        if namespaced && meta.get("namespace").is_none_or(Value::is_null) {
             meta.insert("namespace".into(), Value::String(namespace.to_string()));
         }
         let labels = meta
@@ -58,6 +68,11 @@ fn finish_object(m: &mut Manifest, namespace: &str) -> Value {
 pub(crate) struct EmittedCluster {
     pub(crate) tree: OutputTree,
     pub(crate) objects: Vec<RenderedObject>,
+    /// For each of `objects`, the file that rendered it (a template, or the component.yaml of
+    /// a command source) and the 1-based document of that file's output.
+    pub(crate) rendered_by: Vec<(String, usize)>,
+    /// The CRDs the cluster's components rendered or declare.
+    pub(crate) crds: Crds,
 }
 
 /// The files and objects of one rendered cluster.
@@ -68,14 +83,7 @@ pub(crate) fn cluster(
 ) -> DiagResult<EmittedCluster> {
     let mut out = EmittedCluster::default();
     let mut diags = Diagnostics::new();
-    emit_cluster(
-        source,
-        cluster,
-        rendered,
-        &mut out.tree,
-        &mut out.objects,
-        &mut diags,
-    );
+    emit_cluster(source, cluster, rendered, &mut out, &mut diags);
     if diags.has_errors() {
         Err(diags)
     } else {
@@ -131,11 +139,27 @@ fn emit_cluster(
     source: &Source,
     cluster: &Cluster,
     mut rendered: RenderedCluster,
-    tree: &mut OutputTree,
-    rendered_objects: &mut Vec<RenderedObject>,
+    out: &mut EmittedCluster,
     diags: &mut Diagnostics,
 ) {
     let cluster_path = cluster.path();
+    // Scope comes from the CRDs of the whole cluster, whichever component renders them.
+    for (name, manifests) in &rendered.components {
+        if let Some(component) = source.components.get(name) {
+            for crd in &component.crds {
+                out.crds.add(crd);
+            }
+        }
+        for m in manifests {
+            out.crds.add(&m.object);
+        }
+    }
+    let EmittedCluster {
+        tree,
+        objects: rendered_objects,
+        rendered_by,
+        crds,
+    } = out;
     let mut seen: BTreeMap<ObjectId, &Manifest> = BTreeMap::new();
     for (name, manifests) in rendered.components.iter_mut() {
         let Some(component) = source.components.get(name) else {
@@ -144,7 +168,7 @@ fn emit_cluster(
         let objects: Vec<(ObjectId, Value, &Manifest)> = manifests
             .iter_mut()
             .map(|m| {
-                let o = finish_object(m, &component.namespace);
+                let o = finish_object(m, &component.namespace, crds);
                 let m: &Manifest = m;
                 (ObjectId::read(&o), o, m)
             })
@@ -218,6 +242,7 @@ fn emit_cluster(
                 file: path,
                 object,
             });
+            rendered_by.push((m.origin.clone(), m.document));
         }
         let app = argocd::application(&source.settings, cluster, component);
         let path = layout::application_path(&cluster.environment, &cluster_path, &component.name);

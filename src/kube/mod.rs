@@ -18,7 +18,6 @@ mod deprecation;
 mod enums;
 mod finding;
 mod quantity;
-pub mod scalar;
 mod schema;
 mod version;
 
@@ -27,6 +26,7 @@ mod tests;
 
 use serde_json::Value;
 
+pub use crate::yaml::scalar;
 pub use crd::{Crd, Crds, Scope};
 pub use finding::{Finding, Level, Rule};
 pub use version::{BadVersion, KubeVersion, NEWEST, OLDEST};
@@ -215,6 +215,14 @@ impl<'a> Validator<'a> {
                 || !d.replacement.contains('/') && d.replacement.contains(' ')
             {
                 return format!("use {}", d.replacement);
+            }
+            // The replacement is not served yet: another old version would only move the
+            // problem, so name the one that lasts.
+            if d.replacement.contains('/') {
+                return format!(
+                    "{} replaces it, but Kubernetes {} does not serve it yet: move to it after upgrading, before 1.{}",
+                    d.replacement, self.version, d.removed
+                );
             }
         }
         match served_now.as_slice() {

@@ -74,6 +74,8 @@ pub(crate) struct Component {
     pub(crate) partials: Arc<BTreeMap<String, String>>,
     /// `ignoreDifferences`: fields live drift leaves alone.
     pub(crate) ignore_differences: Vec<IgnoreRule>,
+    /// The CRDs of `crds/`: declared for the Kubernetes check, never rendered.
+    pub(crate) crds: Vec<serde_json::Value>,
 }
 
 impl Component {

@@ -41,6 +41,8 @@ pub struct Source {
     pub(crate) clusters: Vec<ClusterFile>,
     /// The text of every file read, to quote in diagnostics.
     pub texts: SourceTexts,
+    /// What the load found that does not stop it.
+    pub(crate) warnings: Diagnostics,
 }
 
 /// `true` for a DNS-1123 label: what Kubernetes accepts as a namespace, and what strata accepts
@@ -80,6 +82,7 @@ pub fn load_vouched(world: &dyn World, vouched: &dyn Fn(&str) -> bool) -> Result
             layers,
             clusters,
             texts,
+            warnings: diags.sorted(),
         }),
         _ => {
             // The schemas compile only when a render needs them; a load that fails reports
@@ -206,6 +209,40 @@ fn read_yaml(
         .map_err(|e| yaml_diag(path, &e))
 }
 
+/// Like [`read_yaml`], for a file of values (a layer, a component's values.yaml): a plain
+/// value that Kubernetes' YAML reader would read as something else is a warning in `diags`.
+fn read_values_yaml(
+    world: &dyn World,
+    path: &str,
+    texts: &mut SourceTexts,
+    diags: &mut Diagnostics,
+) -> Result<Option<Node>, Diagnostic> {
+    let Some(bytes) = world.read(path) else {
+        return Ok(None);
+    };
+    let text = utf8(path, bytes)?;
+    texts.insert(path, text);
+    let (node, differences) = yaml::parse_one_noting(text).map_err(|e| yaml_diag(path, &e))?;
+    for d in differences {
+        diags.push(
+            Diagnostic::warning(
+                Code::ScalarMeaning,
+                format!(
+                    "`{}` is {} to strata, but {} to Kubernetes' YAML reader",
+                    d.text, d.strata, d.kubernetes
+                ),
+            )
+            .at(Span::new(path, d.pos.line, d.pos.column))
+            .note("strata reads its own files as YAML 1.2; kubectl, Argo CD and the API server read YAML 1.1 scalars (see \"Scalars\" in the README)")
+            .hint(format!(
+                "quote it (\"{}\") to keep the text, or write the value both read alike",
+                d.text
+            )),
+        );
+    }
+    Ok(Some(node))
+}
+
 pub(crate) fn utf8<'a>(path: &str, bytes: &'a [u8]) -> Result<&'a str, Diagnostic> {
     std::str::from_utf8(bytes).map_err(|e| {
         Diagnostic::error(Code::Encoding, format!("{path} is not valid UTF-8: {e}"))
@@ -327,7 +364,7 @@ fn load_component(
     }
 
     let values_file = format!("{dir}/values.yaml");
-    let values = match read_yaml(world, &values_file, texts) {
+    let values = match read_values_yaml(world, &values_file, texts, diags) {
         Ok(Some(v)) => v,
         Ok(None) => yaml::parse_one("")
             .unwrap_or_else(|_| Node::scalar(yaml::Scalar::Null, Default::default())),
@@ -492,6 +529,8 @@ fn load_component(
         }
     };
 
+    let crds = declared_crds(world, &dir, texts, diags);
+
     let mut partials = lib.clone();
     if let ComponentSource::Templates(t) = &source {
         partials.extend(t.iter().map(|(k, v)| (k.clone(), v.clone())));
@@ -514,7 +553,58 @@ fn load_component(
         compiled: Arc::default(),
         partials: Arc::new(partials),
         ignore_differences: spec.ignore_differences,
+        crds,
     })
+}
+
+/// The CustomResourceDefinitions in `<dir>/crds/*.yaml`: CRDs a component's resources need
+/// that something other than strata installs. They are read for the Kubernetes check (scope
+/// and schema of their kinds on every cluster that enables the component), never written.
+fn declared_crds(
+    world: &dyn World,
+    dir: &str,
+    texts: &mut SourceTexts,
+    diags: &mut Diagnostics,
+) -> Vec<serde_json::Value> {
+    let mut crds = Vec::new();
+    for (path, bytes) in world.under(&format!("{dir}/crds")) {
+        if !(path.ends_with(".yaml") || path.ends_with(".yml")) {
+            continue;
+        }
+        let text = match utf8(path, bytes) {
+            Ok(text) => text,
+            Err(d) => {
+                diags.push(d);
+                continue;
+            }
+        };
+        texts.insert(path, text);
+        let docs = match yaml::documents_json(text) {
+            Ok(docs) => docs,
+            Err(e) => {
+                diags.push(yaml_diag(path, &e));
+                continue;
+            }
+        };
+        for (i, doc) in docs.into_iter().enumerate().filter(|(_, d)| !d.is_null()) {
+            if crate::kube::Crd::from_object(&doc).is_some() {
+                crds.push(doc);
+            } else {
+                diags.push(
+                    Diagnostic::error(
+                        Code::Component,
+                        format!(
+                            "document {} of {path} is not a CustomResourceDefinition with a group, names.kind and versions",
+                            i + 1
+                        ),
+                    )
+                    .at(Span::new(path, 1, 1))
+                    .hint("crds/ holds only apiextensions.k8s.io/v1 CustomResourceDefinitions; render other objects from templates/"),
+                );
+            }
+        }
+    }
+    crds
 }
 
 fn load_environments(
@@ -569,7 +659,7 @@ fn load_environments(
                 );
             }
         }
-        let node = match read_yaml(world, &path, texts) {
+        let node = match read_values_yaml(world, &path, texts, diags) {
             Ok(Some(n)) => n,
             Ok(None) => continue,
             Err(d) => {

@@ -13,6 +13,10 @@ pub(crate) const DEFAULT_ARGOCD_SERVER: &str = "https://kubernetes.default.svc";
 pub(crate) struct Settings {
     #[serde(default)]
     pub(crate) platform: Option<String>,
+    /// The Kubernetes version of clusters that do not set `cluster.kubernetesVersion`, as
+    /// written (a string, or the number YAML made of an unquoted one).
+    #[serde(default)]
+    pub(crate) kubernetes_version: Option<serde_json::Value>,
     pub(crate) output: OutputSettings,
     #[serde(default)]
     pub(crate) argocd: ArgoSettings,

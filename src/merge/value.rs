@@ -105,6 +105,7 @@ impl Serialize for Merged {
             MValue::Scalar(Scalar::Null) => s.serialize_unit(),
             MValue::Scalar(Scalar::Bool(b)) => s.serialize_bool(*b),
             MValue::Scalar(Scalar::Int(i)) => s.serialize_i64(*i),
+            MValue::Scalar(Scalar::Uint(u)) => s.serialize_u64(*u),
             MValue::Scalar(Scalar::Float(f)) => s.serialize_f64(*f),
             MValue::Scalar(Scalar::Str(v)) => s.serialize_str(v),
             MValue::List(l) => {

@@ -75,14 +75,16 @@ pub(crate) enum RuleLevel {
 }
 
 impl PolicyConfig {
-    /// The level of `rule` in `environment`.
+    /// The level of `rule` in `environment`: what `policies.rules` says, else the rule's
+    /// default ([`rule::default_level`]).
     pub(crate) fn level(&self, rule: &str, environment: &str) -> Level {
         match self.rules.get(rule) {
-            None => Level::Deny,
+            None => rule::default_level(rule),
             Some(RuleLevel::All(level)) => *level,
-            Some(RuleLevel::PerEnvironment(levels)) => {
-                levels.get(environment).copied().unwrap_or(Level::Deny)
-            }
+            Some(RuleLevel::PerEnvironment(levels)) => levels
+                .get(environment)
+                .copied()
+                .unwrap_or_else(|| rule::default_level(rule)),
         }
     }
 

@@ -178,6 +178,52 @@ impl<'a> Checker<'a> {
     }
 }
 
+/// What another check (the Kubernetes API check) found in one object, to be reported as a
+/// violation of one of the catalogue's rules.
+pub(crate) struct External {
+    /// A rule id of the catalogue; a finding of any other id is dropped.
+    pub(crate) rule: &'static str,
+    pub(crate) field: String,
+    pub(crate) message: String,
+    pub(crate) hint: Option<String>,
+    pub(crate) origin: Option<(String, u32)>,
+}
+
+impl Checker<'_> {
+    /// `findings` of `object` as violations, at each rule's level in the object's
+    /// environment and with the object's exemptions, like the checker's own.
+    pub(crate) fn external(
+        &self,
+        object: &RenderedObject,
+        findings: Vec<External>,
+        out: &mut Vec<Violation>,
+    ) {
+        if findings.is_empty() {
+            return;
+        }
+        let resource = ObjectId::read(&object.object);
+        // The annotation's own mistakes are the checker's to report.
+        let (exemptions, _) = Exemptions::of(&object.object);
+        for f in findings {
+            let Some(rule) = rule(f.rule) else { continue };
+            let finding = Finding {
+                rule: rule.id,
+                field: f.field,
+                message: f.message,
+                hint: f.hint,
+                origin: f.origin,
+            };
+            out.extend(violation(
+                object,
+                &resource,
+                &exemptions,
+                self.config,
+                finding,
+            ));
+        }
+    }
+}
+
 fn violation(
     object: &RenderedObject,
     resource: &ObjectId,

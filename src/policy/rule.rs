@@ -16,6 +16,13 @@ pub(crate) const NO_PLAINTEXT_SECRETS: &str = "no-plaintext-secrets";
 pub(crate) const SECRET_VALUE_LEAK: &str = "secret-value-leak";
 pub(crate) const ENVIRONMENT_LEAK: &str = "environment-leak";
 pub(crate) const EXEMPTION_REASON: &str = "exemption-reason";
+// The Kubernetes API check (src/kube): what the API server of the cluster's version would
+// refuse or warn about. Their ids are `kube::Rule::id()`.
+pub(crate) const SCHEMA: &str = "schema";
+pub(crate) const REMOVED_API: &str = "removed-api";
+pub(crate) const DEPRECATED_API: &str = "deprecated-api";
+pub(crate) const UNKNOWN_KIND: &str = "unknown-kind";
+pub(crate) const UNSERVED_VERSION: &str = "unserved-version";
 
 /// One policy rule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -104,7 +111,43 @@ pub(crate) const RULES: &[Rule] = &[
         checks: "every `strata.dev/exempt` entry names a rule and gives a reason",
         hint: "write the annotation as `strata.dev/exempt: <rule>=<reason>[,<rule>=<reason>]`",
     },
+    Rule {
+        id: SCHEMA,
+        checks: "objects match the OpenAPI schema of their cluster's Kubernetes version, or \
+                 their CRD's: known fields, types, required fields, enums, quantities",
+        hint: "fix the field as the message says; `kubectl explain <kind>.<field>` shows the schema",
+    },
+    Rule {
+        id: REMOVED_API,
+        checks: "no apiVersion that the cluster's Kubernetes version no longer serves",
+        hint: "move the object to the apiVersion the message names",
+    },
+    Rule {
+        id: DEPRECATED_API,
+        checks: "no apiVersion that a later Kubernetes version removes (default: warn)",
+        hint: "move the object to the apiVersion the message names before upgrading",
+    },
+    Rule {
+        id: UNKNOWN_KIND,
+        checks: "every kind is built in or has its CRD in the cluster's render or a \
+                 component's crds/ (default: warn)",
+        hint: "render the CRD for this cluster, or declare it in the component's crds/ directory",
+    },
+    Rule {
+        id: UNSERVED_VERSION,
+        checks: "a known kind is written at a version the cluster serves",
+        hint: "write the apiVersion the message names",
+    },
 ];
+
+/// The level of a rule that `policies.rules` does not set: `deny`, but `warn` for the two
+/// Kubernetes rules that report what still works today.
+pub(crate) fn default_level(id: &str) -> super::Level {
+    match id {
+        DEPRECATED_API | UNKNOWN_KIND => super::Level::Warn,
+        _ => super::Level::Deny,
+    }
+}
 
 /// The rule with this id.
 pub(crate) fn rule(id: &str) -> Option<&'static Rule> {

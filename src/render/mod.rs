@@ -370,7 +370,11 @@ fn documents(
     };
     let mut out = Vec::new();
     let mut diags = Diagnostics::new();
-    for (i, object) in docs.into_iter().enumerate() {
+    let objects = docs
+        .into_iter()
+        .enumerate()
+        .flat_map(|(i, doc)| unwrap_lists(doc).into_iter().map(move |o| (i, o)));
+    for (i, object) in objects {
         if object.is_null() {
             continue;
         }
@@ -395,6 +399,29 @@ fn documents(
     }
 }
 
+/// The objects of a document: the items of a list (`v1 List`, `ConfigMapList`, any kind
+/// ending in `List` with `items`), as `kubectl apply` takes them apart, lists in lists
+/// included; else the document itself.
+fn unwrap_lists(doc: serde_json::Value) -> Vec<serde_json::Value> {
+    let is_list = doc
+        .get("kind")
+        .and_then(|k| k.as_str())
+        .is_some_and(|k| k.ends_with("List"))
+        && doc.get("items").is_some_and(|i| i.is_array());
+    if !is_list {
+        return vec![doc];
+    }
+    match doc {
+        serde_json::Value::Object(mut map) => match map.remove("items") {
+            Some(serde_json::Value::Array(items)) => {
+                items.into_iter().flat_map(unwrap_lists).collect()
+            }
+            _ => Vec::new(),
+        },
+        other => vec![other],
+    }
+}
+
 /// `true` for a DNS-1123 subdomain: what Kubernetes accepts as most object names.
 pub(crate) fn is_dns_subdomain(s: &str) -> bool {
     !s.is_empty()
@@ -407,6 +434,64 @@ pub(crate) fn is_dns_subdomain(s: &str) -> bool {
                 && !part.starts_with('-')
                 && !part.ends_with('-')
         })
+}
+
+/// The rule the API server applies to the names of a kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum NameRule {
+    /// Most kinds, custom resources included: a DNS-1123 subdomain.
+    Subdomain,
+    /// Namespace: a DNS-1123 label.
+    Label,
+    /// Service: a DNS-1035 label (it starts with a letter).
+    Label1035,
+    /// RBAC roles and bindings: a path segment (`system:aggregated-metrics-reader`).
+    PathSegment,
+}
+
+impl NameRule {
+    fn of(group: &str, kind: &str) -> NameRule {
+        match (group, kind) {
+            (
+                "rbac.authorization.k8s.io",
+                "Role" | "ClusterRole" | "RoleBinding" | "ClusterRoleBinding",
+            ) => NameRule::PathSegment,
+            ("", "Namespace") => NameRule::Label,
+            ("", "Service") => NameRule::Label1035,
+            _ => NameRule::Subdomain,
+        }
+    }
+
+    fn accepts(self, name: &str) -> bool {
+        match self {
+            NameRule::Subdomain => is_dns_subdomain(name),
+            NameRule::Label => crate::load::is_dns_label(name),
+            NameRule::Label1035 => {
+                crate::load::is_dns_label(name)
+                    && name.starts_with(|c: char| c.is_ascii_lowercase())
+            }
+            NameRule::PathSegment => {
+                !name.is_empty() && name != "." && name != ".." && !name.contains(['/', '%'])
+            }
+        }
+    }
+
+    fn hint(self) -> &'static str {
+        match self {
+            NameRule::Subdomain => {
+                "names are lowercase letters, digits, '-' and '.', start and end with a letter or digit, at most 253 characters (DNS-1123 subdomain)"
+            }
+            NameRule::Label => {
+                "a namespace name is lowercase letters, digits and '-', starts and ends with a letter or digit, at most 63 characters (DNS-1123 label)"
+            }
+            NameRule::Label1035 => {
+                "a Service name is lowercase letters, digits and '-', starts with a letter, ends with a letter or digit, at most 63 characters (DNS-1035 label)"
+            }
+            NameRule::PathSegment => {
+                "an RBAC name may hold any character but '/' and '%', and may not be '.' or '..'"
+            }
+        }
+    }
 }
 
 /// A rendered document must be a Kubernetes object strata can name a file after.
@@ -470,15 +555,21 @@ fn check_object(
         .and_then(|m| m.get("name"))
         .and_then(|v| v.as_str())
         .unwrap_or("");
-    if !is_dns_subdomain(name) {
+    let rule = NameRule::of(crate::object::group_of(api), kind);
+    if !rule.accepts(name) {
         let shown = if name.is_empty() {
             "no metadata.name".to_string()
         } else {
             format!("the name {name:?}")
         };
-        return Err(Diagnostic::error(Code::ObjectName, format!("{kind} in document {document} has {shown}, which is not a valid Kubernetes name"))
-            .at(at(if name.is_empty() { "metadata:" } else { name }))
-            .hint("names are lowercase letters, digits, '-' and '.', start and end with a letter or digit, at most 253 characters (DNS-1123)"));
+        return Err(Diagnostic::error(
+            Code::ObjectName,
+            format!(
+                "{kind} in document {document} has {shown}, which is not a valid name for a {kind}"
+            ),
+        )
+        .at(at(if name.is_empty() { "metadata:" } else { name }))
+        .hint(rule.hint()));
     }
     if let Some(ns) = map.get("metadata").and_then(|m| m.get("namespace")) {
         let ok = ns.as_str().is_some_and(crate::load::is_dns_label);

@@ -9,7 +9,8 @@
 
 use serde_json::{Map, Value};
 
-use super::{Scalar, key_text, resolve_plain, scalar_to_json};
+use super::scalar::{self, Style};
+use super::{Pos, Scalar, kubernetes_scalar, scalar_to_json};
 
 /// Nesting deeper than this goes to the full parser, which enforces the limit with a message.
 const MAX_DEPTH: usize = 64;
@@ -246,7 +247,7 @@ impl<'a> Reader<'a> {
                 }
                 Value::Object(Map::new())
             }
-            _ => plain_value(plain(v)?),
+            _ => plain_value(plain(v)?)?,
         };
         // A more indented line after this one would continue the value (or be an error): the
         // caller's map or list gives up on it.
@@ -343,7 +344,11 @@ fn key(rest: &str) -> Option<(String, &str)> {
             }
             let i = found?;
             let k = rest[..i].trim_end_matches(' ');
-            (key_text(resolve_plain(k)), &rest[i + 1..])
+            // Merge keys and null keys are the full parser's.
+            if k == "<<" {
+                return None;
+            }
+            (scalar::key(k, Style::Plain)?, &rest[i + 1..])
         }
     };
     (k.len() <= MAX_KEY).then_some((k, after))
@@ -383,10 +388,12 @@ fn plain(v: &str) -> Option<&str> {
     Some(v[..end].trim_end_matches(' '))
 }
 
-fn plain_value(s: &str) -> Value {
-    match resolve_plain(s) {
-        Scalar::Str(s) => Value::String(s),
-        other => scalar_to_json(&other),
+/// A plain scalar as Kubernetes reads it; `None` for one JSON cannot hold, which the full
+/// parser reports.
+fn plain_value(s: &str) -> Option<Value> {
+    match kubernetes_scalar(s, Pos::default()).ok()? {
+        Scalar::Str(s) => Some(Value::String(s)),
+        other => Some(scalar_to_json(&other)),
     }
 }
 
@@ -419,7 +426,7 @@ fn flow_seq(v: &str) -> Option<Value> {
                 {
                     return None;
                 }
-                (plain_value(text), &rest[end..])
+                (plain_value(text)?, &rest[end..])
             }
         };
         items.push(item);
@@ -501,7 +508,7 @@ mod tests {
 
     /// The full parser's reading of `text`, as the text of its JSON documents.
     fn full(text: &str) -> Result<String, String> {
-        super::super::parse_documents(text)
+        super::super::parse_kubernetes(text)
             .map(|docs| {
                 let docs: Vec<Value> = docs
                     .into_iter()
@@ -552,10 +559,10 @@ mod tests {
             "k: \"quote \\\" backslash \\\\ newline \\n tab \\t unicode \\u00e9 slash \\/\"\n",
             "k: \"\\b \\f \\r \\0 \\u0001 \\u2603\"\n",
             "k: 'it''s'\n'q k': 1\n\"d k\": 2\n",
-            "n: [1, 2.5, -3, 0x1F, 0o17, 1e3, .inf, -.inf, .nan, true, False, null, ~]\n",
+            "n: [1, 2.5, -3, 0x1F, 0o17, 0400, 1e3, yes, off, true, False, null, ~, 12345678901234567890]\n",
             "s: [yes, no, on, off, 1.2.3, 0755, +1, 1_000]\n",
             "e: {}\nf: []\ng: { }\nh: [ ]\n",
-            "1: int key\ntrue: bool key\n~: null key\n1.5: float key\n",
+            "1: int key\ntrue: bool key\n1.5: float key\n",
             "url: http://example.com:8080/path?q=1#frag\nc: value # comment\n",
             "empty:\nnull-ish: ~\nnext: 1\n",
             "a: b\n  # an indented comment\nc: d\n",

@@ -11,6 +11,7 @@ use saphyr_parser::{Event, Parser, ScalarStyle, Span as YSpan};
 
 pub(crate) mod canonical;
 pub mod fast;
+pub mod scalar;
 mod write;
 
 pub(crate) use canonical::{canonical, canonicalize};
@@ -46,6 +47,8 @@ pub(crate) enum Scalar {
     Null,
     Bool(bool),
     Int(i64),
+    /// An integer beyond int64: only in text read as Kubernetes reads it.
+    Uint(u64),
     Float(f64),
     Str(String),
 }
@@ -129,7 +132,7 @@ impl Node {
             NodeKind::Seq(_) => "a list",
             NodeKind::Scalar(Scalar::Null) => "null",
             NodeKind::Scalar(Scalar::Bool(_)) => "a boolean",
-            NodeKind::Scalar(Scalar::Int(_)) => "an integer",
+            NodeKind::Scalar(Scalar::Int(_) | Scalar::Uint(_)) => "an integer",
             NodeKind::Scalar(Scalar::Float(_)) => "a number",
             NodeKind::Scalar(Scalar::Str(_)) => "a string",
         }
@@ -167,6 +170,7 @@ pub(crate) fn scalar_to_json(s: &Scalar) -> serde_json::Value {
         Scalar::Null => J::Null,
         Scalar::Bool(b) => J::Bool(*b),
         Scalar::Int(i) => J::from(*i),
+        Scalar::Uint(u) => J::from(*u),
         Scalar::Float(f) => serde_json::Number::from_f64(*f)
             .map(J::Number)
             .unwrap_or_else(|| J::String(f.to_string())),
@@ -207,7 +211,14 @@ fn pos_of(span: &YSpan) -> Pos {
 
 /// Parses every document of a YAML stream. An empty stream gives no documents.
 pub fn parse_documents(text: &str) -> Result<Vec<Node>, YamlError> {
-    let mut builder = Builder::default();
+    parse_with(text, Builder::default())
+}
+
+fn parse_with(text: &str, mut builder: Builder) -> Result<Vec<Node>, YamlError> {
+    parse_with_builder(text, &mut builder)
+}
+
+fn parse_with_builder(text: &str, builder: &mut Builder) -> Result<Vec<Node>, YamlError> {
     let mut parser = Parser::new_from_str(text);
     while let Some(event) = parser.next_event() {
         let (event, span) = event.map_err(|e| {
@@ -233,25 +244,64 @@ pub fn parse_documents(text: &str) -> Result<Vec<Node>, YamlError> {
         })?;
         builder.event(event, &span)?;
     }
-    Ok(builder.docs)
+    Ok(std::mem::take(&mut builder.docs))
 }
 
-/// The documents of a YAML stream as JSON, tags and positions dropped: what strata needs of
-/// the text a template renders. Plain block YAML is read by a fast path; anything else, and
-/// every error, by [`parse_documents`].
+/// The documents of a YAML stream as JSON, tags and positions dropped, read as Kubernetes
+/// reads them ([`scalar`]: YAML 1.1 booleans and octals, exact big integers, `<<` merge keys):
+/// what strata needs of the text a template, a command or a chart renders. Plain block YAML is
+/// read by a fast path; anything else, and every error, by the full parser.
 pub(crate) fn documents_json(text: &str) -> Result<Vec<serde_json::Value>, YamlError> {
     if let Some(docs) = fast::documents(text) {
         return Ok(docs);
     }
-    Ok(parse_documents(text)?
+    Ok(parse_kubernetes(text)?
         .into_iter()
         .map(Node::into_json)
         .collect())
 }
 
+/// Like [`parse_documents`], with scalars, keys and merge keys read as Kubernetes reads them.
+pub(crate) fn parse_kubernetes(text: &str) -> Result<Vec<Node>, YamlError> {
+    parse_with(
+        text,
+        Builder {
+            kubernetes: true,
+            ..Builder::default()
+        },
+    )
+}
+
+/// A plain scalar of strata's own files that Kubernetes' reader would read as something else:
+/// `yes` (a string here, `true` there), `0400` (400 here, 256 there).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Difference {
+    pub(crate) pos: Pos,
+    pub(crate) text: String,
+    /// What strata reads, and what Kubernetes would, as JSON.
+    pub(crate) strata: serde_json::Value,
+    pub(crate) kubernetes: serde_json::Value,
+}
+
+/// Like [`parse_one`], with the plain scalars that Kubernetes would read otherwise.
+pub(crate) fn parse_one_noting(text: &str) -> Result<(Node, Vec<Difference>), YamlError> {
+    let mut builder = Builder {
+        note_differences: true,
+        ..Builder::default()
+    };
+    let docs = parse_with_builder(text, &mut builder)?;
+    Ok((
+        one_document(docs)?,
+        std::mem::take(&mut builder.differences),
+    ))
+}
+
 /// Parses a text that must hold exactly one document. An empty text is an empty map.
 pub fn parse_one(text: &str) -> Result<Node, YamlError> {
-    let mut docs = parse_documents(text)?;
+    one_document(parse_documents(text)?)
+}
+
+fn one_document(mut docs: Vec<Node>) -> Result<Node, YamlError> {
     match docs.len() {
         0 => Ok(Node {
             kind: NodeKind::Map(Vec::new()),
@@ -278,6 +328,10 @@ enum Open {
     Map {
         entries: Vec<(String, Pos, Node)>,
         pending_key: Option<(String, Pos)>,
+        /// The key just read is a `<<` merge key (Kubernetes reading only).
+        pending_merge: bool,
+        /// The values of its `<<` keys, merged in when the map ends.
+        merges: Vec<Node>,
         pos: Pos,
         tag: Option<Tag>,
         anchor: usize,
@@ -291,6 +345,11 @@ struct Builder {
     docs: Vec<Node>,
     anchors: BTreeMap<usize, Node>,
     alias_nodes: usize,
+    /// Read scalars, keys and `<<` as Kubernetes does ([`scalar`]), not as YAML 1.2 core.
+    kubernetes: bool,
+    /// Note the plain scalars that Kubernetes would read otherwise, in `differences`.
+    note_differences: bool,
+    differences: Vec<Difference>,
 }
 
 impl Builder {
@@ -338,7 +397,20 @@ impl Builder {
                 let scalar = match core.as_deref() {
                     Some("str") => Scalar::Str(value.into_owned()),
                     _ if style != ScalarStyle::Plain => Scalar::Str(value.into_owned()),
-                    _ => resolve_plain(&value),
+                    _ if self.kubernetes => {
+                        if value == "<<" && self.awaits_key() {
+                            self.merge_key(pos)?;
+                            return Ok(());
+                        }
+                        kubernetes_scalar(&value, pos)?
+                    }
+                    _ => {
+                        let core = resolve_plain(&value);
+                        if self.note_differences {
+                            self.note(&value, &core, pos);
+                        }
+                        core
+                    }
                 };
                 let node = Node::scalar(scalar, pos);
                 if anchor > 0 {
@@ -379,6 +451,8 @@ impl Builder {
                 self.stack.push(Open::Map {
                     entries: Vec::new(),
                     pending_key: None,
+                    pending_merge: false,
+                    merges: Vec::new(),
                     pos,
                     tag,
                     anchor,
@@ -395,13 +469,17 @@ impl Builder {
                         size,
                     }) => (NodeKind::Seq(items), pos, tag, anchor, size),
                     Some(Open::Map {
-                        entries,
+                        mut entries,
+                        merges,
                         pos,
                         tag,
                         anchor,
                         size,
                         ..
-                    }) => (NodeKind::Map(entries), pos, tag, anchor, size),
+                    }) => {
+                        merge_into(&mut entries, merges)?;
+                        (NodeKind::Map(entries), pos, tag, anchor, size)
+                    }
                     None => return Ok(()),
                 };
                 let node = Node {
@@ -415,6 +493,55 @@ impl Builder {
                 }
                 self.finish(node)?;
             }
+        }
+        Ok(())
+    }
+
+    /// Notes `text` if Kubernetes would read it as other than `core`.
+    fn note(&mut self, text: &str, core: &Scalar, pos: Pos) {
+        let strata = scalar_to_json(core);
+        let kubernetes = match kubernetes_scalar(text, pos) {
+            Ok(k) => scalar_to_json(&k),
+            Err(_) => serde_json::Value::String(format!("an error ({text} is not a JSON number)")),
+        };
+        // `1.0` and `1` are the same JSON number.
+        let same = strata == kubernetes
+            || strata.as_f64().is_some() && strata.as_f64() == kubernetes.as_f64();
+        if !same {
+            self.differences.push(Difference {
+                pos,
+                text: text.to_string(),
+                strata,
+                kubernetes,
+            });
+        }
+    }
+
+    /// Whether the next node of the innermost map is a key.
+    fn awaits_key(&self) -> bool {
+        matches!(
+            self.stack.last(),
+            Some(Open::Map {
+                pending_key: None,
+                pending_merge: false,
+                ..
+            })
+        )
+    }
+
+    /// A plain `<<` where a key goes: the next node is merged into the map.
+    fn merge_key(&mut self, pos: Pos) -> Result<(), YamlError> {
+        if let Some(Open::Map {
+            pending_merge,
+            merges,
+            ..
+        }) = self.stack.last_mut()
+        {
+            if !merges.is_empty() {
+                return Err(YamlError::new(pos, "a second `<<` merge key in one map")
+                    .with_hint("merge several maps with one key: `<<: [*a, *b]`"));
+            }
+            *pending_merge = true;
         }
         Ok(())
     }
@@ -440,11 +567,28 @@ impl Builder {
             Some(Open::Map {
                 entries,
                 pending_key,
+                pending_merge,
+                merges,
                 size,
                 ..
             }) => match pending_key.take() {
+                None if *pending_merge => {
+                    *pending_merge = false;
+                    *size = size.saturating_add(node.size);
+                    merges.push(node);
+                }
                 None => {
                     let key = match &node.kind {
+                        NodeKind::Scalar(Scalar::Float(f)) if self.kubernetes => {
+                            scalar::go_format_float(*f)
+                        }
+                        NodeKind::Scalar(Scalar::Null) if self.kubernetes => {
+                            return Err(YamlError::new(
+                                node.pos,
+                                "a map key that is null: Kubernetes refuses the document (unsupported map key of type <nil>)",
+                            )
+                            .with_hint("quote the key (\"~\", \"null\") or give it a name"));
+                        }
                         NodeKind::Scalar(s) => key_text(s.clone()),
                         _ => {
                             return Err(YamlError::new(
@@ -474,11 +618,77 @@ impl Builder {
     }
 }
 
+/// A plain scalar as Kubernetes reads it ([`scalar::resolve`]). A whole float within 2^53 is
+/// the integer it equals, as the JSON Kubernetes makes of it prints it.
+fn kubernetes_scalar(text: &str, pos: Pos) -> Result<Scalar, YamlError> {
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    Ok(match scalar::resolve(text, scalar::Style::Plain) {
+        scalar::Meaning::Null => Scalar::Null,
+        scalar::Meaning::Bool(b) => Scalar::Bool(b),
+        scalar::Meaning::Int(i) => Scalar::Int(i),
+        scalar::Meaning::BigInt(u) => Scalar::Uint(u),
+        scalar::Meaning::Float(f) if f.fract() == 0.0 && f.abs() <= EXACT => Scalar::Int(f as i64),
+        scalar::Meaning::Float(f) => Scalar::Float(f),
+        scalar::Meaning::Str(s) => Scalar::Str(s),
+        scalar::Meaning::NotJson(what) => {
+            return Err(YamlError::new(
+                pos,
+                format!("`{text}` is the float {what}, which JSON cannot hold: kubectl and the API server refuse the document"),
+            )
+            .with_hint(format!("quote it (\"{text}\") if it is text, or write a finite number")));
+        }
+    })
+}
+
+/// Merges the values of a map's `<<` keys into its entries, as Kubernetes' reader does: the
+/// map's own keys win, and of a list of maps, the earlier map wins.
+fn merge_into(entries: &mut Vec<(String, Pos, Node)>, merges: Vec<Node>) -> Result<(), YamlError> {
+    for merge in merges {
+        let maps = match merge.kind {
+            NodeKind::Map(m) => vec![m],
+            NodeKind::Seq(items) => {
+                let mut maps = Vec::new();
+                for item in items {
+                    match item.kind {
+                        NodeKind::Map(m) => maps.push(m),
+                        _ => {
+                            return Err(YamlError::new(
+                                item.pos,
+                                format!("`<<` merges maps, and this item is {}", item.describe()),
+                            ));
+                        }
+                    }
+                }
+                maps
+            }
+            _ => {
+                return Err(YamlError::new(
+                    merge.pos,
+                    format!(
+                        "`<<` merges a map or a list of maps, not {}",
+                        merge.describe()
+                    ),
+                )
+                .with_hint("quote the key (\"<<\") if it is a field of its own"));
+            }
+        };
+        for map in maps {
+            for (key, pos, value) in map {
+                if !entries.iter().any(|(k, _, _)| *k == key) {
+                    entries.push((key, pos, value));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The text a scalar map key stands for: `1: x` and `"1": x` name the same key.
 fn key_text(key: Scalar) -> String {
     match key {
         Scalar::Str(s) => s,
         Scalar::Int(i) => i.to_string(),
+        Scalar::Uint(u) => u.to_string(),
         Scalar::Bool(b) => b.to_string(),
         Scalar::Float(f) => f.to_string(),
         Scalar::Null => "null".to_string(),

@@ -113,7 +113,25 @@ fn string(out: &mut String, s: &str, indent: usize) {
     } else if let Some(block) = block_literal(s, indent) {
         out.push_str(&block);
     } else {
-        out.push_str(&serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into()));
+        double_quoted(out, s);
+    }
+}
+
+/// `s` as a double-quoted scalar. JSON's escapes are YAML's, but JSON leaves DEL, the C1
+/// controls (NEL among them), the line and paragraph separators and the byte order mark raw,
+/// which YAML readers refuse or read as line breaks: those are escaped too.
+fn double_quoted(out: &mut String, s: &str) {
+    use std::fmt::Write as _;
+    let json = serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into());
+    for c in json.chars() {
+        if c == '\u{7f}'
+            || ('\u{80}'..='\u{9f}').contains(&c)
+            || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}')
+        {
+            let _ = write!(out, "\\u{:04X}", c as u32);
+        } else {
+            out.push(c);
+        }
     }
 }
 
@@ -152,7 +170,7 @@ fn is_plain_safe(s: &str) -> bool {
     {
         return false;
     }
-    !reads_as_non_string(s) && !looks_numeric(s)
+    !reads_as_non_string(s) && !looks_numeric(s) && !super::scalar::needs_quotes(s)
 }
 
 /// YAML 1.1 and 1.2 words that a parser would not read as a string.

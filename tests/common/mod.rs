@@ -39,7 +39,9 @@ metadata:
   name: web
 spec:
   replicas: {{ values.replicas }}
+  selector: {matchLabels: {app: web}}
   template:
+    metadata: {labels: {app: web}}
     spec:
       containers:
         - name: web

@@ -2,8 +2,8 @@
 //!
 //! kubectl, Argo CD and the API server read YAML with `sigs.k8s.io/yaml`: go-yaml v2's YAML 1.1
 //! style resolution of plain scalars, then a conversion to JSON. Its rules, as observed with
-//! `kubectl label --local -o json` (testdata/scalars.yaml and the recorded
-//! testdata/scalars.kubectl.json):
+//! `kubectl label --local -o json` (src/kube/testdata/scalars.yaml and the recorded
+//! src/kube/testdata/scalars.kubectl.json):
 //! - booleans: `y Y yes Yes YES true True TRUE on On ON` and `n N no No NO false False FALSE
 //!   off Off OFF`; other cases (`yES`, `tRUE`) are strings.
 //! - null: empty, `~`, `null`, `Null`, `NULL`.
@@ -206,7 +206,7 @@ pub fn key(text: &str, style: Style) -> Option<String> {
 }
 
 /// A float as Go's `strconv.FormatFloat(f, 'g', -1, 64)` writes a map key: `1.5`, `1e+21`.
-fn go_format_float(f: f64) -> String {
+pub(crate) fn go_format_float(f: f64) -> String {
     let exp = if f == 0.0 {
         0
     } else {
