@@ -33,6 +33,11 @@ pub trait World: Sync {
         None
     }
 
+    /// The files that were read through a symbolic link, each with the path of the file the
+    /// link points to (relative to the root, where it resolves inside it). A vendored Helm
+    /// chart may hold no link that leaves it ([`crate::load`]).
+    fn links(&self) -> &BTreeMap<String, String>;
+
     fn read(&self, path: &str) -> Option<&[u8]> {
         self.files().get(path).map(Vec::as_slice)
     }
@@ -53,6 +58,7 @@ pub trait World: Sync {
 #[derive(Clone, Debug, Default)]
 pub struct MemWorld {
     pub(crate) files: BTreeMap<String, Vec<u8>>,
+    pub(crate) links: BTreeMap<String, String>,
     pub(crate) description: String,
 }
 
@@ -60,6 +66,7 @@ impl MemWorld {
     pub fn new(description: impl Into<String>) -> MemWorld {
         MemWorld {
             files: BTreeMap::new(),
+            links: BTreeMap::new(),
             description: description.into(),
         }
     }
@@ -76,6 +83,10 @@ impl World for MemWorld {
         &self.files
     }
 
+    fn links(&self) -> &BTreeMap<String, String> {
+        &self.links
+    }
+
     fn describe(&self) -> String {
         self.description.clone()
     }
@@ -86,6 +97,7 @@ impl World for MemWorld {
 pub struct FsWorld {
     root: PathBuf,
     files: BTreeMap<String, Vec<u8>>,
+    links: BTreeMap<String, String>,
 }
 
 impl FsWorld {
@@ -153,18 +165,23 @@ impl FsWorld {
                     .into_iter()
                     .map(|(rel, path)| {
                         let bytes = read_checked(&root, &path, &rel);
-                        (rel, bytes)
+                        let link = relative_slash(&path, &root).filter(|target| *target != rel);
+                        (rel, bytes, link)
                     })
                     .collect();
                 (read, diags)
             })
             .collect();
         let mut files = BTreeMap::new();
+        let mut links = BTreeMap::new();
         for (read, found) in read {
             diags.extend(found);
-            for (rel, bytes) in read {
+            for (rel, bytes, link) in read {
                 match bytes {
                     Ok(bytes) => {
+                        if let Some(target) = link {
+                            links.insert(rel.clone(), target);
+                        }
                         files.insert(rel, bytes);
                     }
                     Err(d) => diags.push(d),
@@ -172,15 +189,16 @@ impl FsWorld {
             }
         }
         if diags.is_empty() {
-            Ok(FsWorld { root, files })
+            Ok(FsWorld { root, files, links })
         } else {
             Err(diags)
         }
     }
 }
 
-/// A source file as read: its path and its bytes, or why they could not be read.
-type Read = (String, Result<Vec<u8>, Diagnostic>);
+/// A source file as read: its path, its bytes or why they could not be read, and the file a
+/// symbolic link at the path points to.
+type Read = (String, Result<Vec<u8>, Diagnostic>, Option<String>);
 
 /// A part of the source that one thread walks and reads.
 enum Unit {
@@ -272,6 +290,10 @@ pub(crate) fn too_large(rel: &str, len: u64) -> Diagnostic {
 impl World for FsWorld {
     fn files(&self) -> &BTreeMap<String, Vec<u8>> {
         &self.files
+    }
+
+    fn links(&self) -> &BTreeMap<String, String> {
+        &self.links
     }
 
     fn describe(&self) -> String {

@@ -5,6 +5,7 @@
 //! finds, not only the first.
 
 mod allow_list;
+pub(crate) mod chart;
 mod component;
 pub(crate) mod ignore_rule;
 mod layer;
@@ -16,7 +17,9 @@ use std::sync::Arc;
 
 pub(crate) use allow_list::AllowList;
 pub(crate) use component::schema_errors;
-pub(crate) use component::{Component, ComponentSource, DEFAULT_COMMAND_TIMEOUT, parse_duration};
+pub(crate) use component::{
+    Component, ComponentSource, DEFAULT_COMMAND_TIMEOUT, HelmChart, parse_duration,
+};
 pub use ignore_rule::IgnoreRule;
 pub(crate) use layer::{ClusterFile, Layer};
 #[cfg(test)]
@@ -411,14 +414,49 @@ fn load_component(
     };
 
     let source = match spec.source {
-        Some(cmd) => {
-            let timeout = match cmd.timeout.as_deref() {
+        Some(component::SourceFile {
+            helm: Some(helm),
+            command: None,
+            timeout,
+        }) => {
+            let timeout = match timeout.as_deref() {
+                None => DEFAULT_COMMAND_TIMEOUT,
+                Some(t) => parse_duration(t).unwrap_or(DEFAULT_COMMAND_TIMEOUT),
+            };
+            if let Some(settings) = settings
+                && let Err(refusal) = AllowList::new(&settings.sources.commands).check_helm()
+            {
+                let pos = node.pointer("/source/helm").map_or(node.pos, |n| n.pos);
+                diags.push(
+                    Diagnostic::error(
+                        Code::CommandNotAllowed,
+                        format!("component `{name}` {}", refusal.message),
+                    )
+                    .at(Span::new(&file, pos.line, pos.column))
+                    .hint(refusal.hint),
+                );
+            }
+            match helm_chart(world, name, &dir, &file, &node, helm, timeout, texts) {
+                Ok(chart) => ComponentSource::Helm(chart),
+                Err(d) => {
+                    diags.extend(d);
+                    ok = false;
+                    ComponentSource::Templates(BTreeMap::new())
+                }
+            }
+        }
+        Some(component::SourceFile {
+            command: Some(command),
+            helm: None,
+            timeout,
+        }) => {
+            let timeout = match timeout.as_deref() {
                 None => DEFAULT_COMMAND_TIMEOUT,
                 Some(t) => parse_duration(t).unwrap_or(DEFAULT_COMMAND_TIMEOUT),
             };
             if let Some(settings) = settings
                 && let Err(refusal) =
-                    AllowList::new(&settings.sources.commands).check(&cmd.command, &dir, world)
+                    AllowList::new(&settings.sources.commands).check(&command, &dir, world)
             {
                 let pos = node
                     .pointer("/source/command/0")
@@ -436,9 +474,22 @@ fn load_component(
                 diags.push(d.hint(refusal.hint));
             }
             ComponentSource::Command {
-                argv: cmd.command,
+                argv: command,
                 timeout,
             }
+        }
+        Some(_) => {
+            let pos = node.get("source").map_or(node.pos, |n| n.pos);
+            diags.push(
+                Diagnostic::error(
+                    Code::Format,
+                    format!("component `{name}` names both or neither of `source.command` and `source.helm`"),
+                )
+                .at(Span::new(&file, pos.line, pos.column))
+                .hint("a component renders with one source: `source: {command: [...]}` or `source: {helm: {chart: ..., version: ...}}`; leave `source` out to render templates/"),
+            );
+            ok = false;
+            ComponentSource::Templates(BTreeMap::new())
         }
         None => {
             let mut templates = BTreeMap::new();
@@ -481,6 +532,111 @@ fn load_component(
         compiled: Arc::default(),
         partials: Arc::new(partials),
         ignore_differences: spec.ignore_differences,
+    })
+}
+
+/// `source.helm` checked against the chart it names: inside the component, no link out of it,
+/// the version of its Chart.yaml, the digest component.yaml records.
+#[allow(clippy::too_many_arguments)]
+fn helm_chart(
+    world: &dyn World,
+    name: &str,
+    dir: &str,
+    file: &str,
+    node: &Node,
+    helm: component::HelmFile,
+    timeout: std::time::Duration,
+    texts: &mut SourceTexts,
+) -> Result<HelmChart, Diagnostics> {
+    let at = |pointer: &str| {
+        let pos = node
+            .pointer(pointer)
+            .or_else(|| node.pointer("/source/helm"))
+            .map_or(node.pos, |n| n.pos);
+        Span::new(file, pos.line, pos.column)
+    };
+    let problem = |p: chart::ChartProblem, pointer: &str| -> Diagnostics {
+        let mut d = Diagnostic::error(Code::Chart, format!("component `{name}`: {}", p.message))
+            .at(at(pointer));
+        if let Some(f) = p.file {
+            d = d.note(format!("in {f}"));
+        }
+        d.hint(p.hint).into()
+    };
+    let chart = chart::chart_path(&helm.chart).map_err(|p| problem(p, "/source/helm/chart"))?;
+    let full = format!("{dir}/{chart}");
+    let files =
+        chart::chart_files(world, dir, &chart).map_err(|p| problem(p, "/source/helm/chart"))?;
+    let (chart_file, text) =
+        chart::chart_yaml(&files, &full).map_err(|p| problem(p, "/source/helm/chart"))?;
+    let mut diags = Diagnostics::new();
+    match chart::chart_version(&text) {
+        Some(v) if v == helm.version => {}
+        found => {
+            texts.insert(&chart_file, &text);
+            let line = chart::line_of_key(&text, "version");
+            diags.push(
+                Diagnostic::error(
+                    Code::Chart,
+                    match &found {
+                        Some(v) => format!(
+                            "component `{name}` expects chart version {}, but {chart_file} says {v}",
+                            helm.version
+                        ),
+                        None => format!(
+                            "component `{name}` expects chart version {}, but {chart_file} has no version",
+                            helm.version
+                        ),
+                    },
+                )
+                .at(at("/source/helm/version"))
+                .note(format!("{chart_file}:{line}"))
+                .hint("vendor the chart version you mean (`strata vendor COMPONENT CHART.tgz` records it), or set `source.helm.version` to the chart's version"),
+            );
+        }
+    }
+    let digest = chart::chart_digest(&files);
+    match &helm.digest {
+        Some(recorded) if *recorded == digest => {}
+        Some(recorded) => diags.push(
+            Diagnostic::error(
+                Code::ChartDigest,
+                format!("component `{name}`: the vendored chart {full} does not match the digest component.yaml records"),
+            )
+            .at(at("/source/helm/digest"))
+            .note(format!("recorded: {recorded}"))
+            .note(format!("the chart: {digest}"))
+            .hint(format!("a file of the vendored chart changed. If you meant to change it, record the new digest with `strata vendor {name}`; if not, restore the chart (git checkout -- {full})")),
+        ),
+        None => diags.push(
+            Diagnostic::error(
+                Code::ChartDigest,
+                format!("component `{name}` records no digest of its chart {full}"),
+            )
+            .at(at("/source/helm"))
+            .note(format!("the chart: {digest}"))
+            .hint(format!("record it with `strata vendor {name}` (or add `digest: {digest}` under source.helm), so that a later edit of the vendored chart is seen")),
+        ),
+    }
+    let release_name = helm.release_name.unwrap_or_else(|| name.to_string());
+    if !is_dns_label(&release_name) || release_name.len() > 53 {
+        diags.push(
+            Diagnostic::error(
+                Code::Name,
+                format!("component `{name}` has the release name `{release_name}`, which Helm does not accept"),
+            )
+            .at(at("/source/helm/releaseName"))
+            .hint("a release name is lowercase letters, digits and '-', at most 53 characters"),
+        );
+    }
+    if diags.has_errors() {
+        return Err(diags);
+    }
+    Ok(HelmChart {
+        chart,
+        release_name,
+        include_crds: helm.include_crds.unwrap_or(true),
+        timeout,
     })
 }
 

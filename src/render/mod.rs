@@ -4,6 +4,7 @@
 //! environment is built once and shared by every cluster.
 
 mod command;
+pub(crate) mod helm;
 pub(crate) mod template;
 
 use std::collections::BTreeMap;
@@ -109,6 +110,9 @@ impl<'a> Renderer<'a> {
                     values,
                     &self.memos,
                 ),
+                load::ComponentSource::Helm(chart) => {
+                    render_helm(self.world, chart, cluster, component, values, &self.memos)
+                }
             };
             if let Some(p) = self.progress {
                 p.advance();
@@ -538,6 +542,46 @@ fn render_command(
         .get_or_init(|| run_command(world, argv, timeout, cluster, component, values))
         .clone()?;
     documents(&text, &origin, None, cluster, component, &memos.parsed)
+}
+
+fn render_helm(
+    world: &dyn World,
+    chart: &load::HelmChart,
+    cluster: &Cluster,
+    component: &Component,
+    values: &Merged,
+    memos: &Memos,
+) -> DiagResult<Vec<Manifest>> {
+    let run = helm::helm_run(cluster, component, values)?;
+    // A chart sees only its files, its values and its flags: clusters that agree on them share
+    // one run of helm.
+    let key = (
+        component.name.clone(),
+        format!("{:?}", (&run.values, &run.kube_version, &run.api_versions)),
+    );
+    let cell = match memos.commands.lock() {
+        Ok(mut m) => m.entry(key).or_default().clone(),
+        Err(_) => std::sync::Arc::default(),
+    };
+    let text = cell
+        .get_or_init(|| helm::run(world, chart, cluster, component, &run))
+        .clone()?;
+    let full = format!("{}/{}", component.dir, chart.chart);
+    let mut manifests = Vec::new();
+    let mut diags = Diagnostics::new();
+    for (origin, piece) in helm::pieces(&text, &full) {
+        match documents(&piece, &origin, None, cluster, component, &memos.parsed) {
+            Ok(found) => {
+                manifests.extend(found.into_iter().filter(|m| !helm::is_test_hook(&m.object)))
+            }
+            Err(d) => diags.extend(d),
+        }
+    }
+    if diags.has_errors() {
+        Err(diags)
+    } else {
+        Ok(manifests)
+    }
 }
 
 fn run_command(
