@@ -21,7 +21,7 @@ pub(crate) use component::{
     Component, ComponentSource, DEFAULT_COMMAND_TIMEOUT, HelmChart, parse_duration,
 };
 pub use ignore_rule::IgnoreRule;
-pub(crate) use layer::{ClusterFile, Layer};
+pub(crate) use layer::{ClusterFile, Layer, Patch, PatchChange, PatchTarget};
 #[cfg(test)]
 pub(crate) use settings::Approvals;
 pub(crate) use settings::{Promotion, Settings, Soak};
@@ -752,6 +752,7 @@ fn read_layer(
         cluster: node.get("cluster").filter(|n| !n.is_null()).cloned(),
         components: Vec::new(),
         values: Vec::new(),
+        patches: Vec::new(),
     };
     if let Some(map) = node.get("components").and_then(Node::as_map) {
         for (name, pos, v) in map {
@@ -773,7 +774,99 @@ fn read_layer(
             layer.values.push((name.clone(), *pos, v.clone()));
         }
     }
+    if let Some(map) = node.get("patches").and_then(Node::as_map) {
+        for (name, pos, list) in map {
+            if !components.contains(name) {
+                diags.push(unknown(name, *pos, "`patches:`"));
+                continue;
+            }
+            let NodeKind::Seq(items) = &list.kind else {
+                continue;
+            };
+            for item in items {
+                match read_patch(path, item) {
+                    Ok(p) => layer.patches.push((name.clone(), Arc::new(p))),
+                    Err(d) => diags.push(d),
+                }
+            }
+        }
+    }
     layer
+}
+
+/// One entry of `patches.<component>`; its shape was checked against the layer schema.
+fn read_patch(path: &str, item: &Node) -> Result<layer::Patch, Diagnostic> {
+    let text = |n: &Node, key: &str| n.get(key).and_then(Node::as_str).map(str::to_string);
+    let target_node = item.get("target");
+    let target = match target_node {
+        Some(t) => layer::PatchTarget {
+            group: text(t, "group"),
+            version: text(t, "version"),
+            kind: text(t, "kind").unwrap_or_default(),
+            name: text(t, "name"),
+            namespace: text(t, "namespace"),
+            labels: match text(t, "labelSelector") {
+                None => BTreeMap::new(),
+                Some(sel) => {
+                    let mut labels = BTreeMap::new();
+                    for part in sel.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                        let Some((k, v)) = part.split_once('=') else {
+                            let pos = t.get("labelSelector").map_or(t.pos, |n| n.pos);
+                            return Err(Diagnostic::error(
+                                Code::Format,
+                                format!("the labelSelector {sel:?} is not a list of key=value"),
+                            )
+                            .at(Span::new(path, pos.line, pos.column))
+                            .hint("write `labelSelector: \"app.kubernetes.io/name=x,tier=web\"`: labels the objects must carry"));
+                        };
+                        labels.insert(
+                            k.trim().trim_end_matches('=').to_string(),
+                            v.trim().to_string(),
+                        );
+                    }
+                    labels
+                }
+            },
+        },
+        None => layer::PatchTarget::default(),
+    };
+    let change = match (item.get("patch"), item.get("jsonPatch")) {
+        (Some(p), None) => layer::PatchChange::Merge(p.to_json()),
+        (None, Some(ops)) => {
+            let lines = match &ops.kind {
+                NodeKind::Seq(items) => items.iter().map(|o| o.pos.line).collect(),
+                _ => Vec::new(),
+            };
+            let parsed: json_patch::Patch =
+                serde_json::from_value(ops.to_json()).map_err(|e| {
+                    Diagnostic::error(
+                        Code::Patch,
+                        format!("the jsonPatch is not an RFC 6902 JSON patch: {e}"),
+                    )
+                    .at(Span::new(path, ops.pos.line, ops.pos.column))
+                    .hint("each operation is `{op: add|remove|replace|move|copy|test, path: /a/b, value: ...}` (`from:` for move and copy); a `/` inside a key is written `~1`")
+                })?;
+            layer::PatchChange::Json(parsed, lines)
+        }
+        _ => {
+            return Err(Diagnostic::error(
+                Code::Format,
+                "a patch has both or neither of `patch` and `jsonPatch`",
+            )
+            .at(Span::new(path, item.pos.line, item.pos.column))
+            .hint(
+                "give each entry one of `patch:` (a strategic merge) or `jsonPatch:` (RFC 6902)",
+            ));
+        }
+    };
+    Ok(layer::Patch {
+        file: Arc::from(path),
+        line: item.pos.line,
+        column: item.pos.column,
+        target,
+        change,
+        written: item.to_json(),
+    })
 }
 
 fn read_cluster_file(

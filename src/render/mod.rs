@@ -5,6 +5,7 @@
 
 mod command;
 pub(crate) mod helm;
+pub(crate) mod patch;
 pub(crate) mod template;
 
 use std::collections::BTreeMap;
@@ -31,6 +32,8 @@ pub(crate) struct Manifest {
     /// The 1-based index of the document within that output.
     pub(crate) document: usize,
     pub(crate) object: serde_json::Value,
+    /// The patches of layers that changed it, in the order they applied.
+    pub(crate) patched: Vec<patch::Patched>,
 }
 
 /// The rendered objects of one cluster, by component.
@@ -113,6 +116,17 @@ impl<'a> Renderer<'a> {
                 load::ComponentSource::Helm(chart) => {
                     render_helm(self.world, chart, cluster, component, values, &self.memos)
                 }
+            };
+            let patches = cluster
+                .components
+                .get(&component.name)
+                .map_or(&[][..], |p| p.patches.as_slice());
+            let r = match r {
+                Ok(mut manifests) if !patches.is_empty() => {
+                    patch::apply(&mut manifests, patches, component, &cluster.name)
+                        .map(|()| manifests)
+                }
+                other => other,
             };
             if let Some(p) = self.progress {
                 p.advance();
@@ -365,6 +379,7 @@ fn documents(
             origin: origin.to_string(),
             document: i + 1,
             object,
+            patched: Vec::new(),
         });
     }
     if diags.has_errors() {
