@@ -84,9 +84,10 @@ enum Command {
     Validate(validate::Args),
     /// The compliance policies.
     Policy(policy::Args),
-    /// Show a merged value and every layer that set it, in order.
+    /// Show a merged value and every layer that set it, in order; or a rendered object's field
+    /// and every patch that set it.
     #[command(
-        after_help = "Examples:\n  strata explain prod-sto2-workload ingress-nginx.controller.replicas\n  strata explain non-prod-osl2-management global.baseDomain\n  strata explain prod-sto2-workload 'ingress-nginx.controller.annotations.\"a.b/c\"'"
+        after_help = "Examples:\n  strata explain prod-sto2-workload ingress-nginx.controller.replicas\n  strata explain non-prod-osl2-management global.baseDomain\n  strata explain prod-sto2-workload 'ingress-nginx.controller.annotations.\"a.b/c\"'\n  strata explain prod-sto2-management harbor Deployment/harbor-core spec.template.spec.topologySpreadConstraints"
     )]
     Explain(explain::Args),
     /// Vendor a Helm chart into a component and record its version and digest.

@@ -54,7 +54,7 @@ pub(crate) struct HelmFile {
     pub(crate) digest: Option<String>,
     #[serde(default)]
     pub(crate) release_name: Option<String>,
-    #[serde(default)]
+    #[serde(default, rename = "includeCRDs")]
     pub(crate) include_crds: Option<bool>,
 }
 

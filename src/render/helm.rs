@@ -253,15 +253,18 @@ fn failure(
     })
 }
 
-/// `dex/templates/x.yaml:6:19 ...` → the span of that file of the vendored chart.
+/// The first `CHART/PATH:LINE:COL` in a message of helm's (Helm 4 starts with it, Helm 3 and a
+/// chart's `fail` put it in parentheses) → the span of that file of the vendored chart.
 fn template_span(message: &str, full: &str) -> Option<Span> {
-    let token = message.split_whitespace().next()?;
-    let mut parts = token.rsplitn(3, ':');
-    let column: u32 = parts.next()?.parse().ok()?;
-    let line: u32 = parts.next()?.parse().ok()?;
-    let path = parts.next()?;
-    let (_, rest) = path.split_once('/')?;
-    Some(Span::new(format!("{full}/{rest}"), line, column))
+    message.split_whitespace().find_map(|token| {
+        let token = token.trim_matches(|c| matches!(c, '(' | ')' | ',' | '"' | ':'));
+        let mut parts = token.rsplitn(3, ':');
+        let column: u32 = parts.next()?.parse().ok()?;
+        let line: u32 = parts.next()?.parse().ok()?;
+        let path = parts.next()?;
+        let (_, rest) = path.split_once('/')?;
+        Some(Span::new(format!("{full}/{rest}"), line, column))
+    })
 }
 
 /// helm's stdout as (source file, text) pieces: each document under its `# Source:` header,
@@ -339,7 +342,21 @@ mod tests {
             span,
             Span::new("components/dex/charts/dex/templates/x.yaml", 6, 19)
         );
-        assert_eq!(template_span("chart requires kubeVersion", "c"), None);
+        assert_eq!(
+            template_span(
+                "execution error at (dex/templates/fail.yaml:2:4): at most 2",
+                "components/dex/charts/dex"
+            ),
+            Some(Span::new(
+                "components/dex/charts/dex/templates/fail.yaml",
+                2,
+                4
+            ))
+        );
+        assert_eq!(
+            template_span("chart requires kubeVersion: >= 1.27.0-0", "c"),
+            None
+        );
     }
 
     #[test]
