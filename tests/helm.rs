@@ -574,6 +574,34 @@ fn a_patch_that_matches_nothing_names_its_file_and_line() {
     );
     assert!(err.contains("environments/prod/layer.yaml:5:7"), "{err}");
     insta::assert_snapshot!(err);
+    // The README shows this very message.
+    let readme = std::fs::read_to_string(common::repo_root().join("README.md")).expect("README");
+    let shown = err.trim_end().trim_end_matches("1 error").trim_end();
+    assert!(readme.contains(shown), "README.md does not show:\n{shown}");
+}
+
+#[test]
+fn the_readme_shows_what_explain_says_of_a_patched_field_of_the_example() {
+    common::helm_in_process();
+    let o = assert_cmd::Command::cargo_bin("strata")
+        .expect("bin")
+        .current_dir(common::repo_root())
+        .args([
+            "explain",
+            "prod-sto2-management",
+            "harbor",
+            "Deployment/harbor-core",
+            "spec.template.spec.topologySpreadConstraints",
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let shown = format!(
+        "$ strata explain prod-sto2-management harbor Deployment/harbor-core spec.template.spec.topologySpreadConstraints\n{}```",
+        stdout(&o)
+    );
+    let readme = std::fs::read_to_string(common::repo_root().join("README.md")).expect("README");
+    assert!(readme.contains(&shown), "README.md does not show:\n{shown}");
 }
 
 #[test]
