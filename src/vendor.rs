@@ -180,7 +180,14 @@ fn set_helm_field(
         if rest.contains(['{', '}', ',']) {
             return Err(format!("`{key}` is not alone on its line"));
         }
-        let comment = rest.find(" #").map_or("", |c| &rest[c..]);
+        // The comment keeps its column when the new value fits before it.
+        let comment = match rest.find(" #") {
+            None => String::new(),
+            Some(c) => {
+                let gap = (c + 1).saturating_sub(value.len()).max(1);
+                format!("{}{}", " ".repeat(gap), rest[c + 1..].trim_start())
+            }
+        };
         lines[i] = format!("{head}{value}{comment}");
     } else {
         let version = node

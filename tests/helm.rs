@@ -632,3 +632,40 @@ fn a_patch_of_a_templates_component_works_too() {
     assert!(d.contains("- --patched"), "{d}");
     assert!(d.contains("image: nginx:1.27"), "{d}");
 }
+
+#[test]
+fn diff_renders_the_chart_as_it_was_at_each_commit() {
+    use common::promotion::git;
+    let p = chart_platform();
+    git(p.path(), &["init", "--quiet", "-b", "main"], &[]);
+    git(p.path(), &["add", "-A"], &[]);
+    git(p.path(), &["commit", "--quiet", "-m", "chart 1.0.0"], &[]);
+    // Edit a vendored template on purpose, record it, commit; then edit the working tree too.
+    p.write(
+        "components/web/charts/web/templates/configmap.yaml",
+        &CONFIGMAP.replace("  namespace:", "  edition: \"two\"\n  namespace:"),
+    );
+    let v = p.strata(&["vendor", "web"]);
+    assert_eq!(v.status.code(), Some(0), "{}", stderr(&v));
+    git(p.path(), &["commit", "--quiet", "-am", "chart edited"], &[]);
+    p.write(
+        "components/web/charts/web/templates/configmap.yaml",
+        &CONFIGMAP.replace("  namespace:", "  edition: \"three\"\n  namespace:"),
+    );
+    let v = p.strata(&["vendor", "web"]);
+    assert_eq!(v.status.code(), Some(0), "{}", stderr(&v));
+    // HEAD~1 against HEAD: the committed edit, whatever the working tree holds.
+    let o = p.strata(&["diff", "--base", "HEAD~1", "--head", "HEAD"]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{}{out}", stderr(&o));
+    assert!(out.contains("+  edition: two"), "{out}");
+    assert!(!out.contains("three"), "{out}");
+    // HEAD against the working tree.
+    let o = p.strata(&["diff"]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{}{out}", stderr(&o));
+    assert!(
+        out.contains("-  edition: two") && out.contains("+  edition: three"),
+        "{out}"
+    );
+}

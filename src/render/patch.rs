@@ -297,7 +297,13 @@ fn json(
     let mut fields = Vec::new();
     for (i, op) in ops.0.iter().enumerate() {
         let one = json_patch::Patch(vec![op.clone()]);
-        json_patch::patch(target, &one).map_err(|e| (e.to_string(), lines.get(i).copied()))?;
+        json_patch::patch(target, &one).map_err(|e| {
+            // The crate counts operations in the one-operation patch: say which of the list.
+            let message =
+                e.to_string()
+                    .replacen("operation '/0'", &format!("operation {}", i + 1), 1);
+            (message, lines.get(i).copied())
+        })?;
         let path = match op {
             json_patch::PatchOperation::Add(o) => o.path.to_string(),
             json_patch::PatchOperation::Remove(o) => o.path.to_string(),
@@ -392,6 +398,9 @@ mod tests {
         let mut object = json!({"metadata": {"name": "x", "annotations": {}}});
         let (message, line) = json(&mut object, &ops, &[7, 8]).unwrap_err();
         assert_eq!(line, Some(8));
-        assert!(message.contains("test"), "{message}");
+        assert_eq!(
+            message,
+            "operation 2 failed at path '/metadata/name': value did not match"
+        );
     }
 }
