@@ -144,19 +144,7 @@ pub(crate) fn explain(
 ///   3. environments/prod/sto2/workload.cluster.yaml:9:19   3   ← wins
 /// ```
 pub(crate) fn render_human(e: &Explanation) -> String {
-    let value = match &e.value {
-        serde_json::Value::Object(_) | serde_json::Value::Array(_) => {
-            let text = yaml_serde::to_string(&e.value).unwrap_or_default();
-            format!(
-                "\n{}",
-                text.lines()
-                    .map(|l| format!("    {l}"))
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            )
-        }
-        v => format!(" {v}"),
-    };
+    let value = shown(&e.value);
     let mut out = format!("{} {} ={value}\n\n", e.cluster, e.target);
     if e.chain.is_empty() {
         out.push_str("  (no layer sets it)\n");
@@ -349,19 +337,7 @@ pub(crate) fn explain_object(
 ///   1. environments/prod/sto2/layer.management.yaml:8   jsonPatch   /metadata/annotations/...
 /// ```
 pub(crate) fn render_object_human(e: &ObjectExplanation) -> String {
-    let value = match &e.value {
-        serde_json::Value::Object(_) | serde_json::Value::Array(_) => {
-            let text = yaml_serde::to_string(&e.value).unwrap_or_default();
-            format!(
-                "\n{}",
-                text.lines()
-                    .map(|l| format!("    {l}"))
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            )
-        }
-        v => format!(" {v}"),
-    };
+    let value = shown(&e.value);
     let field = if e.field.is_empty() {
         String::new()
     } else {
@@ -391,6 +367,23 @@ pub(crate) fn render_object_human(e: &ObjectExplanation) -> String {
         ));
     }
     out
+}
+
+/// A value after ` =`: a scalar on the same line, a map or list as indented YAML below it.
+fn shown(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::Object(_) | serde_json::Value::Array(_) => {
+            let text = yaml_serde::to_string(value).unwrap_or_default();
+            format!(
+                "\n{}",
+                text.lines()
+                    .map(|l| format!("    {l}"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            )
+        }
+        v => format!(" {v}"),
+    }
 }
 
 #[cfg(test)]

@@ -54,7 +54,7 @@ pub(crate) fn chart_path(chart: &str) -> Result<String, ChartProblem> {
     let refused = chart.starts_with('/')
         || chart.contains([':', '\\', '\0'])
         || parts.is_empty()
-        || parts.iter().any(|p| *p == "..");
+        || parts.contains(&"..");
     if refused {
         return Err(ChartProblem::new(
             format!("the chart `{chart}` is not a path inside the component"),

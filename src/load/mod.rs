@@ -419,10 +419,10 @@ fn load_component(
             command: None,
             timeout,
         }) => {
-            let timeout = match timeout.as_deref() {
-                None => DEFAULT_COMMAND_TIMEOUT,
-                Some(t) => parse_duration(t).unwrap_or(DEFAULT_COMMAND_TIMEOUT),
-            };
+            let timeout = timeout
+                .as_deref()
+                .and_then(parse_duration)
+                .unwrap_or(DEFAULT_COMMAND_TIMEOUT);
             if let Some(settings) = settings
                 && let Err(refusal) = AllowList::new(&settings.sources.commands).check_helm()
             {
@@ -450,10 +450,10 @@ fn load_component(
             helm: None,
             timeout,
         }) => {
-            let timeout = match timeout.as_deref() {
-                None => DEFAULT_COMMAND_TIMEOUT,
-                Some(t) => parse_duration(t).unwrap_or(DEFAULT_COMMAND_TIMEOUT),
-            };
+            let timeout = timeout
+                .as_deref()
+                .and_then(parse_duration)
+                .unwrap_or(DEFAULT_COMMAND_TIMEOUT);
             if let Some(settings) = settings
                 && let Err(refusal) =
                     AllowList::new(&settings.sources.commands).check(&command, &dir, world)
