@@ -52,6 +52,7 @@ pub mod site;
 #[cfg(test)]
 mod testing;
 pub(crate) mod validate;
+pub mod vendor;
 pub mod world;
 pub mod yaml;
 

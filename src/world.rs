@@ -38,6 +38,10 @@ pub trait World: Sync {
     fn trusted_commands(&self) -> Option<&TrustedCommands> {
         None
     }
+    /// The files that were read through a symbolic link, each with the path of the file the
+    /// link points to (relative to the root, where it resolves inside it). A vendored Helm
+    /// chart may hold no link that leaves it ([`crate::load`]).
+    fn links(&self) -> &BTreeMap<String, String>;
 
     fn read(&self, path: &str) -> Option<&[u8]> {
         self.files().get(path).map(Vec::as_slice)
@@ -71,6 +75,7 @@ pub struct TrustedCommands {
 #[derive(Clone, Debug, Default)]
 pub struct MemWorld {
     pub(crate) files: BTreeMap<String, Vec<u8>>,
+    pub(crate) links: BTreeMap<String, String>,
     pub(crate) description: String,
     pub(crate) trusted: Option<TrustedCommands>,
 }
@@ -85,6 +90,7 @@ impl MemWorld {
     pub fn new(description: impl Into<String>) -> MemWorld {
         MemWorld {
             files: BTreeMap::new(),
+            links: BTreeMap::new(),
             description: description.into(),
             trusted: None,
         }
@@ -102,6 +108,10 @@ impl World for MemWorld {
         &self.files
     }
 
+    fn links(&self) -> &BTreeMap<String, String> {
+        &self.links
+    }
+
     fn describe(&self) -> String {
         self.description.clone()
     }
@@ -117,6 +127,7 @@ pub struct FsWorld {
     root: PathBuf,
     files: BTreeMap<String, Vec<u8>>,
     trusted: Option<TrustedCommands>,
+    links: BTreeMap<String, String>,
 }
 
 impl FsWorld {
@@ -202,18 +213,23 @@ impl FsWorld {
                     .into_iter()
                     .map(|(rel, path)| {
                         let bytes = read_checked(&root, &path, &rel);
-                        (rel, bytes)
+                        let link = relative_slash(&path, &root).filter(|target| *target != rel);
+                        (rel, bytes, link)
                     })
                     .collect();
                 (read, diags)
             })
             .collect();
         let mut files = BTreeMap::new();
+        let mut links = BTreeMap::new();
         for (read, found) in read {
             diags.extend(found);
-            for (rel, bytes) in read {
+            for (rel, bytes, link) in read {
                 match bytes {
                     Ok(bytes) => {
+                        if let Some(target) = link {
+                            links.insert(rel.clone(), target);
+                        }
                         files.insert(rel, bytes);
                     }
                     Err(d) => diags.push(d),
@@ -224,6 +240,7 @@ impl FsWorld {
             Ok(FsWorld {
                 root,
                 files,
+                links,
                 trusted: None,
             })
         } else {
@@ -246,8 +263,9 @@ pub(crate) fn submodule(dir: &str, at: &str) -> Diagnostic {
     .hint("make its files part of the source repository (git rm the submodule, then add the files, or use git subtree), or move it out of components/ and environments/")
 }
 
-/// A source file as read: its path and its bytes, or why they could not be read.
-type Read = (String, Result<Vec<u8>, Diagnostic>);
+/// A source file as read: its path, its bytes or why they could not be read, and the file a
+/// symbolic link at the path points to.
+type Read = (String, Result<Vec<u8>, Diagnostic>, Option<String>);
 
 /// A part of the source that one thread walks and reads.
 enum Unit {
@@ -339,6 +357,10 @@ pub(crate) fn too_large(rel: &str, len: u64) -> Diagnostic {
 impl World for FsWorld {
     fn files(&self) -> &BTreeMap<String, Vec<u8>> {
         &self.files
+    }
+
+    fn links(&self) -> &BTreeMap<String, String> {
+        &self.links
     }
 
     fn describe(&self) -> String {

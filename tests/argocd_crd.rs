@@ -34,6 +34,7 @@ fn crd_validator(file: &str) -> jsonschema::Validator {
 
 #[test]
 fn applications_and_projects_match_the_argo_cd_crds() {
+    common::helm_in_process();
     let application = crd_validator("application-crd.yaml");
     let project = crd_validator("appproject-crd.yaml");
     let world = FsWorld::open(&common::repo_root()).expect("open");
@@ -71,6 +72,7 @@ fn applications_and_projects_match_the_argo_cd_crds() {
 
 #[test]
 fn a_project_may_not_deploy_to_another_environments_clusters() {
+    common::helm_in_process();
     let world = FsWorld::open(&common::repo_root()).expect("open");
     let compiled = compile(&world, &Selection::default())
         .map_err(|f| format!("{:?}", f.diagnostics))

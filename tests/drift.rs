@@ -106,6 +106,7 @@ fn controller(objects: &mut [Value]) -> &mut Value {
 
 #[test]
 fn no_drift_when_live_is_what_was_rendered() {
+    common::helm_in_process();
     let objects = desired(DIR);
     assert!(objects.len() > 40);
     let o = run_drift(&repo_root(), CLUSTER, &served_list(&objects), "human");
@@ -119,6 +120,7 @@ fn no_drift_when_live_is_what_was_rendered() {
 
 #[test]
 fn a_changed_image_is_drift() {
+    common::helm_in_process();
     let mut objects = desired(DIR);
     let mut live: Vec<Value> = objects.iter().map(as_served).collect();
     let c = controller(&mut live);
@@ -142,6 +144,7 @@ fn a_changed_image_is_drift() {
 
 #[test]
 fn kubectl_scale_is_drift_unless_ignore_differences_says_so() {
+    common::helm_in_process();
     let p = Platform::minimal();
     let render = p.strata(&["render"]);
     assert_eq!(render.status.code(), Some(0), "{}", stderr(&render));
@@ -182,6 +185,7 @@ fn kubectl_scale_is_drift_unless_ignore_differences_says_so() {
 
 #[test]
 fn a_label_removed_from_desired_but_still_live_is_drift() {
+    common::helm_in_process();
     let objects = desired(DIR);
     let mut live: Vec<Value> = objects
         .iter()
@@ -212,6 +216,7 @@ fn a_label_removed_from_desired_but_still_live_is_drift() {
 
 #[test]
 fn orphans_and_missing_objects() {
+    common::helm_in_process();
     let objects = desired(DIR);
     let mut live: Vec<Value> = objects.iter().skip(1).map(as_served).collect();
     live.push(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "old-config", "namespace": "ingress-nginx",
@@ -230,6 +235,7 @@ fn orphans_and_missing_objects() {
 
 #[test]
 fn a_secret_change_prints_no_value() {
+    common::helm_in_process();
     let p = Platform::minimal();
     p.write(
         "components/web/templates/secret.yaml",
@@ -278,6 +284,7 @@ fn a_secret_change_prints_no_value() {
 
 #[test]
 fn quantities_compare_by_value() {
+    common::helm_in_process();
     let objects = desired(DIR);
     let mut live: Vec<Value> = objects.iter().map(as_served).collect();
     let c = controller(&mut live);
@@ -300,6 +307,7 @@ fn quantities_compare_by_value() {
 
 #[test]
 fn unreadable_live_input_is_exit_2() {
+    common::helm_in_process();
     let o = run_drift(&repo_root(), CLUSTER, "kind: [unclosed\n", "human");
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("error[live-input]"), "{}", stderr(&o));
@@ -307,6 +315,7 @@ fn unreadable_live_input_is_exit_2() {
 
 #[test]
 fn kubectl_with_a_broken_kubeconfig_fails_cleanly() {
+    common::helm_in_process();
     let dir = tempfile::tempdir().expect("tmp");
     let kubeconfig = dir.path().join("config");
     std::fs::write(

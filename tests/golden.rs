@@ -20,6 +20,7 @@ fn render_example() -> strata::emit::OutputTree {
 
 #[test]
 fn the_example_renders_to_golden_byte_for_byte() {
+    common::helm_in_process();
     let fresh = render_example();
     let golden = read_tree(&repo_root().join("golden")).expect("golden/ is readable");
     let drift = strata::compare::check::compare(&fresh, &golden);
@@ -37,6 +38,7 @@ fn the_example_renders_to_golden_byte_for_byte() {
 
 #[test]
 fn two_renders_are_identical() {
+    common::helm_in_process();
     let a = render_example();
     let b = render_example();
     assert_eq!(a, b);
@@ -65,6 +67,7 @@ fn two_renders_are_identical() {
 
 #[test]
 fn the_example_has_the_promised_shape() {
+    common::helm_in_process();
     let tree = render_example();
     let envs = tree.environments();
     assert_eq!(envs.into_iter().collect::<Vec<_>>(), ["non-prod", "prod"]);
@@ -106,6 +109,7 @@ fn the_example_has_the_promised_shape() {
 
 #[test]
 fn explain_shows_the_chain_of_layers() {
+    common::helm_in_process();
     let o = assert_cmd::Command::cargo_bin("strata")
         .expect("bin")
         .current_dir(repo_root())
@@ -136,6 +140,7 @@ fn explain_shows_the_chain_of_layers() {
 
 #[test]
 fn check_against_golden_is_clean() {
+    common::helm_in_process();
     let o = assert_cmd::Command::cargo_bin("strata")
         .expect("bin")
         .current_dir(repo_root())

@@ -237,6 +237,7 @@ fn policy_list_says_when_the_registry_rule_is_off() {
 
 #[test]
 fn the_example_platform_passes_every_rule() {
+    common::helm_in_process();
     let o = assert_cmd::Command::cargo_bin("strata")
         .expect("bin")
         .current_dir(repo_root())

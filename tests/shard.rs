@@ -24,6 +24,7 @@ fn render(out: &std::path::Path, extra: &[&str]) -> BTreeMap<String, Vec<u8>> {
 
 #[test]
 fn merged_shards_are_byte_identical_to_one_full_render() {
+    common::helm_in_process();
     let dir = tempfile::tempdir().expect("tmp");
     let full = render(&dir.path().join("full"), &[]);
     let mut merged: BTreeMap<String, Vec<u8>> = BTreeMap::new();
@@ -64,6 +65,7 @@ fn merged_shards_are_byte_identical_to_one_full_render() {
 
 #[test]
 fn a_bad_shard_is_a_usage_error() {
+    common::helm_in_process();
     let o = assert_cmd::Command::cargo_bin("strata")
         .expect("bin")
         .current_dir(repo_root())
@@ -80,6 +82,7 @@ fn a_bad_shard_is_a_usage_error() {
 
 #[test]
 fn list_clusters_gives_a_ci_matrix_with_shards() {
+    common::helm_in_process();
     let o = assert_cmd::Command::cargo_bin("strata")
         .expect("bin")
         .current_dir(repo_root())

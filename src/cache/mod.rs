@@ -23,24 +23,46 @@ use crate::merge::Cluster;
 use crate::policy::{ResolvedLeaf, Violation};
 use crate::world::World;
 
-/// Identifies this build of strata: its version and the size and modification time of its own
-/// executable, so a rebuilt or replaced strata never trusts a cache an older one wrote. (Hashing
-/// the executable itself would cost more than a small render.)
+/// Identifies this build of strata and the `helm` that renders charts: strata's version and the
+/// size and modification time of its own executable, so a rebuilt or replaced strata never
+/// trusts a cache an older one wrote (hashing the executable itself would cost more than a small
+/// render); and the same of the `helm` on `PATH`, so that another helm, whose output may differ
+/// (Helm 4.2 keeps a trailing newline that 4.1 trims), renders every chart again. helm is looked
+/// at, not run: a render with nothing to do starts no process.
 pub(crate) fn build_id() -> String {
-    let meta = std::env::current_exe()
+    let Some(strata) = std::env::current_exe().ok().and_then(|p| stamp(&p)) else {
+        return String::new();
+    };
+    let helm = helm_on_path().and_then(|p| {
+        let real = std::fs::canonicalize(&p).unwrap_or(p);
+        stamp(&real).map(|s| format!(" helm {} {s}", real.display()))
+    });
+    format!(
+        "strata {} {strata}{}",
+        env!("CARGO_PKG_VERSION"),
+        helm.unwrap_or_default()
+    )
+}
+
+/// The size and modification time of a file.
+fn stamp(path: &std::path::Path) -> Option<String> {
+    let m = std::fs::metadata(path).ok()?;
+    let mtime = m
+        .modified()
         .ok()
-        .and_then(|p| std::fs::metadata(p).ok());
-    match meta {
-        Some(m) => {
-            let mtime = m
-                .modified()
-                .ok()
-                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                .map_or(0, |d| d.as_nanos());
-            format!("strata {} {} {mtime}", env!("CARGO_PKG_VERSION"), m.len())
-        }
-        None => String::new(),
-    }
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
+    Some(format!("{} {mtime}", m.len()))
+}
+
+/// The `helm` a chart source would run: the first in an absolute directory of `PATH`, as
+/// command sources look programs up.
+fn helm_on_path() -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .filter(|d| d.is_absolute())
+        .map(|d| d.join("helm"))
+        .find(|p| p.is_file())
 }
 
 /// What one render left behind.
@@ -195,8 +217,8 @@ pub(crate) struct Inputs {
     /// strata itself (its build id), strata.yaml, the cluster file, identity, globals and the
     /// clusters of its environment.
     pub(crate) shared: String,
-    /// Per component: whether it is enabled, its files (and `components/_lib/`), its merged
-    /// values and where each was set.
+    /// Per component: whether it is enabled, its files (and `components/_lib/`, and a vendored
+    /// chart), its merged values and where each was set, and the patches of its objects.
     pub(crate) components: BTreeMap<String, String>,
 }
 
@@ -239,6 +261,11 @@ pub(crate) fn cluster_inputs(
             );
             field(&mut h, "values", b"");
             merged(&mut h, values);
+            for patch in &placement.patches {
+                field(&mut h, "patch", patch.file.as_bytes());
+                field(&mut h, "line", &patch.line.to_le_bytes());
+                field(&mut h, "written", patch.written.to_string().as_bytes());
+            }
         }
         let input = hex(&h.finalize());
         field(&mut whole, name, input.as_bytes());

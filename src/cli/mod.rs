@@ -25,6 +25,7 @@ mod render;
 mod report;
 mod status;
 mod validate;
+mod vendor;
 mod verify;
 
 use std::path::PathBuf;
@@ -89,11 +90,23 @@ enum Command {
     Validate(validate::Args),
     /// The compliance policies.
     Policy(policy::Args),
-    /// Show a merged value and every layer that set it, in order.
+    /// Show a merged value and every layer that set it, in order; or a rendered object's field
+    /// and every patch that set it.
     #[command(
-        after_help = "Examples:\n  strata explain prod-sto2-workload ingress-nginx.controller.replicas\n  strata explain non-prod-osl2-management global.baseDomain\n  strata explain prod-sto2-workload 'ingress-nginx.controller.annotations.\"a.b/c\"'"
+        after_help = "Examples:\n  strata explain prod-sto2-workload ingress-nginx.controller.replicas\n  strata explain non-prod-osl2-management global.baseDomain\n  strata explain prod-sto2-workload 'ingress-nginx.controller.annotations.\"a.b/c\"'\n  strata explain prod-sto2-management harbor Deployment/harbor-core spec.template.spec.topologySpreadConstraints"
     )]
     Explain(explain::Args),
+    /// Vendor a Helm chart into a component and record its version and digest.
+    ///
+    /// With CHART.tgz (from `helm pull`), unpacks it into the path `source.helm.chart` names,
+    /// replacing the chart there. Then, with or without it, writes the chart's version and its
+    /// digest into `source.helm` of component.yaml: the deliberate step that makes an edited
+    /// vendored chart render again.
+    #[command(after_help = "Examples:
+  helm pull ingress-nginx --repo https://kubernetes.github.io/ingress-nginx --version 4.11.3
+  strata vendor ingress-nginx ingress-nginx-4.11.3.tgz
+  strata vendor dex          # after editing components/dex/charts/dex on purpose")]
+    Vendor(vendor::Args),
     /// Report render drift: output that differs from a fresh render.
     ///
     /// With --against DIR: the files of a rendered directory that are changed, missing or extra.
@@ -222,6 +235,7 @@ fn dispatch(cli: Cli) -> Result<Exit> {
         Command::Validate(args) => validate::run(args, &context),
         Command::Policy(args) => policy::run(args, &context),
         Command::Explain(args) => explain::run(args, &context),
+        Command::Vendor(args) => vendor::run(args, &context),
         Command::Check(args) => check::run(args, &context),
         Command::Diff(args) => diff::run(args, &context),
         Command::Drift(args) => drift::run(args, &context),

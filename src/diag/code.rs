@@ -89,6 +89,19 @@ pub enum Code {
     Command,
     /// A command source that strata.yaml does not allow.
     CommandNotAllowed,
+    /// A vendored Helm chart strata will not render: outside its component, a link out of it,
+    /// a version other than component.yaml's.
+    Chart,
+    /// A vendored Helm chart that no longer matches the digest component.yaml records.
+    ChartDigest,
+    /// `helm template` failed on a chart.
+    Helm,
+    /// There is no `helm` to render a chart with: strata could not run.
+    HelmMissing,
+    /// A patch of a layer matches no rendered object.
+    PatchTarget,
+    /// A patch of a layer could not be applied.
+    Patch,
     /// A template or command rendered text that is not YAML.
     RenderedYaml,
     /// A rendered document is not a Kubernetes object strata can write.
@@ -169,6 +182,12 @@ impl Code {
             Code::TemplateEngine => "template-engine",
             Code::Command => "command",
             Code::CommandNotAllowed => "command-not-allowed",
+            Code::Chart => "chart",
+            Code::ChartDigest => "chart-digest",
+            Code::Helm => "helm",
+            Code::HelmMissing => "helm-missing",
+            Code::PatchTarget => "patch-target",
+            Code::Patch => "patch",
             Code::RenderedYaml => "rendered-yaml",
             Code::Object => "object",
             Code::ObjectName => "object-name",
@@ -193,7 +212,7 @@ impl Code {
     /// could not be read at all), or it ran and found something.
     pub(crate) fn exit(self) -> Exit {
         match self {
-            Code::Io | Code::NoSettings | Code::LiveInput => Exit::Failed,
+            Code::Io | Code::NoSettings | Code::LiveInput | Code::HelmMissing => Exit::Failed,
             _ => Exit::Found,
         }
     }

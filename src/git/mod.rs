@@ -103,7 +103,7 @@ pub(crate) fn world_at(repo: &Repository, prefix: &Path, rev: &str) -> Result<Me
     let Some(tree) = tree else {
         return Ok(world);
     };
-    let mut files = BTreeMap::new();
+    let mut files = Files::default();
     if let Ok(entry) = tree.get_path(Path::new("strata.yaml")) {
         read_entry(repo, &tree, "strata.yaml", &entry, &short, &mut files)?;
     }
@@ -117,8 +117,16 @@ pub(crate) fn world_at(repo: &Repository, prefix: &Path, rev: &str) -> Result<Me
         let sub = repo.find_tree(entry.id())?;
         walk(repo, &tree, &sub, top, &short, &mut files)?;
     }
-    world.files = files;
+    world.files = files.bytes;
+    world.links = files.links;
     Ok(world)
+}
+
+/// The files of a commit as read: their bytes, and the targets of those read through a link.
+#[derive(Default)]
+struct Files {
+    bytes: BTreeMap<String, Vec<u8>>,
+    links: BTreeMap<String, String>,
 }
 
 fn walk(
@@ -127,7 +135,7 @@ fn walk(
     tree: &Tree<'_>,
     dir: &str,
     rev: &str,
-    files: &mut BTreeMap<String, Vec<u8>>,
+    files: &mut Files,
 ) -> Result<(), GitError> {
     for entry in tree.iter() {
         let Ok(name) = entry.name() else {
@@ -158,7 +166,7 @@ fn read_entry(
     path: &str,
     entry: &git2::TreeEntry<'_>,
     rev: &str,
-    files: &mut BTreeMap<String, Vec<u8>>,
+    files: &mut Files,
 ) -> Result<(), GitError> {
     let blob = repo.find_blob(entry.id())?;
     if entry.filemode() == 0o120000 {
@@ -176,9 +184,10 @@ fn read_entry(
             return Err(outside());
         }
         let blob = repo.find_blob(entry.id())?;
-        return store(path, blob.content(), rev, files);
+        files.links.insert(path.to_string(), resolved);
+        return store(path, blob.content(), rev, &mut files.bytes);
     }
-    store(path, blob.content(), rev, files)
+    store(path, blob.content(), rev, &mut files.bytes)
 }
 
 fn store(

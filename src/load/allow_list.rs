@@ -159,6 +159,24 @@ impl AllowList {
             .collect()
     }
 
+    /// Whether a Helm source (`source.helm`) may run: an entry `helm template` or `helm`.
+    /// strata builds that command itself, with only the flags of `helm template` a render needs
+    /// (README, "Security"), so the entry permits exactly those.
+    pub(crate) fn check_helm(&self) -> Result<(), Refusal> {
+        if self
+            .entries
+            .iter()
+            .any(|e| e.first().is_some_and(|p| p == "helm") && e.len() <= 2)
+        {
+            return Ok(());
+        }
+        Err(Refusal {
+            message: "renders a Helm chart, but strata.yaml does not allow `helm template`".into(),
+            entry: None,
+            hint: "if you trust the charts of this repository, add to strata.yaml:\n  sources:\n    commands: [helm template]".into(),
+        })
+    }
+
     /// Whether the component in `component_dir` may run `argv`.
     pub(crate) fn check(
         &self,

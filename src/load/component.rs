@@ -27,17 +27,46 @@ pub(crate) struct ComponentFile {
     #[serde(default)]
     pub(crate) sync_wave: i64,
     #[serde(default)]
-    pub(crate) source: Option<CommandFile>,
+    pub(crate) source: Option<SourceFile>,
     #[serde(default)]
     pub(crate) ignore_differences: Vec<IgnoreRule>,
 }
 
+/// `source:` of component.yaml: a command, or a Helm chart (the schema allows one of them).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct CommandFile {
-    pub(crate) command: Vec<String>,
+pub(crate) struct SourceFile {
+    #[serde(default)]
+    pub(crate) command: Option<Vec<String>>,
+    #[serde(default)]
+    pub(crate) helm: Option<HelmFile>,
     #[serde(default)]
     pub(crate) timeout: Option<String>,
+}
+
+/// `source.helm:` of component.yaml.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct HelmFile {
+    pub(crate) chart: String,
+    pub(crate) version: String,
+    #[serde(default)]
+    pub(crate) digest: Option<String>,
+    #[serde(default)]
+    pub(crate) release_name: Option<String>,
+    #[serde(default, rename = "includeCRDs")]
+    pub(crate) include_crds: Option<bool>,
+}
+
+/// A vendored Helm chart, as `source.helm` names it and as it was checked at load.
+#[derive(Clone, Debug)]
+pub(crate) struct HelmChart {
+    /// The chart's path relative to the component directory, `charts/dex`: a directory or a
+    /// `.tgz` file of the component.
+    pub(crate) chart: String,
+    pub(crate) release_name: String,
+    pub(crate) include_crds: bool,
+    pub(crate) timeout: Duration,
 }
 
 /// How a component turns values into manifests.
@@ -50,6 +79,8 @@ pub(crate) enum ComponentSource {
         argv: Vec<String>,
         timeout: Duration,
     },
+    /// A chart vendored in the component, rendered by the `helm` on `PATH`.
+    Helm(HelmChart),
 }
 
 #[derive(Clone, Debug)]

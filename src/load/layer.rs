@@ -1,5 +1,8 @@
 //! Layers under `environments/`: `layer.yaml`, `layer.<role>.yaml` and `<name>.cluster.yaml`.
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
 use crate::yaml::{Node, Pos};
 
 /// One layer file, checked against `schema/layer.schema.json`.
@@ -13,6 +16,75 @@ pub(crate) struct Layer {
     pub(crate) components: Vec<(String, bool, Pos)>,
     /// `values:`, by component name (or `global`).
     pub(crate) values: Vec<(String, Pos, Node)>,
+    /// `patches:`, by component name, in the order the file lists them.
+    pub(crate) patches: Vec<(String, Arc<Patch>)>,
+}
+
+/// One patch of a layer: which rendered objects it changes, and how.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Patch {
+    /// The layer file, and the line and column of the patch's entry.
+    pub(crate) file: Arc<str>,
+    pub(crate) line: u32,
+    pub(crate) column: u32,
+    pub(crate) target: PatchTarget,
+    pub(crate) change: PatchChange,
+    /// The entry as written, for the cache key.
+    pub(crate) written: serde_json::Value,
+}
+
+/// `target:` of a patch; every field given must match.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub(crate) struct PatchTarget {
+    pub(crate) group: Option<String>,
+    pub(crate) version: Option<String>,
+    pub(crate) kind: String,
+    pub(crate) name: Option<String>,
+    pub(crate) namespace: Option<String>,
+    /// `labelSelector: "a=b,c=d"`: labels the object must carry with these values.
+    pub(crate) labels: BTreeMap<String, String>,
+}
+
+/// How a patch changes its targets.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum PatchChange {
+    /// `patch:`, merged as kubectl's strategic merge does.
+    Merge(serde_json::Value),
+    /// `jsonPatch:`, RFC 6902, with the line of each operation.
+    Json(json_patch::Patch, Vec<u32>),
+}
+
+impl PatchTarget {
+    /// `Kind/name` (with the other fields given), as a person reads it.
+    pub(crate) fn describe(&self) -> String {
+        let mut s = self.kind.clone();
+        if let Some(n) = &self.name {
+            s.push('/');
+            s.push_str(n);
+        }
+        let mut extra = Vec::new();
+        if let Some(g) = &self.group {
+            extra.push(format!("group {g:?}"));
+        }
+        if let Some(v) = &self.version {
+            extra.push(format!("version {v}"));
+        }
+        if let Some(n) = &self.namespace {
+            extra.push(format!("namespace {n}"));
+        }
+        if !self.labels.is_empty() {
+            let l: Vec<String> = self
+                .labels
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            extra.push(format!("labels {}", l.join(",")));
+        }
+        if !extra.is_empty() {
+            s.push_str(&format!(" ({})", extra.join(", ")));
+        }
+        s
+    }
 }
 
 /// A leaf: `environments/<environment>/.../<name>.cluster.yaml`.

@@ -5,6 +5,7 @@
 //! finds, not only the first.
 
 mod allow_list;
+pub(crate) mod chart;
 mod component;
 pub(crate) mod ignore_rule;
 mod layer;
@@ -16,9 +17,11 @@ use std::sync::Arc;
 
 pub(crate) use allow_list::AllowList;
 pub(crate) use component::schema_errors;
-pub(crate) use component::{Component, ComponentSource, DEFAULT_COMMAND_TIMEOUT, parse_duration};
+pub(crate) use component::{
+    Component, ComponentSource, DEFAULT_COMMAND_TIMEOUT, HelmChart, parse_duration,
+};
 pub use ignore_rule::IgnoreRule;
-pub(crate) use layer::{ClusterFile, Layer};
+pub(crate) use layer::{ClusterFile, Layer, Patch, PatchChange, PatchTarget};
 #[cfg(test)]
 pub(crate) use settings::Approvals;
 #[cfg(test)]
@@ -452,45 +455,63 @@ fn load_component(
     };
 
     let source = match spec.source {
-        Some(cmd) => {
-            let timeout = match cmd.timeout.as_deref() {
-                None => DEFAULT_COMMAND_TIMEOUT,
-                Some(t) => parse_duration(t).unwrap_or(DEFAULT_COMMAND_TIMEOUT),
-            };
-            // Of a world a pull request may have changed, only the entries a trusted
-            // revision allows too count.
-            let entries = &settings.map_or(&[][..], |s| &s.sources.commands[..]);
-            let untrusted = world
-                .trusted_commands()
-                .map(|t| (AllowList::widening(entries, &t.entries), &t.from));
-            let allowed: Vec<String> = entries
-                .iter()
-                .filter(|e| !untrusted.as_ref().is_some_and(|(w, _)| w.contains(e)))
-                .cloned()
-                .collect();
+        Some(component::SourceFile {
+            helm: Some(helm),
+            command: None,
+            timeout,
+        }) => {
+            let timeout = timeout
+                .as_deref()
+                .and_then(parse_duration)
+                .unwrap_or(DEFAULT_COMMAND_TIMEOUT);
+            let (allowed, untrusted) = allowed_commands(settings, world);
             if settings.is_some()
-                && let Err(refusal) = AllowList::new(&allowed).check(&cmd.command, &dir, world)
+                && let Err(refusal) = AllowList::new(&allowed).check_helm()
+            {
+                let pos = node.pointer("/source/helm").map_or(node.pos, |n| n.pos);
+                let at = Span::new(&file, pos.line, pos.column);
+                diags.push(
+                    widened_refusal(name, "helm", untrusted.as_ref(), at.clone()).unwrap_or_else(
+                        || {
+                            Diagnostic::error(
+                                Code::CommandNotAllowed,
+                                format!("component `{name}` {}", refusal.message),
+                            )
+                            .at(at)
+                            .hint(refusal.hint)
+                        },
+                    ),
+                );
+            }
+            match helm_chart(world, name, &dir, &file, &node, helm, timeout, texts) {
+                Ok(chart) => ComponentSource::Helm(chart),
+                Err(d) => {
+                    diags.extend(d);
+                    ok = false;
+                    ComponentSource::Templates(BTreeMap::new())
+                }
+            }
+        }
+        Some(component::SourceFile {
+            command: Some(command),
+            helm: None,
+            timeout,
+        }) => {
+            let timeout = timeout
+                .as_deref()
+                .and_then(parse_duration)
+                .unwrap_or(DEFAULT_COMMAND_TIMEOUT);
+            let (allowed, untrusted) = allowed_commands(settings, world);
+            if settings.is_some()
+                && let Err(refusal) = AllowList::new(&allowed).check(&command, &dir, world)
             {
                 let pos = node
                     .pointer("/source/command/0")
                     .map_or(node.pos, |n| n.pos);
-                let program = cmd.command.first().map(String::as_str).unwrap_or_default();
-                let widened = untrusted.as_ref().and_then(|(widening, from)| {
-                    widening
-                        .iter()
-                        .find(|e| e.split_whitespace().next() == Some(program))
-                        .map(|e| (e, from))
-                });
-                if let Some((entry, from)) = widened {
-                    diags.push(
-                        Diagnostic::error(
-                            Code::CommandNotAllowed,
-                            format!("component `{name}` runs `{program}`, which strata.yaml here allows (`{entry}`) but {from} does not"),
-                        )
-                        .at(Span::new(&file, pos.line, pos.column))
-                        .note(format!("a command source runs only if both strata.yaml here and {from} allow it, so that a change cannot widen what strata runs in the same change that uses it"))
-                        .hint("merge the change to sources.commands on its own first, reviewed by the platform's owners; then this change renders (for a diff of your own change on your machine: strata diff --trust-head)"),
-                    );
+                let program = command.first().map(String::as_str).unwrap_or_default();
+                let at = Span::new(&file, pos.line, pos.column);
+                if let Some(d) = widened_refusal(name, program, untrusted.as_ref(), at) {
+                    diags.push(d);
                 } else {
                     let mut d = Diagnostic::error(
                         Code::CommandNotAllowed,
@@ -506,9 +527,22 @@ fn load_component(
                 }
             }
             ComponentSource::Command {
-                argv: cmd.command,
+                argv: command,
                 timeout,
             }
+        }
+        Some(_) => {
+            let pos = node.get("source").map_or(node.pos, |n| n.pos);
+            diags.push(
+                Diagnostic::error(
+                    Code::Format,
+                    format!("component `{name}` names both or neither of `source.command` and `source.helm`"),
+                )
+                .at(Span::new(&file, pos.line, pos.column))
+                .hint("a component renders with one source: `source: {command: [...]}` or `source: {helm: {chart: ..., version: ...}}`; leave `source` out to render templates/"),
+            );
+            ok = false;
+            ComponentSource::Templates(BTreeMap::new())
         }
         None => {
             let mut templates = BTreeMap::new();
@@ -605,6 +639,153 @@ fn declared_crds(
         }
     }
     crds
+}
+
+/// The entries of `sources.commands` that count for `world`: all of them, or, of a world a
+/// pull request may have changed, only those a trusted revision allows too. Also the entries
+/// left out for that, with where the trusted ones come from.
+fn allowed_commands<'a>(
+    settings: Option<&'a Settings>,
+    world: &'a dyn World,
+) -> (Vec<String>, Option<(Vec<&'a String>, &'a str)>) {
+    let entries = settings.map_or(&[][..], |s| &s.sources.commands[..]);
+    let untrusted = world
+        .trusted_commands()
+        .map(|t| (AllowList::widening(entries, &t.entries), t.from.as_str()));
+    let allowed = entries
+        .iter()
+        .filter(|e| !untrusted.as_ref().is_some_and(|(w, _)| w.contains(e)))
+        .cloned()
+        .collect();
+    (allowed, untrusted)
+}
+
+/// The error for a component whose `program` only an entry the trusted revision does not
+/// allow would permit, if that is why it is refused.
+fn widened_refusal(
+    name: &str,
+    program: &str,
+    untrusted: Option<&(Vec<&String>, &str)>,
+    at: Span,
+) -> Option<Diagnostic> {
+    let (widening, from) = untrusted?;
+    let entry = widening
+        .iter()
+        .find(|e| e.split_whitespace().next() == Some(program))?;
+    Some(
+        Diagnostic::error(
+            Code::CommandNotAllowed,
+            format!("component `{name}` runs `{program}`, which strata.yaml here allows (`{entry}`) but {from} does not"),
+        )
+        .at(at)
+        .note(format!("a command source runs only if both strata.yaml here and {from} allow it, so that a change cannot widen what strata runs in the same change that uses it"))
+        .hint("merge the change to sources.commands on its own first, reviewed by the platform's owners; then this change renders (for a diff of your own change on your machine: strata diff --trust-head)"),
+    )
+}
+
+/// `source.helm` checked against the chart it names: inside the component, no link out of it,
+/// the version of its Chart.yaml, the digest component.yaml records.
+#[allow(clippy::too_many_arguments)]
+fn helm_chart(
+    world: &dyn World,
+    name: &str,
+    dir: &str,
+    file: &str,
+    node: &Node,
+    helm: component::HelmFile,
+    timeout: std::time::Duration,
+    texts: &mut SourceTexts,
+) -> Result<HelmChart, Diagnostics> {
+    let at = |pointer: &str| {
+        let pos = node
+            .pointer(pointer)
+            .or_else(|| node.pointer("/source/helm"))
+            .map_or(node.pos, |n| n.pos);
+        Span::new(file, pos.line, pos.column)
+    };
+    let problem = |p: chart::ChartProblem, pointer: &str| -> Diagnostics {
+        let mut d = Diagnostic::error(Code::Chart, format!("component `{name}`: {}", p.message))
+            .at(at(pointer));
+        if let Some(f) = p.file {
+            d = d.note(format!("in {f}"));
+        }
+        d.hint(p.hint).into()
+    };
+    let chart = chart::chart_path(&helm.chart).map_err(|p| problem(p, "/source/helm/chart"))?;
+    let full = format!("{dir}/{chart}");
+    let files =
+        chart::chart_files(world, dir, &chart).map_err(|p| problem(p, "/source/helm/chart"))?;
+    let (chart_file, text) =
+        chart::chart_yaml(&files, &full).map_err(|p| problem(p, "/source/helm/chart"))?;
+    let mut diags = Diagnostics::new();
+    match chart::chart_version(&text) {
+        Some(v) if v == helm.version => {}
+        found => {
+            texts.insert(&chart_file, &text);
+            let line = chart::line_of_key(&text, "version");
+            diags.push(
+                Diagnostic::error(
+                    Code::Chart,
+                    match &found {
+                        Some(v) => format!(
+                            "component `{name}` expects chart version {}, but {chart_file} says {v}",
+                            helm.version
+                        ),
+                        None => format!(
+                            "component `{name}` expects chart version {}, but {chart_file} has no version",
+                            helm.version
+                        ),
+                    },
+                )
+                .at(at("/source/helm/version"))
+                .note(format!("{chart_file}:{line}"))
+                .hint("vendor the chart version you mean (`strata vendor COMPONENT CHART.tgz` records it), or set `source.helm.version` to the chart's version"),
+            );
+        }
+    }
+    let digest = chart::chart_digest(&files);
+    match &helm.digest {
+        Some(recorded) if *recorded == digest => {}
+        Some(recorded) => diags.push(
+            Diagnostic::error(
+                Code::ChartDigest,
+                format!("component `{name}`: the vendored chart {full} does not match the digest component.yaml records"),
+            )
+            .at(at("/source/helm/digest"))
+            .note(format!("recorded: {recorded}"))
+            .note(format!("the chart: {digest}"))
+            .hint(format!("a file of the vendored chart changed. If you meant to change it, record the new digest with `strata vendor {name}`; if not, restore the chart (git checkout -- {full})")),
+        ),
+        None => diags.push(
+            Diagnostic::error(
+                Code::ChartDigest,
+                format!("component `{name}` records no digest of its chart {full}"),
+            )
+            .at(at("/source/helm"))
+            .note(format!("the chart: {digest}"))
+            .hint(format!("record it with `strata vendor {name}` (or add `digest: {digest}` under source.helm), so that a later edit of the vendored chart is seen")),
+        ),
+    }
+    let release_name = helm.release_name.unwrap_or_else(|| name.to_string());
+    if !is_dns_label(&release_name) || release_name.len() > 53 {
+        diags.push(
+            Diagnostic::error(
+                Code::Name,
+                format!("component `{name}` has the release name `{release_name}`, which Helm does not accept"),
+            )
+            .at(at("/source/helm/releaseName"))
+            .hint("a release name is lowercase letters, digits and '-', at most 53 characters"),
+        );
+    }
+    if diags.has_errors() {
+        return Err(diags);
+    }
+    Ok(HelmChart {
+        chart,
+        release_name,
+        include_crds: helm.include_crds.unwrap_or(true),
+        timeout,
+    })
 }
 
 fn load_environments(
@@ -719,6 +900,7 @@ fn read_layer(
         cluster: node.get("cluster").filter(|n| !n.is_null()).cloned(),
         components: Vec::new(),
         values: Vec::new(),
+        patches: Vec::new(),
     };
     if let Some(map) = node.get("components").and_then(Node::as_map) {
         for (name, pos, v) in map {
@@ -740,7 +922,99 @@ fn read_layer(
             layer.values.push((name.clone(), *pos, v.clone()));
         }
     }
+    if let Some(map) = node.get("patches").and_then(Node::as_map) {
+        for (name, pos, list) in map {
+            if !components.contains(name) {
+                diags.push(unknown(name, *pos, "`patches:`"));
+                continue;
+            }
+            let NodeKind::Seq(items) = &list.kind else {
+                continue;
+            };
+            for item in items {
+                match read_patch(path, item) {
+                    Ok(p) => layer.patches.push((name.clone(), Arc::new(p))),
+                    Err(d) => diags.push(d),
+                }
+            }
+        }
+    }
     layer
+}
+
+/// One entry of `patches.<component>`; its shape was checked against the layer schema.
+fn read_patch(path: &str, item: &Node) -> Result<layer::Patch, Diagnostic> {
+    let text = |n: &Node, key: &str| n.get(key).and_then(Node::as_str).map(str::to_string);
+    let target_node = item.get("target");
+    let target = match target_node {
+        Some(t) => layer::PatchTarget {
+            group: text(t, "group"),
+            version: text(t, "version"),
+            kind: text(t, "kind").unwrap_or_default(),
+            name: text(t, "name"),
+            namespace: text(t, "namespace"),
+            labels: match text(t, "labelSelector") {
+                None => BTreeMap::new(),
+                Some(sel) => {
+                    let mut labels = BTreeMap::new();
+                    for part in sel.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                        let Some((k, v)) = part.split_once('=') else {
+                            let pos = t.get("labelSelector").map_or(t.pos, |n| n.pos);
+                            return Err(Diagnostic::error(
+                                Code::Format,
+                                format!("the labelSelector {sel:?} is not a list of key=value"),
+                            )
+                            .at(Span::new(path, pos.line, pos.column))
+                            .hint("write `labelSelector: \"app.kubernetes.io/name=x,tier=web\"`: labels the objects must carry"));
+                        };
+                        labels.insert(
+                            k.trim().trim_end_matches('=').to_string(),
+                            v.trim().to_string(),
+                        );
+                    }
+                    labels
+                }
+            },
+        },
+        None => layer::PatchTarget::default(),
+    };
+    let change = match (item.get("patch"), item.get("jsonPatch")) {
+        (Some(p), None) => layer::PatchChange::Merge(p.to_json()),
+        (None, Some(ops)) => {
+            let lines = match &ops.kind {
+                NodeKind::Seq(items) => items.iter().map(|o| o.pos.line).collect(),
+                _ => Vec::new(),
+            };
+            let parsed: json_patch::Patch =
+                serde_json::from_value(ops.to_json()).map_err(|e| {
+                    Diagnostic::error(
+                        Code::Patch,
+                        format!("the jsonPatch is not an RFC 6902 JSON patch: {e}"),
+                    )
+                    .at(Span::new(path, ops.pos.line, ops.pos.column))
+                    .hint("each operation is `{op: add|remove|replace|move|copy|test, path: /a/b, value: ...}` (`from:` for move and copy); a `/` inside a key is written `~1`")
+                })?;
+            layer::PatchChange::Json(parsed, lines)
+        }
+        _ => {
+            return Err(Diagnostic::error(
+                Code::Format,
+                "a patch has both or neither of `patch` and `jsonPatch`",
+            )
+            .at(Span::new(path, item.pos.line, item.pos.column))
+            .hint(
+                "give each entry one of `patch:` (a strategic merge) or `jsonPatch:` (RFC 6902)",
+            ));
+        }
+    };
+    Ok(layer::Patch {
+        file: Arc::from(path),
+        line: item.pos.line,
+        column: item.pos.column,
+        target,
+        change,
+        written: item.to_json(),
+    })
 }
 
 fn read_cluster_file(

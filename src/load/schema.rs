@@ -206,7 +206,7 @@ mod tests {
         assert_eq!(d.span, Some(Span::new("environments/x.yaml", 2, 1)));
         assert_eq!(
             d.hint.as_deref(),
-            Some("the keys allowed here are: cluster, components, values")
+            Some("the keys allowed here are: cluster, components, values, patches")
         );
     }
 

@@ -11,7 +11,7 @@ use rayon::prelude::*;
 pub(crate) use value::{MValue, Merged, Origin, Wrote, merge};
 
 use crate::diag::{Code, DiagResult, Diagnostic, Diagnostics, Span};
-use crate::load::{ClusterFile, Source, is_dns_label};
+use crate::load::{ClusterFile, Patch, Source, is_dns_label};
 use crate::yaml::Scalar;
 
 /// One cluster, fully merged.
@@ -40,6 +40,9 @@ pub(crate) struct Placement {
     pub(crate) origins: Vec<Origin>,
     /// The merged values, for enabled components.
     pub(crate) values: Option<Merged>,
+    /// The patches of its rendered objects, in layer order (the cluster file's last), each
+    /// naming its file and line: their provenance.
+    pub(crate) patches: Vec<Arc<Patch>>,
 }
 
 impl Cluster {
@@ -225,12 +228,23 @@ fn merge_cluster(source: &Source, file: &ClusterFile, wrote: Wrote) -> DiagResul
         } else {
             None
         };
+        let patches = if enabled {
+            chain
+                .iter()
+                .flat_map(|layer| layer.patches.iter())
+                .filter(|(n, _)| n == cname)
+                .map(|(_, p)| p.clone())
+                .collect()
+        } else {
+            Vec::new()
+        };
         components.insert(
             cname.clone(),
             Placement {
                 enabled,
                 origins,
                 values,
+                patches,
             },
         );
     }

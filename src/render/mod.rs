@@ -4,6 +4,8 @@
 //! environment is built once and shared by every cluster.
 
 mod command;
+pub(crate) mod helm;
+pub(crate) mod patch;
 mod process;
 pub(crate) mod template;
 
@@ -31,6 +33,8 @@ pub(crate) struct Manifest {
     /// The 1-based index of the document within that output.
     pub(crate) document: usize,
     pub(crate) object: serde_json::Value,
+    /// The patches of layers that changed it, in the order they applied.
+    pub(crate) patched: Vec<patch::Patched>,
 }
 
 /// The rendered objects of one cluster, by component.
@@ -110,6 +114,20 @@ impl<'a> Renderer<'a> {
                     values,
                     &self.memos,
                 ),
+                load::ComponentSource::Helm(chart) => {
+                    render_helm(self.world, chart, cluster, component, values, &self.memos)
+                }
+            };
+            let patches = cluster
+                .components
+                .get(&component.name)
+                .map_or(&[][..], |p| p.patches.as_slice());
+            let r = match r {
+                Ok(mut manifests) if !patches.is_empty() => {
+                    patch::apply(&mut manifests, patches, component, &cluster.name)
+                        .map(|()| manifests)
+                }
+                other => other,
             };
             if let Some(p) = self.progress {
                 p.advance();
@@ -390,6 +408,7 @@ fn documents(
             origin: origin.to_string(),
             document: i + 1,
             object,
+            patched: Vec::new(),
         });
     }
     if diags.has_errors() {
@@ -654,6 +673,46 @@ fn render_command(
         .get_or_init(|| run_command(world, argv, timeout, cluster, component, values))
         .clone()?;
     documents(&text, &origin, None, cluster, component, &memos.parsed)
+}
+
+fn render_helm(
+    world: &dyn World,
+    chart: &load::HelmChart,
+    cluster: &Cluster,
+    component: &Component,
+    values: &Merged,
+    memos: &Memos,
+) -> DiagResult<Vec<Manifest>> {
+    let run = helm::helm_run(cluster, component, values)?;
+    // A chart sees only its files, its values and its flags: clusters that agree on them share
+    // one run of helm.
+    let key = (
+        component.name.clone(),
+        format!("{:?}", (&run.values, &run.kube_version, &run.api_versions)),
+    );
+    let cell = match memos.commands.lock() {
+        Ok(mut m) => m.entry(key).or_default().clone(),
+        Err(_) => std::sync::Arc::default(),
+    };
+    let text = cell
+        .get_or_init(|| helm::run(world, chart, cluster, component, &run))
+        .clone()?;
+    let full = format!("{}/{}", component.dir, chart.chart);
+    let mut manifests = Vec::new();
+    let mut diags = Diagnostics::new();
+    for (origin, piece) in helm::pieces(&text, &full) {
+        match documents(&piece, &origin, None, cluster, component, &memos.parsed) {
+            Ok(found) => {
+                manifests.extend(found.into_iter().filter(|m| !helm::is_test_hook(&m.object)))
+            }
+            Err(d) => diags.extend(d),
+        }
+    }
+    if diags.has_errors() {
+        Err(diags)
+    } else {
+        Ok(manifests)
+    }
 }
 
 fn run_command(

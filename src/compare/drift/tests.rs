@@ -587,3 +587,29 @@ fn odd_objects_and_text_do_not_panic() {
     }
     assert!(parsed > 0, "some mutations stay valid");
 }
+
+#[test]
+fn a_hook_is_neither_missing_when_absent_nor_an_orphan_when_present() {
+    let hook = |name: &str, annotation: &str, value: &str| {
+        serde_json::json!({
+            "apiVersion": "batch/v1",
+            "kind": "Job",
+            "metadata": {
+                "name": name,
+                "namespace": "harbor",
+                "labels": {"app.kubernetes.io/managed-by": "strata"},
+                "annotations": {annotation: value}
+            }
+        })
+    };
+    let desired = vec![
+        hook("migrate", "helm.sh/hook", "pre-install,pre-upgrade"),
+        hook("crds", "helm.sh/hook", "crd-install"),
+    ];
+    let live = vec![hook("old-migrate", "argocd.argoproj.io/hook", "PreSync")];
+    let report = super::drift(&desired, &live, &super::Options::default());
+    let names: Vec<String> = report.missing.iter().map(|k| format!("{k:?}")).collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+    assert!(names[0].contains("crds"), "{names:?}");
+    assert!(report.orphans.is_empty(), "{:?}", report.orphans);
+}
