@@ -13,15 +13,20 @@
 //! The same model gives the same bytes: there is no clock here (`now` is in the model) and
 //! no map with an unstable order.
 
+mod collect;
+pub mod drift;
 pub mod model;
 mod pages;
 mod timeline;
+pub mod write;
 
 #[cfg(test)]
 mod tests;
 
 use std::collections::BTreeMap;
 
+pub use collect::Request;
+pub(crate) use collect::collect;
 pub use model::Site;
 
 /// The files of a site: path relative to the site's root → content.

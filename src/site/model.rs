@@ -171,6 +171,11 @@ pub enum GateFacts {
     Healthy {
         applications: Vec<ApplicationHealth>,
     },
+    /// A gate the site draws nothing more for: its summary and details say it all.
+    #[serde(untagged)]
+    Other {
+        name: String,
+    },
 }
 
 /// One Argo CD Application of the previous environment, for the health gate.
