@@ -34,36 +34,10 @@ fn files(h: &History) -> Vec<(String, Vec<u8>)> {
     out
 }
 
-/// A drift report of prod-sto2-workload made by `strata drift`: the ingress controller's
-/// ConfigMap edited live, every other object missing.
-fn drift_report(h: &History) -> String {
-    let live =
-        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(
-            "golden/prod/sto2/workload/ingress-nginx/configmap-ingress-nginx-controller.yaml",
-        ))
-        .expect("golden configmap")
-        .replace("hsts-max-age: \"31536000\"", "hsts-max-age: \"60\"");
-    let live = h.file("live.yaml", &live);
-    let o = h.strata(&[
-        "drift",
-        "--cluster",
-        "prod-sto2-workload",
-        "--live",
-        &live,
-        "--format",
-        "json",
-    ]);
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    h.file(
-        "prod-sto2-workload.json",
-        &String::from_utf8_lossy(&o.stdout),
-    )
-}
-
 #[test]
 fn the_site_of_a_scripted_history() {
     let h = history::history();
-    let report = drift_report(&h);
+    let report = h.drift_report();
     let o = h.site(&["--drift", &report]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_eq!(
@@ -73,6 +47,18 @@ fn the_site_of_a_scripted_history() {
             h.site_dir().display(),
             h.site_dir().join("index.html").display()
         )
+    );
+    // The README shows this line for `--out public`.
+    let readme =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+            .expect("README");
+    let shown =
+        String::from_utf8_lossy(&o.stdout).replace(&h.site_dir().display().to_string(), "public");
+    assert!(
+        readme.contains(&format!(
+            "$ strata site --repo ../platform-rendered --out public\n{shown}"
+        )),
+        "the README does not show {shown:?}"
     );
     let names: Vec<String> = files(&h).into_iter().map(|(n, _)| n).collect();
     assert_eq!(

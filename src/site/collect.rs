@@ -272,7 +272,7 @@ fn proposal(
     };
     if request.approvals.is_none() {
         notes.push(format!(
-            "Four-eyes counts only the Approved-by trailers of {}: the reviews of the pull request are judged there, by `strata verify-promotion --approvals`.",
+            "Four-eyes counts only the Approved-by trailers of {}: the reviews of its pull request are judged there, by strata verify-promotion --approvals.",
             pending.branch
         ));
     }

@@ -198,6 +198,38 @@ impl History {
     }
 }
 
+impl History {
+    /// A drift report of prod-sto2-workload made by `strata drift`: the ingress controller's
+    /// ConfigMap edited live, every other object missing.
+    pub fn drift_report(&self) -> String {
+        let live = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(
+            "golden/prod/sto2/workload/ingress-nginx/configmap-ingress-nginx-controller.yaml",
+        ))
+        .expect("golden configmap")
+        .replace("hsts-max-age: \"31536000\"", "hsts-max-age: \"60\"");
+        let live = self.file("live.yaml", &live);
+        let o = self.strata(&[
+            "drift",
+            "--cluster",
+            "prod-sto2-workload",
+            "--live",
+            &live,
+            "--format",
+            "json",
+        ]);
+        assert_eq!(
+            o.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        self.file(
+            "prod-sto2-workload.json",
+            &String::from_utf8_lossy(&o.stdout),
+        )
+    }
+}
+
 pub const BOB: &str = r#"[{"name": "Bob Reviewer", "email": "bob@example.com"}]"#;
 
 /// The history; see the module's docs.
