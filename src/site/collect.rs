@@ -27,11 +27,12 @@ use crate::git::source::SourceRepo;
 use crate::git::{resolve, world_at};
 use crate::policy::Level;
 use crate::promote::audit::{self as audit_trail, audit};
-use crate::promote::error::PromotionError;
+use crate::promote::error::{PromotionError, require_history};
 use crate::promote::gates::gate::{Gate as PromotionGate, GateName};
+use crate::promote::history::FindingsCache;
 use crate::promote::repos::{compile_at, policy_for, settings_at};
-use crate::promote::status::status;
-use crate::promote::verify::{Counted, PromotionRequest, holidays, verify};
+use crate::promote::status::{environments, is_pending};
+use crate::promote::verify::{Counted, PromotionRequest, holidays, verify_with};
 use crate::world::World as _;
 
 /// What the site is asked besides the repositories.
@@ -55,8 +56,10 @@ pub(crate) fn collect(
     request: &Request,
 ) -> Result<Site, PromotionError> {
     let now = request.now;
-    let status = status(source, out, now)?;
+    require_history(source, out)?;
     let head_settings = settings_at(source, "HEAD")?;
+    let names = environments(out, &head_settings)?;
+    let mut history = FindingsCache::default();
     let compiled = compile_at(source, "HEAD");
     let head = resolve(&source.repo, "HEAD")?;
     let platform = head_settings.platform.clone().unwrap_or_else(|| {
@@ -66,19 +69,20 @@ pub(crate) fn collect(
             .unwrap_or_default()
     });
 
-    let mut audits: BTreeMap<String, Vec<audit_trail::AuditEntry>> = BTreeMap::new();
-    for e in &status.environments {
-        let trail = match output::tip(out, &e.branch)? {
-            Some(_) => audit(source, out, &e.environment, None)?,
+    let mut audits: BTreeMap<&str, Vec<audit_trail::AuditEntry>> = BTreeMap::new();
+    for env in &names {
+        let trail = match output::tip(out, &format!("env/{env}"))? {
+            Some(_) => audit(source, out, env, None)?,
             None => Vec::new(),
         };
-        audits.insert(e.environment.clone(), trail);
+        audits.insert(env, trail);
     }
 
     let mut environments = Vec::new();
     let mut calendar = None;
-    for e in &status.environments {
-        let env = e.environment.as_str();
+    for env in &names {
+        let env = env.as_str();
+        let branch = format!("env/{env}");
         let (policy, _) = policy_for(source, out, env, &head_settings)?;
         if policy.previous.is_some() || calendar.is_none() {
             calendar = Some(SoakPolicy {
@@ -89,7 +93,7 @@ pub(crate) fn collect(
                 approvals: policy.distinct,
             });
         }
-        let tip = output::tip(out, &e.branch)?;
+        let tip = output::tip(out, &branch)?;
         let meta = match &tip {
             Some(c) => output::metadata_of(out, c)?,
             None => None,
@@ -107,11 +111,27 @@ pub(crate) fn collect(
             .as_ref()
             .map(|m| clusters(m, compiled.as_ref().ok()))
             .unwrap_or_default();
-        let mut problems = e.problems.clone();
-        let (pending, changes) = match &e.pending {
-            Some(p) => {
-                let proposal = proposal(source, out, env, p, meta.as_ref(), request)?;
-                let changes = match pending_change(out, env, &e.branch) {
+        let mut problems: Vec<String> = history
+            .of(source, out, env)?
+            .into_iter()
+            .map(|f| f.message)
+            .collect();
+        let next_branch = format!("{branch}-next");
+        let next = match output::tip(out, &next_branch)? {
+            Some(c) => output::metadata_of(out, &c)?.map(|m| (c, m)),
+            None => None,
+        };
+        let (pending, changes) = match next {
+            Some((next, next_meta)) if is_pending(meta.as_ref(), &next_meta) => {
+                let waiting = Waiting {
+                    env,
+                    branch: &next_branch,
+                    commit: &next,
+                    meta: &next_meta,
+                    active: meta.as_ref(),
+                };
+                let proposal = proposal(source, out, &waiting, request, &mut history)?;
+                let changes = match pending_change(out, env, &branch) {
                     Ok(c) => c,
                     Err(why) => {
                         problems.push(why);
@@ -120,17 +140,17 @@ pub(crate) fn collect(
                 };
                 (Some(proposal), changes)
             }
-            None => (None, Vec::new()),
+            _ => (None, Vec::new()),
         };
         let trail = &audits[env];
         let landings = landings(
             source,
             trail,
-            policy.previous.as_ref().and_then(|p| audits.get(p)),
+            policy.previous.as_deref().and_then(|p| audits.get(p)),
         );
         environments.push(Environment {
             name: env.to_string(),
-            branch: e.branch.clone(),
+            branch,
             previous: policy.previous.clone(),
             gated: policy.gated,
             running,
@@ -230,75 +250,78 @@ fn clusters(meta: &Metadata, compiled: Option<&Compiled>) -> Vec<Cluster> {
         .collect()
 }
 
+/// A proposal that waits on `env/<e>-next`.
+struct Waiting<'a> {
+    env: &'a str,
+    /// `env/<e>-next`.
+    branch: &'a str,
+    commit: &'a git2::Commit<'a>,
+    meta: &'a Metadata,
+    /// What `env/<e>` runs.
+    active: Option<&'a Metadata>,
+}
+
 /// What waits on `env/<e>-next`: every gate `verify-promotion` returns, with the approvals of
 /// `request` when given.
 fn proposal(
     source: &SourceRepo,
     out: &Repository,
-    env: &str,
-    pending: &crate::promote::status::Pending,
-    active: Option<&Metadata>,
+    waiting: &Waiting<'_>,
     request: &Request,
+    history: &mut FindingsCache,
 ) -> Result<Proposal, PromotionError> {
-    let next = output::tip(out, &pending.branch)?;
-    let next_meta = match &next {
-        Some(c) => output::metadata_of(out, c)?,
-        None => None,
-    };
-    let verification = verify(
+    let verification = verify_with(
         source,
         out,
         &PromotionRequest {
-            environment: env.to_string(),
+            environment: waiting.env.to_string(),
             now: request.now,
             approvals: request.approvals.clone(),
             promoter: None,
             emergency: None,
         },
+        history,
     );
     let (gates, mut notes) = match &verification {
         Ok(v) => (
             v.gates.iter().map(|g| gate(g, &v.counted)).collect(),
             Vec::new(),
         ),
+        // As `status` shows it: the gates could not be judged.
         Err(e) => (
-            pending
-                .gates
-                .iter()
-                .map(|g| gate(g, &Counted::default()))
-                .collect(),
-            vec![format!("verify-promotion could not judge every gate: {e}")],
+            vec![Gate {
+                open: false,
+                summary: e.to_string(),
+                details: Vec::new(),
+                facts: GateFacts::Reproducible,
+            }],
+            Vec::new(),
         ),
     };
     if request.approvals.is_none() {
         notes.push(format!(
             "Four-eyes counts only the Approved-by trailers of {}: the reviews of its pull request are judged there, by strata verify-promotion --approvals.",
-            pending.branch
+            waiting.branch
         ));
     }
-    let active_sha = active.map(|m| m.dry_sha.as_str());
+    let proposed = &waiting.meta.dry_sha;
     let source_commits = source
-        .range(&pending.proposed, active_sha)?
+        .range(proposed, waiting.active.map(|m| m.dry_sha.as_str()))?
         .iter()
         .map(revision_of)
         .collect();
-    let version_changes = match &next_meta {
-        Some(n) => audit_trail::version_changes(active.unwrap_or(&Metadata::default()), n)
+    let version_changes =
+        audit_trail::version_changes(waiting.active.unwrap_or(&Metadata::default()), waiting.meta)
             .into_iter()
             .map(version_change)
-            .collect(),
-        None => Vec::new(),
-    };
+            .collect();
     Ok(Proposal {
-        branch: pending.branch.clone(),
+        branch: waiting.branch.to_string(),
         revision: Revision {
-            sha: pending.proposed.clone(),
-            subject: pending.subject.clone(),
-            author: next_meta
-                .as_ref()
-                .map(|m| m.author.clone())
-                .unwrap_or_default(),
-            at: next.as_ref().map_or(request.now, |c| output::time_of(c)),
+            sha: proposed.clone(),
+            subject: waiting.meta.subject.clone(),
+            author: waiting.meta.author.clone(),
+            at: output::time_of(waiting.commit),
         },
         gates,
         notes,
