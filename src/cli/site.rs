@@ -8,7 +8,7 @@ use crate::output;
 use crate::site;
 
 use super::open::{self, Context};
-use super::report::{Exit, print_diagnostics, print_promotion_error};
+use super::report::{Exit, print_diagnostics, print_promotion_error, print_timing};
 
 #[derive(clap::Args, Debug)]
 pub(super) struct Args {
@@ -61,13 +61,19 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
         drift,
         generator: concat!("strata ", env!("CARGO_PKG_VERSION")).to_string(),
     };
+    let started = std::time::Instant::now();
     let model = match site::collect(&source, &repo, &request) {
         Ok(m) => m,
         Err(e) => return Ok(print_promotion_error(e)),
     };
+    print_timing("read repositories", started.elapsed());
+    let started = std::time::Instant::now();
     let files = site::render(&model).map_err(|e| anyhow::anyhow!("{e}"))?;
+    print_timing("render pages", started.elapsed());
+    let started = std::time::Instant::now();
     let written = site::write::write(&out_dir, &files)
         .map_err(|e| anyhow::anyhow!("{e}\nhint: {}", e.hint()))?;
+    print_timing("write", started.elapsed());
     for left in &written.left {
         eprintln!("warning: left {left}");
     }
