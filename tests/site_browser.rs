@@ -347,3 +347,107 @@ fn the_browser_test_sees_what_goes_wrong() {
         "a near-empty page passes as not blank"
     );
 }
+
+/// What each page that `strata site` wrote for the scripted history of the example platform
+/// (tests/site/history.rs) must show, as text of the rendered DOM.
+const COMMAND_FACTS: [(&str, &[&str]); 5] = [
+    (
+        "index.html",
+        &[
+            "welkin: what runs where",
+            "Blocked by 2 gates (soaked, four-eyes)",
+            "1.11.4 → 1.11.5 waiting",
+        ],
+    ),
+    (
+        "env-non-prod.html",
+        &["Audit trail of non-prod", "Carol Coder"],
+    ),
+    (
+        "env-prod.html",
+        &[
+            "Promotion to prod: blocked by 2 gates.",
+            "2 of 5 working days since 2026-12-21 10:05; ready at 2026-12-30 10:05",
+            "CVE-2026-40312 in ingress-nginx is exploited in the wild; INC-4471",
+            "Dora \"><img src=x onerror=alert(2)> <dora@example.com>",
+        ],
+    ),
+    (
+        "changes.html",
+        &["monitoring/grafana-smtp", "password: sha256:05b8fb833890"],
+    ),
+    (
+        "checks.html",
+        &[
+            "the mail relay takes no sealed secrets (SEC-7)",
+            "1 drifted, 61 missing, 0 orphans; 0 in sync.",
+        ],
+    ),
+];
+
+/// The pages `strata site` writes, in Chromium: every page at both widths without a console
+/// error or failed request, not blank, with its facts, hostile text as text. With
+/// `STRATA_UPDATE_SCREENSHOTS=1` the README's screenshots (docs/site/) are taken again.
+#[test]
+fn the_pages_strata_site_writes_in_chromium() {
+    let Some(chromium) = chromium() else { return };
+    let h = site::history::history();
+    let report = h.drift_report();
+    let o = h.site(&["--drift", &report]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let dir = h.site_dir();
+    let mut browser = Browser::launch(&chromium).expect("start chromium");
+    for (page, facts) in COMMAND_FACTS {
+        let name = page.trim_end_matches(".html");
+        for (width, height) in [(1280, 900), (390, 844)] {
+            browser
+                .emulate(width, height, false, false)
+                .expect("emulate");
+            browser.navigate(&url(&dir, page)).expect("load");
+            assert_no_problems(
+                &mut browser,
+                &format!("{page} of strata site at {width} px"),
+            );
+            let text = browser
+                .evaluate("document.body.textContent.replace(/\\s+/g, ' ')")
+                .expect("text");
+            let text = text.as_str().unwrap_or("");
+            for fact in facts {
+                assert!(
+                    text.contains(fact),
+                    "{page} of strata site at {width} px does not show {fact:?}"
+                );
+            }
+            let counts = browser
+                .evaluate("[document.images.length, document.scripts.length]")
+                .expect("counts");
+            assert_eq!(counts, serde_json::json!([0, 1]), "{page}");
+            shot(&mut browser, &format!("command-{name}-{width}"));
+        }
+    }
+    if std::env::var("STRATA_UPDATE_SCREENSHOTS").is_ok_and(|v| v == "1") {
+        let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/site");
+        std::fs::create_dir_all(&docs).expect("docs/site");
+        browser.emulate(1280, 900, false, false).expect("emulate");
+        browser.navigate(&url(&dir, "index.html")).expect("load");
+        let png = browser.screenshot().expect("screenshot");
+        std::fs::write(docs.join("overview.png"), png).expect("save");
+        browser.navigate(&url(&dir, "env-prod.html")).expect("load");
+        let png = browser
+            .screenshot_element("section[aria-labelledby=pending]")
+            .expect("gates");
+        std::fs::write(docs.join("gates.png"), png).expect("save");
+        browser
+            .evaluate("document.querySelector('details.chart .badge.glass').closest('details').open = true")
+            .expect("open the month");
+        let png = browser
+            .screenshot_element("details.chart[open]")
+            .expect("timeline screenshot");
+        std::fs::write(docs.join("timeline.png"), png).expect("save");
+    }
+}

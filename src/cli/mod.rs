@@ -23,6 +23,7 @@ mod protection;
 mod publish;
 mod render;
 mod report;
+mod site;
 mod status;
 mod validate;
 mod vendor;
@@ -187,6 +188,17 @@ enum Command {
     /// that cannot be true): exit 1 when there is something, 0 otherwise.
     #[command(after_help = "Examples:\n  strata status --repo ../platform-rendered")]
     Status(status::Args),
+    /// Write a static website of the evidence: versions, pending gates, timelines, audit trails, the pending change, checks.
+    ///
+    /// Reads what `status`, `audit`, `verify-promotion`, `diff` and `validate` read (the source
+    /// repository at HEAD and the output repository's env/* branches) and writes self-contained
+    /// pages into --out: they open from file:// with no network, and the same repositories and
+    /// --now give the same bytes. --out must be new, empty, or a directory strata wrote a site
+    /// into (it holds .strata-site); strata removes only pages it wrote there.
+    #[command(
+        after_help = "Examples:\n  strata site --repo ../platform-rendered --out public\n  strata site --repo ../platform-rendered --out public --approvals reviews.json --drift prod-sto2-workload=drift.json"
+    )]
+    Site(site::Args),
     /// Print the branch protection to apply to env/* on your forge.
     #[command(
         after_help = "Examples:\n  strata protection --forge github > ruleset.json\n  gh api repos/O/R/rulesets --method POST --input ruleset.json"
@@ -244,6 +256,7 @@ fn dispatch(cli: Cli) -> Result<Exit> {
         Command::Promote(args) => promote::run(args, &context),
         Command::Audit(args) => audit::run(args, &context),
         Command::Status(args) => status::run(args, &context),
+        Command::Site(args) => site::run(args, &context),
         Command::Protection(args) => protection::run(&args),
         Command::List(args) => list::run(args, &context),
     }

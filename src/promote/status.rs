@@ -79,15 +79,12 @@ fn summarize_versions(meta: &Metadata) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// Versions per environment from the output branches, and the gates of every pending promotion.
-pub(crate) fn status(
-    source: &SourceRepo,
+/// The environments in the order `status` shows them: `promotion.order` of `settings`, then
+/// every other environment with an `env/*` branch in the output repository.
+pub(crate) fn environments(
     out: &Repository,
-    now: Timestamp,
-) -> Result<Status, PromotionError> {
-    require_history(source, out)?;
-    let mut history = FindingsCache::default();
-    let settings = settings_at(source, "HEAD")?;
+    settings: &crate::load::Settings,
+) -> Result<Vec<String>, PromotionError> {
     let mut envs: Vec<String> = settings
         .promotion
         .as_ref()
@@ -102,6 +99,25 @@ pub(crate) fn status(
             }
         }
     }
+    Ok(envs)
+}
+
+/// Whether the proposal `next` of `env/<e>-next` waits: it renders other than what `env/<e>`
+/// (`running`) runs.
+pub(crate) fn is_pending(running: Option<&Metadata>, next: &Metadata) -> bool {
+    running.is_none_or(|m| m.tree_digest != next.tree_digest)
+}
+
+/// Versions per environment from the output branches, and the gates of every pending promotion.
+pub(crate) fn status(
+    source: &SourceRepo,
+    out: &Repository,
+    now: Timestamp,
+) -> Result<Status, PromotionError> {
+    require_history(source, out)?;
+    let mut history = FindingsCache::default();
+    let settings = settings_at(source, "HEAD")?;
+    let envs = environments(out, &settings)?;
     let mut status = Status {
         environments: Vec::new(),
         versions: BTreeMap::new(),
@@ -127,11 +143,7 @@ pub(crate) fn status(
             Some(n) => {
                 let next_meta = output::metadata_of(out, &n)?;
                 match next_meta {
-                    Some(nm)
-                        if meta
-                            .as_ref()
-                            .is_none_or(|m| m.tree_digest != nm.tree_digest) =>
-                    {
+                    Some(nm) if is_pending(meta.as_ref(), &nm) => {
                         let req = PromotionRequest {
                             environment: env.clone(),
                             now,

@@ -70,6 +70,33 @@ pub(crate) struct Verification {
     /// The reason of a proposal that rolls the environment back, from its `Rollback:` trailer.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) rollback: Option<String>,
+    /// What the soak and four-eyes gates counted, for pages that draw it (the site); the
+    /// gates' summaries say the same in words.
+    #[serde(skip)]
+    pub(crate) counted: Counted,
+}
+
+/// The numbers and people behind the soak and four-eyes gates.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Counted {
+    /// When the proposal reached the previous environment, when the soak counts from then:
+    /// `None` if it has not, if it left again, or if that time cannot be true.
+    pub(crate) landed: Option<Timestamp>,
+    /// Whole working days soaked since `landed`.
+    pub(crate) soaked: u32,
+    /// `promotion.soak.workingDays` in force.
+    pub(crate) working_days: u32,
+    /// When the soak is complete, counted from `landed`.
+    pub(crate) ready_at: Option<Timestamp>,
+    /// Distinct approvers needed, one more under break-glass.
+    pub(crate) required: u32,
+    /// `Name <email>` of each approval that counts.
+    pub(crate) approvers: Vec<String>,
+    /// `Name <email>` of the author set: authors, committers and co-authors of the promoted
+    /// commits, and the promoter; each once.
+    pub(crate) authors: Vec<String>,
+    /// Each approval that does not count, with why.
+    pub(crate) rejected: Vec<String>,
 }
 
 impl Verification {
@@ -161,7 +188,7 @@ pub(crate) fn verify_with(
         None => None,
     };
     let soak = policy.soak.clone();
-    let holidays = holidays_of(&policy)?;
+    let holidays = holidays(&policy.soak.holidays)?;
     let calendar = Calendar::new(&soak.timezone, soak.workdays.as_deref(), &holidays)
         .map_err(|e| PromotionError::Policy(e.to_string()))?;
     let prev_branch = format!("env/{previous}");
@@ -174,6 +201,10 @@ pub(crate) fn verify_with(
         emergency.as_ref(),
     );
     let mut soaked_in = None;
+    let mut counted = Counted {
+        working_days: soak.working_days,
+        ..Counted::default()
+    };
     match &landing {
         Some(l) if !l.still_there => {
             soak_gate.open = emergency.is_some();
@@ -191,6 +222,9 @@ pub(crate) fn verify_with(
             );
         }
         Some(l) => {
+            counted.landed = Some(l.at);
+            counted.soaked = calendar.soaked(l.at, req.now);
+            counted.ready_at = Some(calendar.ready_at(l.at, soak.working_days).timestamp());
             soaked_in = Some(format!(
                 "{prev_branch}@{} since {} ({} working days)",
                 short(&l.commit),
@@ -267,10 +301,23 @@ pub(crate) fn verify_with(
         &approvals,
         required_approvers(distinct, emergency.as_ref()),
     );
-    let approvers = result
+    let approvers: Vec<String> = result
         .approvers
         .iter()
         .map(|a| format!("{} <{}>", a.identity.name, a.identity.email))
+        .collect();
+    counted.required = result.required;
+    counted.approvers = approvers.clone();
+    for m in &members {
+        let who = format!("{} <{}>", m.identity.name, m.identity.email);
+        if !counted.authors.contains(&who) {
+            counted.authors.push(who);
+        }
+    }
+    counted.rejected = result
+        .rejected
+        .iter()
+        .map(|r| format!("{}: {}", r.by, r.reason.explain()))
         .collect();
     gates.push(Gate::four_eyes(&result));
 
@@ -371,7 +418,21 @@ pub(crate) fn verify_with(
         verified,
         tree_digest: meta.tree_digest.clone(),
         rollback,
+        counted,
     })
+}
+
+/// The dates of `promotion.soak.holidays`, which the windows skip too.
+pub(crate) fn holidays(list: &[String]) -> Result<Vec<jiff::civil::Date>, PromotionError> {
+    list.iter()
+        .map(|h| {
+            h.parse().map_err(|e| {
+                PromotionError::Policy(format!(
+                    "promotion.soak.holidays: `{h}` is not a date ({e}); write dates like 2026-12-24"
+                ))
+            })
+        })
+        .collect()
 }
 
 /// The promotion step the history gate judges: `env/<env>-next` proposes `proposed` where
@@ -471,22 +532,6 @@ fn history_gate(
     Ok((gate, applies))
 }
 
-/// The holidays of the soak calendar in force, which the windows skip too.
-fn holidays_of(policy: &InForce) -> Result<Vec<jiff::civil::Date>, PromotionError> {
-    policy
-        .soak
-        .holidays
-        .iter()
-        .map(|h| {
-            h.parse().map_err(|e| {
-                PromotionError::Policy(format!(
-                    "promotion.soak.holidays: `{h}` is not a date ({e}); write dates like 2026-12-24"
-                ))
-            })
-        })
-        .collect()
-}
-
 /// The maintenance windows in force for `env`; `None` when it has none.
 fn windows_of(
     policy: &InForce,
@@ -510,7 +555,7 @@ pub(crate) fn window_now(
     env: &str,
     now: Timestamp,
 ) -> Result<Option<Gate>, PromotionError> {
-    let holidays = holidays_of(policy)?;
+    let holidays = holidays(&policy.soak.holidays)?;
     Ok(windows_of(policy, env, &holidays)?.map(|w| Gate::window(&w, now, None)))
 }
 

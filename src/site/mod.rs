@@ -1,27 +1,35 @@
 //! The evidence as pages people read: a static site of what runs where, what waits behind
 //! which gate, how every change reached production, and what the checks found.
 //!
-//! A [`Site`] (plain facts, filled by the caller from the source and the output repository)
+//! A [`Site`] (plain facts, filled from the source and the output repository by `collect`)
 //! goes in; [`render`] gives the files of the site as paths and bytes. The site opens from
 //! `file://` with no network: one stylesheet, one small script that is not needed (collapsed
 //! sections are `<details>`), and inline SVG for the timelines.
 //!
+//! - `collect`: the model filled from the source and the output repository (`strata site`).
 //! - [`model`]: the facts a page shows.
 //! - `timeline`: the promotion timeline of an environment, as SVG.
 //! - `pages`: the minijinja templates (embedded, auto-escaped as HTML) and the files.
+//! - [`write`]: the files written into a directory of the site's own.
+//! - [`drift`]: a report of `strata drift --format json`, read for the checks page.
 //!
 //! The same model gives the same bytes: there is no clock here (`now` is in the model) and
 //! no map with an unstable order.
 
+mod collect;
+pub mod drift;
 pub mod model;
 mod pages;
 mod timeline;
+pub mod write;
 
 #[cfg(test)]
 mod tests;
 
 use std::collections::BTreeMap;
 
+pub use collect::Request;
+pub(crate) use collect::collect;
 pub use model::Site;
 
 /// The files of a site: path relative to the site's root → content.

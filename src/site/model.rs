@@ -1,7 +1,7 @@
 //! What the site shows, as plain facts.
 //!
-//! The caller fills a [`Site`] from the source and the output repository (see INTEGRATION.md
-//! beside this file); [`super::render`] turns it into pages. Nothing here reads git, files or
+//! `collect` fills a [`Site`] from the source and the output repository (`collect.rs` says where
+//! each fact comes from); [`super::render`] turns it into pages. Nothing here reads git, files or
 //! the clock: `now` is a field, so the same model always gives the same bytes.
 //!
 //! Every list is shown in the order it has here, so the caller decides the order once (the
@@ -170,6 +170,11 @@ pub enum GateFacts {
     /// The previous environment ran the change healthy (issue 21).
     Healthy {
         applications: Vec<ApplicationHealth>,
+    },
+    /// A gate the site draws nothing more for: its summary and details say it all.
+    #[serde(untagged)]
+    Other {
+        name: String,
     },
 }
 

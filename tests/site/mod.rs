@@ -3,5 +3,6 @@
 #![allow(dead_code)]
 
 pub mod cdp;
+pub mod history;
 pub mod png;
 pub mod sample;
