@@ -13,10 +13,10 @@
 //! | `platform/output-dot` | `output: {dir: .}` in strata.yaml |
 //! | `platform/policy-levels` | no `policies.registries`; `image-pinned` warns in non-prod |
 //! | `git/change` | the platform committed by Alice; ingress-nginx 1.11.4 in the working tree |
-//! | `promotion/first` | the platform committed; an empty output repository |
-//! | `promotion/proposed` | published; ingress-nginx 1.11.4 committed, published on 2026-11-26, waiting on env/prod-next |
+//! | `promotion/first` | the platform committed on 2026-10-01; an empty output repository |
+//! | `promotion/proposed` | published, promoted into prod on 2026-11-04; ingress-nginx 1.11.4 committed, published on 2026-11-25, waiting on env/prod-next; argocd-non-prod.yaml: non-prod's Applications, healthy on it |
 //! | `promotion/uncommitted` | `promotion/proposed` with an uncommitted change in environments/layer.yaml |
-//! | `promotion/promoted` | 1.11.4 promoted into prod on 2026-12-03 |
+//! | `promotion/promoted` | 1.11.4 promoted into prod on 2026-12-02 |
 //! | `promotion/next` | then "HSTS for two years" committed and published on 2026-12-07 |
 //! | `platform/privileged` | ingress-nginx's controller runs privileged |
 //! | `platform/helm-flag` | network-policies runs `kubectl kustomize --enable-helm …` |
@@ -243,6 +243,10 @@ fn build(name: &str, s: &Steps) -> Result<(), String> {
     }
 }
 
+/// The export of non-prod's Argo CD Applications that the healthy gate reads, in the source
+/// repository (git ignores it).
+const ARGOCD_STATUS: &str = "argocd-non-prod.yaml";
+
 /// ingress-nginx's Deployment on a workload cluster, in an environment's branch.
 const DEPLOYMENT: &str = "sto2/workload/ingress-nginx/deployment-ingress-nginx-controller.yaml";
 
@@ -320,10 +324,10 @@ impl Steps<'_> {
         // What examples leave in the working tree is not the source's.
         std::fs::write(
             self.source().join(".git/info/exclude"),
-            "/rendered/\n/*.json\n/live.yaml\n",
+            "/rendered/\n/*.json\n/live.yaml\n/argocd-non-prod.yaml\n",
         )
         .map_err(|e| e.to_string())?;
-        self.commit("Add the Welkin platform", "2026-11-02T09:00:00Z")?;
+        self.commit("Add the Welkin platform", "2026-10-01T08:00:00Z")?;
         let out = self.home.join("platform-rendered");
         self.git(
             self.home,
@@ -367,28 +371,45 @@ impl Steps<'_> {
         )
     }
 
-    /// Published on 2026-11-02; ingress-nginx 1.11.4 committed and published on Thursday
-    /// 2026-11-26 at 14:05 in Stockholm.
+    /// The platform published on Thursday 2026-10-01 and promoted into prod in the first window
+    /// of November, Wednesday 2026-11-04; ingress-nginx 1.11.4 committed and published on
+    /// Wednesday 2026-11-25 at 07:05 in Stockholm, verified by Argo CD of non-prod minutes later.
     fn proposed(&self) -> Result<(), String> {
         self.strata(&[
             "publish",
             "--repo",
             "../platform-rendered",
             "--now",
-            "2026-11-02T09:05:00Z",
+            "2026-10-01T08:05:00Z",
+        ])?;
+        self.argocd_status("2026-10-01T08:08:00Z", "2026-10-01T08:10:00Z")?;
+        self.strata(&[
+            "promote",
+            "--repo",
+            "../platform-rendered",
+            "--to",
+            "prod",
+            "--approvals",
+            "bob.json",
+            "--argocd-status",
+            ARGOCD_STATUS,
+            "--now",
+            "2026-11-04T08:00:00Z",
         ])?;
         self.ingress_nginx_1_11_4()?;
-        self.commit("ingress-nginx 1.11.4", "2026-11-26T13:00:00Z")?;
+        self.commit("ingress-nginx 1.11.4", "2026-11-25T06:00:00Z")?;
         self.strata(&[
             "publish",
             "--repo",
             "../platform-rendered",
             "--now",
-            "2026-11-26T13:05:00Z",
-        ])
+            "2026-11-25T06:05:00Z",
+        ])?;
+        self.argocd_status("2026-11-25T06:08:00Z", "2026-11-25T06:10:00Z")
     }
 
-    /// 1.11.4 promoted into prod by Paula, approved by Bob, once soaked.
+    /// 1.11.4 promoted into prod by Paula, approved by Bob, once soaked, in the window of
+    /// Wednesday 2026-12-02.
     fn promoted(&self) -> Result<(), String> {
         self.strata(&[
             "promote",
@@ -398,9 +419,55 @@ impl Steps<'_> {
             "prod",
             "--approvals",
             "bob.json",
+            "--argocd-status",
+            ARGOCD_STATUS,
             "--now",
-            "2026-12-03T13:10:00Z",
+            "2026-12-02T08:10:00Z",
         ])
+    }
+
+    /// ARGOCD_STATUS: what `kubectl get applications.argoproj.io -n argocd -o yaml` prints on
+    /// non-prod's Argo CD once it has synced the tip of env/non-prod: every Application under
+    /// argocd/ there, Synced and Healthy at that commit, deployed at `deployed`, assessed at
+    /// `reconciled`.
+    fn argocd_status(&self, deployed: &str, reconciled: &str) -> Result<(), String> {
+        let out = self.home.join("platform-rendered");
+        let tip = self.git_out(&out, &["rev-parse", "env/non-prod"])?;
+        let tip = tip.trim();
+        let files = self.git_out(
+            &out,
+            &[
+                "ls-tree",
+                "-r",
+                "--name-only",
+                "env/non-prod",
+                "--",
+                "argocd/",
+            ],
+        )?;
+        let mut names = Vec::new();
+        for path in files.lines() {
+            let text = self.git_out(&out, &["show", &format!("env/non-prod:{path}")])?;
+            let object: serde_json::Value =
+                yaml_serde::from_str(&text).map_err(|e| format!("{path}: {e}"))?;
+            if object.get("kind").and_then(serde_json::Value::as_str) == Some("Application")
+                && let Some(name) = object
+                    .pointer("/metadata/name")
+                    .and_then(serde_json::Value::as_str)
+            {
+                names.push(name.to_string());
+            }
+        }
+        names.sort();
+        let mut text = String::from(
+            "apiVersion: v1\nkind: List\nmetadata:\n  resourceVersion: \"\"\nitems:\n",
+        );
+        for name in names {
+            text.push_str(&format!(
+                "- apiVersion: argoproj.io/v1alpha1\n  kind: Application\n  metadata:\n    name: {name}\n    namespace: argocd\n  status:\n    health: {{status: Healthy}}\n    history:\n    - deployedAt: \"{deployed}\"\n      revision: \"{tip}\"\n    operationState: {{finishedAt: \"{deployed}\", phase: Succeeded}}\n    reconciledAt: \"{reconciled}\"\n    sync: {{revision: \"{tip}\", status: Synced}}\n"
+            ));
+        }
+        self.write(ARGOCD_STATUS, &text)
     }
 
     /// HSTS for two years, committed and published on Monday 2026-12-07.
@@ -597,6 +664,25 @@ impl Steps<'_> {
         let source = self.source();
         self.git(&source, &["add", "-A"], when)?;
         self.git(&source, &["commit", "-q", "-m", subject], when)
+    }
+
+    /// What a git command that only reads prints.
+    fn git_out(&self, dir: &Path, args: &[&str]) -> Result<String, String> {
+        let mut command = Command::new("git");
+        fixed_env(&mut command, self.home, EXAMPLE_TIME);
+        let o = command
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .map_err(|e| format!("git: {e}"))?;
+        if o.status.success() {
+            Ok(String::from_utf8_lossy(&o.stdout).into_owned())
+        } else {
+            Err(format!(
+                "git {args:?}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            ))
+        }
     }
 
     fn git(&self, dir: &Path, args: &[&str], when: &str) -> Result<(), String> {
