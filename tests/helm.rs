@@ -671,3 +671,51 @@ fn diff_renders_the_chart_as_it_was_at_each_commit() {
         "{out}"
     );
 }
+
+/// A pull request that allows helm and turns a component into a chart in one change: diff
+/// renders the head only with what the base allows, so helm does not run.
+#[test]
+fn diff_does_not_run_a_chart_that_only_the_change_allows() {
+    let p = chart_platform();
+    let with_helm = std::fs::read_to_string(p.path().join("strata.yaml")).expect("strata.yaml");
+    let component =
+        std::fs::read_to_string(p.path().join("components/web/component.yaml")).expect("web");
+    // The base: no helm allowed, and web rendered from a template.
+    p.write(
+        "strata.yaml",
+        &with_helm.replace("helm template", "kubectl kustomize"),
+    );
+    p.write("components/web/component.yaml", common::WEB_COMPONENT);
+    p.write(
+        "components/web/templates/deployment.yaml",
+        common::WEB_TEMPLATE,
+    );
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(p.path())
+            .env("GIT_AUTHOR_NAME", "a")
+            .env("GIT_AUTHOR_EMAIL", "a@example.com")
+            .env("GIT_COMMITTER_NAME", "a")
+            .env("GIT_COMMITTER_EMAIL", "a@example.com")
+            .output()
+            .expect("git");
+        assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
+    };
+    git(&["init", "-q", "-b", "main"]);
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "base"]);
+    // The change: helm allowed, and web a chart.
+    p.write("strata.yaml", &with_helm);
+    p.write("components/web/component.yaml", &component);
+    p.remove("components/web/templates/deployment.yaml");
+    let out = p.strata(&["diff"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("component `web` runs `helm`, which strata.yaml here allows (`helm template`) but strata.yaml at HEAD does not"),
+        "{err}"
+    );
+    let out = p.strata(&["diff", "--trust-head"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+}
