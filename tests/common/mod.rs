@@ -110,6 +110,11 @@ impl Platform {
             .expect("run strata")
     }
 
+    /// Runs git in the platform's directory ([`promotion::git`]); panics if it fails.
+    pub fn git(&self, args: &[&str]) {
+        promotion::git(self.dir.path(), args, &[]);
+    }
+
     /// Every file under `rendered/`, with its bytes.
     pub fn rendered(&self) -> Vec<(PathBuf, Vec<u8>)> {
         let root = self.dir.path().join("rendered");
