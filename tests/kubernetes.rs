@@ -89,7 +89,7 @@ fn an_invalid_field_names_the_object_file_field_expected_type_and_the_line_that_
         .find(|b| b.contains("environments/prod/layer.yaml"))
         .unwrap();
     assert!(
-        readme.contains(&format!("$ strata validate\n{block}\n```")),
+        readme.contains(&format!("```\n{block}\n```")),
         "README's example differs from:\n{block}"
     );
 }
