@@ -56,7 +56,7 @@ fn the_site_of_a_scripted_history() {
         String::from_utf8_lossy(&o.stdout).replace(&h.site_dir().display().to_string(), "public");
     assert!(
         readme.contains(&format!(
-            "$ strata site --repo ../platform-rendered --out public\n{shown}"
+            "$ strata site --repo ../platform-rendered --out public --now 2026-11-30T09:00:00Z\n{shown}"
         )),
         "the README does not show {shown:?}"
     );
