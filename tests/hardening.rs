@@ -346,6 +346,86 @@ fn a_render_that_cannot_write_a_file_leaves_the_previous_output_as_it_was() {
     assert!(stdout(&o).contains(" 0 written"), "{}", stdout(&o));
 }
 
+/// Makes every directory and file under `dir` read-only (`writable: false`) or writable again.
+fn set_writable(dir: &Path, writable: bool) {
+    use std::os::unix::fs::PermissionsExt as _;
+    for entry in walkdir::WalkDir::new(dir) {
+        let entry = entry.expect("walk");
+        let mode = match (entry.file_type().is_dir(), writable) {
+            (true, true) => 0o755,
+            (true, false) => 0o555,
+            (false, true) => 0o644,
+            (false, false) => 0o444,
+        };
+        std::fs::set_permissions(entry.path(), std::fs::Permissions::from_mode(mode))
+            .expect("chmod");
+    }
+}
+
+/// Issue 28, point 11: a render into an output directory it may not write. Permissions do not
+/// stop root, so when the test runs as root strata runs as `nobody` (which may read the
+/// platform but write nothing of root's); otherwise the output tree is made read-only.
+#[test]
+fn a_render_into_a_read_only_output_directory_says_so_and_leaves_it_as_it_was() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let p = Platform::minimal();
+    let o = p.strata(&["render"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let before = output_files(&p);
+
+    // A source that changes every cluster's files, and adds some.
+    p.write(
+        "environments/layer.yaml",
+        "values:\n  global: {domain: example.org}\n",
+    );
+    p.write(
+        "components/web/templates/extra.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\ndata: {a: b}\n",
+    );
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let root = unsafe { libc::geteuid() } == 0;
+    let mut render = strata_in(p.path(), &["render"]);
+    if root {
+        // nobody reads the platform (tempdir makes it 0700) and runs strata from target/.
+        std::fs::set_permissions(p.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        use std::os::unix::process::CommandExt as _;
+        render.uid(65534).gid(65534);
+    } else {
+        set_writable(&p.path().join("rendered"), false);
+    }
+    let o = finish(render.spawn().expect("spawn"), Duration::from_secs(60));
+    if !root {
+        set_writable(&p.path().join("rendered"), true);
+    }
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    // The first thing this render writes: where it keeps the old bytes until it is done.
+    assert_eq!(
+        err,
+        format!(
+            "error: cannot write {}: Permission denied (os error 13)\nhint: the output directory is as it was before this render; make room (or make it writable) and render again\n",
+            p.path().join("rendered/.strata-cache").display()
+        )
+    );
+    assert!(
+        output_files(&p) == before,
+        "the output changed: {:?}",
+        output_files(&p).iter().map(|(p, _)| p).collect::<Vec<_>>()
+    );
+
+    // Back to the old source: the output passes `check`, and a render has nothing to do.
+    p.write(
+        "environments/layer.yaml",
+        "values:\n  global: {domain: example.com}\n",
+    );
+    p.remove("components/web/templates/extra.yaml");
+    let o = p.strata(&["check", "--against", "rendered"]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let o = p.strata(&["render"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains(" 0 written"), "{}", stdout(&o));
+}
+
 /// Issue 28, point 7: a component inside a git submodule was rendered by `render`, left out by
 /// `publish` without a word, and invisible to `diff --base/--head`. One rule now: strata refuses
 /// a submodule in the source, in every command.
@@ -581,5 +661,201 @@ fn a_publish_killed_at_random_points_leaves_a_valid_repository() {
         "seed {seed}: {}{}",
         stdout(&o),
         stderr(&o)
+    );
+}
+
+// Issue 28, point 5: the memory of a runaway template.
+
+/// The least address space (RLIMIT_AS) in which strata renders the minimal platform, on one
+/// thread, to the nearest 4 MiB: what a runaway template may add to is measured from here.
+fn plain_render_address_space() -> u64 {
+    static FOUND: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *FOUND.get_or_init(|| {
+        let p = Platform::minimal();
+        let fits = |limit: u64| {
+            std::fs::remove_dir_all(p.path().join("rendered")).ok();
+            let o = finish(
+                in_address_space(strata_in(p.path(), &["render"]), limit)
+                    .spawn()
+                    .expect("spawn"),
+                Duration::from_secs(60),
+            );
+            o.status.code() == Some(0)
+        };
+        let (mut low, mut high) = (0u64, 4096 * MIB);
+        assert!(
+            fits(high),
+            "strata does not render in 4 GiB of address space"
+        );
+        while high - low > 4 * MIB {
+            let mid = (low + high) / 2;
+            if fits(mid) { high = mid } else { low = mid }
+        }
+        high
+    })
+}
+
+const MIB: u64 = 1024 * 1024;
+
+/// `cmd` on one thread, in at most `limit` bytes of address space: an allocation past it fails
+/// (and aborts strata) instead of succeeding.
+fn in_address_space(mut cmd: Command, limit: u64) -> Command {
+    // One render thread and one malloc arena: the address space then grows with what the
+    // render allocates, not with how many threads the machine has.
+    cmd.env("RAYON_NUM_THREADS", "1")
+        .env("MALLOC_ARENA_MAX", "1");
+    // SAFETY: between fork and exec, only setrlimit, which is async-signal-safe.
+    unsafe {
+        use std::os::unix::process::CommandExt as _;
+        cmd.pre_exec(move || {
+            let limit = libc::rlimit {
+                rlim_cur: limit,
+                rlim_max: limit,
+            };
+            if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    cmd
+}
+
+/// What a runaway template may take beyond a plain render: its fuel's 32 MB, and the spare
+/// capacity of the strings and lists it grows.
+const TEMPLATE_HEADROOM: u64 = 80 * MIB;
+
+/// Renders the minimal platform with `template` added to `web` as `runaway.yaml`, in the
+/// address space of a plain render plus [`TEMPLATE_HEADROOM`]; checks that it fails (exit 1)
+/// with a diagnostic that names the template's `line` and the limit (`limit`), and returns
+/// stderr.
+fn runaway(template: &str, line: u32, limit: &str) -> String {
+    let p = Platform::minimal();
+    p.write("components/web/templates/runaway.yaml", template);
+    let space = plain_render_address_space() + TEMPLATE_HEADROOM;
+    let o = finish(
+        in_address_space(strata_in(p.path(), &["render"]), space)
+            .spawn()
+            .expect("spawn"),
+        Duration::from_secs(120),
+    );
+    let err = stderr(&o);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "in {} MiB of address space: {:?}\n{err}",
+        space / MIB,
+        o.status
+    );
+    assert!(err.contains("error[template-limit]: "), "{err}");
+    assert!(err.contains(limit), "{limit} in\n{err}");
+    assert!(
+        err.contains(&format!("components/web/templates/runaway.yaml:{line}:")),
+        "line {line} in\n{err}"
+    );
+    assert!(
+        !p.path().join("rendered").exists(),
+        "the failed render wrote output"
+    );
+    err
+}
+
+/// What the out-of-fuel diagnostic says of the limit.
+const FUEL: &str = "the template ran out of fuel: its budget of 500000 pays for one instruction or 64 bytes of text and lists each";
+/// What the diagnostic of a strata filter past its limit says.
+fn too_large(filter: &str) -> String {
+    format!(
+        "the template built a value too large: {filter} would make more than 16777216 bytes, the limit of one value"
+    )
+}
+
+#[test]
+fn a_template_that_repeats_a_string_past_its_budget_stops_before_it_allocates() {
+    let err = runaway(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n{% for i in range(10) %}\n  k{{ i }}: {{ \"x\" * 100000000 }}\n{% endfor %}\n",
+        6,
+        FUEL,
+    );
+    // As the README's Limits show it.
+    assert!(
+        err.starts_with(&format!(
+            "error[template-limit]: {FUEL}\n  ┌─ components/web/templates/runaway.yaml:6:16\n  │\n6 │   k{{{{ i }}}}: {{{{ \"x\" * 100000000 }}}}\n  │                ^^^\n"
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_template_that_doubles_a_string_with_tilde_in_a_loop_stops_at_its_budget() {
+    runaway(
+        "{% set ns = namespace(s=\"x\" * 1000000) %}\n{% for i in range(20) %}\n{% set ns.s = ns.s ~ ns.s %}\n{% endfor %}\n{{ ns.s | length }}\n",
+        3,
+        FUEL,
+    );
+}
+
+#[test]
+fn a_template_that_joins_a_long_list_stops_at_its_budget() {
+    runaway(
+        "{% set big = \"x\" * 1000000 %}\n{{ ([big] * 1000) | join(\",\") | length }}\n",
+        2,
+        FUEL,
+    );
+}
+
+#[test]
+fn a_template_whose_replace_would_grow_a_string_past_its_budget_stops_before_it_allocates() {
+    runaway(
+        &format!(
+            "{{% set s = \"x\" * 1000000 %}}\n{{{{ s | replace(\"x\", \"{}\") | length }}}}\n",
+            "y".repeat(100)
+        ),
+        2,
+        FUEL,
+    );
+}
+
+#[test]
+fn a_template_whose_indent_would_grow_a_string_past_its_budget_stops_before_it_allocates() {
+    runaway(
+        "{% set s = \"x\\n\" * 1000000 %}\n{{ s | indent(100) | length }}\n",
+        2,
+        FUEL,
+    );
+}
+
+#[test]
+fn a_template_that_builds_a_long_list_stops_at_its_budget() {
+    runaway(
+        "{% set l = ([\"x\"] * 50000000) | list %}\n{{ l | length }}\n",
+        1,
+        FUEL,
+    );
+}
+
+#[test]
+fn tojson_of_a_value_larger_than_a_template_may_render_stops_at_the_limit() {
+    runaway(
+        "{% set big = \"x\" * 1000000 %}\n{% set l = [big] * 1000 %}\n{{ l | tojson | length }}\n",
+        3,
+        &too_large("tojson"),
+    );
+}
+
+#[test]
+fn toyaml_of_a_value_larger_than_a_template_may_render_stops_at_the_limit() {
+    runaway(
+        "{% set big = \"x\" * 1000000 %}\n{% set l = [big] * 1000 %}\n{{ l | toyaml | length }}\n",
+        3,
+        &too_large("toyaml"),
+    );
+}
+
+#[test]
+fn string_of_a_list_larger_than_a_template_may_render_stops_at_the_limit() {
+    runaway(
+        "{% set big = \"x\" * 1000000 %}\n{% set l = [big] * 1000 %}\n{{ l | string | length }}\n",
+        3,
+        &too_large("string"),
     );
 }

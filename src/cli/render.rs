@@ -231,8 +231,10 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
     // Nothing is written under the output directory, the cache included, until it is known to
     // be strata's.
     let hint = |e: output::WriteError| match e {
-        output::WriteError::Io { .. } => anyhow::anyhow!(
-            "{e}\nhint: the output directory is as it was before this render; make room (or make it writable) and render again"
+        output::WriteError::Io { path, source } => anyhow::anyhow!(
+            "cannot write {}: {}\nhint: the output directory is as it was before this render; make room (or make it writable) and render again",
+            path.display().to_string().trim_end_matches('/'),
+            plain_io_error(source)
         ),
         _ => anyhow::anyhow!(
             "{e}\nhint: choose an empty directory with --out, or remove the directory if it holds nothing you need"
@@ -317,4 +319,14 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
     // The process ends here: freeing every cluster's values one by one would only add time.
     std::mem::forget(compiled);
     Ok(Exit::Clean)
+}
+
+/// The system's error without a library's wrapping: tempfile adds ` at path "..."` with a name
+/// that the message already gives, and that no longer exists.
+fn plain_io_error(e: std::io::Error) -> String {
+    let text = e.to_string();
+    match text.split_once(" at path \"") {
+        Some((plain, _)) => plain.to_string(),
+        None => text,
+    }
 }

@@ -310,10 +310,28 @@ fn template_error(e: &minijinja::Error, component: &Component, cluster: &Cluster
             format!("a required value is missing: {}", &detail["required: ".len()..]),
             "set the value in a layer of this cluster".to_string(),
         ),
+        ErrorKind::InvalidOperation if detail.starts_with("too-large: ") => (
+            Code::TemplateLimit,
+            format!("the template built a value too large: {}", &detail["too-large: ".len()..]),
+            "a template may render at most 16 MiB; look for a list repeated (`* n`) or a loop that builds far more than intended".to_string(),
+        ),
+        ErrorKind::InvalidOperation if detail.starts_with("too-deep: ") => (
+            Code::TemplateLimit,
+            format!("the template built a value too deep: {}", &detail["too-deep: ".len()..]),
+            "look for a namespace or a list that holds itself".to_string(),
+        ),
         ErrorKind::OutOfFuel => (
             Code::TemplateLimit,
-            "the template ran too long (out of fuel)".to_string(),
-            "look for a loop that runs far more often than intended".to_string(),
+            format!(
+                "the template ran out of fuel: its budget of {} pays for one instruction or {} bytes of text and lists each",
+                template::TEMPLATE_FUEL,
+                template::BYTES_PER_FUEL
+            ),
+            format!(
+                "a template may run about {} instructions and build about {} MB; look for a loop that runs far more often than intended, or a string that grows in one (`*`, `~`, `join`, `replace`)",
+                template::TEMPLATE_FUEL,
+                template::TEMPLATE_FUEL * template::BYTES_PER_FUEL / 1_000_000
+            ),
         ),
         ErrorKind::SyntaxError => (
             Code::TemplateSyntax,
