@@ -266,60 +266,85 @@ fn objects_out_equal_objects_in_with_the_type_of_every_scalar() {
     }
 }
 
-#[test]
-fn a_no_op_render_starts_no_helm_and_a_chart_edit_renders_again() {
-    let p = chart_platform();
-    // A helm that counts its runs, then runs the real one.
+/// A `helm` in `p`'s `bin/` that logs each run's subcommand to `helm-runs`, says the version
+/// in `helm-version` when asked, and runs the real helm for the rest; and the `PATH` that
+/// finds it first.
+fn logging_helm(p: &Platform) -> std::ffi::OsString {
     let bin = p.path().join("bin");
     std::fs::create_dir_all(&bin).expect("bin");
     let real = std::env::split_paths(&path_with_helm())
         .map(|d| d.join("helm"))
         .find(|h| h.is_file())
         .expect("helm");
-    let log = p.path().join("helm-runs");
     let wrapper = bin.join("helm");
     std::fs::write(
         &wrapper,
         format!(
-            "#!/bin/sh\necho run >> {}\nexec {} \"$@\"\n",
-            log.display(),
-            real.display()
+            "#!/bin/sh\necho \"$1\" >> {log}\nif [ \"$1\" = version ]; then cat {version}; exit 0; fi\nexec {real} \"$@\"\n",
+            log = p.path().join("helm-runs").display(),
+            version = p.path().join("helm-version").display(),
+            real = real.display()
         ),
     )
     .expect("write");
+    p.write("helm-version", "version.BuildInfo{Version:\"v3.16.0\"}\n");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
         std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     }
-    let mut dirs = vec![bin.clone()];
+    let mut dirs = vec![bin];
     dirs.extend(std::env::split_paths(&path_with_helm()));
-    let path = std::env::join_paths(dirs).expect("PATH");
-    let render = || {
-        let o = assert_cmd::Command::cargo_bin("strata")
-            .expect("bin")
-            .env("PATH", &path)
-            .current_dir(p.path())
-            .arg("render")
-            .output()
-            .expect("run");
-        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-        stdout(&o)
-    };
-    let runs = || {
-        std::fs::read_to_string(&log)
-            .unwrap_or_default()
-            .lines()
+    std::env::join_paths(dirs).expect("PATH")
+}
+
+/// The subcommands [`logging_helm`] ran, in order.
+fn helm_runs(p: &Platform) -> Vec<String> {
+    std::fs::read_to_string(p.path().join("helm-runs"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// `strata render` in `p` with `path`; checks that it succeeds and returns stdout.
+fn render_with(p: &Platform, path: &std::ffi::OsStr) -> String {
+    let o = assert_cmd::Command::cargo_bin("strata")
+        .expect("bin")
+        .env("PATH", path)
+        .current_dir(p.path())
+        .arg("render")
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    stdout(&o)
+}
+
+#[test]
+fn a_no_op_render_runs_no_helm_template_and_a_chart_edit_renders_again() {
+    let p = chart_platform();
+    let path = logging_helm(&p);
+    let render = || render_with(&p, &path);
+    let templates = || {
+        helm_runs(&p)
+            .iter()
+            .filter(|run| run.as_str() == "template")
             .count()
     };
     render();
-    assert_eq!(runs(), 2, "one helm run per distinct set of values");
+    assert_eq!(templates(), 2, "one helm run per distinct set of values");
     let again = render();
     assert_eq!(
-        runs(),
+        templates(),
         2,
-        "a render with nothing to do started helm: {again}"
+        "a render with nothing to do ran helm template: {again}"
     );
+    assert_eq!(
+        helm_runs(&p),
+        ["version", "template", "template", "version"],
+        "one helm version per render"
+    );
+    let runs = templates;
 
     // An edit of a vendored template is refused until recorded, then renders.
     p.write(
@@ -339,6 +364,44 @@ fn a_no_op_render_starts_no_helm_and_a_chart_edit_renders_again() {
     assert_eq!(runs(), 4, "the edited chart rendered again");
     let facts = read(&p, "prod/sto2/workload/web/configmap-web-facts.yaml");
     assert!(facts.contains("edited: \"yes\""), "{facts}");
+}
+
+/// Issue 20: the render cache knew helm by its file's path, size and modification time only,
+/// so another helm behind the same file (a shim, a wrapper script) reused charts the old one
+/// rendered. What `helm version` says is part of the key now.
+#[test]
+fn another_helm_behind_the_same_file_renders_every_chart_again() {
+    let p = chart_platform();
+    let path = logging_helm(&p);
+    render_with(&p, &path);
+    let wrapper = p.path().join("bin/helm");
+    let stamp = |file: &std::path::Path| {
+        let m = std::fs::metadata(file).expect("stat");
+        (m.len(), m.modified().expect("mtime"))
+    };
+    let before = stamp(&wrapper);
+
+    // The wrapper is the same file; the helm behind it says another version.
+    p.write("helm-version", "version.BuildInfo{Version:\"v3.17.0\"}\n");
+    let out = render_with(&p, &path);
+    assert_eq!(stamp(&wrapper), before);
+    assert_eq!(
+        helm_runs(&p),
+        [
+            "version", "template", "template", "version", "template", "template"
+        ],
+        "the charts rendered again: {out}"
+    );
+    // The same bytes: the helm behind the wrapper is really the same.
+    assert!(
+        out.starts_with("rendered 2 clusters, 11 objects into "),
+        "{out}"
+    );
+
+    // The same helm again: nothing to do.
+    let out = render_with(&p, &path);
+    assert_eq!(helm_runs(&p).len(), 7, "{out}");
+    assert!(out.contains(" 0 written"), "{out}");
 }
 
 #[test]

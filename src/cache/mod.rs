@@ -26,10 +26,11 @@ use crate::world::World;
 /// Identifies this build of strata and the `helm` that renders charts: strata's version and the
 /// size and modification time of its own executable, so a rebuilt or replaced strata never
 /// trusts a cache an older one wrote (hashing the executable itself would cost more than a small
-/// render); and the same of the `helm` on `PATH`, so that another helm, whose output may differ
-/// (Helm 4.2 keeps a trailing newline that 4.1 trims), renders every chart again. helm is looked
-/// at, not run: a render with nothing to do starts no process.
-pub(crate) fn build_id() -> String {
+/// render); and the same of the `helm` on `PATH` with `helm_version`, what it says its version
+/// is ([`crate::render::helm::version_for`]), so that another helm, whose output may differ
+/// (Helm 4.2 keeps a trailing newline that 4.1 trims), renders every chart again, also when it
+/// hides behind the same file.
+pub(crate) fn build_id(helm_version: Option<&str>) -> String {
     let Some(strata) = std::env::current_exe().ok().and_then(|p| stamp(&p)) else {
         return String::new();
     };
@@ -37,10 +38,12 @@ pub(crate) fn build_id() -> String {
         let real = std::fs::canonicalize(&p).unwrap_or(p);
         stamp(&real).map(|s| format!(" helm {} {s}", real.display()))
     });
+    let version = helm_version.map(|v| format!(" helm version {v}"));
     format!(
-        "strata {} {strata}{}",
+        "strata {} {strata}{}{}",
         env!("CARGO_PKG_VERSION"),
-        helm.unwrap_or_default()
+        helm.unwrap_or_default(),
+        version.unwrap_or_default()
     )
 }
 

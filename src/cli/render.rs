@@ -169,7 +169,7 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
     let build = if partial {
         String::new()
     } else {
-        crate::cache::build_id()
+        crate::cache::build_id(crate::render::helm::version_for(&world).as_deref())
     };
     let started = std::time::Instant::now();
     // A partial render neither uses nor leaves the record, so it needs no digest.

@@ -185,6 +185,47 @@ pub(crate) fn run(
         .map_err(|e| failure(&e, &argv, cluster, component, &full).into())
 }
 
+/// How long `helm version` may take.
+const VERSION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// What `helm version` prints, when a component of `world` may run helm (its component.yaml
+/// names helm: a chart source, or a command source that runs helm) and a `helm` is on `PATH`:
+/// a part of the render cache's key, so that another helm behind the same file (a shim, a
+/// wrapper script, a package manager that keeps modification times) renders every chart again.
+/// Run the way `helm template` runs (cleared environment, empty home, process group,
+/// deadline); a helm that cannot say its version gives the reason instead, which matches no
+/// cache either.
+pub(crate) fn version_for(world: &dyn World) -> Option<String> {
+    let uses_helm = world.files().iter().any(|(path, bytes)| {
+        let component_file = path
+            .strip_prefix("components/")
+            .and_then(|rest| rest.strip_suffix("/component.yaml"))
+            .is_some_and(|name| !name.contains('/'));
+        component_file && bytes.windows(4).any(|w| w.eq_ignore_ascii_case(b"helm"))
+    });
+    if !uses_helm {
+        return None;
+    }
+    let scratch = match tempfile::tempdir() {
+        Ok(dir) => dir,
+        Err(e) => return Some(format!("helm version not run: {e}")),
+    };
+    let argv = ["helm".to_string(), "version".to_string()];
+    let values = scratch.path().join("values.json");
+    match command::run(
+        &argv,
+        scratch.path(),
+        &values,
+        scratch.path(),
+        VERSION_TIMEOUT,
+    ) {
+        Ok(text) => Some(text.trim().to_string()),
+        // No helm: the cache key has none either, and a chart's render says what is missing.
+        Err(CommandError::Spawn { .. }) => None,
+        Err(e) => Some(format!("helm version failed: {e}")),
+    }
+}
+
 /// Writes every file of the world under `dir` below `target`: the paths come from the world,
 /// checked to be relative and free of `..` when it was read.
 fn write_tree(world: &dyn World, dir: &str, target: &Path) -> std::io::Result<()> {
