@@ -171,6 +171,8 @@ impl Calendar {
     /// The soak progress in one line, for gates and reports:
     /// `soaked 3 of 5 working days; ready at 2026-12-01 14:00 Europe/Stockholm`, or when the
     /// soak is complete, `soaked 5 of 5 working days since 2026-11-24 14:00 Europe/Stockholm`.
+    /// Past the requirement, `soaked 7 working days (5 required) since ...`: "7 of 5" reads like
+    /// a mistake.
     ///
     /// "since" shows the landing time. "ready at" is rounded up to the minute, so it never
     /// names a minute at which the gate is still closed.
@@ -178,10 +180,12 @@ impl Calendar {
         let k = self.soaked(landed, now);
         if k >= n {
             let since = landed.to_zoned_datetime(self.tz.clone());
-            format!(
-                "soaked {k} of {n} working days since {}",
-                self.format(&since)
-            )
+            let soaked = if k == n {
+                format!("soaked {k} of {n} working days")
+            } else {
+                format!("soaked {k} working days ({n} required)")
+            };
+            format!("{soaked} since {}", self.format(&since))
         } else {
             let ready = self.ready_at(landed, n);
             let ceil = ZonedDateTimeRound::new()
@@ -626,7 +630,7 @@ mod tests {
                 "2026-11-24T14:00:00+01:00",
                 "2026-12-03T14:00:00+01:00",
                 5,
-                "soaked 7 of 5 working days since 2026-11-24 14:00 Europe/Stockholm",
+                "soaked 7 working days (5 required) since 2026-11-24 14:00 Europe/Stockholm",
             ),
             (
                 "2026-11-24T14:00:30+01:00",
