@@ -148,7 +148,17 @@ struct Bounded<'a> {
     filter: &'a str,
 }
 
-impl Bounded<'_> {
+impl<'a> Bounded<'a> {
+    /// `value` at the top, with `left` bytes to spend.
+    fn root(value: &Value, left: &'a Cell<usize>, filter: &'a str) -> Bounded<'a> {
+        Bounded {
+            value: value.clone(),
+            depth: 0,
+            left,
+            filter,
+        }
+    }
+
     fn child(&self, value: Value) -> Bounded<'_> {
         Bounded {
             value,
@@ -224,13 +234,8 @@ fn bounded_error(filter: &str, message: String) -> Error {
 
 fn to_json(value: &Value, filter: &str) -> Result<serde_json::Value, Error> {
     let left = Cell::new(MAX_VALUE_BYTES);
-    let bounded = Bounded {
-        value: value.clone(),
-        depth: 0,
-        left: &left,
-        filter,
-    };
-    serde_json::to_value(&bounded).map_err(|e| bounded_error(filter, e.to_string()))
+    serde_json::to_value(Bounded::root(value, &left, filter))
+        .map_err(|e| bounded_error(filter, e.to_string()))
 }
 
 /// `{{ values.resources | toyaml }}`: block YAML without a trailing newline.
@@ -249,14 +254,8 @@ fn toyaml(value: &Value) -> Result<String, Error> {
 /// Written straight from the value into a capped buffer: no copy of the value is made.
 fn tojson(value: &Value) -> Result<String, Error> {
     let left = Cell::new(usize::MAX);
-    let bounded = Bounded {
-        value: value.clone(),
-        depth: 0,
-        left: &left,
-        filter: "tojson",
-    };
     let mut out = Capped::new(MAX_VALUE_BYTES);
-    match serde_json::to_writer(&mut out, &bounded) {
+    match serde_json::to_writer(&mut out, &Bounded::root(value, &left, "tojson")) {
         Ok(()) => Ok(out.into_text()),
         Err(_) if out.over => Err(too_large("tojson")),
         Err(e) => Err(bounded_error("tojson", e.to_string())),
@@ -275,13 +274,7 @@ fn text_of(value: &Value, filter: &str) -> Result<String, Error> {
         // A walk first, which stops at a namespace that holds itself: minijinja's printing of
         // it would recurse until the stack overflows.
         let left = Cell::new(MAX_VALUE_BYTES);
-        let bounded = Bounded {
-            value: value.clone(),
-            depth: 0,
-            left: &left,
-            filter,
-        };
-        serde_json::to_writer(std::io::sink(), &bounded)
+        serde_json::to_writer(std::io::sink(), &Bounded::root(value, &left, filter))
             .map_err(|e| bounded_error(filter, e.to_string()))?;
     }
     printed(value, filter)
