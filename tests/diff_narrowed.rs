@@ -101,7 +101,7 @@ fn a_datacenter_change_reports_as_a_whole_diff_does() {
 }
 
 #[test]
-fn a_leak_into_untouched_clusters_and_a_new_warning_report_as_a_whole_diff_does() {
+fn a_leak_into_untouched_clusters_and_an_unpinned_image_report_as_a_whole_diff_does() {
     let base = generated();
     // prod now owns a string that dev's sto1 clusters render, and no longer dev alone sets
     // at its path: the untouched dev clusters leak it. And an unpinned image in prod's osl1.
@@ -156,25 +156,30 @@ fn example_with(dir: &Path, changes: &[(&str, &str)]) -> FsWorld {
 fn a_change_to_the_example_reports_as_a_whole_diff_does() {
     common::helm_in_process();
     let base = FsWorld::open(&common::repo_root()).expect("the example opens");
+    let read = |path: &str| {
+        std::fs::read_to_string(common::repo_root().join(path)).expect("the example's layer")
+    };
     let dir = tempfile::tempdir().expect("tmp");
-    let sto2 =
-        std::fs::read_to_string(common::repo_root().join("environments/prod/sto2/layer.yaml"))
-            .expect("read");
-    let prod = std::fs::read_to_string(common::repo_root().join("environments/prod/layer.yaml"))
-        .expect("read");
+    // A datacenter layer change in prod/sto2; and prod/osl2 takes non-prod/sto2's bucket
+    // prefix, also as its region, which makes it prod's: the untouched non-prod/sto2 clusters
+    // leak it. prod/osl2's images come from a registry prod does not allow.
+    let osl2 = read("environments/prod/osl2/layer.yaml").replace(
+        "      region: osl2\n      bucketPrefix: prod-osl2\n",
+        "      region: non-prod-sto2\n      bucketPrefix: non-prod-sto2\n    registry: docker.io/platform\n",
+    );
+    let sto2 = read("environments/prod/sto2/layer.yaml")
+        .replace("rebootDays: [tu, th]", "rebootDays: [tu]");
     let head = example_with(
         dir.path(),
         &[
-            (
-                "environments/prod/sto2/layer.yaml",
-                &sto2.replace("rebootDays: [tu, th]", "rebootDays: [tu]"),
-            ),
-            (
-                "environments/prod/layer.yaml",
-                &format!("{prod}\n# A copy of a non-prod host, which non-prod's output names.\n"),
-            ),
+            ("environments/prod/sto2/layer.yaml", &sto2),
+            ("environments/prod/osl2/layer.yaml", &osl2),
         ],
     );
     let human = same_report(&base, &head);
     assert!(human.contains("kured"), "{human}");
+    assert!(
+        human.contains("(cluster non-prod-sto2-workload)") && human.contains("environment-leak"),
+        "the leak into the untouched non-prod/sto2 clusters is reported:\n{human}"
+    );
 }
