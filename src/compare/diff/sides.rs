@@ -10,7 +10,7 @@
 //! introduces in an untouched cluster is still found.
 //!
 //! The head reuses nothing when its command sources run under another allow-list than the
-//! base's (`--allow-from`, `--trust-head`): the same inputs could then render differently.
+//! base's (`--allow-from` another revision's): the same inputs could then render differently.
 
 use crate::cache::{self, Cache};
 use crate::compile::{self, Compiled, Options, Selection};
