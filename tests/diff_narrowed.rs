@@ -6,7 +6,7 @@ mod common;
 
 use std::path::Path;
 
-use strata::compare::diff_report;
+use strata::cli::diff_report;
 use strata::world::{FsWorld, MemWorld, World};
 
 const FORMATS: [&str; 3] = ["human", "json", "markdown"];

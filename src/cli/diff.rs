@@ -1,14 +1,16 @@
 //! `strata diff`: two renders, compared per resource.
 
+use std::collections::BTreeSet;
 use std::io::IsTerminal as _;
 
 use anyhow::{Context as _, Result};
 use clap::ValueEnum;
 
-use crate::compare::diff::sides::{self, How};
+use crate::compare::diff::sides::{self, How, Side};
 use crate::compare::diff::{self, DiffOptions, Format};
 use crate::git;
 use crate::load::AllowList;
+use crate::promote::gates::policy::in_force;
 use crate::world::{FsWorld, World};
 
 use super::open::{Context, trusted_commands_of};
@@ -151,7 +153,7 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
         }
     };
     let options = DiffOptions {
-        gated: Vec::new(),
+        gated: gated(&base, &head),
         env: args.env,
         cluster: args.cluster,
         stat: args.stat,
@@ -163,7 +165,7 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
         DiffFormat::Json => Format::Json,
         DiffFormat::Markdown => Format::Markdown,
     };
-    match diff::report(&base, &head, format, options) {
+    match diff::report(&base, &head, format, &options) {
         Ok((text, found)) => {
             print!("{text}");
             Ok(if found { Exit::Found } else { Exit::Clean })
@@ -173,4 +175,47 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
             Ok(Exit::Failed)
         }
     }
+}
+
+/// The environments either side gates. The base stands for what runs: a head that removes or
+/// reorders `promotion:` still reaches the environments the base gates (the same rule as
+/// publish and the gates).
+fn gated(base: &Side, head: &Side) -> Vec<String> {
+    base.tree
+        .environments()
+        .into_iter()
+        .chain(head.tree.environments())
+        .collect::<BTreeSet<String>>()
+        .into_iter()
+        .filter(|e| in_force(e, base.promotion.as_ref(), head.promotion.as_ref(), false).gated)
+        .collect()
+}
+
+/// `strata diff`'s report of `base` against `head` (`human`, `json` or `markdown`, three lines
+/// of context, no filter, no color): with both sides compiled whole, or with the head compiled
+/// against the base so that clusters equal on both sides are compiled once. For the tests that
+/// prove the two byte-identical; `Err` holds why a side did not render or diff.
+#[doc(hidden)]
+pub fn diff_report(
+    base: &dyn World,
+    head: &dyn World,
+    format: &str,
+    narrowed: bool,
+) -> std::result::Result<String, String> {
+    let how = if narrowed { How::Narrowed } else { How::Whole };
+    let format = match format {
+        "json" => Format::Json,
+        "markdown" => Format::Markdown,
+        _ => Format::Human,
+    };
+    let (base, head) = sides::compile(base, head, how);
+    let fail = |f: crate::diag::Failure| crate::diag::render(&f.diagnostics, &f.texts);
+    let (base, head) = (base.map_err(fail)?, head.map_err(fail)?);
+    let options = DiffOptions {
+        gated: gated(&base, &head),
+        ..DiffOptions::default()
+    };
+    diff::report(&base, &head, format, &options)
+        .map(|(text, _)| text)
+        .map_err(|e| e.to_string())
 }

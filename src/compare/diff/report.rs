@@ -1,11 +1,8 @@
 //! `strata diff`'s report: the diff of two compiled sides and the policy findings the change
 //! touches, in one format.
 
-use std::collections::BTreeSet;
-
 use super::sides::Side;
 use super::{DiffError, DiffOptions, Findings, render_human, render_json, render_markdown};
-use crate::promote::gates::policy::in_force;
 
 /// The formats of the report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -17,31 +14,19 @@ pub(crate) enum Format {
 
 /// The report of `base` against `head` in `format`, and whether it found anything (a resource
 /// that differs or a policy finding the change touches, among those `options` selects).
-/// `options.gated` is filled here: the environments that either side's promotion gates.
 pub(crate) fn report(
     base: &Side,
     head: &Side,
     format: Format,
-    mut options: DiffOptions,
+    options: &DiffOptions,
 ) -> Result<(String, bool), DiffError> {
-    // The base stands for what runs: a head that removes or reorders `promotion:` still
-    // reaches the environments the base gates (the same rule as publish and the gates).
-    options.gated = base
-        .tree
-        .environments()
-        .into_iter()
-        .chain(head.tree.environments())
-        .collect::<BTreeSet<String>>()
-        .into_iter()
-        .filter(|e| in_force(e, base.promotion.as_ref(), head.promotion.as_ref(), false).gated)
-        .collect();
     let d = super::diff(&base.tree, &head.tree)?;
     let findings = Findings::between(&base.violations, &head.violations)
         .filtered(options.env.as_deref(), options.cluster.as_deref());
     let mut text = match format {
-        Format::Human => render_human(&d, &options),
-        Format::Json => render_json(&d, &options),
-        Format::Markdown => render_markdown(&d, &options),
+        Format::Human => render_human(&d, options),
+        Format::Json => render_json(&d, options),
+        Format::Markdown => render_markdown(&d, options),
     };
     if !text.ends_with('\n') {
         text.push('\n');
@@ -52,7 +37,7 @@ pub(crate) fn report(
             Format::Human | Format::Markdown => text.push_str(&findings.render_text()),
         }
     }
-    let found = !(d.filtered(&options).is_empty() && findings.is_empty());
+    let found = !(d.filtered(options).is_empty() && findings.is_empty());
     Ok((text, found))
 }
 
