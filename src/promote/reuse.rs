@@ -191,6 +191,11 @@ pub(crate) fn assemble(
             _ => None,
         })
         .collect();
+    let mut entries = Entries {
+        out,
+        tree: &tree,
+        dirs: BTreeMap::new(),
+    };
     for name in kept_here {
         let Some(record) = last.record.cache.clusters.get(name) else {
             continue;
@@ -211,8 +216,7 @@ pub(crate) fn assemble(
                     whole = Some(cluster);
                 }
                 _ => {
-                    let entry = tree.get_path(std::path::Path::new(rel))?;
-                    kept.insert(rel.to_string(), Kept::File(entry.id()));
+                    kept.insert(rel.to_string(), Kept::File(entries.id_of(rel)?));
                 }
             }
         }
@@ -226,6 +230,43 @@ pub(crate) fn assemble(
         kept,
         sha256,
     })
+}
+
+/// The ids of a tree's files, each directory read once: an environment's `argocd/apps` holds an
+/// Application per cluster and component, and looking each up from the root would parse that
+/// directory again every time.
+struct Entries<'r> {
+    out: &'r Repository,
+    tree: &'r git2::Tree<'r>,
+    dirs: BTreeMap<String, BTreeMap<Vec<u8>, Oid>>,
+}
+
+impl Entries<'_> {
+    fn id_of(&mut self, path: &str) -> Result<Oid, GitError> {
+        let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
+        if !self.dirs.contains_key(dir) {
+            let listed = if dir.is_empty() {
+                self.tree.clone()
+            } else {
+                let entry = self.tree.get_path(std::path::Path::new(dir))?;
+                self.out.find_tree(entry.id())?
+            };
+            let ids = listed
+                .iter()
+                .map(|e| (e.name_bytes().to_vec(), e.id()))
+                .collect();
+            self.dirs.insert(dir.to_string(), ids);
+        }
+        self.dirs
+            .get(dir)
+            .and_then(|ids| ids.get(name.as_bytes()))
+            .copied()
+            .ok_or_else(|| {
+                GitError::Git(git2::Error::from_str(&format!(
+                    "{path} is not in the tree the last publish recorded"
+                )))
+            })
+    }
 }
 
 /// Whether another cluster's directory is inside `dir`.
