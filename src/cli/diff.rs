@@ -1,16 +1,15 @@
 //! `strata diff`: two renders, compared per resource.
 
+use std::collections::BTreeSet;
 use std::io::IsTerminal as _;
 
 use anyhow::{Context as _, Result};
 use clap::ValueEnum;
 
-use crate::compare::diff::{self, DiffOptions, Findings};
-use crate::compile::{Options, Selection};
-use crate::emit::OutputTree;
+use crate::compare::diff::sides::{self, How, Side};
+use crate::compare::diff::{self, DiffOptions, Format};
 use crate::git;
-use crate::load::{AllowList, Promotion};
-use crate::policy::Violation;
+use crate::load::AllowList;
 use crate::promote::gates::policy::in_force;
 use crate::world::{FsWorld, World};
 
@@ -64,32 +63,13 @@ pub(super) enum ColorChoice {
     Never,
 }
 
-/// One side of the diff: its tree, its promotion policy and its policy violations.
-type Rendered = (OutputTree, Option<Promotion>, Vec<Violation>);
-
-/// One side of the diff, rendered past its policy errors: a change that breaks a policy is the
-/// one a reviewer most needs to see. A side without strata.yaml (a base from before the
-/// platform existed) is empty: everything shows as added.
-fn render_side(world: &dyn World, what: &str) -> std::result::Result<Rendered, Exit> {
-    if world.read("strata.yaml").is_none() {
-        return Ok((OutputTree::default(), None, Vec::new()));
-    }
-    let options = Options {
-        past_policy: true,
-        ..Options::default()
-    };
-    match crate::compile::compile_with(world, &Selection::default(), &options) {
-        Ok(c) => Ok((c.tree, c.source.settings.promotion, c.violations)),
-        Err(f) => {
-            // A side that does not render leaves no diff to show: strata could not run.
-            eprintln!(
-                "error: the {what} ({}) does not render, so there is no diff to show:",
-                world.describe()
-            );
-            print_diagnostics(&f.diagnostics, &f.texts);
-            Err(Exit::Failed)
-        }
-    }
+/// The error of a side that does not render, printed: it leaves no diff to show.
+fn print_failure(world: &dyn World, what: &str, f: &crate::diag::Failure) {
+    eprintln!(
+        "error: the {what} ({}) does not render, so there is no diff to show:",
+        world.describe()
+    );
+    print_diagnostics(&f.diagnostics, &f.texts);
 }
 
 pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
@@ -143,18 +123,15 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
         },
     };
 
-    // Both sides render at once; each also renders its clusters in parallel.
-    let (b, h) = rayon::join(
-        || render_side(&base_world, "base"),
-        || render_side(head_world.as_ref(), "head"),
-    );
-    let (base_tree, base_policy, base_violations) = match b {
-        Ok(t) => t,
-        Err(exit) => return Ok(exit),
-    };
-    let (head_tree, head_policy, head_violations) = match h {
-        Ok(t) => t,
-        Err(exit) => return Ok(exit),
+    let (b, h) = sides::compile(&base_world, head_world.as_ref(), How::Narrowed);
+    if let Err(f) = &b {
+        print_failure(&base_world, "base", f);
+    }
+    if let Err(f) = &h {
+        print_failure(head_world.as_ref(), "head", f);
+    }
+    let (Ok(base), Ok(head)) = (b, h) else {
+        return Ok(Exit::Failed);
     };
     // A reviewer should know that the change asks for more than its own CI ran.
     if let (Some(trusted), Ok(settings)) = (
@@ -168,23 +145,6 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
             );
         }
     }
-    // The base stands for what runs: a head that removes or reorders `promotion:` still
-    // reaches the environments the base gates (the same rule as publish and the gates).
-    let gated: Vec<String> = base_tree
-        .environments()
-        .into_iter()
-        .chain(head_tree.environments())
-        .collect::<std::collections::BTreeSet<String>>()
-        .into_iter()
-        .filter(|e| in_force(e, base_policy.as_ref(), head_policy.as_ref(), false).gated)
-        .collect();
-    let d = match diff::diff(&base_tree, &head_tree) {
-        Ok(d) => d,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Ok(Exit::Failed);
-        }
-    };
     let color = match args.color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
@@ -193,51 +153,69 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
         }
     };
     let options = DiffOptions {
-        gated,
+        gated: gated(&base, &head),
         env: args.env,
         cluster: args.cluster,
         stat: args.stat,
         color: color && args.format == DiffFormat::Human,
         context: args.context,
     };
-    let findings = Findings::between(&base_violations, &head_violations)
-        .filtered(options.env.as_deref(), options.cluster.as_deref());
-    let mut text = match args.format {
-        DiffFormat::Human => diff::render_human(&d, &options),
-        DiffFormat::Json => diff::render_json(&d, &options),
-        DiffFormat::Markdown => diff::render_markdown(&d, &options),
+    let format = match args.format {
+        DiffFormat::Human => Format::Human,
+        DiffFormat::Json => Format::Json,
+        DiffFormat::Markdown => Format::Markdown,
     };
-    if !text.ends_with('\n') {
-        text.push('\n');
-    }
-    if !findings.is_empty() {
-        match args.format {
-            DiffFormat::Json => text = with_findings(&text, &findings),
-            DiffFormat::Human | DiffFormat::Markdown => text.push_str(&findings.render_text()),
+    match diff::report(&base, &head, format, &options) {
+        Ok((text, found)) => {
+            print!("{text}");
+            Ok(if found { Exit::Found } else { Exit::Clean })
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Ok(Exit::Failed)
         }
     }
-    print!("{text}");
-    Ok(if d.filtered(&options).is_empty() && findings.is_empty() {
-        Exit::Clean
-    } else {
-        Exit::Found
-    })
 }
 
-/// The JSON report with the policy findings the change touches under `policy`.
-fn with_findings(json: &str, findings: &Findings) -> String {
-    let Ok(mut report) = serde_json::from_str::<serde_json::Value>(json) else {
-        return json.to_string();
+/// The environments either side gates. The base stands for what runs: a head that removes or
+/// reorders `promotion:` still reaches the environments the base gates (the same rule as
+/// publish and the gates).
+fn gated(base: &Side, head: &Side) -> Vec<String> {
+    base.tree
+        .environments()
+        .into_iter()
+        .chain(head.tree.environments())
+        .collect::<BTreeSet<String>>()
+        .into_iter()
+        .filter(|e| in_force(e, base.promotion.as_ref(), head.promotion.as_ref(), false).gated)
+        .collect()
+}
+
+/// `strata diff`'s report of `base` against `head` (`human`, `json` or `markdown`, three lines
+/// of context, no filter, no color): with both sides compiled whole, or with the head compiled
+/// against the base so that clusters equal on both sides are compiled once. For the tests that
+/// prove the two byte-identical; `Err` holds why a side did not render or diff.
+#[doc(hidden)]
+pub fn diff_report(
+    base: &dyn World,
+    head: &dyn World,
+    format: &str,
+    narrowed: bool,
+) -> std::result::Result<String, String> {
+    let how = if narrowed { How::Narrowed } else { How::Whole };
+    let format = match format {
+        "json" => Format::Json,
+        "markdown" => Format::Markdown,
+        _ => Format::Human,
     };
-    if let (Some(object), Ok(policy)) = (report.as_object_mut(), serde_json::to_value(findings)) {
-        object.insert("policy".into(), policy);
-    }
-    let text = serde_json::to_string_pretty(&report).unwrap_or_else(|_| json.to_string());
-    // The report's own style: the first key on the line of the brace.
-    let mut text = match text.strip_prefix("{\n  ") {
-        Some(rest) => format!("{{{rest}"),
-        None => text,
+    let (base, head) = sides::compile(base, head, how);
+    let fail = |f: crate::diag::Failure| crate::diag::render(&f.diagnostics, &f.texts);
+    let (base, head) = (base.map_err(fail)?, head.map_err(fail)?);
+    let options = DiffOptions {
+        gated: gated(&base, &head),
+        ..DiffOptions::default()
     };
-    text.push('\n');
-    text
+    diff::report(&base, &head, format, &options)
+        .map(|(text, _)| text)
+        .map_err(|e| e.to_string())
 }

@@ -29,6 +29,9 @@ mod validate;
 mod vendor;
 mod verify;
 
+#[doc(hidden)]
+pub use diff::diff_report;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 

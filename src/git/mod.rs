@@ -5,6 +5,7 @@
 //! `crate::promote`'s.
 
 pub mod output;
+pub(crate) mod pack;
 pub(crate) mod source;
 
 use std::collections::BTreeMap;

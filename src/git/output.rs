@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::digest::{hex, sha256_hex};
-use git2::{FileMode, ObjectType, Oid, Repository, Signature, Time};
+use git2::{ObjectType, Oid, Repository, Signature, Time};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
@@ -47,14 +47,25 @@ pub(crate) struct Metadata {
 /// The digest of a rendered tree: sha256 over `<path>\0<sha256 of the file>\n` for every file in
 /// path order, `hydrator.metadata` excluded. Written as `sha256:<hex>`.
 pub(crate) fn tree_digest(files: &BTreeMap<String, Vec<u8>>) -> String {
+    use rayon::prelude::*;
+    let hashed: Vec<(&String, String)> = files
+        .par_iter()
+        .filter(|(path, _)| *path != METADATA_FILE)
+        .map(|(path, bytes)| (path, sha256_hex(bytes)))
+        .collect();
+    digest_of(hashed.iter().map(|(p, d)| (p.as_str(), d.as_str())))
+}
+
+/// [`tree_digest`] from the sha256 (hex) of each file, in path order.
+pub(crate) fn digest_of<'a>(files: impl Iterator<Item = (&'a str, &'a str)>) -> String {
     let mut h = Sha256::new();
-    for (path, bytes) in files {
+    for (path, digest) in files {
         if path == METADATA_FILE {
             continue;
         }
         h.update(path.as_bytes());
         h.update([0]);
-        h.update(sha256_hex(bytes).as_bytes());
+        h.update(digest.as_bytes());
         h.update(b"\n");
     }
     format!("sha256:{}", hex(&h.finalize()))
@@ -167,38 +178,10 @@ pub(crate) fn metadata_of(
     Ok(serde_json::from_slice(blob.content()).ok())
 }
 
-/// Writes `files` as a tree into the object database.
+/// Writes `files` as a tree into the object database: only the objects it does not have yet,
+/// many of them as one pack ([`super::pack`]).
 pub fn write_tree(repo: &Repository, files: &BTreeMap<String, Vec<u8>>) -> Result<Oid, GitError> {
-    #[derive(Default)]
-    struct Dir {
-        files: BTreeMap<String, Oid>,
-        dirs: BTreeMap<String, Dir>,
-    }
-    let mut root = Dir::default();
-    for (path, bytes) in files {
-        let oid = repo.blob(bytes)?;
-        let mut parts: Vec<&str> = path.split('/').collect();
-        let Some(name) = parts.pop() else {
-            continue;
-        };
-        let mut dir = &mut root;
-        for p in parts {
-            dir = dir.dirs.entry(p.to_string()).or_default();
-        }
-        dir.files.insert(name.to_string(), oid);
-    }
-    fn build(repo: &Repository, dir: &Dir) -> Result<Oid, GitError> {
-        let mut b = repo.treebuilder(None)?;
-        for (name, oid) in &dir.files {
-            b.insert(name, *oid, FileMode::Blob.into())?;
-        }
-        for (name, sub) in &dir.dirs {
-            let oid = build(repo, sub)?;
-            b.insert(name, oid, FileMode::Tree.into())?;
-        }
-        Ok(b.write()?)
-    }
-    build(repo, &root)
+    super::pack::hash_tree(files)?.write(repo)
 }
 
 /// A signature at a fixed time, so commits are reproducible under `--now`.

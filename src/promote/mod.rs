@@ -26,5 +26,6 @@ pub(crate) mod landing;
 pub(crate) mod promotion;
 pub(crate) mod publish;
 pub(crate) mod repos;
+pub(crate) mod reuse;
 pub(crate) mod status;
 pub(crate) mod verify;

@@ -7,12 +7,15 @@ use git2::Repository;
 use jiff::Timestamp;
 use serde::Serialize;
 
-use crate::git::output::{self, METADATA_FILE, Metadata, tree_digest};
+use crate::compile::Options;
+use crate::git::output::{self, METADATA_FILE, Metadata};
+use crate::git::pack;
 use crate::git::source::{Ancestry, SourceRepo};
 use crate::git::{resolve, short};
 use crate::promote::error::{PromotionError, require_history};
 use crate::promote::landing::noted;
-use crate::promote::repos::{compile_at, dry_sha_of, policy_for, publish_branch};
+use crate::promote::repos::{compile_at_with, dry_sha_of, policy_for, publish_branch};
+use crate::promote::reuse::{self, Last};
 
 /// Who commits to the output repository.
 #[derive(Clone, Debug)]
@@ -59,7 +62,22 @@ pub(crate) fn publish(
     require_history(source, out)?;
     let head = resolve(&source.repo, "HEAD")?;
     let dry_sha = head.id().to_string();
-    let compiled = compile_at(source, &dry_sha)?;
+    // What the last publish left lets this one render only the clusters that changed; a
+    // publish of one environment renders all of them.
+    let build = crate::cache::build_id();
+    let last = environment
+        .is_none()
+        .then(|| reuse::last(out, &build))
+        .flatten();
+    let load_cache = || last.as_ref().map(Last::cache);
+    let objects = |cluster: &str| last.as_ref()?.objects(cluster);
+    let options = Options {
+        build,
+        cache: Some(&load_cache),
+        cached_objects: Some(&objects),
+        ..Options::default()
+    };
+    let compiled = compile_at_with(source, &dry_sha, &options)?;
     let settings = &compiled.source.settings;
     let envs: Vec<String> = compiled
         .tree
@@ -139,9 +157,15 @@ pub(crate) fn publish(
     }
     super::error::refuse_checked_out(out, plan.iter().map(|(_, b, _)| b.as_str()))?;
     let mut results = Vec::new();
+    let mut written = BTreeMap::new();
     for (env, branch, rolled_back_from) in plan {
-        let mut files = compiled.tree.environment(&env);
-        let digest = tree_digest(&files);
+        let assembled = reuse::assemble(out, &env, &compiled, last.as_ref())?;
+        let digest = output::digest_of(
+            assembled
+                .sha256
+                .iter()
+                .map(|(p, d)| (p.as_str(), d.as_str())),
+        );
         let mut components: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
         for c in compiled.all.iter().filter(|c| c.environment == env) {
             let versions = c
@@ -158,9 +182,18 @@ pub(crate) fn publish(
         }
         let current = output::tip(out, &branch)?;
         let was = current.as_ref().map(git2::Commit::id);
+        let hashed = pack::hash_tree_keeping(&assembled.files, &assembled.kept)?;
+        written.insert(
+            env.clone(),
+            reuse::Written {
+                branch: branch.clone(),
+                tree: hashed.root.to_string(),
+                files: assembled.sha256.clone(),
+            },
+        );
         if let Some(tip) = &current {
-            let old = output::files_of(out, &tip.tree()?)?;
-            if tree_digest(&old) == digest {
+            // The same files at the same paths: the same tree, but for the metadata.
+            if pack::id_without(&tip.tree()?, METADATA_FILE)? == hashed.root {
                 output::note(
                     out,
                     tip.id(),
@@ -193,8 +226,9 @@ pub(crate) fn publish(
         let mut json = serde_json::to_string_pretty(&metadata)
             .map_err(|e| PromotionError::Policy(e.to_string()))?;
         json.push('\n');
-        files.insert(METADATA_FILE.to_string(), json.into_bytes());
-        let tree = output::write_tree(out, &files)?;
+        let tree = hashed
+            .with_root_file(METADATA_FILE, json.as_bytes())?
+            .write(out)?;
         // A new -next branch starts from the environment's own branch, so the pull request
         // env/<e>-next → env/<e> shows only the change.
         let parent = match current {
@@ -244,13 +278,16 @@ pub(crate) fn publish(
             rolled_back_from,
         });
     }
+    if environment.is_none() {
+        reuse::save(out, &compiled, written);
+    }
     Ok(results)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::promote::fixture::{Repos, START};
+    use crate::promote::fixture::{self, Repos, START};
 
     #[test]
     fn publish_commits_each_environment_to_its_branch_and_a_gated_one_to_its_next_branch() {
@@ -360,5 +397,126 @@ mod tests {
             "{:?}",
             tip.message()
         );
+    }
+
+    /// Publishes HEAD of `repos`' source into a fresh output repository: the trees a publish
+    /// without a record writes.
+    fn fresh_trees(repos: &Repos) -> Vec<(String, Option<String>, String)> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let fresh = Repository::init(dir.path()).expect("init");
+        let published =
+            publish(&repos.source, &fresh, None, &repos.committer(START), None).expect("publishes");
+        trees(&fresh, &published)
+    }
+
+    /// Each branch published, its tree without the metadata and its digest.
+    fn trees(out: &Repository, published: &[Published]) -> Vec<(String, Option<String>, String)> {
+        published
+            .iter()
+            .map(|p| {
+                let tip = output::tip(out, &p.branch).expect("read").expect("tip");
+                let tree = pack::id_without(&tip.tree().expect("tree"), METADATA_FILE)
+                    .expect("id")
+                    .to_string();
+                (p.branch.clone(), Some(tree), p.tree_digest.clone())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_publish_after_a_change_renders_only_it_and_writes_what_a_fresh_publish_writes() {
+        let repos = Repos::new();
+        let osl2 = "cluster: {role: workload, server: https://prod-osl2.example.com:6443}\n";
+        std::fs::create_dir_all(
+            repos
+                .source
+                .repo
+                .workdir()
+                .expect("workdir")
+                .join("environments/prod/osl2"),
+        )
+        .expect("mkdir");
+        repos.write("environments/prod/osl2/workload.cluster.yaml", osl2);
+        repos.commit("osl2", "Alice Author", "alice@example.com", START);
+        publish(
+            &repos.source,
+            &repos.out,
+            None,
+            &repos.committer(START),
+            None,
+        )
+        .expect("publishes");
+        let last = reuse::last(&repos.out, &crate::cache::build_id()).expect("a record");
+        assert_eq!(last.cache().clusters.len(), 3);
+        drop(last);
+
+        repos.write(
+            "environments/prod/sto2/workload.cluster.yaml",
+            "cluster: {role: workload, server: https://prod-sto2.example.com:6443}\nvalues:\n  web: {replicas: 5}\n",
+        );
+        repos.commit("sto2", "Alice Author", "alice@example.com", START);
+        let again = publish(
+            &repos.source,
+            &repos.out,
+            None,
+            &repos.committer(START),
+            None,
+        )
+        .expect("publishes");
+        let commits: Vec<(&str, bool)> = again
+            .iter()
+            .map(|p| (p.branch.as_str(), p.commit.is_some()))
+            .collect();
+        assert_eq!(commits, [("env/dev", false), ("env/prod-next", true)]);
+        assert_eq!(trees(&repos.out, &again), fresh_trees(&repos));
+        let files = repos.files("env/prod-next");
+        assert!(
+            String::from_utf8_lossy(&files["sto2/workload/web/deployment-web.yaml"])
+                .contains("replicas: 5")
+        );
+        assert!(files.contains_key("osl2/workload/web/deployment-web.yaml"));
+    }
+
+    #[test]
+    fn a_branch_moved_since_the_last_publish_has_its_clusters_rendered_again() {
+        let repos = Repos::published();
+        // Someone replaces env/dev's tree by hand.
+        let tip = output::tip(&repos.out, "env/dev")
+            .expect("read")
+            .expect("tip");
+        let mut files = output::files_of(&repos.out, &tip.tree().expect("tree")).expect("files");
+        files.remove("sto2/workload/web/deployment-web.yaml");
+        let tree = output::write_tree(&repos.out, &files).expect("tree");
+        let sig = output::signature("x", "x@example.com", fixture::at(START)).expect("sig");
+        output::commit(
+            &repos.out,
+            "env/dev",
+            tree,
+            &[tip.id()],
+            "by hand",
+            &sig,
+            &sig,
+        )
+        .expect("commit");
+        let last = reuse::last(&repos.out, &crate::cache::build_id()).expect("a record");
+        let kept: Vec<&String> = last.cache().clusters.keys().collect();
+        assert_eq!(kept, ["prod-sto2-workload"]);
+        drop(last);
+
+        let again = publish(
+            &repos.source,
+            &repos.out,
+            None,
+            &repos.committer(START),
+            None,
+        )
+        .expect("publishes");
+        assert!(again[0].commit.is_some(), "{again:?}");
+        assert!(
+            repos
+                .files("env/dev")
+                .contains_key("sto2/workload/web/deployment-web.yaml")
+        );
+        assert_eq!(trees(&repos.out, &again), fresh_trees(&repos));
     }
 }

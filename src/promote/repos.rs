@@ -3,7 +3,7 @@
 
 use git2::Repository;
 
-use crate::compile::{Compiled, Selection};
+use crate::compile::{Compiled, Options, Selection};
 use crate::git::output::{self};
 use crate::git::source::SourceRepo;
 use crate::git::{resolve, short, world_at};
@@ -13,10 +13,21 @@ use crate::promote::gates::policy::InForce;
 
 /// Compiles the platform as of a commit of the source repository.
 pub(crate) fn compile_at(source: &SourceRepo, rev: &str) -> Result<Compiled, PromotionError> {
+    compile_at_with(source, rev, &Options::default())
+}
+
+/// [`compile_at`] with what `options` gives: the cache of an earlier compile.
+pub(crate) fn compile_at_with(
+    source: &SourceRepo,
+    rev: &str,
+    options: &Options<'_>,
+) -> Result<Compiled, PromotionError> {
     let world = world_at(&source.repo, &source.prefix, rev)?;
-    crate::compile::compile(&world, &Selection::default()).map_err(|f| PromotionError::Render {
-        rev: rev.to_string(),
-        failure: Box::new(f),
+    crate::compile::compile_with(&world, &Selection::default(), options).map_err(|f| {
+        PromotionError::Render {
+            rev: rev.to_string(),
+            failure: Box::new(f),
+        }
     })
 }
 

@@ -32,8 +32,10 @@ mod findings;
 mod human;
 mod json;
 mod markdown;
+mod report;
 mod resource_key;
 mod secret;
+pub(crate) mod sides;
 mod summary;
 
 #[cfg(test)]
@@ -54,6 +56,7 @@ pub(crate) use findings::Findings;
 pub(crate) use human::render_human;
 pub(crate) use json::render_json;
 pub(crate) use markdown::render_markdown;
+pub(crate) use report::{Format, report};
 pub(crate) use resource_key::ResourceKey;
 pub(crate) use summary::{Counts, Summary};
 
