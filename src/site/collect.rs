@@ -15,23 +15,23 @@ use git2::Repository;
 use jiff::Timestamp;
 
 use super::model::{
-    AuditEntry, ChangeKind, Checks, Cluster, ClusterChanges, ClusterDrift, Component, Environment,
-    Gate, GateFacts, Landing, PolicyFinding, Proposal, ResourceChange, Revision, SchemaFinding,
-    Site, SoakPolicy, VersionChange,
+    AuditEntry, ChangeKind, Checks, Cluster, ClusterDrift, Component, Environment, Gate, GateFacts,
+    Landing, PolicyFinding, Proposal, Revision, SchemaFinding, Site, SoakPolicy, VersionChange,
 };
+use super::pending;
 use crate::compile::Compiled;
 use crate::diag::{Diagnostic, Severity};
-use crate::emit::{OutputTree, layout};
-use crate::git::output::{self, METADATA_FILE, Metadata};
+use crate::git::output::{self, Metadata};
 use crate::git::source::SourceRepo;
 use crate::git::{resolve, world_at};
 use crate::policy::Level;
-use crate::promote::audit::{self as audit_trail, audit};
+use crate::promote::audit::{self as audit_trail, audit_with};
 use crate::promote::error::{PromotionError, require_history};
 use crate::promote::gates::gate::{Gate as PromotionGate, GateName};
 use crate::promote::history::FindingsCache;
-use crate::promote::repos::{compile_at, policy_for, settings_at};
+use crate::promote::repos::{Compiles, policy_for, settings_at};
 use crate::promote::status::{environments, is_pending};
+use crate::promote::tree_digests::TreeDigests;
 use crate::promote::verify::{Counted, PromotionRequest, holidays, verify_with};
 use crate::world::World as _;
 
@@ -60,7 +60,8 @@ pub(crate) fn collect(
     let head_settings = settings_at(source, "HEAD")?;
     let names = environments(out, &head_settings)?;
     let mut history = FindingsCache::default();
-    let compiled = compile_at(source, "HEAD");
+    let mut compiles = Compiles::default();
+    let compiled = compiles.at(source, "HEAD");
     let head = resolve(&source.repo, "HEAD")?;
     let platform = head_settings.platform.clone().unwrap_or_else(|| {
         std::path::Path::new(&source.path())
@@ -70,9 +71,10 @@ pub(crate) fn collect(
     });
 
     let mut audits: BTreeMap<&str, Vec<audit_trail::AuditEntry>> = BTreeMap::new();
+    let mut digests = TreeDigests::default();
     for env in &names {
         let trail = match output::tip(out, &format!("env/{env}"))? {
-            Some(_) => audit(source, out, env, None)?,
+            Some(_) => audit_with(source, out, env, None, &mut digests)?,
             None => Vec::new(),
         };
         audits.insert(env, trail);
@@ -109,7 +111,7 @@ pub(crate) fn collect(
         };
         let clusters = meta
             .as_ref()
-            .map(|m| clusters(m, compiled.as_ref().ok()))
+            .map(|m| clusters(m, compiled.as_deref().ok()))
             .unwrap_or_default();
         let mut problems: Vec<String> = history
             .of(source, out, env)?
@@ -130,8 +132,9 @@ pub(crate) fn collect(
                     meta: &next_meta,
                     active: meta.as_ref(),
                 };
-                let proposal = proposal(source, out, &waiting, request, &mut history)?;
-                let changes = match pending_change(out, env, &branch) {
+                let proposal =
+                    proposal(source, out, &waiting, request, &mut history, &mut compiles)?;
+                let changes = match pending::pending_change(out, env, &branch) {
                     Ok(c) => c,
                     Err(why) => {
                         problems.push(why);
@@ -269,6 +272,7 @@ fn proposal(
     waiting: &Waiting<'_>,
     request: &Request,
     history: &mut FindingsCache,
+    compiles: &mut Compiles,
 ) -> Result<Proposal, PromotionError> {
     let verification = verify_with(
         source,
@@ -284,6 +288,7 @@ fn proposal(
             argocd_status: None,
         },
         history,
+        compiles,
     );
     let (gates, mut notes) = match &verification {
         Ok(v) => (
@@ -370,65 +375,6 @@ fn version_change(v: audit_trail::VersionChange) -> VersionChange {
         from: v.from,
         to: v.to,
     }
-}
-
-/// The tree of `branch` as the output layout has it under the environment, without
-/// `hydrator.metadata`; empty when the branch does not exist.
-fn tree_of(out: &Repository, env: &str, branch: &str) -> Result<OutputTree, String> {
-    let files = match output::tip(out, branch).map_err(|e| e.to_string())? {
-        Some(c) => {
-            let tree = c.tree().map_err(|e| e.to_string())?;
-            output::files_of(out, &tree).map_err(|e| e.to_string())?
-        }
-        None => BTreeMap::new(),
-    };
-    let prefix = layout::environment_dir(env);
-    Ok(OutputTree {
-        files: files
-            .into_iter()
-            .filter(|(path, _)| path != METADATA_FILE)
-            .map(|(path, bytes)| (format!("{prefix}{path}"), bytes))
-            .collect(),
-    })
-}
-
-/// `diff` of `env/<e>` against `env/<e>-next`, one entry per cluster path in `diff`'s order;
-/// or why it could not be compared.
-fn pending_change(
-    out: &Repository,
-    env: &str,
-    branch: &str,
-) -> Result<Vec<ClusterChanges>, String> {
-    let why = |e: String| format!("the pending change of {branch} could not be compared: {e}");
-    let base = tree_of(out, env, branch).map_err(why)?;
-    let head = tree_of(out, env, &format!("{branch}-next")).map_err(why)?;
-    let diff = crate::compare::diff::diff(&base, &head).map_err(|e| why(e.to_string()))?;
-    let mut changes: Vec<ClusterChanges> = Vec::new();
-    for r in diff.resources {
-        let kind = if r.key.id.group.is_empty() {
-            r.key.id.kind.clone()
-        } else {
-            format!("{}/{}", r.key.id.group, r.key.id.kind)
-        };
-        let resource = ResourceChange {
-            status: r.status,
-            component: r.key.component.clone(),
-            kind,
-            namespace: r.key.id.namespace.clone(),
-            name: r.key.id.name.clone(),
-            changed_paths: r.changed_paths.clone(),
-            unified: r.unified.clone(),
-        };
-        match changes.last_mut() {
-            Some(c) if c.cluster == r.key.cluster => c.resources.push(resource),
-            _ => changes.push(ClusterChanges {
-                cluster: r.key.cluster.clone(),
-                cluster_name: r.cluster_name.clone(),
-                resources: vec![resource],
-            }),
-        }
-    }
-    Ok(changes)
 }
 
 /// One audit entry, its source commits at their commit times.
