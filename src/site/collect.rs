@@ -15,8 +15,9 @@ use git2::Repository;
 use jiff::Timestamp;
 
 use super::model::{
-    AuditEntry, ChangeKind, Checks, Cluster, ClusterDrift, Component, Environment, Gate, GateFacts,
-    Landing, PolicyFinding, Proposal, Revision, SchemaFinding, Site, SoakPolicy, VersionChange,
+    ApplicationHealth, ApplicationState, AuditEntry, ChangeKind, Checks, Cluster, ClusterArgoCd,
+    ClusterDrift, Component, Environment, Gate, GateFacts, Landing, PolicyFinding, Proposal,
+    Revision, SchemaFinding, Site, SoakPolicy, VersionChange,
 };
 use super::pending;
 use crate::compile::Compiled;
@@ -28,6 +29,7 @@ use crate::policy::Level;
 use crate::promote::audit::{self as audit_trail, audit_with};
 use crate::promote::error::{PromotionError, require_history};
 use crate::promote::gates::gate::{Gate as PromotionGate, GateName};
+use crate::promote::gates::health::AppStatus;
 use crate::promote::history::FindingsCache;
 use crate::promote::repos::{Compiles, policy_for, settings_at};
 use crate::promote::status::{environments, is_pending};
@@ -45,6 +47,8 @@ pub struct Request {
     pub approvals: Option<String>,
     /// The live drift of each cluster a report was given for.
     pub drift: Option<Vec<ClusterDrift>>,
+    /// The Argo CD Applications of every export given with `--argocd-status`, by name.
+    pub(crate) argocd_status: Option<BTreeMap<String, AppStatus>>,
     /// `strata 0.1.0`.
     pub generator: String,
 }
@@ -111,7 +115,7 @@ pub(crate) fn collect(
         };
         let clusters = meta
             .as_ref()
-            .map(|m| clusters(m, compiled.as_deref().ok()))
+            .map(|m| clusters(m, compiled.as_deref().ok(), request.argocd_status.as_ref()))
             .unwrap_or_default();
         let mut problems: Vec<String> = history
             .of(source, out, env)?
@@ -125,12 +129,19 @@ pub(crate) fn collect(
         };
         let (pending, changes) = match next {
             Some((next, next_meta)) if is_pending(meta.as_ref(), &next_meta) => {
+                let previous_apps = match (&policy.previous, &request.argocd_status) {
+                    (Some(previous), Some(apps)) => {
+                        applications_in(out, &format!("env/{previous}"), apps)?
+                    }
+                    _ => None,
+                };
                 let waiting = Waiting {
                     env,
                     branch: &next_branch,
                     commit: &next,
                     meta: &next_meta,
                     active: meta.as_ref(),
+                    previous_apps,
                 };
                 let proposal =
                     proposal(source, out, &waiting, request, &mut history, &mut compiles)?;
@@ -236,8 +247,20 @@ fn committed(source: &SourceRepo, sha: &str) -> Option<Timestamp> {
 }
 
 /// The clusters `hydrator.metadata` records, with where each lives as the source at `HEAD`
-/// has it (a cluster `HEAD` no longer has keeps its name only).
-fn clusters(meta: &Metadata, compiled: Option<&Compiled>) -> Vec<Cluster> {
+/// has it (a cluster `HEAD` no longer has keeps its name only), and what Argo CD reports of
+/// them when an export holds any Application of the environment.
+fn clusters(
+    meta: &Metadata,
+    compiled: Option<&Compiled>,
+    apps: Option<&BTreeMap<String, AppStatus>>,
+) -> Vec<Cluster> {
+    let apps = apps.filter(|apps| {
+        meta.components.iter().any(|(cluster, comps)| {
+            comps
+                .keys()
+                .any(|c| apps.contains_key(&app_name(cluster, c)))
+        })
+    });
     meta.components
         .iter()
         .map(|(name, versions)| {
@@ -248,9 +271,59 @@ fn clusters(meta: &Metadata, compiled: Option<&Compiled>) -> Vec<Cluster> {
                 datacenter: known.and_then(|k| k.datacenter.clone()),
                 role: known.map(|k| k.role.clone()).unwrap_or_default(),
                 components: versions.clone(),
+                argocd: apps.map(|apps| argocd_of(name, versions, apps)),
             }
         })
         .collect()
+}
+
+/// The Application of a component on a cluster: `metadata.name` of the Applications strata
+/// writes.
+fn app_name(cluster: &str, component: &str) -> String {
+    format!("{cluster}-{component}")
+}
+
+/// What the export says of the Applications of `cluster`, one per component.
+fn argocd_of(
+    cluster: &str,
+    components: &BTreeMap<String, String>,
+    apps: &BTreeMap<String, AppStatus>,
+) -> ClusterArgoCd {
+    let mut out = ClusterArgoCd::default();
+    for component in components.keys() {
+        let name = app_name(cluster, component);
+        match apps.get(&name) {
+            Some(app) => out.applications.push(ApplicationState {
+                component: component.clone(),
+                name,
+                revision: app.revision.clone(),
+                sync: app.sync.clone().unwrap_or_else(|| "Unknown".to_string()),
+                health: app.health.clone().unwrap_or_else(|| "Unknown".to_string()),
+            }),
+            None => out.missing.push(component.clone()),
+        }
+    }
+    out
+}
+
+/// The Applications of the environment of `branch` that the export holds; `None` when it
+/// holds none of them (it was exported from another environment's Argo CD).
+fn applications_in(
+    out: &Repository,
+    branch: &str,
+    apps: &BTreeMap<String, AppStatus>,
+) -> Result<Option<BTreeMap<String, AppStatus>>, PromotionError> {
+    let meta = match output::tip(out, branch)? {
+        Some(c) => output::metadata_of(out, &c)?,
+        None => None,
+    };
+    let found: BTreeMap<String, AppStatus> = meta
+        .iter()
+        .flat_map(|m| m.components.iter())
+        .flat_map(|(cluster, comps)| comps.keys().map(move |c| app_name(cluster, c)))
+        .filter_map(|name| apps.get(&name).map(|app| (name, app.clone())))
+        .collect();
+    Ok((!found.is_empty()).then_some(found))
 }
 
 /// A proposal that waits on `env/<e>-next`.
@@ -262,6 +335,9 @@ struct Waiting<'a> {
     meta: &'a Metadata,
     /// What `env/<e>` runs.
     active: Option<&'a Metadata>,
+    /// The Applications of the previous environment in the `--argocd-status` exports: what
+    /// the health gate judges.
+    previous_apps: Option<BTreeMap<String, AppStatus>>,
 }
 
 /// What waits on `env/<e>-next`: every gate `verify-promotion` returns, with the approvals of
@@ -283,16 +359,19 @@ fn proposal(
             approvals: request.approvals.clone(),
             promoter: None,
             emergency: None,
-            // The site is given no Argo CD export: a required health gate shows as closed,
-            // with the hint to pass one to verify-promotion.
-            argocd_status: None,
+            // Without an export of the previous environment a required health gate shows
+            // as closed, with the hint to pass one.
+            argocd_status: waiting.previous_apps.clone(),
         },
         history,
         compiles,
     );
     let (gates, mut notes) = match &verification {
         Ok(v) => (
-            v.gates.iter().map(|g| gate(g, &v.counted)).collect(),
+            v.gates
+                .iter()
+                .map(|g| gate(g, &v.counted, waiting.previous_apps.as_ref()))
+                .collect(),
             Vec::new(),
         ),
         // As `status` shows it: the gates could not be judged.
@@ -340,7 +419,11 @@ fn proposal(
 
 /// A gate of `verify-promotion` with the numbers a page draws. A gate the site has no
 /// drawing for (one added after it) shows its summary and details.
-fn gate(g: &PromotionGate, counted: &Counted) -> Gate {
+fn gate(
+    g: &PromotionGate,
+    counted: &Counted,
+    previous_apps: Option<&BTreeMap<String, AppStatus>>,
+) -> Gate {
     let facts = match g.name {
         GateName::History => GateFacts::History,
         GateName::Reproducible => GateFacts::Reproducible,
@@ -355,6 +438,18 @@ fn gate(g: &PromotionGate, counted: &Counted) -> Gate {
             approvers: counted.approvers.clone(),
             authors: counted.authors.clone(),
             rejected: counted.rejected.clone(),
+        },
+        GateName::Healthy if previous_apps.is_some() => GateFacts::Healthy {
+            applications: previous_apps
+                .into_iter()
+                .flatten()
+                .map(|(name, app)| ApplicationHealth {
+                    name: name.clone(),
+                    revision: app.revision.clone().unwrap_or_default(),
+                    sync: app.sync.clone().unwrap_or_else(|| "Unknown".to_string()),
+                    health: app.health.clone().unwrap_or_else(|| "Unknown".to_string()),
+                })
+                .collect(),
         },
         other => GateFacts::Other {
             name: other.to_string(),
