@@ -198,3 +198,116 @@ fn the_site_directory_is_strata_s_alone() {
         )
     );
 }
+
+/// An export of Argo CD's Applications, as `kubectl get applications.argoproj.io -n argocd -o
+/// yaml` prints it: every Application of `env`'s branch in the golden tree (the example's
+/// clusters and components), synced to `revision`, Synced and Healthy except those of `odd`.
+fn argocd_export(env: &str, revision: &str, odd: &[(&str, &str, &str)]) -> String {
+    let apps = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("golden")
+        .join(env)
+        .join("argocd/apps");
+    let mut names: Vec<String> = std::fs::read_dir(apps)
+        .expect("golden apps")
+        .map(|e| {
+            let name = e.expect("entry").file_name().to_string_lossy().into_owned();
+            format!("{env}-{}", name.trim_end_matches(".yaml"))
+        })
+        .collect();
+    names.sort();
+    let mut text = String::from("apiVersion: v1\nkind: List\nitems:\n");
+    for name in names {
+        let (sync, health) = odd
+            .iter()
+            .find(|(n, _, _)| *n == name)
+            .map_or(("Synced", "Healthy"), |(_, s, h)| (*s, *h));
+        text.push_str(&format!(
+            "- apiVersion: argoproj.io/v1alpha1\n  kind: Application\n  metadata: {{name: {name}, namespace: argocd}}\n  status:\n    sync: {{status: {sync}, revision: {revision}}}\n    health: {{status: {health}}}\n"
+        ));
+    }
+    text
+}
+
+#[test]
+fn the_overview_shows_argo_cd_sync_and_health_per_cluster() {
+    let h = history::history();
+    let out = git2::Repository::open(h.out.path()).expect("out");
+    let tip = |branch: &str| {
+        out.find_reference(&format!("refs/heads/{branch}"))
+            .and_then(|r| r.peel_to_commit())
+            .expect("tip")
+            .id()
+            .to_string()
+    };
+    let prod = h.file(
+        "argocd-prod.yaml",
+        &argocd_export(
+            "prod",
+            &tip("env/prod"),
+            &[
+                ("prod-sto2-workload-kured", "OutOfSync", "Healthy"),
+                ("prod-sto2-workload-ingress-nginx", "Synced", "Degraded"),
+            ],
+        ),
+    );
+    let non_prod = h.file(
+        "argocd-non-prod.yaml",
+        &argocd_export("non-prod", &tip("env/non-prod"), &[]),
+    );
+    let o = h.site(&["--argocd-status", &prod, "--argocd-status", &non_prod]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let index = page(&h, "index.html");
+    let mut missing = Vec::new();
+    for expected in [
+        r#"<h2 id="argocd">Argo CD: sync and health</h2>"#,
+        r#"<caption id="argocd-1">non-prod</caption>"#,
+        r#"<caption id="argocd-2">prod</caption>"#,
+        // Each cluster's row: what is not Synced, what is not Healthy, by component.
+        "<th scope=\"row\">prod-sto2-workload</th>\n      <td><span class=\"blocked\">kured OutOfSync</span></td>\n      <td><span class=\"blocked\">ingress-nginx Degraded</span></td>",
+        "<th scope=\"row\">prod-osl2-workload</th>\n      <td><span class=\"ready\">11 Applications Synced</span></td>\n      <td><span class=\"ready\">Healthy</span></td>",
+    ] {
+        if !index.contains(expected) {
+            missing.push(format!("index.html lacks {expected:?}"));
+        }
+    }
+    // The export of non-prod judges the health gate of what waits for prod: the history's
+    // non-prod deploys one Application more than the golden tree the export was made from.
+    let prod_page = page(&h, "env-prod.html");
+    for expected in [
+        "<strong class=\"gate-name\">healthy</strong> 1 of 50 Applications of non-prod are not verified with",
+        "<th scope=\"row\">non-prod-sto2-workload-kured</th>",
+    ] {
+        if !prod_page.contains(expected) {
+            missing.push(format!("env-prod.html lacks {expected:?}"));
+        }
+    }
+    let section = index
+        .split_once(r#"<h2 id="argocd">"#)
+        .and_then(|(_, rest)| rest.split_once("</section>"))
+        .map_or("(none)", |(section, _)| section);
+    let gate: Vec<&str> = prod_page
+        .lines()
+        .filter(|l| l.contains("gate-name"))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{}\nthe Argo CD section:{section}\nprod's gates:\n{}",
+        missing.join("\n"),
+        gate.join("\n")
+    );
+
+    // Without an export the overview has no such section.
+    let o = h.site(&[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(!page(&h, "index.html").contains("id=\"argocd\""));
+
+    // An Application in two exports: which one is right cannot be told.
+    let o = h.site(&["--argocd-status", &prod, "--argocd-status", &prod]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr),
+        format!(
+            "error[live-input]: --argocd-status: the Application prod-osl2-management-cert-manager is in both {prod} and {prod}\n  = hint: give each Argo CD's export once: one file for each environment's Argo CD\n"
+        )
+    );
+}

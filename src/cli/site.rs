@@ -1,10 +1,13 @@
 //! `strata site`: the evidence as static pages, written into a directory of their own.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 
+use crate::diag::{self, Code, Diagnostic};
 use crate::output;
+use crate::promote::gates::health::AppStatus;
 use crate::site;
 
 use super::open::{self, Context};
@@ -26,6 +29,11 @@ pub(super) struct Args {
     /// cluster it is for: prod-sto2-workload.json). Repeat it for each cluster.
     #[arg(long, value_name = "[CLUSTER=]FILE")]
     drift: Vec<String>,
+    /// Argo CD's Applications, as `kubectl get applications.argoproj.io -n argocd -o yaml`
+    /// prints them (`-` for stdin): the overview shows each cluster's sync and health, and the
+    /// health gate of the next environment is judged. Repeat it for each Argo CD.
+    #[arg(long, value_name = "FILE")]
+    argocd_status: Vec<PathBuf>,
 }
 
 pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
@@ -53,12 +61,17 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
                 .collect::<Result<Vec<_>>>()?,
         )
     };
+    let argocd_status = match argocd_status(&args.argocd_status)? {
+        Ok(apps) => apps,
+        Err(exit) => return Ok(exit),
+    };
     let source = open::source_repo(&context.root, None)?;
     let repo = open::output_repo(&args.repo)?;
     let request = site::Request {
         now: context.now,
         approvals,
         drift,
+        argocd_status,
         generator: concat!("strata ", env!("CARGO_PKG_VERSION")).to_string(),
     };
     let started = std::time::Instant::now();
@@ -88,6 +101,44 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
         args.out.join("index.html").display()
     );
     Ok(Exit::Clean)
+}
+
+/// The Applications of every `--argocd-status` export, by name; `None` when none is given.
+/// An Application in two exports is an error: which one is right cannot be told.
+fn argocd_status(
+    paths: &[PathBuf],
+) -> Result<std::result::Result<Option<BTreeMap<String, AppStatus>>, Exit>> {
+    if paths.is_empty() {
+        return Ok(Ok(None));
+    }
+    let mut all: BTreeMap<String, (&Path, AppStatus)> = BTreeMap::new();
+    for path in paths {
+        let apps = match super::verify::argocd_status(path)? {
+            Ok(apps) => apps,
+            Err(exit) => return Ok(Err(exit)),
+        };
+        for (name, app) in apps {
+            if let Some((first, _)) = all.get(&name) {
+                let d = Diagnostic::error(
+                    Code::LiveInput,
+                    format!(
+                        "--argocd-status: the Application {name} is in both {} and {}",
+                        first.display(),
+                        path.display()
+                    ),
+                )
+                .hint("give each Argo CD's export once: one file for each environment's Argo CD");
+                eprint!("{}", diag::plain(&d));
+                return Ok(Err(d.code.exit()));
+            }
+            all.insert(name, (path, app));
+        }
+    }
+    Ok(Ok(Some(
+        all.into_iter()
+            .map(|(name, (_, app))| (name, app))
+            .collect(),
+    )))
 }
 
 /// `CLUSTER=FILE` or `FILE`, read and parsed.

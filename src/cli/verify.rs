@@ -53,7 +53,9 @@ pub(super) struct GateArgs {
 
 /// The Applications of `--argocd-status`, or the diagnostic that says what is wrong with the
 /// file, printed, and its exit code.
-fn argocd_status(path: &Path) -> Result<std::result::Result<BTreeMap<String, AppStatus>, Exit>> {
+pub(super) fn argocd_status(
+    path: &Path,
+) -> Result<std::result::Result<BTreeMap<String, AppStatus>, Exit>> {
     let (name, text) = if path == Path::new("-") {
         let mut s = String::new();
         std::io::stdin()

@@ -11,6 +11,7 @@ use crate::git::short;
 use crate::git::source::SourceRepo;
 use crate::promote::error::{PromotionError, require_history};
 use crate::promote::repos::{policy_for, settings_at};
+use crate::promote::tree_digests::TreeDigests;
 
 /// One entry of the audit trail of an environment.
 #[derive(Debug, Default, Serialize)]
@@ -74,6 +75,17 @@ pub(crate) fn audit(
     env: &str,
     since: Option<Timestamp>,
 ) -> Result<Vec<AuditEntry>, PromotionError> {
+    audit_with(source, out, env, since, &mut TreeDigests::default())
+}
+
+/// [`audit`], with the tree digests worked out by earlier audits of the same repository.
+pub(crate) fn audit_with(
+    source: &SourceRepo,
+    out: &Repository,
+    env: &str,
+    since: Option<Timestamp>,
+    digests: &mut TreeDigests,
+) -> Result<Vec<AuditEntry>, PromotionError> {
     use crate::promote::history::{
         FindingKind, findings, forge_merge_problems, promotion_problems,
     };
@@ -119,7 +131,7 @@ pub(crate) fn audit(
         let merge = c.parent_count() > 1;
         let mut problems = Vec::new();
         let (mut kind, active, proposed) = if promotion {
-            problems = promotion_problems(out, env, &c)?;
+            problems = promotion_problems(out, env, &c, digests)?;
             (
                 "promotion",
                 first("sha-dry-active").filter(|a| a != "none"),

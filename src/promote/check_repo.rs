@@ -198,6 +198,7 @@ fn branch_history(
     head: &Compiled,
 ) -> Result<Vec<String>, PromotionError> {
     use crate::promote::history::{forge_merge_problems, promotion_problems, trailer_map};
+    use crate::promote::tree_digests::TreeDigests;
     let mut problems: Vec<String> = cache
         .of(source, out, env)?
         .into_iter()
@@ -207,7 +208,7 @@ fn branch_history(
     if gated_here(source, out, env, &head.source.settings)? && !branch.ends_with("-next") {
         let t = trailer_map(tip.message().unwrap_or(""));
         let why = if t.contains_key("sha-dry-proposed") {
-            promotion_problems(out, env, tip)?
+            promotion_problems(out, env, tip, &mut TreeDigests::default())?
         } else if tip.parent_count() > 1 {
             forge_merge_problems(out, tip)?
         } else {

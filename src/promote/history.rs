@@ -14,12 +14,13 @@ use std::collections::BTreeMap;
 use git2::{Oid, Repository};
 use serde::Serialize;
 
-use crate::git::output::{self, Metadata, tree_digest};
+use crate::git::output::{self, Metadata};
 use crate::git::short;
 use crate::git::source::{Ancestry, SourceRepo};
 use crate::promote::error::PromotionError;
 use crate::promote::gates::trailer::trailers;
 use crate::promote::landing::{Noted, read_noted, untrusted_time};
+use crate::promote::tree_digests::TreeDigests;
 
 /// Something wrong with the history of a branch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -290,6 +291,7 @@ pub(crate) fn promotion_problems(
     out: &Repository,
     env: &str,
     commit: &git2::Commit<'_>,
+    digests: &mut TreeDigests,
 ) -> Result<Vec<String>, PromotionError> {
     let t = trailer_map(commit.message().unwrap_or(""));
     let mut problems = Vec::new();
@@ -345,8 +347,7 @@ pub(crate) fn promotion_problems(
             ));
         }
     }
-    let files = output::files_of(out, &commit.tree()?)?;
-    let digest = tree_digest(&files);
+    let digest = digests.of(out, &commit.tree()?)?;
     let recorded = first(&t, "render-digest").unwrap_or("");
     if digest != recorded {
         problems.push(format!(

@@ -10,7 +10,8 @@
 //!
 //! They share [`repos`] (what the repositories say: the source at a commit, the drySha a
 //! branch records, the policy in force), [`landing`] (when a drySha arrived), [`history`] (what
-//! is wrong with the history of the branches) and [`error`]. Everything is read from git alone:
+//! is wrong with the history of the branches), [`tree_digests`] (the digests of rendered trees) and
+//! [`error`]. Everything is read from git alone:
 //! the source repository (for drySha renders, authors and ancestry) and the output repository
 //! (for branches, metadata, landing times and the trailers of earlier promotions). Time comes
 //! in as a value.
@@ -28,4 +29,5 @@ pub(crate) mod publish;
 pub(crate) mod repos;
 pub(crate) mod reuse;
 pub(crate) mod status;
+pub(crate) mod tree_digests;
 pub(crate) mod verify;

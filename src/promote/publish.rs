@@ -7,14 +7,14 @@ use git2::Repository;
 use jiff::Timestamp;
 use serde::Serialize;
 
-use crate::compile::Options;
+use crate::compile::{Options, Selection};
 use crate::git::output::{self, METADATA_FILE, Metadata};
 use crate::git::pack;
 use crate::git::source::{Ancestry, SourceRepo};
 use crate::git::{resolve, short};
 use crate::promote::error::{PromotionError, require_history};
 use crate::promote::landing::noted;
-use crate::promote::repos::{compile_at_with, dry_sha_of, policy_for, publish_branch};
+use crate::promote::repos::{dry_sha_of, policy_for, publish_branch};
 use crate::promote::reuse::{self, Last};
 
 /// Who commits to the output repository.
@@ -64,7 +64,8 @@ pub(crate) fn publish(
     let dry_sha = head.id().to_string();
     // What the last publish left lets this one render only the clusters that changed; a
     // publish of one environment renders all of them.
-    let build = crate::cache::build_id();
+    let world = crate::git::world_at(&source.repo, &source.prefix, &dry_sha)?;
+    let build = crate::cache::build_id(crate::render::helm::version_for(&world).as_deref());
     let last = environment
         .is_none()
         .then(|| reuse::last(out, &build))
@@ -77,7 +78,13 @@ pub(crate) fn publish(
         cached_objects: Some(&objects),
         ..Options::default()
     };
-    let compiled = compile_at_with(source, &dry_sha, &options)?;
+    let compiled =
+        crate::compile::compile_with(&world, &Selection::default(), &options).map_err(|f| {
+            PromotionError::Render {
+                rev: dry_sha.clone(),
+                failure: Box::new(f),
+            }
+        })?;
     let settings = &compiled.source.settings;
     let envs: Vec<String> = compiled
         .tree
@@ -446,7 +453,7 @@ mod tests {
             None,
         )
         .expect("publishes");
-        let last = reuse::last(&repos.out, &crate::cache::build_id()).expect("a record");
+        let last = reuse::last(&repos.out, &crate::cache::build_id(None)).expect("a record");
         assert_eq!(last.cache().clusters.len(), 3);
         drop(last);
 
@@ -498,7 +505,7 @@ mod tests {
             &sig,
         )
         .expect("commit");
-        let last = reuse::last(&repos.out, &crate::cache::build_id()).expect("a record");
+        let last = reuse::last(&repos.out, &crate::cache::build_id(None)).expect("a record");
         let kept: Vec<&String> = last.cache().clusters.keys().collect();
         assert_eq!(kept, ["prod-sto2-workload"]);
         drop(last);

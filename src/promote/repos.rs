@@ -1,7 +1,10 @@
 //! What the repositories say that every workflow asks: the source compiled at a commit, its
 //! settings there, the drySha a branch records, and the promotion policy in force.
 
-use git2::Repository;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use git2::{Oid, Repository};
 
 use crate::compile::{Compiled, Options, Selection};
 use crate::git::output::{self};
@@ -29,6 +32,30 @@ pub(crate) fn compile_at_with(
             failure: Box::new(f),
         }
     })
+}
+
+/// The platform compiled at each source commit one command asks for, compiled once: the
+/// site compiles `HEAD` for its checks, and the reproducible gate compiles the proposal, which
+/// is most often `HEAD` too.
+#[derive(Default)]
+pub(crate) struct Compiles(BTreeMap<Oid, Rc<Compiled>>);
+
+impl Compiles {
+    /// [`compile_at`], or the compile of the same commit done before. A compile that fails is
+    /// not kept: its error is returned each time.
+    pub(crate) fn at(
+        &mut self,
+        source: &SourceRepo,
+        rev: &str,
+    ) -> Result<Rc<Compiled>, PromotionError> {
+        let id = resolve(&source.repo, rev)?.id();
+        if let Some(compiled) = self.0.get(&id) {
+            return Ok(Rc::clone(compiled));
+        }
+        let compiled = Rc::new(compile_at(source, rev)?);
+        self.0.insert(id, Rc::clone(&compiled));
+        Ok(compiled)
+    }
 }
 
 /// The settings (strata.yaml) as of a commit of the source repository.

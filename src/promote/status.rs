@@ -12,7 +12,7 @@ use crate::git::source::SourceRepo;
 use crate::promote::error::{PromotionError, require_history};
 use crate::promote::gates::gate::{Gate, GateName};
 use crate::promote::history::FindingsCache;
-use crate::promote::repos::{policy_for, settings_at};
+use crate::promote::repos::{Compiles, policy_for, settings_at};
 use crate::promote::verify::{PromotionRequest, verify_with, window_now};
 
 /// What runs where, and what waits.
@@ -116,6 +116,7 @@ pub(crate) fn status(
 ) -> Result<Status, PromotionError> {
     require_history(source, out)?;
     let mut history = FindingsCache::default();
+    let mut compiles = Compiles::default();
     let settings = settings_at(source, "HEAD")?;
     let envs = environments(out, &settings)?;
     let mut status = Status {
@@ -152,19 +153,20 @@ pub(crate) fn status(
                             emergency: None,
                             argocd_status: None,
                         };
-                        let gates = match verify_with(source, out, &req, &mut history) {
-                            Ok(v) => v
-                                .gates
-                                .into_iter()
-                                .filter(|g| g.name != GateName::FourEyes)
-                                .collect(),
-                            Err(e) => vec![Gate {
-                                name: GateName::Reproducible,
-                                open: false,
-                                summary: e.to_string(),
-                                details: Vec::new(),
-                            }],
-                        };
+                        let gates =
+                            match verify_with(source, out, &req, &mut history, &mut compiles) {
+                                Ok(v) => v
+                                    .gates
+                                    .into_iter()
+                                    .filter(|g| g.name != GateName::FourEyes)
+                                    .collect(),
+                                Err(e) => vec![Gate {
+                                    name: GateName::Reproducible,
+                                    open: false,
+                                    summary: e.to_string(),
+                                    details: Vec::new(),
+                                }],
+                            };
                         Some(Pending {
                             branch: format!("{branch}-next"),
                             proposed: nm.dry_sha.clone(),

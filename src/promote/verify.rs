@@ -24,7 +24,7 @@ use crate::promote::gates::policy::InForce;
 use crate::promote::gates::window::{WindowState, Windows};
 use crate::promote::history::FindingsCache;
 use crate::promote::landing::landing;
-use crate::promote::repos::{compile_at, policy_for, settings_at};
+use crate::promote::repos::{Compiles, policy_for, settings_at};
 
 /// What the gates are asked.
 #[derive(Clone, Debug)]
@@ -111,7 +111,13 @@ pub(crate) fn verify(
     out: &Repository,
     req: &PromotionRequest,
 ) -> Result<Verification, PromotionError> {
-    verify_with(source, out, req, &mut FindingsCache::default())
+    verify_with(
+        source,
+        out,
+        req,
+        &mut FindingsCache::default(),
+        &mut Compiles::default(),
+    )
 }
 
 pub(crate) fn verify_with(
@@ -119,6 +125,7 @@ pub(crate) fn verify_with(
     out: &Repository,
     req: &PromotionRequest,
     history: &mut FindingsCache,
+    compiles: &mut Compiles,
 ) -> Result<Verification, PromotionError> {
     require_history(source, out)?;
     let env = &req.environment;
@@ -168,7 +175,7 @@ pub(crate) fn verify_with(
     gates.push(history_gate);
 
     // 1. Reproducible.
-    let compiled = compile_at(source, &proposed)?;
+    let compiled = compiles.at(source, &proposed)?;
     let expected = OutputTree {
         files: compiled.tree.environment(env),
     };

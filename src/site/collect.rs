@@ -15,23 +15,25 @@ use git2::Repository;
 use jiff::Timestamp;
 
 use super::model::{
-    AuditEntry, ChangeKind, Checks, Cluster, ClusterChanges, ClusterDrift, Component, Environment,
-    Gate, GateFacts, Landing, PolicyFinding, Proposal, ResourceChange, Revision, SchemaFinding,
-    Site, SoakPolicy, VersionChange,
+    ApplicationHealth, ApplicationState, AuditEntry, ChangeKind, Checks, Cluster, ClusterArgoCd,
+    ClusterDrift, Component, Environment, Gate, GateFacts, Landing, PolicyFinding, Proposal,
+    Revision, SchemaFinding, Site, SoakPolicy, VersionChange,
 };
+use super::pending;
 use crate::compile::Compiled;
 use crate::diag::{Diagnostic, Severity};
-use crate::emit::{OutputTree, layout};
-use crate::git::output::{self, METADATA_FILE, Metadata};
+use crate::git::output::{self, Metadata};
 use crate::git::source::SourceRepo;
 use crate::git::{resolve, world_at};
 use crate::policy::Level;
-use crate::promote::audit::{self as audit_trail, audit};
+use crate::promote::audit::{self as audit_trail, audit_with};
 use crate::promote::error::{PromotionError, require_history};
 use crate::promote::gates::gate::{Gate as PromotionGate, GateName};
+use crate::promote::gates::health::AppStatus;
 use crate::promote::history::FindingsCache;
-use crate::promote::repos::{compile_at, policy_for, settings_at};
+use crate::promote::repos::{Compiles, policy_for, settings_at};
 use crate::promote::status::{environments, is_pending};
+use crate::promote::tree_digests::TreeDigests;
 use crate::promote::verify::{Counted, PromotionRequest, holidays, verify_with};
 use crate::world::World as _;
 
@@ -45,6 +47,8 @@ pub struct Request {
     pub approvals: Option<String>,
     /// The live drift of each cluster a report was given for.
     pub drift: Option<Vec<ClusterDrift>>,
+    /// The Argo CD Applications of every export given with `--argocd-status`, by name.
+    pub(crate) argocd_status: Option<BTreeMap<String, AppStatus>>,
     /// `strata 0.1.0`.
     pub generator: String,
 }
@@ -60,7 +64,8 @@ pub(crate) fn collect(
     let head_settings = settings_at(source, "HEAD")?;
     let names = environments(out, &head_settings)?;
     let mut history = FindingsCache::default();
-    let compiled = compile_at(source, "HEAD");
+    let mut compiles = Compiles::default();
+    let compiled = compiles.at(source, "HEAD");
     let head = resolve(&source.repo, "HEAD")?;
     let platform = head_settings.platform.clone().unwrap_or_else(|| {
         std::path::Path::new(&source.path())
@@ -70,9 +75,10 @@ pub(crate) fn collect(
     });
 
     let mut audits: BTreeMap<&str, Vec<audit_trail::AuditEntry>> = BTreeMap::new();
+    let mut digests = TreeDigests::default();
     for env in &names {
         let trail = match output::tip(out, &format!("env/{env}"))? {
-            Some(_) => audit(source, out, env, None)?,
+            Some(_) => audit_with(source, out, env, None, &mut digests)?,
             None => Vec::new(),
         };
         audits.insert(env, trail);
@@ -109,7 +115,7 @@ pub(crate) fn collect(
         };
         let clusters = meta
             .as_ref()
-            .map(|m| clusters(m, compiled.as_ref().ok()))
+            .map(|m| clusters(m, compiled.as_deref().ok(), request.argocd_status.as_ref()))
             .unwrap_or_default();
         let mut problems: Vec<String> = history
             .of(source, out, env)?
@@ -123,15 +129,23 @@ pub(crate) fn collect(
         };
         let (pending, changes) = match next {
             Some((next, next_meta)) if is_pending(meta.as_ref(), &next_meta) => {
+                let previous_apps = match (&policy.previous, &request.argocd_status) {
+                    (Some(previous), Some(apps)) => {
+                        applications_in(out, &format!("env/{previous}"), apps)?
+                    }
+                    _ => None,
+                };
                 let waiting = Waiting {
                     env,
                     branch: &next_branch,
                     commit: &next,
                     meta: &next_meta,
                     active: meta.as_ref(),
+                    previous_apps,
                 };
-                let proposal = proposal(source, out, &waiting, request, &mut history)?;
-                let changes = match pending_change(out, env, &branch) {
+                let proposal =
+                    proposal(source, out, &waiting, request, &mut history, &mut compiles)?;
+                let changes = match pending::pending_change(out, env, &branch) {
                     Ok(c) => c,
                     Err(why) => {
                         problems.push(why);
@@ -233,8 +247,20 @@ fn committed(source: &SourceRepo, sha: &str) -> Option<Timestamp> {
 }
 
 /// The clusters `hydrator.metadata` records, with where each lives as the source at `HEAD`
-/// has it (a cluster `HEAD` no longer has keeps its name only).
-fn clusters(meta: &Metadata, compiled: Option<&Compiled>) -> Vec<Cluster> {
+/// has it (a cluster `HEAD` no longer has keeps its name only), and what Argo CD reports of
+/// them when an export holds any Application of the environment.
+fn clusters(
+    meta: &Metadata,
+    compiled: Option<&Compiled>,
+    apps: Option<&BTreeMap<String, AppStatus>>,
+) -> Vec<Cluster> {
+    let apps = apps.filter(|apps| {
+        meta.components.iter().any(|(cluster, comps)| {
+            comps
+                .keys()
+                .any(|c| apps.contains_key(&app_name(cluster, c)))
+        })
+    });
     meta.components
         .iter()
         .map(|(name, versions)| {
@@ -245,9 +271,59 @@ fn clusters(meta: &Metadata, compiled: Option<&Compiled>) -> Vec<Cluster> {
                 datacenter: known.and_then(|k| k.datacenter.clone()),
                 role: known.map(|k| k.role.clone()).unwrap_or_default(),
                 components: versions.clone(),
+                argocd: apps.map(|apps| argocd_of(name, versions, apps)),
             }
         })
         .collect()
+}
+
+/// The Application of a component on a cluster: `metadata.name` of the Applications strata
+/// writes.
+fn app_name(cluster: &str, component: &str) -> String {
+    format!("{cluster}-{component}")
+}
+
+/// What the export says of the Applications of `cluster`, one per component.
+fn argocd_of(
+    cluster: &str,
+    components: &BTreeMap<String, String>,
+    apps: &BTreeMap<String, AppStatus>,
+) -> ClusterArgoCd {
+    let mut out = ClusterArgoCd::default();
+    for component in components.keys() {
+        let name = app_name(cluster, component);
+        match apps.get(&name) {
+            Some(app) => out.applications.push(ApplicationState {
+                component: component.clone(),
+                name,
+                revision: app.revision.clone(),
+                sync: app.sync.clone().unwrap_or_else(|| "Unknown".to_string()),
+                health: app.health.clone().unwrap_or_else(|| "Unknown".to_string()),
+            }),
+            None => out.missing.push(component.clone()),
+        }
+    }
+    out
+}
+
+/// The Applications of the environment of `branch` that the export holds; `None` when it
+/// holds none of them (it was exported from another environment's Argo CD).
+fn applications_in(
+    out: &Repository,
+    branch: &str,
+    apps: &BTreeMap<String, AppStatus>,
+) -> Result<Option<BTreeMap<String, AppStatus>>, PromotionError> {
+    let meta = match output::tip(out, branch)? {
+        Some(c) => output::metadata_of(out, &c)?,
+        None => None,
+    };
+    let found: BTreeMap<String, AppStatus> = meta
+        .iter()
+        .flat_map(|m| m.components.iter())
+        .flat_map(|(cluster, comps)| comps.keys().map(move |c| app_name(cluster, c)))
+        .filter_map(|name| apps.get(&name).map(|app| (name, app.clone())))
+        .collect();
+    Ok((!found.is_empty()).then_some(found))
 }
 
 /// A proposal that waits on `env/<e>-next`.
@@ -259,6 +335,9 @@ struct Waiting<'a> {
     meta: &'a Metadata,
     /// What `env/<e>` runs.
     active: Option<&'a Metadata>,
+    /// The Applications of the previous environment in the `--argocd-status` exports: what
+    /// the health gate judges.
+    previous_apps: Option<BTreeMap<String, AppStatus>>,
 }
 
 /// What waits on `env/<e>-next`: every gate `verify-promotion` returns, with the approvals of
@@ -269,6 +348,7 @@ fn proposal(
     waiting: &Waiting<'_>,
     request: &Request,
     history: &mut FindingsCache,
+    compiles: &mut Compiles,
 ) -> Result<Proposal, PromotionError> {
     let verification = verify_with(
         source,
@@ -279,15 +359,19 @@ fn proposal(
             approvals: request.approvals.clone(),
             promoter: None,
             emergency: None,
-            // The site is given no Argo CD export: a required health gate shows as closed,
-            // with the hint to pass one to verify-promotion.
-            argocd_status: None,
+            // Without an export of the previous environment a required health gate shows
+            // as closed, with the hint to pass one.
+            argocd_status: waiting.previous_apps.clone(),
         },
         history,
+        compiles,
     );
     let (gates, mut notes) = match &verification {
         Ok(v) => (
-            v.gates.iter().map(|g| gate(g, &v.counted)).collect(),
+            v.gates
+                .iter()
+                .map(|g| gate(g, &v.counted, waiting.previous_apps.as_ref()))
+                .collect(),
             Vec::new(),
         ),
         // As `status` shows it: the gates could not be judged.
@@ -335,7 +419,11 @@ fn proposal(
 
 /// A gate of `verify-promotion` with the numbers a page draws. A gate the site has no
 /// drawing for (one added after it) shows its summary and details.
-fn gate(g: &PromotionGate, counted: &Counted) -> Gate {
+fn gate(
+    g: &PromotionGate,
+    counted: &Counted,
+    previous_apps: Option<&BTreeMap<String, AppStatus>>,
+) -> Gate {
     let facts = match g.name {
         GateName::History => GateFacts::History,
         GateName::Reproducible => GateFacts::Reproducible,
@@ -350,6 +438,18 @@ fn gate(g: &PromotionGate, counted: &Counted) -> Gate {
             approvers: counted.approvers.clone(),
             authors: counted.authors.clone(),
             rejected: counted.rejected.clone(),
+        },
+        GateName::Healthy if previous_apps.is_some() => GateFacts::Healthy {
+            applications: previous_apps
+                .into_iter()
+                .flatten()
+                .map(|(name, app)| ApplicationHealth {
+                    name: name.clone(),
+                    revision: app.revision.clone().unwrap_or_default(),
+                    sync: app.sync.clone().unwrap_or_else(|| "Unknown".to_string()),
+                    health: app.health.clone().unwrap_or_else(|| "Unknown".to_string()),
+                })
+                .collect(),
         },
         other => GateFacts::Other {
             name: other.to_string(),
@@ -370,65 +470,6 @@ fn version_change(v: audit_trail::VersionChange) -> VersionChange {
         from: v.from,
         to: v.to,
     }
-}
-
-/// The tree of `branch` as the output layout has it under the environment, without
-/// `hydrator.metadata`; empty when the branch does not exist.
-fn tree_of(out: &Repository, env: &str, branch: &str) -> Result<OutputTree, String> {
-    let files = match output::tip(out, branch).map_err(|e| e.to_string())? {
-        Some(c) => {
-            let tree = c.tree().map_err(|e| e.to_string())?;
-            output::files_of(out, &tree).map_err(|e| e.to_string())?
-        }
-        None => BTreeMap::new(),
-    };
-    let prefix = layout::environment_dir(env);
-    Ok(OutputTree {
-        files: files
-            .into_iter()
-            .filter(|(path, _)| path != METADATA_FILE)
-            .map(|(path, bytes)| (format!("{prefix}{path}"), bytes))
-            .collect(),
-    })
-}
-
-/// `diff` of `env/<e>` against `env/<e>-next`, one entry per cluster path in `diff`'s order;
-/// or why it could not be compared.
-fn pending_change(
-    out: &Repository,
-    env: &str,
-    branch: &str,
-) -> Result<Vec<ClusterChanges>, String> {
-    let why = |e: String| format!("the pending change of {branch} could not be compared: {e}");
-    let base = tree_of(out, env, branch).map_err(why)?;
-    let head = tree_of(out, env, &format!("{branch}-next")).map_err(why)?;
-    let diff = crate::compare::diff::diff(&base, &head).map_err(|e| why(e.to_string()))?;
-    let mut changes: Vec<ClusterChanges> = Vec::new();
-    for r in diff.resources {
-        let kind = if r.key.id.group.is_empty() {
-            r.key.id.kind.clone()
-        } else {
-            format!("{}/{}", r.key.id.group, r.key.id.kind)
-        };
-        let resource = ResourceChange {
-            status: r.status,
-            component: r.key.component.clone(),
-            kind,
-            namespace: r.key.id.namespace.clone(),
-            name: r.key.id.name.clone(),
-            changed_paths: r.changed_paths.clone(),
-            unified: r.unified.clone(),
-        };
-        match changes.last_mut() {
-            Some(c) if c.cluster == r.key.cluster => c.resources.push(resource),
-            _ => changes.push(ClusterChanges {
-                cluster: r.key.cluster.clone(),
-                cluster_name: r.cluster_name.clone(),
-                resources: vec![resource],
-            }),
-        }
-    }
-    Ok(changes)
 }
 
 /// One audit entry, its source commits at their commit times.

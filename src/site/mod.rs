@@ -8,6 +8,7 @@
 //!
 //! - `collect`: the model filled from the source and the output repository (`strata site`).
 //! - [`model`]: the facts a page shows.
+//! - `pending`: the pending change, read from the files that differ between the two branches.
 //! - `timeline`: the promotion timeline of an environment, as SVG.
 //! - `pages`: the minijinja templates (embedded, auto-escaped as HTML) and the files.
 //! - [`write`]: the files written into a directory of the site's own.
@@ -20,6 +21,7 @@ mod collect;
 pub mod drift;
 pub mod model;
 mod pages;
+mod pending;
 mod timeline;
 pub mod write;
 

@@ -107,6 +107,33 @@ pub struct Cluster {
     pub role: String,
     /// Component name → version, as `hydrator.metadata` of `env/<e>` records it.
     pub components: BTreeMap<String, String>,
+    /// What Argo CD reports of the cluster's Applications, from an export given with
+    /// `--argocd-status`; `None` when no export holds an Application of its environment.
+    pub argocd: Option<ClusterArgoCd>,
+}
+
+/// Argo CD's report of one cluster's Applications (`<cluster>-<component>`), one per component.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ClusterArgoCd {
+    /// The Applications the export has, by component name.
+    pub applications: Vec<ApplicationState>,
+    /// The components whose Application the export does not have.
+    pub missing: Vec<String>,
+}
+
+/// One Application of a cluster as Argo CD reports it.
+#[derive(Clone, Debug, Serialize)]
+pub struct ApplicationState {
+    pub component: String,
+    /// `prod-sto2-workload-kured`.
+    pub name: String,
+    /// The commit of `env/<e>` it synced, if it has synced.
+    pub revision: Option<String>,
+    /// `Synced`, `OutOfSync`, or `Unknown` where the export says nothing.
+    pub sync: String,
+    /// `Healthy`, `Progressing`, `Degraded`, `Missing`, or `Unknown` where the export says
+    /// nothing.
+    pub health: String,
 }
 
 /// The proposal on `env/<e>-next` that is not promoted yet.

@@ -29,6 +29,7 @@ fn cluster(name: &str, path: &str, role: &str, versions: &[(&str, &str)]) -> Clu
             .iter()
             .map(|(c, v)| (c.to_string(), v.to_string()))
             .collect::<BTreeMap<_, _>>(),
+        argocd: None,
     }
 }
 

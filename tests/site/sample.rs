@@ -420,6 +420,7 @@ fn clusters(env: &str, commits: &[Commit], upto: usize) -> Vec<Cluster> {
                     .filter(|(c, _)| c.3.contains(&role))
                     .map(|(c, v)| (c.0.to_string(), v.clone()))
                     .collect::<BTreeMap<_, _>>(),
+                argocd: None,
             });
         }
     }

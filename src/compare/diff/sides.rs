@@ -88,9 +88,10 @@ impl From<Option<Compiled>> for Side {
 }
 
 fn narrowed(base: &dyn World, head: &dyn World) -> (Result<Side, Failure>, Result<Side, Failure>) {
-    // Any name that both sides share: the input hashes of the two sides only meet each other.
+    // Any name that both sides share: the input hashes of the two sides only meet each other,
+    // in this run, rendered by the same helm.
     let options = Options {
-        build: format!("strata diff {}", cache::build_id()),
+        build: format!("strata diff {}", cache::build_id(None)),
         ..whole()
     };
     let base_compiled = match side(base, &options) {
