@@ -119,10 +119,11 @@ impl Store {
     }
 
     /// Marks the record of the last render unfinished: the output is about to change, and
-    /// until this render ends well no record says it is current.
-    pub(crate) fn forget_last_render(&self) {
+    /// until this render ends well no record says it is current. Finishing what it returns
+    /// marks the record whole again, for a render that put the output back as it was.
+    pub(crate) fn forget_last_render(&self) -> Option<Unfinished> {
         // A failure leaves a record that the source digest still guards.
-        let _ = unfinish(&self.dir, LAST_RENDER);
+        unfinish(&self.dir, LAST_RENDER).ok().flatten()
     }
 
     /// Writes the record of this render, [`Unfinished`] until it is finished.
@@ -406,14 +407,27 @@ impl<W: std::io::Write> std::io::Write for HoldFirstByte<W> {
     }
 }
 
-/// Marks the file `name` of the cache directory [`UNFINISHED`], if it is there.
-fn unfinish(dir: &Path, name: &str) -> std::io::Result<()> {
-    use std::io::Write as _;
-    match no_follow(std::fs::OpenOptions::new().write(true)).open(dir.join(name)) {
-        Ok(mut file) => file.write_all(&[UNFINISHED]),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(e),
-    }
+/// Marks the file `name` of the cache directory [`UNFINISHED`], if it is there and not marked
+/// already; finishing what it returns puts its first byte back.
+fn unfinish(dir: &Path, name: &str) -> std::io::Result<Option<Unfinished>> {
+    use std::io::{Read as _, Seek as _, Write as _};
+    let mut file =
+        match no_follow(std::fs::OpenOptions::new().read(true).write(true)).open(dir.join(name)) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+    let mut first = [0u8];
+    let was = match file.read(&mut first)? {
+        1 if first[0] != UNFINISHED => Some(first[0]),
+        _ => None,
+    };
+    file.rewind()?;
+    file.write_all(&[UNFINISHED])?;
+    Ok(was.map(|first| Unfinished {
+        file,
+        first: Some(first),
+    }))
 }
 
 #[cfg(test)]
@@ -503,12 +517,18 @@ mod tests {
     #[test]
     fn unfinish_marks_a_cache_file_and_leaves_a_missing_one_missing() {
         let out = tempfile::tempdir().expect("tempdir");
-        unfinish(out.path(), LAST_RENDER).expect("nothing to mark");
+        assert!(
+            unfinish(out.path(), LAST_RENDER)
+                .expect("nothing to mark")
+                .is_none()
+        );
         assert!(!out.path().join(LAST_RENDER).exists());
         Unfinished::write(out.path(), LAST_RENDER, |w| w.write_all(b"strata"))
             .and_then(Unfinished::finish)
             .expect("write");
-        unfinish(out.path(), LAST_RENDER).expect("mark");
+        let marked = unfinish(out.path(), LAST_RENDER).expect("mark");
         assert_eq!(cache_file(out.path(), LAST_RENDER), b"#trata");
+        marked.expect("it was whole").finish().expect("finish");
+        assert_eq!(cache_file(out.path(), LAST_RENDER), b"strata");
     }
 }

@@ -7,7 +7,8 @@ use anyhow::Result;
 
 use crate::cache::SourceDigest;
 use crate::cache::store::{Counts, LAST_RENDER, LastRender, Record, Store, Unfinished};
-use crate::compile::{Options, Selection, compile_with_store};
+use crate::compile::{Options, Selection, WriteCluster, compile_with_store};
+use crate::emit::OutputTree;
 use crate::output;
 
 use super::open::{self, Context};
@@ -207,10 +208,37 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
             .is_some_and(|h| vouched_hashes.contains(h))
     };
     let bar = ProgressLine::new(progress);
+    let hint = |e: output::WriteError| match e {
+        output::WriteError::Io { path, source } => anyhow::anyhow!(
+            "cannot write {}: {}\nhint: the output directory is as it was before this render; make room (or make it writable) and render again",
+            path.display().to_string().trim_end_matches('/'),
+            plain_io_error(source)
+        ),
+        _ => anyhow::anyhow!(
+            "{e}\nhint: choose an empty directory with --out, or remove the directory if it holds nothing you need"
+        ),
+    };
+    // Each cluster's files are written as soon as it is checked, and let go: a render's memory
+    // then does not grow with the fleet. Nothing is written under the output directory, the
+    // cache included, until it is known to be strata's; when it is not, the source is still
+    // compiled, so that its errors come first.
+    let writing = output::claim(&out_dir).and_then(|c| c.begin());
+    // The output is about to change; until this render ends well, no record says it is
+    // current.
+    let forgotten = writing
+        .as_ref()
+        .ok()
+        .and_then(|_| store.forget_last_render());
+    let write = |tree: OutputTree| {
+        if let Ok(w) = &writing {
+            w.write(&tree, None);
+        }
+    };
     let options = Options {
         build: build.clone(),
         progress: Some(&bar),
         vouched: Some(&vouched),
+        write: writing.is_ok().then_some(&write as &WriteCluster<'_>),
         ..Options::default()
     };
     let (compiled, cache) = compile_with_store(&world, &selection, &store, &options);
@@ -223,26 +251,25 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
         Ok(c) => c,
         Err(exit) => {
             bar.finish();
+            // The output is as it was, and so is the record that says so.
+            if let Ok(w) = writing {
+                w.abandon();
+                if let Some(record) = forgotten {
+                    let _ = record.finish();
+                }
+            }
             return Ok(exit);
+        }
+    };
+    let writing = match writing {
+        Ok(w) => w,
+        Err(e) => {
+            bar.finish();
+            return Err(hint(e));
         }
     };
 
     let selected = compiled.selected();
-    // Nothing is written under the output directory, the cache included, until it is known to
-    // be strata's.
-    let hint = |e: output::WriteError| match e {
-        output::WriteError::Io { path, source } => anyhow::anyhow!(
-            "cannot write {}: {}\nhint: the output directory is as it was before this render; make room (or make it writable) and render again",
-            path.display().to_string().trim_end_matches('/'),
-            plain_io_error(source)
-        ),
-        _ => anyhow::anyhow!(
-            "{e}\nhint: choose an empty directory with --out, or remove the directory if it holds nothing you need"
-        ),
-    };
-    let claimed = output::claim(&out_dir).map_err(hint)?;
-    // The output is about to change; until this render ends well, no record says it is current.
-    store.forget_last_render();
     let save = !partial && cache.changed;
     let reused_files: usize = compiled
         .reused
@@ -255,7 +282,10 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
         rendered: selected.len() - compiled.reused.len(),
         components_rendered: compiled.components_rendered,
         objects: compiled.objects,
-        files: compiled.tree.files.len() + reused_files + compiled.kept_files,
+        files: compiled.tree.files.len()
+            + compiled.written_files
+            + reused_files
+            + compiled.kept_files,
         written: 0,
         removed: 0,
         left: 0,
@@ -264,10 +294,13 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
     // nothing but its summary: a render that warned must warn again.
     let record = !partial && compiled.warnings.is_empty();
     let started = std::time::Instant::now();
-    // The cache and the record are written while the files are written, and marked finished
-    // once they are.
+    // The cache and the record are written while the last files are written and the stale
+    // ones removed, and marked finished once they are.
     let (stats, (index, recorded)) = rayon::join(
-        || claimed.write_tree(&compiled.tree, &compiled.owned, Some(&bar)),
+        || {
+            writing.write(&compiled.tree, Some(&bar));
+            writing.finish(&compiled.owned)
+        },
         || {
             let index = save.then(|| store.write_index(&compiled.cache));
             let recorded = record.then(|| {

@@ -214,6 +214,7 @@ impl<'a> Changes<'a> {
                 gathered.objects += o.objects;
                 gathered.owned.extend(o.owned);
                 gathered.kept_files += o.kept_files;
+                gathered.written_files += o.written_files;
                 gathered.components_rendered += o.rendered;
                 gathered.kept_objects.extend(o.kept_objects);
                 let inputs = self
@@ -260,6 +261,8 @@ pub(super) struct Gathered {
     pub(super) owned: Vec<String>,
     /// Files of unchanged components of rendered clusters.
     pub(super) kept_files: usize,
+    /// Files handed to [`Options::write`].
+    pub(super) written_files: usize,
     /// (cluster, component) pairs rendered.
     pub(super) components_rendered: usize,
     /// The objects rendered, when the compile keeps them.

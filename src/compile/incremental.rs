@@ -70,6 +70,7 @@ pub(crate) fn compile_with_store(
             vouched: options.vouched,
             keep_objects: options.keep_objects,
             past_policy: options.past_policy,
+            write: options.write,
         };
         compile_with(world, selection, &options)
     };
@@ -221,6 +222,49 @@ mod tests {
                 "prod/"
             ]
         );
+    }
+
+    #[test]
+    fn a_compile_that_hands_over_each_cluster_keeps_only_the_environments_files() {
+        let world = testing::platform();
+        let whole = super::super::compile(&world, &Selection::default()).expect("compiles");
+        let handed = Mutex::new(Vec::new());
+        let write = |tree: crate::emit::OutputTree| handed.lock().expect("lock").push(tree);
+        let options = Options {
+            write: Some(&write),
+            ..Options::default()
+        };
+        let streamed = compile_with(&world, &Selection::default(), &options).expect("compiles");
+        let mut handed = handed.into_inner().expect("lock");
+        handed.sort_by(|a, b| a.files.keys().next().cmp(&b.files.keys().next()));
+        let first: Vec<&str> = handed
+            .iter()
+            .filter_map(|t| t.files.keys().next().map(String::as_str))
+            .collect();
+        assert_eq!(
+            first,
+            [
+                "dev/argocd/apps/sto2-workload-web.yaml",
+                "prod/argocd/apps/sto2-workload-web.yaml"
+            ],
+            "one tree a cluster"
+        );
+        let kept: Vec<&str> = streamed.tree.files.keys().map(String::as_str).collect();
+        assert_eq!(
+            kept,
+            [
+                "dev/argocd/project.yaml",
+                "dev/argocd/root.yaml",
+                "prod/argocd/project.yaml",
+                "prod/argocd/root.yaml"
+            ]
+        );
+        assert_eq!(streamed.written_files, whole.tree.files.len() - kept.len());
+        let mut together = streamed.tree.clone();
+        for tree in handed {
+            together.files.extend(tree.files);
+        }
+        assert_eq!(together, whole.tree);
     }
 
     #[test]

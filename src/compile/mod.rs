@@ -3,7 +3,9 @@
 //! [`compile`] loads the source, merges each cluster's layers, decides from the render cache
 //! which clusters changed, builds what the policies need from every cluster, then sends each
 //! changed cluster through the rest of the pipeline on its own (validate, render, emit, check),
-//! in parallel, and gathers the results with the cache to save for the next render.
+//! in parallel, and gathers the results with the cache to save for the next render. A render
+//! streams: each cluster's files go to the writer as soon as the cluster is checked
+//! ([`Options::write`]), and only its cache record stays.
 
 mod changes;
 mod incremental;
@@ -40,6 +42,7 @@ pub struct Compiled {
     pub all: Vec<Cluster>,
     /// The indexes in `all` of the clusters that were rendered; see [`Compiled::selected`].
     selected: Vec<usize>,
+    /// The files rendered; with [`Options::write`], only each environment's Argo CD objects.
     pub tree: OutputTree,
     /// The number of Kubernetes objects rendered (Argo CD objects not counted).
     pub(crate) objects: usize,
@@ -61,6 +64,8 @@ pub struct Compiled {
     pub(crate) owned: Vec<String>,
     /// Files of unchanged components of rendered clusters: on disk, not in `tree`.
     pub(crate) kept_files: usize,
+    /// Files of rendered clusters handed to [`Options::write`]: not in `tree`.
+    pub(crate) written_files: usize,
     /// How many (cluster, component) pairs were rendered.
     pub(crate) components_rendered: usize,
 }
@@ -109,7 +114,14 @@ pub(crate) struct Options<'a> {
     /// Policy violations that fail do not stop the compile: they are only in
     /// [`Compiled::violations`]. `strata diff` shows the diff of a change that breaks a policy.
     pub(crate) past_policy: bool,
+    /// Takes each rendered cluster's files as soon as the cluster is checked, instead of
+    /// [`Compiled::tree`]: `strata render` writes them and lets them go, so that its memory
+    /// does not grow with the fleet. A compile that then fails has handed over some clusters.
+    pub(crate) write: Option<&'a WriteCluster<'a>>,
 }
+
+/// Takes one rendered cluster's files ([`Options::write`]).
+pub(crate) type WriteCluster<'a> = dyn Fn(OutputTree) + Sync + 'a;
 
 /// Like [`compile`], skipping the clusters whose inputs the cache has seen. Skipped clusters
 /// are listed in [`Compiled::reused`]; their files are not in the tree.
@@ -150,7 +162,7 @@ pub(crate) fn compile_with(
     let environments: BTreeSet<String> = selected.iter().map(|c| c.environment.clone()).collect();
     let mut tree = emit::environments(&source, &all, &environments).map_err(fail)?;
     let leaks = Leaks::new(&changes, ownership);
-    let recheck = Recheck::new(&selected, &changes, &leaks, options).map_err(fail)?;
+    let recheck = Recheck::new(&selected, &changes, &leaks, options);
     let facts = policies::facts(&source, &changes, &recheck).map_err(fail)?;
     let (ownership_hash, ownership_changed) = (leaks.hash.clone(), leaks.changed);
     let checker = policies::checker(&source, &facts, leaks, &changes, &recheck);
@@ -182,7 +194,7 @@ pub(crate) fn compile_with(
     if diags.has_errors() {
         return Err(fail(diags.sorted()));
     }
-    let rechecked = recheck.check(&pipeline.checker);
+    let rechecked = recheck.check(&pipeline.checker).map_err(fail)?;
     let violations = policies::violations(found, &rechecked, &changes);
     diags.extend(
         violations
@@ -230,6 +242,7 @@ pub(crate) fn compile_with(
         tree,
         owned,
         kept_files: gathered.kept_files,
+        written_files: gathered.written_files,
         components_rendered: gathered.components_rendered,
         objects: gathered.objects,
         rendered: gathered.kept_objects,

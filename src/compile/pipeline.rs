@@ -34,6 +34,8 @@ pub(super) struct ClusterOutput {
     pub(super) owned: Vec<String>,
     /// The files of components kept from the last render.
     pub(super) kept_files: usize,
+    /// The files handed to [`Options::write`] instead of kept in `tree`.
+    pub(super) written_files: usize,
     /// How many of its components were rendered.
     pub(super) rendered: usize,
     /// Its objects, when the compile keeps them ([`super::Options::keep_objects`]).
@@ -70,6 +72,8 @@ pub(super) struct Pipeline<'a> {
     parallel: bool,
     /// Keep each cluster's objects in its output.
     keep_objects: bool,
+    /// Takes each cluster's files, once it is checked.
+    write: Option<&'a super::WriteCluster<'a>>,
     pub(super) render: CpuTime,
     pub(super) emit: CpuTime,
     pub(super) check: CpuTime,
@@ -94,6 +98,7 @@ impl<'a> Pipeline<'a> {
             // thread busy.
             parallel: clusters < 2 * rayon::current_num_threads(),
             keep_objects: options.keep_objects,
+            write: options.write,
             render: CpuTime::default(),
             emit: CpuTime::default(),
             check: CpuTime::default(),
@@ -112,7 +117,15 @@ impl<'a> Pipeline<'a> {
         clusters
             .par_iter()
             .zip(reuse)
-            .map(|(cluster, reuse)| self.cluster(cluster, reuse.as_ref()))
+            .map(|(cluster, reuse)| {
+                let mut out = self.cluster(cluster, reuse.as_ref())?;
+                if let Some(write) = self.write {
+                    let tree = std::mem::take(&mut out.tree);
+                    out.written_files = tree.files.len();
+                    write(tree);
+                }
+                Ok(out)
+            })
             .collect()
     }
 
@@ -148,6 +161,7 @@ impl<'a> Pipeline<'a> {
             warnings,
             owned: emit::owned_prefixes(self.source, [cluster]),
             kept_files: 0,
+            written_files: 0,
             rendered: cluster.enabled().count(),
             kept_objects: self.kept(emitted.objects),
         })
@@ -378,6 +392,7 @@ impl<'a> Pipeline<'a> {
             warnings,
             owned,
             kept_files,
+            written_files: 0,
             rendered: reuse.changed.len(),
             kept_objects: self.kept(emitted.objects),
         }))

@@ -4,13 +4,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::Options;
 use super::changes::Changes;
+use super::{LoadObjects, Options};
 use crate::cache;
 use crate::diag::{Code, Diagnostic, Diagnostics, Span};
 use crate::load::Source;
 use crate::merge::Cluster;
-use crate::policy::{Checker, ClusterFacts, Ownership, RenderedObject, Violation};
+use crate::policy::{Checker, ClusterFacts, Ownership, Violation};
 use crate::validate;
 
 /// What is wrong with the policy settings, whatever the clusters render.
@@ -59,29 +59,52 @@ impl<'a> Leaks<'a> {
 }
 
 /// Unchanged clusters whose objects are checked again, because leak ownership changed: their
-/// objects come from the last render ([`Options::cached_objects`]).
-pub(super) struct Recheck<'a> {
+/// objects come from the last render ([`Options::cached_objects`]), one cluster at a time, each
+/// let go once checked.
+pub(super) struct Recheck<'a, 'o> {
     pub(super) clusters: Vec<&'a Cluster>,
-    objects: Vec<Vec<RenderedObject>>,
+    objects: Option<&'o LoadObjects<'o>>,
 }
 
-impl<'a> Recheck<'a> {
-    /// The reused clusters among `selected`, with their objects, when `leaks` changed.
+impl<'a, 'o> Recheck<'a, 'o> {
+    /// The reused clusters among `selected`, when `leaks` changed.
     pub(super) fn new(
         selected: &[&'a Cluster],
         changes: &Changes<'_>,
         leaks: &Leaks<'_>,
-        options: &Options<'_>,
-    ) -> Result<Recheck<'a>, Diagnostics> {
+        options: &Options<'o>,
+    ) -> Recheck<'a, 'o> {
         let clusters: Vec<&Cluster> = selected
             .iter()
             .copied()
             .filter(|c| changes.reused.contains(&c.name) && leaks.changed)
             .collect();
-        let mut objects = Vec::new();
-        for c in &clusters {
-            match options.cached_objects.and_then(|load| load(&c.name)) {
-                Some(o) => objects.push(o),
+        Recheck {
+            clusters,
+            objects: options.cached_objects,
+        }
+    }
+
+    /// The violations of each cluster, by name, checked by `checker`.
+    pub(super) fn check(
+        &self,
+        checker: &Checker<'_>,
+    ) -> Result<BTreeMap<&'a str, Vec<Violation>>, Diagnostics> {
+        use rayon::prelude::*;
+        let found: Vec<Option<Vec<Violation>>> = self
+            .clusters
+            .par_iter()
+            .map(|c| {
+                let objects = self.objects.and_then(|load| load(&c.name))?;
+                Some(checker.check(&objects))
+            })
+            .collect();
+        let mut out = BTreeMap::new();
+        for (c, found) in self.clusters.iter().zip(found) {
+            match found {
+                Some(found) => {
+                    out.insert(c.name.as_str(), found);
+                }
                 None => {
                     return Err(Diagnostic::error(
                         Code::Cache,
@@ -92,22 +115,7 @@ impl<'a> Recheck<'a> {
                 }
             }
         }
-        Ok(Recheck { clusters, objects })
-    }
-
-    /// The violations of each cluster, by name, checked by `checker`.
-    pub(super) fn check(&self, checker: &Checker<'_>) -> BTreeMap<&'a str, Vec<Violation>> {
-        use rayon::prelude::*;
-        let found: Vec<Vec<Violation>> = self
-            .objects
-            .par_iter()
-            .map(|objects| checker.check(objects))
-            .collect();
-        self.clusters
-            .iter()
-            .map(|c| c.name.as_str())
-            .zip(found)
-            .collect()
+        Ok(out)
     }
 }
 
@@ -115,7 +123,7 @@ impl<'a> Recheck<'a> {
 pub(super) fn facts(
     source: &Source,
     changes: &Changes<'_>,
-    recheck: &Recheck<'_>,
+    recheck: &Recheck<'_, '_>,
 ) -> Result<Vec<ClusterFacts>, Diagnostics> {
     let mut facts = validate::facts::cluster_facts(source, &changes.dirty)?;
     facts.extend(validate::facts::cluster_facts(source, &recheck.clusters)?);
@@ -137,7 +145,7 @@ pub(super) fn checker<'a>(
     facts: &'a [ClusterFacts],
     leaks: Leaks<'a>,
     changes: &Changes<'_>,
-    recheck: &Recheck<'_>,
+    recheck: &Recheck<'_, '_>,
 ) -> Checker<'a> {
     let ownership = match leaks.ownership {
         Some(o) if !(changes.dirty.is_empty() && recheck.clusters.is_empty()) => o,

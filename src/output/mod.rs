@@ -26,6 +26,7 @@ pub use read::read_tree;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use sha2::Digest as _;
 
@@ -195,23 +196,56 @@ fn read_record(dir: &Path) -> Option<BTreeMap<String, String>> {
     Some(record)
 }
 
-/// Replaces the record with `record`, beside it and renamed over it.
-fn write_record(dir: &Path, record: &BTreeMap<String, String>) -> Result<(), WriteError> {
+/// Replaces the record, beside it and renamed over it, with what `record` said less the paths
+/// in `gone`, and the files of `wrote` (sorted by path). Streamed from both, in path order: at
+/// ten thousand clusters the record's text is larger than anything else a render keeps.
+fn write_record(
+    dir: &Path,
+    record: Option<&BTreeMap<String, String>>,
+    gone: &BTreeSet<&str>,
+    wrote: &[Wrote],
+) -> Result<(), WriteError> {
     let cache = dir.join(CACHE_DIR);
     std::fs::create_dir_all(&cache).map_err(io(&cache))?;
-    let mut text = String::with_capacity(record.len() * 128);
-    text.push_str(RECORD_HEADER);
-    text.push('\n');
-    for (path, hash) in record {
-        text.push_str(hash);
-        text.push(' ');
-        text.push_str(path);
-        text.push('\n');
-    }
     let mut tmp = tempfile::NamedTempFile::new_in(&cache).map_err(io(&cache))?;
-    tmp.as_file_mut()
-        .write_all(text.as_bytes())
-        .map_err(io(&cache))?;
+    {
+        let mut w = std::io::BufWriter::with_capacity(256 * 1024, tmp.as_file_mut());
+        w.write_all(RECORD_HEADER.as_bytes())
+            .and_then(|()| w.write_all(b"\n"))
+            .map_err(io(&cache))?;
+        let mut line = |hash: &str, path: &str| -> std::io::Result<()> {
+            w.write_all(hash.as_bytes())?;
+            w.write_all(b" ")?;
+            w.write_all(path.as_bytes())?;
+            w.write_all(b"\n")
+        };
+        let mut old = record
+            .into_iter()
+            .flatten()
+            .filter(|(path, _)| !gone.contains(path.as_str()))
+            .peekable();
+        let mut new = wrote.iter().peekable();
+        loop {
+            let take_old = match (old.peek(), new.peek()) {
+                (None, None) => break,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (Some((o, _)), Some(n)) => o.as_str() < &*n.path,
+            };
+            if take_old {
+                if let Some((path, hash)) = old.next() {
+                    line(hash, path).map_err(io(&cache))?;
+                }
+            } else if let Some(n) = new.next() {
+                // What this write holds replaces what the record said of the same path.
+                if old.peek().is_some_and(|(o, _)| o.as_str() == &*n.path) {
+                    old.next();
+                }
+                line(&crate::digest::hex(&n.hash), &n.path).map_err(io(&cache))?;
+            }
+        }
+        w.flush().map_err(io(&cache))?;
+    }
     let path = cache.join(RECORD);
     tmp.persist(&path).map_err(|e| WriteError::Io {
         path,
@@ -261,38 +295,106 @@ fn check_dirs<'p>(
     Ok(())
 }
 
-impl Claimed<'_> {
+impl<'a> Claimed<'a> {
     /// Writes `tree` under the directory, and removes what strata wrote there before and no
-    /// longer renders, within `owned`: an entry of `owned` is a directory (`prod/sto2/workload/`,
-    /// or `""` for all of it) or one file's path. Everything is checked before the first write:
-    /// a link where a file or directory is to be written stops the write with nothing written.
-    ///
-    /// Files are written on every thread: creating a file costs more than rendering it.
-    /// `progress` is told how many files there are, and of each one written or found as it is.
+    /// longer renders, within `owned`: [`Claimed::begin`], [`Writing::write`] and
+    /// [`Writing::finish`] at once.
+    #[cfg(test)]
     pub(crate) fn write_tree(
         &self,
         tree: &OutputTree,
         owned: &[String],
         progress: Option<&dyn crate::progress::Progress>,
     ) -> Result<WriteStats, WriteError> {
-        use rayon::prelude::*;
+        let writing = self.begin()?;
+        writing.write(tree, progress);
+        writing.finish(owned)
+    }
+
+    /// Starts a write whose files come in parts ([`Writing::write`]): a render hands over each
+    /// cluster's files as soon as it is checked, and lets them go.
+    pub(crate) fn begin(&self) -> Result<Writing<'a>, WriteError> {
         let (dir, fresh) = (self.dir, self.fresh);
         let record = if fresh {
             Some(BTreeMap::new())
         } else {
             read_record(dir)
         };
+        Ok(Writing {
+            dir,
+            fresh,
+            record,
+            undo: Undo::begin(dir)?,
+            wrote: Mutex::default(),
+            failed: Mutex::default(),
+        })
+    }
+}
 
-        // What is there already, and what has to go: all decided before anything is written.
+/// A write under way, whose files come in parts. Every change is recorded in an undo journal
+/// from the first part on: when a part fails, when [`Writing::finish`] fails, or when the
+/// caller [abandons](Writing::abandon) it (the compile found an error after some clusters were
+/// written), the output directory is put back as it was, byte for byte.
+pub(crate) struct Writing<'a> {
+    dir: &'a Path,
+    /// The directory was missing or empty: nothing in it can be stale.
+    fresh: bool,
+    /// What the record said strata wrote before this write.
+    record: Option<BTreeMap<String, String>>,
+    undo: Undo,
+    /// Every file of the parts. Only names and hashes stay; the bytes go with their part.
+    wrote: Mutex<Vec<Wrote>>,
+    /// The first part that failed: no part after it is written.
+    failed: Mutex<Option<WriteError>>,
+}
+
+/// A file of a [`Writing`].
+struct Wrote {
+    path: Box<str>,
+    /// The sha256 of its bytes.
+    hash: [u8; 32],
+    /// Whether it was written, not found as it was.
+    written: bool,
+}
+
+impl Writing<'_> {
+    /// Writes the files of `tree`, one part of the output, on every thread: creating a file
+    /// costs more than rendering it. Within the part everything is checked before its first
+    /// file is written: a link where a file or directory is to go stops it. A failure is kept
+    /// for [`Writing::finish`] to report, once the whole write is undone.
+    ///
+    /// `progress` is told how many files there are, and of each one written or found as it is.
+    pub(crate) fn write(
+        &self,
+        tree: &OutputTree,
+        progress: Option<&dyn crate::progress::Progress>,
+    ) {
+        if self.failed.lock().map_or(true, |f| f.is_some()) {
+            return;
+        }
+        if let Err(e) = self.write_part(tree, progress)
+            && let Ok(mut failed) = self.failed.lock()
+        {
+            failed.get_or_insert(e);
+        }
+    }
+
+    fn write_part(
+        &self,
+        tree: &OutputTree,
+        progress: Option<&dyn crate::progress::Progress>,
+    ) -> Result<(), WriteError> {
+        use rayon::prelude::*;
+        let (dir, fresh) = (self.dir, self.fresh);
         let mut checked = BTreeSet::new();
         if !fresh {
             check_dirs(dir, tree.files.keys().map(String::as_str), &mut checked)?;
         }
         let files: Vec<(&String, &Vec<u8>)> = tree.files.iter().collect();
-        let plans: Vec<(Plan, String)> = files
+        let plans: Vec<(Plan, [u8; 32])> = files
             .par_iter()
             .map(|(rel, bytes)| {
-                let hash = sha256(bytes);
+                let hash = sha2::Sha256::digest(bytes).into();
                 if fresh {
                     return Ok((Plan::New, hash));
                 }
@@ -309,11 +411,6 @@ impl Claimed<'_> {
                 }
             })
             .collect::<Result<_, _>>()?;
-        let stale = if fresh {
-            Stale::default()
-        } else {
-            stale(dir, tree, owned, record.as_ref(), &mut checked)?
-        };
 
         // Every directory first, so that no two threads race to make one.
         let parents: Vec<&str> = tree
@@ -334,39 +431,7 @@ impl Claimed<'_> {
             })
             .map(|(_, p)| *p)
             .collect();
-
-        // From here on every change is recorded in `undo`, and undone if the write fails: a
-        // failed render leaves the output directory as it was.
-        let mut undo = Undo::begin(dir)?;
-        let changed = self.change(progress, &files, &plans, &leaves, &stale, record, &mut undo);
-        match changed {
-            Ok(stats) => {
-                undo.forget();
-                prune(dir, &stale.remove);
-                Ok(stats)
-            }
-            Err(e) => {
-                undo.roll_back();
-                Err(e)
-            }
-        }
-    }
-
-    /// The changes of [`Claimed::write_tree`], each recorded in `undo`.
-    #[allow(clippy::too_many_arguments)]
-    fn change(
-        &self,
-        progress: Option<&dyn crate::progress::Progress>,
-        files: &[(&String, &Vec<u8>)],
-        plans: &[(Plan, String)],
-        leaves: &[&str],
-        stale: &Stale,
-        record: Option<BTreeMap<String, String>>,
-        undo: &mut Undo,
-    ) -> Result<WriteStats, WriteError> {
-        use rayon::prelude::*;
-        let dir = self.dir;
-        undo.dirs = missing_dirs(dir, leaves);
+        self.undo.dirs(missing_dirs(dir, &leaves));
         leaves.par_iter().try_for_each(|p| {
             let path = dir.join(p);
             std::fs::create_dir_all(&path).map_err(io(&path))
@@ -375,36 +440,126 @@ impl Claimed<'_> {
         if let Some(p) = progress {
             p.start("writing", "files", files.len());
         }
-        let undo_ref: &Undo = undo;
+        let undo = &self.undo;
         let written: Vec<bool> = files
             .par_iter()
-            .zip(plans)
+            .zip(&plans)
             .map(|((rel, bytes), (plan, _))| {
-                let wrote = write_file(&dir.join(rel), bytes, plan, undo_ref);
+                let wrote = write_file(&dir.join(rel), bytes, plan, undo);
                 if let Some(p) = progress {
                     p.advance();
                 }
                 wrote
             })
             .collect::<Result<_, _>>()?;
-        let mut stats = WriteStats::default();
-        stats.written = written.iter().filter(|w| **w).count();
-        stats.unchanged = written.len() - stats.written;
-        stats.removed = remove(dir, &stale.remove, undo)?;
-        stats.left = stale.left.clone();
-
-        // The record: what it said, less what is gone or no longer strata's, and every file
-        // of this tree.
-        let mut next = record.unwrap_or_default();
-        for path in stale.remove.iter().chain(&stale.forget) {
-            next.remove(path);
+        if let Ok(mut wrote) = self.wrote.lock() {
+            wrote.extend(files.iter().zip(&plans).zip(written).map(
+                |(((rel, _), (_, hash)), written)| Wrote {
+                    path: rel.as_str().into(),
+                    hash: *hash,
+                    written,
+                },
+            ));
         }
-        for ((rel, _), (_, hash)) in files.iter().zip(plans) {
-            next.insert((*rel).clone(), hash.clone());
-        }
-        write_record(dir, &next)?;
-        Ok(stats)
+        Ok(())
     }
+
+    /// Ends the write: removes what strata wrote before and no longer renders, within `owned`
+    /// (an entry is a directory, `prod/sto2/workload/` or `""` for all of it, or one file's
+    /// path), and records what it wrote. On any failure, of a part or here, the output
+    /// directory is put back as it was.
+    pub(crate) fn finish(self, owned: &[String]) -> Result<WriteStats, WriteError> {
+        let Writing {
+            dir,
+            fresh,
+            record,
+            undo,
+            wrote,
+            failed,
+        } = self;
+        let failed = failed
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner())
+            .or_else(|| {
+                Some(WriteError::Io {
+                    path: dir.to_path_buf(),
+                    source: std::io::Error::other("a thread writing the output failed"),
+                })
+                .filter(|_| wrote.is_poisoned())
+            });
+        if let Some(e) = failed {
+            undo.roll_back();
+            return Err(e);
+        }
+        let mut wrote = wrote.into_inner().unwrap_or_else(|e| e.into_inner());
+        // A compile that ran again over a cache the disk did not bear out hands some files over
+        // twice: the same bytes, once written and once found as they were.
+        wrote.sort_unstable_by(|a, b| a.path.cmp(&b.path));
+        wrote.dedup_by(|later, first| {
+            let same = later.path == first.path;
+            if same {
+                first.written |= later.written;
+            }
+            same
+        });
+        match end(dir, fresh, record, &wrote, owned, &undo) {
+            Ok((stale, removed)) => {
+                undo.forget();
+                prune(dir, &stale.remove);
+                let written = wrote.iter().filter(|w| w.written).count();
+                Ok(WriteStats {
+                    written,
+                    unchanged: wrote.len() - written,
+                    removed,
+                    left: stale.left,
+                })
+            }
+            Err(e) => {
+                undo.roll_back();
+                Err(e)
+            }
+        }
+    }
+
+    /// Gives up the write: the output directory is put back as it was. A directory that was
+    /// missing or empty is left empty, without strata's marker.
+    pub(crate) fn abandon(self) {
+        self.undo.roll_back();
+        if self.fresh {
+            let _ = std::fs::remove_file(self.dir.join(MARKER));
+            let _ = std::fs::remove_dir(self.dir.join(CACHE_DIR));
+        }
+    }
+}
+
+/// The end of a write of the files `wrote` (sorted by path): the stale files decided and
+/// removed, and the record written. Returns the stale files and how many of them went.
+fn end(
+    dir: &Path,
+    fresh: bool,
+    record: Option<BTreeMap<String, String>>,
+    wrote: &[Wrote],
+    owned: &[String],
+    undo: &Undo,
+) -> Result<(Stale, usize), WriteError> {
+    let produced = |path: &str| wrote.binary_search_by(|w| (*w.path).cmp(path)).is_ok();
+    let stale_files = if fresh {
+        Stale::default()
+    } else {
+        let mut checked = BTreeSet::new();
+        stale(dir, &produced, owned, record.as_ref(), &mut checked)?
+    };
+    let removed = remove(dir, &stale_files.remove, undo)?;
+    // The record: what it said, less what is gone or no longer strata's, and every file of
+    // this write.
+    let gone: BTreeSet<&str> = stale_files
+        .remove
+        .iter()
+        .chain(&stale_files.forget)
+        .map(String::as_str)
+        .collect();
+    write_record(dir, record.as_ref(), &gone, wrote)?;
+    Ok((stale_files, removed))
 }
 
 /// What a write changed so far, so that a failure can put the output directory back as it was.
@@ -419,8 +574,8 @@ struct Undo {
     created: std::sync::Mutex<Vec<PathBuf>>,
     /// Files replaced or removed, with where their old bytes are: moved back.
     kept: std::sync::Mutex<Vec<(PathBuf, PathBuf)>>,
-    /// Directories created, parents first: removed, deepest first, when empty.
-    dirs: Vec<PathBuf>,
+    /// Directories created: removed, deepest first, when empty.
+    dirs: std::sync::Mutex<Vec<PathBuf>>,
 }
 
 /// The prefix of the directories that keep old bytes during a write.
@@ -451,7 +606,7 @@ impl Undo {
             count: std::sync::atomic::AtomicUsize::new(0),
             created: std::sync::Mutex::default(),
             kept: std::sync::Mutex::default(),
-            dirs: Vec::new(),
+            dirs: std::sync::Mutex::default(),
         })
     }
 
@@ -460,6 +615,13 @@ impl Undo {
         match &self.kept_in {
             Some(kept_in) => kept_in.path(),
             None => path.parent().unwrap_or(path),
+        }
+    }
+
+    /// Notes directories about to be created.
+    fn dirs(&self, created: Vec<PathBuf>) {
+        if let Ok(mut dirs) = self.dirs.lock() {
+            dirs.extend(created);
         }
     }
 
@@ -505,7 +667,11 @@ impl Undo {
         {
             let _ = std::fs::remove_file(&path);
         }
-        for d in self.dirs.iter().rev() {
+        // Sorted paths put a parent before its children: the deepest go first.
+        let mut dirs = self.dirs.get_mut().map(std::mem::take).unwrap_or_default();
+        dirs.sort();
+        dirs.dedup();
+        for d in dirs.iter().rev() {
             let _ = std::fs::remove_dir(d);
         }
     }
@@ -589,10 +755,11 @@ fn is_owned(path: &str, roots: &[&str]) -> bool {
         .any(|r| r.is_empty() || (r.ends_with('/') && path.starts_with(r)) || path == *r)
 }
 
-/// Decides which files under the `owned` paths of `dir` that `tree` does not hold are removed.
+/// Decides which files under the `owned` paths of `dir` that the write did not produce are
+/// removed.
 fn stale<'p>(
     dir: &Path,
-    tree: &OutputTree,
+    produced: &dyn Fn(&str) -> bool,
     owned: &'p [String],
     record: Option<&'p BTreeMap<String, String>>,
     checked: &mut BTreeSet<&'p str>,
@@ -620,7 +787,7 @@ fn stale<'p>(
     if let Some(record) = record {
         let candidates: Vec<(&String, &String)> = record
             .iter()
-            .filter(|(path, _)| is_owned(path, &roots) && !tree.files.contains_key(*path))
+            .filter(|(path, _)| is_owned(path, &roots) && !produced(path))
             .collect();
         for (path, hash) in candidates {
             seen.insert(path.clone());
@@ -674,10 +841,7 @@ fn stale<'p>(
             let Some(rel) = crate::world::relative_slash(entry.path(), dir) else {
                 continue;
             };
-            if rel == MARKER
-                || rel.starts_with(CACHE_DIR)
-                || tree.files.contains_key(&rel)
-                || seen.contains(&rel)
+            if rel == MARKER || rel.starts_with(CACHE_DIR) || produced(&rel) || seen.contains(&rel)
             {
                 continue;
             }
