@@ -95,15 +95,21 @@ pub fn files_of(
     tree: &git2::Tree<'_>,
 ) -> Result<BTreeMap<String, Vec<u8>>, GitError> {
     let mut out = BTreeMap::new();
-    collect(repo, tree, "", &mut out)?;
+    each_blob(repo, tree, "", &mut |path, id| {
+        out.insert(path, repo.find_blob(id)?.content().to_vec());
+        Ok(())
+    })?;
     Ok(out)
 }
 
-fn collect(
+/// Calls `each` with the path and id of every blob of a tree, in the tree's order: names that
+/// are not UTF-8 and entries that are neither trees nor blobs are left out, as [`files_of`]
+/// leaves them out.
+pub(crate) fn each_blob(
     repo: &Repository,
     tree: &git2::Tree<'_>,
     prefix: &str,
-    out: &mut BTreeMap<String, Vec<u8>>,
+    each: &mut dyn FnMut(String, Oid) -> Result<(), GitError>,
 ) -> Result<(), GitError> {
     for entry in tree.iter() {
         let Ok(name) = entry.name() else {
@@ -115,10 +121,8 @@ fn collect(
             format!("{prefix}/{name}")
         };
         match entry.kind() {
-            Some(ObjectType::Tree) => collect(repo, &repo.find_tree(entry.id())?, &path, out)?,
-            Some(ObjectType::Blob) => {
-                out.insert(path, repo.find_blob(entry.id())?.content().to_vec());
-            }
+            Some(ObjectType::Tree) => each_blob(repo, &repo.find_tree(entry.id())?, &path, each)?,
+            Some(ObjectType::Blob) => each(path, entry.id())?,
             _ => {}
         }
     }

@@ -8,12 +8,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use git2::{ObjectType, Oid, Repository};
+use git2::{Oid, Repository};
 use sha2::{Digest as _, Sha256};
 
 use crate::digest::{hex, sha256_hex};
 use crate::git::GitError;
-use crate::git::output::METADATA_FILE;
+use crate::git::output::{METADATA_FILE, each_blob};
 
 /// The digests worked out so far; lookups only, so the maps' order never reaches output.
 #[derive(Debug, Default)]
@@ -36,7 +36,10 @@ impl TreeDigests {
         }
         // The files as `files_of` reads them, in the same path order.
         let mut files = BTreeMap::new();
-        blobs_of(repo, tree, "", &mut files)?;
+        each_blob(repo, tree, "", &mut |path, id| {
+            files.insert(path, id);
+            Ok(())
+        })?;
         files.remove(METADATA_FILE);
         let mut h = Sha256::new();
         for (path, id) in &files {
@@ -56,34 +59,6 @@ impl TreeDigests {
         self.trees.insert(tree.id(), digest.clone());
         Ok(digest)
     }
-}
-
-/// Every blob of a tree by path, as [`crate::git::output::files_of`] walks it: names that are
-/// not UTF-8 and entries that are neither trees nor blobs are left out.
-fn blobs_of(
-    repo: &Repository,
-    tree: &git2::Tree<'_>,
-    prefix: &str,
-    out: &mut BTreeMap<String, Oid>,
-) -> Result<(), GitError> {
-    for entry in tree.iter() {
-        let Ok(name) = entry.name() else {
-            continue;
-        };
-        let path = if prefix.is_empty() {
-            name.to_string()
-        } else {
-            format!("{prefix}/{name}")
-        };
-        match entry.kind() {
-            Some(ObjectType::Tree) => blobs_of(repo, &repo.find_tree(entry.id())?, &path, out)?,
-            Some(ObjectType::Blob) => {
-                out.insert(path, entry.id());
-            }
-            _ => {}
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
