@@ -26,18 +26,14 @@ use crate::world::World;
 /// Identifies this build of strata and the `helm` that renders charts: strata's version and the
 /// size and modification time of its own executable, so a rebuilt or replaced strata never
 /// trusts a cache an older one wrote (hashing the executable itself would cost more than a small
-/// render); and the same of the `helm` on `PATH` with `helm_version`, what it says its version
-/// is ([`crate::render::helm::version_for`]), so that another helm, whose output may differ
-/// (Helm 4.2 keeps a trailing newline that 4.1 trims), renders every chart again, also when it
-/// hides behind the same file.
+/// render); and the `helm` on `PATH` ([`helm_file`]) with `helm_version`, what it says its
+/// version is ([`crate::render::helm::version_for`]), so that another helm, whose output may
+/// differ (Helm 4.2 keeps a trailing newline that 4.1 trims), renders every chart again.
 pub(crate) fn build_id(helm_version: Option<&str>) -> String {
     let Some(strata) = std::env::current_exe().ok().and_then(|p| stamp(&p)) else {
         return String::new();
     };
-    let helm = helm_on_path().and_then(|p| {
-        let real = std::fs::canonicalize(&p).unwrap_or(p);
-        stamp(&real).map(|s| format!(" helm {} {s}", real.display()))
-    });
+    let helm = helm_file().map(|file| format!(" helm {file}"));
     let version = helm_version.map(|v| format!(" helm version {v}"));
     format!(
         "strata {} {strata}{}{}",
@@ -45,6 +41,28 @@ pub(crate) fn build_id(helm_version: Option<&str>) -> String {
         helm.unwrap_or_default(),
         version.unwrap_or_default()
     )
+}
+
+/// The `helm` on `PATH` as a file: its path with links resolved, its size and modification
+/// time, and where the system has them its inode and change time. A helm replaced in place,
+/// even by a file of the same size and modification time (a wrapper script rewritten, a
+/// package manager that keeps times), is another file by this.
+pub(crate) fn helm_file() -> Option<String> {
+    let path = helm_on_path()?;
+    let real = std::fs::canonicalize(&path).unwrap_or(path);
+    let m = std::fs::metadata(&real).ok()?;
+    let inode = {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt as _;
+            format!(" {}:{} {}.{}", m.dev(), m.ino(), m.ctime(), m.ctime_nsec())
+        }
+        #[cfg(not(unix))]
+        {
+            String::new()
+        }
+    };
+    Some(format!("{} {}{inode}", real.display(), stamp(&real)?))
 }
 
 /// The size and modification time of a file.
@@ -58,8 +76,6 @@ fn stamp(path: &std::path::Path) -> Option<String> {
     Some(format!("{} {mtime}", m.len()))
 }
 
-/// The `helm` a chart source would run: the first in an absolute directory of `PATH`, as
-/// command sources look programs up.
 fn helm_on_path() -> Option<std::path::PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)

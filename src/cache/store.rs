@@ -130,7 +130,28 @@ impl Store {
     pub(crate) fn record_last_render(&self, record: &Record<'_>) -> std::io::Result<Unfinished> {
         record_last_render(&self.dir, record)
     }
+
+    /// What `helm version` said when the helm on `PATH` was the file `helm`
+    /// ([`super::helm_file`]), as an earlier render recorded it.
+    pub(crate) fn helm_version(&self, helm: &str) -> Option<String> {
+        let text = String::from_utf8(read_no_follow(&self.dir.join(HELM)).ok()?).ok()?;
+        let (file, version) = text.strip_prefix(HELM_HEADER)?.split_once('\n')?;
+        (file == helm).then(|| version.to_string())
+    }
+
+    /// Records what `helm version` said when the helm on `PATH` was the file `helm`.
+    pub(crate) fn record_helm_version(&self, helm: &str, version: &str) -> std::io::Result<()> {
+        // A path with a line break in it is recorded, and matches nothing when read.
+        Unfinished::write(&self.dir, HELM, |w| {
+            write!(w, "{HELM_HEADER}{helm}\n{version}")
+        })
+        .and_then(Unfinished::finish)
+    }
 }
+
+/// The record of what the helm on `PATH` said its version was, in the cache directory.
+const HELM: &str = "helm";
+const HELM_HEADER: &str = "strata helm 1\n";
 
 /// The rendered objects of an unchanged cluster, read back from the files it wrote: needed only
 /// when the environment-leak rule must look at them again.

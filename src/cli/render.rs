@@ -167,10 +167,11 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
     // last write: two at once would each trust a cache the other is rewriting.
     let _lock = open::lock(&out_dir, true, "render")?;
     let store = Store::new(&out_dir);
+    let helm = (!partial).then(|| helm_version(&world, &store)).flatten();
     let build = if partial {
         String::new()
     } else {
-        crate::cache::build_id(crate::render::helm::version_for(&world).as_deref())
+        crate::cache::build_id(helm.as_ref().map(|h| h.version.as_str()))
     };
     let started = std::time::Instant::now();
     // A partial render neither uses nor leaves the record, so it needs no digest.
@@ -334,6 +335,15 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
             store.dir().display()
         );
     }
+    // Not remembered, the next render asks helm again: one run more, nothing wrong.
+    if let Some(HelmVersion {
+        file,
+        version,
+        asked: true,
+    }) = &helm
+    {
+        let _ = store.record_helm_version(file, version);
+    }
     // A record stands only beside the cache it was made with.
     if let (Ok(()), Some(recorded)) = (&saved, recorded)
         && let Err(e) = recorded.and_then(Unfinished::finish)
@@ -362,4 +372,41 @@ fn plain_io_error(e: std::io::Error) -> String {
         Some((plain, _)) => plain.to_string(),
         None => text,
     }
+}
+
+/// What `helm version` says, for the render cache's key, and of which helm file.
+struct HelmVersion {
+    /// The helm on `PATH` ([`crate::cache::helm_file`]).
+    file: String,
+    version: String,
+    /// Asked this render, so to be remembered for the next.
+    asked: bool,
+}
+
+/// What the helm on `PATH` says its version is, when a component may run helm: remembered from
+/// an earlier render into this output while helm is the same file, so that a render with
+/// nothing to do starts no helm at all; asked otherwise. A helm that could not say is asked
+/// again next time.
+fn helm_version(world: &dyn crate::world::World, store: &Store) -> Option<HelmVersion> {
+    use crate::render::helm;
+    if !helm::uses_helm(world) {
+        return None;
+    }
+    let file = crate::cache::helm_file()?;
+    if let Some(version) = store.helm_version(&file) {
+        return Some(HelmVersion {
+            file,
+            version,
+            asked: false,
+        });
+    }
+    let (version, asked) = match helm::ask_version()? {
+        Ok(version) => (version, true),
+        Err(reason) => (reason, false),
+    };
+    Some(HelmVersion {
+        file,
+        version,
+        asked,
+    })
 }

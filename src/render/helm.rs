@@ -190,25 +190,36 @@ const VERSION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// What `helm version` prints, when a component of `world` may run helm (its component.yaml
 /// names helm: a chart source, or a command source that runs helm) and a `helm` is on `PATH`:
-/// a part of the render cache's key, so that another helm behind the same file (a shim, a
-/// wrapper script, a package manager that keeps modification times) renders every chart again.
-/// Run the way `helm template` runs (cleared environment, empty home, process group,
+/// a part of the render cache's key, so that another helm renders every chart again.
+/// `strata render` remembers it for the helm file ([`crate::cache::helm_file`]), so that a
+/// render with nothing to do starts no helm; `publish` asks each time. Run the way `helm template` runs (cleared environment, empty home, process group,
 /// deadline); a helm that cannot say its version gives the reason instead, which matches no
 /// cache either.
 pub(crate) fn version_for(world: &dyn World) -> Option<String> {
-    let uses_helm = world.files().iter().any(|(path, bytes)| {
+    if !uses_helm(world) {
+        return None;
+    }
+    ask_version().map(|said| said.unwrap_or_else(|reason| reason))
+}
+
+/// Whether a component.yaml of the world may name a Helm source: a word found, not parsed, so
+/// that a render with nothing to do need not parse its components to know.
+pub(crate) fn uses_helm(world: &dyn World) -> bool {
+    world.files().iter().any(|(path, bytes)| {
         let component_file = path
             .strip_prefix("components/")
             .and_then(|rest| rest.strip_suffix("/component.yaml"))
             .is_some_and(|name| !name.contains('/'));
         component_file && bytes.windows(4).any(|w| w.eq_ignore_ascii_case(b"helm"))
-    });
-    if !uses_helm {
-        return None;
-    }
+    })
+}
+
+/// What `helm version` says; why it said nothing, as text that matches no cache key; or
+/// nothing at all when there is no helm to run.
+pub(crate) fn ask_version() -> Option<Result<String, String>> {
     let scratch = match tempfile::tempdir() {
         Ok(dir) => dir,
-        Err(e) => return Some(format!("helm version not run: {e}")),
+        Err(e) => return Some(Err(format!("helm version not run: {e}"))),
     };
     let argv = ["helm".to_string(), "version".to_string()];
     let values = scratch.path().join("values.json");
@@ -219,10 +230,10 @@ pub(crate) fn version_for(world: &dyn World) -> Option<String> {
         scratch.path(),
         VERSION_TIMEOUT,
     ) {
-        Ok(text) => Some(text.trim().to_string()),
+        Ok(text) => Some(Ok(text.trim().to_string())),
         // No helm: the cache key has none either, and a chart's render says what is missing.
         Err(CommandError::Spawn { .. }) => None,
-        Err(e) => Some(format!("helm version failed: {e}")),
+        Err(e) => Some(Err(format!("helm version failed: {e}"))),
     }
 }
 
