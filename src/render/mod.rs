@@ -3,6 +3,7 @@
 //! Every (cluster, component) pair renders independently, in parallel. A component's minijinja
 //! environment is built once and shared by every cluster.
 
+mod builtins;
 mod command;
 pub(crate) mod helm;
 pub(crate) mod patch;

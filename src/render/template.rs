@@ -100,7 +100,7 @@ impl std::fmt::Write for Capped {
 }
 
 /// The error of a filter whose result would pass [`MAX_VALUE_BYTES`].
-fn too_large(filter: &str) -> Error {
+pub(super) fn too_large(filter: &str) -> Error {
     Error::new(
         ErrorKind::InvalidOperation,
         format!(
@@ -111,6 +111,22 @@ fn too_large(filter: &str) -> Error {
 
 /// Builds the environment for a component. `partials` holds every loadable template by name.
 pub(crate) fn environment(partials: Arc<BTreeMap<String, String>>) -> Environment<'static> {
+    let mut env = base_environment();
+    env.set_loader(move |name| Ok(partials.get(name).cloned()));
+    super::builtins::register(&mut env);
+    env.add_filter("toyaml", toyaml);
+    env.add_filter("tojson", tojson);
+    env.add_filter("b64encode", b64encode);
+    env.add_filter("sha256", sha256);
+    env.add_filter("quote", quote);
+    env.add_filter("required", required);
+    env.add_filter("string", string);
+    env.add_function("fail", fail);
+    env
+}
+
+/// minijinja with strata's syntax and limits, and only minijinja's own filters.
+pub(super) fn base_environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_debug(true);
     env.set_undefined_behavior(UndefinedBehavior::Strict);
@@ -125,15 +141,6 @@ pub(crate) fn environment(partials: Arc<BTreeMap<String, String>>) -> Environmen
     env.set_fuel(Some(TEMPLATE_FUEL));
     env.set_recursion_limit(TEMPLATE_RECURSION);
     env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
-    env.set_loader(move |name| Ok(partials.get(name).cloned()));
-    env.add_filter("toyaml", toyaml);
-    env.add_filter("tojson", tojson);
-    env.add_filter("b64encode", b64encode);
-    env.add_filter("sha256", sha256);
-    env.add_filter("quote", quote);
-    env.add_filter("required", required);
-    env.add_filter("string", string);
-    env.add_function("fail", fail);
     env
 }
 
@@ -263,7 +270,7 @@ fn tojson(value: &Value) -> Result<String, Error> {
 }
 
 /// The text of a value, as `{{ value }}` would print it, refused past [`MAX_VALUE_BYTES`].
-fn text_of(value: &Value, filter: &str) -> Result<String, Error> {
+pub(super) fn text_of(value: &Value, filter: &str) -> Result<String, Error> {
     if let Some(s) = value.as_str() {
         return Ok(s.to_string());
     }
@@ -326,7 +333,12 @@ fn quote(value: &Value) -> Result<String, Error> {
 }
 
 /// `{{ values.host | required("set values.host for ingress") }}`: fails on none or "".
-fn required(value: &Value, message: Rest<String>) -> Result<Value, Error> {
+/// The message, like every argument, is text of at most [`MAX_VALUE_BYTES`].
+fn required(value: &Value, message: Rest<Value>) -> Result<Value, Error> {
+    let message = message
+        .iter()
+        .map(|m| text_of(m, "required"))
+        .collect::<Result<Vec<_>, _>>()?;
     let empty =
         value.is_undefined() || value.is_none() || value.as_str().is_some_and(str::is_empty);
     if empty {
@@ -343,10 +355,11 @@ fn required(value: &Value, message: Rest<String>) -> Result<Value, Error> {
 }
 
 /// `{{ fail("...") }}`: stops the render with the template's own message.
-fn fail(message: String, _kwargs: Kwargs) -> Result<Value, Error> {
+/// The message is text of at most [`MAX_VALUE_BYTES`].
+fn fail(message: &Value, _kwargs: Kwargs) -> Result<Value, Error> {
     Err(Error::new(
         ErrorKind::InvalidOperation,
-        format!("fail: {message}"),
+        format!("fail: {}", text_of(message, "fail")?),
     ))
 }
 
