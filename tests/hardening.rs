@@ -861,3 +861,58 @@ fn string_of_a_list_larger_than_a_template_may_render_stops_at_the_limit() {
         &too_large("string"),
     );
 }
+
+/// The first two lines of the templates below: a list (`l`) whose text is 1,000 times a
+/// 1 MB string, a gigabyte, built lazily for almost no fuel.
+const LAZY_GIGABYTE: &str = "{% set big = \"x\" * 1000000 %}\n{% set l = [big] * 1000 %}\n";
+
+/// minijinja wrote a list or map into a `{% set %}` block, a macro, a `{% filter %}` or a `{% call
+/// %}` body in full (a string in memory it charged for afterwards): strata aborted.
+#[test]
+fn a_list_printed_into_a_set_block_macro_filter_or_call_body_stops_at_the_limit() {
+    for body in [
+        "{% set x %}{{ l }}{% endset %}{{ x | length }}",
+        "{% macro m() %}{{ l }}{% endmacro %}{{ m() | length }}",
+        "{% filter upper %}{{ l }}{% endfilter %}",
+        "{% macro m() %}{{ caller() }}{% endmacro %}{% call m() %}{{ l }}{% endcall %}",
+    ] {
+        runaway(
+            &format!("{LAZY_GIGABYTE}{body}\n"),
+            3,
+            &too_large("printing a list or map"),
+        );
+    }
+}
+
+/// Each of minijinja's filters and tests that take a string converted a list given to it into
+/// text in full, before any fuel was charged: strata aborted.
+#[test]
+fn a_list_given_to_a_filter_or_test_that_takes_a_string_stops_at_the_limit() {
+    for (filter, expr) in [
+        ("upper", "l | upper"),
+        ("lower", "l | lower"),
+        ("title", "l | title"),
+        ("capitalize", "l | capitalize"),
+        ("trim", "\"a\" | trim(l)"),
+        ("safe", "l | safe"),
+        ("escape", "l | escape"),
+        ("replace", "\"a\" | replace(\"a\", l)"),
+        ("indent", "l | indent(2)"),
+        ("join", "[\"a\", \"b\"] | join(l)"),
+        ("join", "[l] | join(\",\")"),
+        ("format", "\"%s\" | format(l)"),
+        ("pprint", "l | pprint"),
+        ("selectattr", "[{\"a\": 1}] | selectattr(l) | list"),
+        ("startingwith", "\"a\" is startingwith(l)"),
+        ("endingwith", "l is endingwith(\"a\")"),
+        ("debug", "debug(l)"),
+        ("fail", "fail(l)"),
+        ("required", "\"\" | required(l)"),
+    ] {
+        runaway(
+            &format!("{LAZY_GIGABYTE}{{{{ ({expr}) | length }}}}\n"),
+            3,
+            &too_large(filter),
+        );
+    }
+}
