@@ -916,3 +916,55 @@ fn a_list_given_to_a_filter_or_test_that_takes_a_string_stops_at_the_limit() {
         );
     }
 }
+
+/// `~` with a list or map as an operand printed the container in full before minijinja charged
+/// for it, and minijinja has no hook for the operator: strata aborted.
+#[test]
+fn tilde_with_a_list_or_map_as_an_operand_stops_at_the_limit() {
+    for expr in [
+        "\"\" ~ l",
+        "l ~ \"\"",
+        "\"a\" ~ {\"k\": l}",
+        "\"a\" ~ (l, l)",
+        "l\n  ~ \"b\" ~ \"c\"",
+    ] {
+        let err = runaway(
+            &format!("{LAZY_GIGABYTE}{{{{ ({expr}) | length }}}}\n"),
+            3,
+            &too_large("`~`"),
+        );
+        assert!(
+            !err.contains("__strata"),
+            "the diagnostic shows what the user wrote: {err}"
+        );
+    }
+    // The error points at the operand, in the template as written.
+    let err = runaway(
+        &format!("{LAZY_GIGABYTE}{{{{ (\"\" ~ l) | length }}}}\n"),
+        3,
+        &too_large("`~`"),
+    );
+    // As the README's Limits show it.
+    assert!(
+        err.starts_with(&format!(
+            "error[template-limit]: {}\n  ┌─ components/web/templates/runaway.yaml:3:11\n",
+            too_large("`~`")
+        )) && err.contains("3 │ {{ (\"\" ~ l) | length }}\n  │           ^"),
+        "{err}"
+    );
+}
+
+/// `x in "text"` printed a list or map `x` in full to search the text for it: strata aborted.
+#[test]
+fn in_of_a_list_in_a_string_stops_at_the_limit() {
+    runaway(
+        &format!("{LAZY_GIGABYTE}{{{{ l in \"abc\" }}}}\n"),
+        3,
+        &too_large("`in`"),
+    );
+    runaway(
+        &format!("{LAZY_GIGABYTE}{{{{ l not in \"abc\" }}}}\n"),
+        3,
+        &too_large("`in`"),
+    );
+}

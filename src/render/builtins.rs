@@ -199,4 +199,10 @@ pub(crate) fn register(env: &mut Environment<'static>) {
         guarded_test("endingwith", Value::from_function(tests::is_endingwith)),
     );
     env.add_function("debug", debug);
+    env.add_filter(super::operators::CONCAT, |value: Value| {
+        measure(&value, "`~`", &Cell::new(MAX_VALUE_BYTES)).map(|()| value)
+    });
+    env.add_filter(super::operators::IN, |value: Value| {
+        measure(&value, "`in`", &Cell::new(MAX_VALUE_BYTES)).map(|()| value)
+    });
 }

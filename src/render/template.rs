@@ -112,7 +112,12 @@ pub(super) fn too_large(filter: &str) -> Error {
 /// Builds the environment for a component. `partials` holds every loadable template by name.
 pub(crate) fn environment(partials: Arc<BTreeMap<String, String>>) -> Environment<'static> {
     let mut env = base_environment();
-    env.set_loader(move |name| Ok(partials.get(name).cloned()));
+    let syntax = syntax();
+    env.set_loader(move |name| {
+        Ok(partials
+            .get(name)
+            .map(|source| super::operators::rewrite(source, &syntax).source))
+    });
     super::builtins::register(&mut env);
     env.add_filter("toyaml", toyaml);
     env.add_filter("tojson", tojson);
@@ -125,19 +130,23 @@ pub(crate) fn environment(partials: Arc<BTreeMap<String, String>>) -> Environmen
     env
 }
 
+/// strata's template syntax: Jinja2's, with `trim_blocks`, `lstrip_blocks` and the trailing
+/// newline kept.
+pub(crate) fn syntax() -> minijinja::syntax::SyntaxConfig {
+    minijinja::syntax::SyntaxConfig::builder()
+        .trim_blocks(true)
+        .lstrip_blocks(true)
+        .keep_trailing_newline(true)
+        .build()
+        .unwrap_or_default()
+}
+
 /// minijinja with strata's syntax and limits, and only minijinja's own filters.
 pub(super) fn base_environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_debug(true);
     env.set_undefined_behavior(UndefinedBehavior::Strict);
-    if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder()
-        .trim_blocks(true)
-        .lstrip_blocks(true)
-        .keep_trailing_newline(true)
-        .build()
-    {
-        env.set_syntax(syntax);
-    }
+    env.set_syntax(syntax());
     env.set_fuel(Some(TEMPLATE_FUEL));
     env.set_recursion_limit(TEMPLATE_RECURSION);
     env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
