@@ -6,7 +6,9 @@
 //! lists), and checks the size of an allocation it can foresee against what is left before
 //! it makes it: one fuel pays for [`BYTES_PER_FUEL`] bytes. strata's own filters (`toyaml`,
 //! `tojson`, `b64encode`, `sha256`, `quote`) and `string`, which would otherwise walk a value of
-//! any size (a list repeated lazily costs no fuel), stop at [`MAX_VALUE_BYTES`].
+//! any size (a list repeated lazily costs no fuel), stop at [`MAX_VALUE_BYTES`]; so do
+//! minijinja's built-ins that turn a list or map into text (`super::builtins`) and the operators
+//! `~` and `in` (`super::operators`).
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
