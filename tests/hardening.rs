@@ -861,3 +861,110 @@ fn string_of_a_list_larger_than_a_template_may_render_stops_at_the_limit() {
         &too_large("string"),
     );
 }
+
+/// The first two lines of the templates below: a list (`l`) whose text is 1,000 times a
+/// 1 MB string, a gigabyte, built lazily for almost no fuel.
+const LAZY_GIGABYTE: &str = "{% set big = \"x\" * 1000000 %}\n{% set l = [big] * 1000 %}\n";
+
+/// minijinja wrote a list or map into a `{% set %}` block, a macro, a `{% filter %}` or a `{% call
+/// %}` body in full (a string in memory it charged for afterwards): strata aborted.
+#[test]
+fn a_list_printed_into_a_set_block_macro_filter_or_call_body_stops_at_the_limit() {
+    for body in [
+        "{% set x %}{{ l }}{% endset %}{{ x | length }}",
+        "{% macro m() %}{{ l }}{% endmacro %}{{ m() | length }}",
+        "{% filter upper %}{{ l }}{% endfilter %}",
+        "{% macro m() %}{{ caller() }}{% endmacro %}{% call m() %}{{ l }}{% endcall %}",
+    ] {
+        runaway(
+            &format!("{LAZY_GIGABYTE}{body}\n"),
+            3,
+            &too_large("printing a list or map"),
+        );
+    }
+}
+
+/// Each of minijinja's filters and tests that take a string converted a list given to it into
+/// text in full, before any fuel was charged: strata aborted.
+#[test]
+fn a_list_given_to_a_filter_or_test_that_takes_a_string_stops_at_the_limit() {
+    for (filter, expr) in [
+        ("upper", "l | upper"),
+        ("lower", "l | lower"),
+        ("title", "l | title"),
+        ("capitalize", "l | capitalize"),
+        ("trim", "\"a\" | trim(l)"),
+        ("safe", "l | safe"),
+        ("escape", "l | escape"),
+        ("replace", "\"a\" | replace(\"a\", l)"),
+        ("indent", "l | indent(2)"),
+        ("join", "[\"a\", \"b\"] | join(l)"),
+        ("join", "[l] | join(\",\")"),
+        ("format", "\"%s\" | format(l)"),
+        ("pprint", "l | pprint"),
+        ("selectattr", "[{\"a\": 1}] | selectattr(l) | list"),
+        ("startingwith", "\"a\" is startingwith(l)"),
+        ("endingwith", "l is endingwith(\"a\")"),
+        ("debug", "debug(l)"),
+        ("fail", "fail(l)"),
+        ("required", "\"\" | required(l)"),
+    ] {
+        runaway(
+            &format!("{LAZY_GIGABYTE}{{{{ ({expr}) | length }}}}\n"),
+            3,
+            &too_large(filter),
+        );
+    }
+}
+
+/// `~` with a list or map as an operand printed the container in full before minijinja charged
+/// for it, and minijinja has no hook for the operator: strata aborted.
+#[test]
+fn tilde_with_a_list_or_map_as_an_operand_stops_at_the_limit() {
+    for expr in [
+        "\"\" ~ l",
+        "l ~ \"\"",
+        "\"a\" ~ {\"k\": l}",
+        "\"a\" ~ (l, l)",
+        "l\n  ~ \"b\" ~ \"c\"",
+    ] {
+        let err = runaway(
+            &format!("{LAZY_GIGABYTE}{{{{ ({expr}) | length }}}}\n"),
+            3,
+            &too_large("`~`"),
+        );
+        assert!(
+            !err.contains("__strata"),
+            "the diagnostic shows what the user wrote: {err}"
+        );
+    }
+    // The error points at the operand, in the template as written.
+    let err = runaway(
+        &format!("{LAZY_GIGABYTE}{{{{ (\"\" ~ l) | length }}}}\n"),
+        3,
+        &too_large("`~`"),
+    );
+    // As the README's Limits show it.
+    assert!(
+        err.starts_with(&format!(
+            "error[template-limit]: {}\n  ┌─ components/web/templates/runaway.yaml:3:11\n",
+            too_large("`~`")
+        )) && err.contains("3 │ {{ (\"\" ~ l) | length }}\n  │           ^"),
+        "{err}"
+    );
+}
+
+/// `x in "text"` printed a list or map `x` in full to search the text for it: strata aborted.
+#[test]
+fn in_of_a_list_in_a_string_stops_at_the_limit() {
+    runaway(
+        &format!("{LAZY_GIGABYTE}{{{{ l in \"abc\" }}}}\n"),
+        3,
+        &too_large("`in`"),
+    );
+    runaway(
+        &format!("{LAZY_GIGABYTE}{{{{ l not in \"abc\" }}}}\n"),
+        3,
+        &too_large("`in`"),
+    );
+}

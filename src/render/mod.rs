@@ -3,8 +3,10 @@
 //! Every (cluster, component) pair renders independently, in parallel. A component's minijinja
 //! environment is built once and shared by every cluster.
 
+mod builtins;
 mod command;
 pub(crate) mod helm;
+mod operators;
 pub(crate) mod patch;
 mod process;
 pub(crate) mod template;
@@ -275,13 +277,26 @@ fn template_error(e: &minijinja::Error, component: &Component, cluster: &Cluster
     }
     let file = inner.name().map(|n| template_file(component, n));
     let line = inner.line().unwrap_or(1) as u32;
-    let column = match (inner.template_source(), inner.range()) {
+    // minijinja compiled the source with the operands of `~` and `in` wrapped: the range is
+    // mapped back to what the user wrote.
+    let original = inner.name().and_then(|n| component.partials.get(n));
+    let (source, range) = match (original, inner.range()) {
+        (Some(text), Some(r)) => {
+            let rewritten = operators::rewrite(text, &template::syntax());
+            (
+                Some(text.as_str()),
+                Some(rewritten.original_offset(r.start)..rewritten.original_offset(r.end)),
+            )
+        }
+        _ => (inner.template_source(), inner.range()),
+    };
+    let column = match (source, range.clone()) {
         (Some(src), Some(r)) => src.get(..r.start).map_or(1, |before| {
             before.rsplit('\n').next().map_or(0, |l| l.chars().count()) as u32 + 1
         }),
         _ => 1,
     };
-    let expr = match (inner.template_source(), inner.range()) {
+    let expr = match (source, range) {
         (Some(src), Some(r)) => src.get(r).map(str::to_string),
         _ => None,
     };

@@ -6,7 +6,9 @@
 //! lists), and checks the size of an allocation it can foresee against what is left before
 //! it makes it: one fuel pays for [`BYTES_PER_FUEL`] bytes. strata's own filters (`toyaml`,
 //! `tojson`, `b64encode`, `sha256`, `quote`) and `string`, which would otherwise walk a value of
-//! any size (a list repeated lazily costs no fuel), stop at [`MAX_VALUE_BYTES`].
+//! any size (a list repeated lazily costs no fuel), stop at [`MAX_VALUE_BYTES`]; so do
+//! minijinja's built-ins that turn a list or map into text (`super::builtins`) and the operators
+//! `~` and `in` (`super::operators`).
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
@@ -100,7 +102,7 @@ impl std::fmt::Write for Capped {
 }
 
 /// The error of a filter whose result would pass [`MAX_VALUE_BYTES`].
-fn too_large(filter: &str) -> Error {
+pub(super) fn too_large(filter: &str) -> Error {
     Error::new(
         ErrorKind::InvalidOperation,
         format!(
@@ -111,21 +113,14 @@ fn too_large(filter: &str) -> Error {
 
 /// Builds the environment for a component. `partials` holds every loadable template by name.
 pub(crate) fn environment(partials: Arc<BTreeMap<String, String>>) -> Environment<'static> {
-    let mut env = Environment::new();
-    env.set_debug(true);
-    env.set_undefined_behavior(UndefinedBehavior::Strict);
-    if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder()
-        .trim_blocks(true)
-        .lstrip_blocks(true)
-        .keep_trailing_newline(true)
-        .build()
-    {
-        env.set_syntax(syntax);
-    }
-    env.set_fuel(Some(TEMPLATE_FUEL));
-    env.set_recursion_limit(TEMPLATE_RECURSION);
-    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
-    env.set_loader(move |name| Ok(partials.get(name).cloned()));
+    let mut env = base_environment();
+    let syntax = syntax();
+    env.set_loader(move |name| {
+        Ok(partials
+            .get(name)
+            .map(|source| super::operators::rewrite(source, &syntax).source))
+    });
+    super::builtins::register(&mut env);
     env.add_filter("toyaml", toyaml);
     env.add_filter("tojson", tojson);
     env.add_filter("b64encode", b64encode);
@@ -134,6 +129,29 @@ pub(crate) fn environment(partials: Arc<BTreeMap<String, String>>) -> Environmen
     env.add_filter("required", required);
     env.add_filter("string", string);
     env.add_function("fail", fail);
+    env
+}
+
+/// strata's template syntax: Jinja2's, with `trim_blocks`, `lstrip_blocks` and the trailing
+/// newline kept.
+pub(crate) fn syntax() -> minijinja::syntax::SyntaxConfig {
+    minijinja::syntax::SyntaxConfig::builder()
+        .trim_blocks(true)
+        .lstrip_blocks(true)
+        .keep_trailing_newline(true)
+        .build()
+        .unwrap_or_default()
+}
+
+/// minijinja with strata's syntax and limits, and only minijinja's own filters.
+pub(super) fn base_environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_debug(true);
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_syntax(syntax());
+    env.set_fuel(Some(TEMPLATE_FUEL));
+    env.set_recursion_limit(TEMPLATE_RECURSION);
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
     env
 }
 
@@ -263,7 +281,7 @@ fn tojson(value: &Value) -> Result<String, Error> {
 }
 
 /// The text of a value, as `{{ value }}` would print it, refused past [`MAX_VALUE_BYTES`].
-fn text_of(value: &Value, filter: &str) -> Result<String, Error> {
+pub(super) fn text_of(value: &Value, filter: &str) -> Result<String, Error> {
     if let Some(s) = value.as_str() {
         return Ok(s.to_string());
     }
@@ -326,7 +344,12 @@ fn quote(value: &Value) -> Result<String, Error> {
 }
 
 /// `{{ values.host | required("set values.host for ingress") }}`: fails on none or "".
-fn required(value: &Value, message: Rest<String>) -> Result<Value, Error> {
+/// The message, like every argument, is text of at most [`MAX_VALUE_BYTES`].
+fn required(value: &Value, message: Rest<Value>) -> Result<Value, Error> {
+    let message = message
+        .iter()
+        .map(|m| text_of(m, "required"))
+        .collect::<Result<Vec<_>, _>>()?;
     let empty =
         value.is_undefined() || value.is_none() || value.as_str().is_some_and(str::is_empty);
     if empty {
@@ -343,10 +366,11 @@ fn required(value: &Value, message: Rest<String>) -> Result<Value, Error> {
 }
 
 /// `{{ fail("...") }}`: stops the render with the template's own message.
-fn fail(message: String, _kwargs: Kwargs) -> Result<Value, Error> {
+/// The message is text of at most [`MAX_VALUE_BYTES`].
+fn fail(message: &Value, _kwargs: Kwargs) -> Result<Value, Error> {
     Err(Error::new(
         ErrorKind::InvalidOperation,
-        format!("fail: {message}"),
+        format!("fail: {}", text_of(message, "fail")?),
     ))
 }
 
