@@ -241,32 +241,19 @@ pub(crate) struct Inputs {
     pub(crate) components: BTreeMap<String, String>,
 }
 
-pub(crate) fn cluster_inputs(
-    build: &str,
-    settings: &[u8],
+fn field(h: &mut Gather, label: &str, bytes: &[u8]) {
+    h.update(label.as_bytes());
+    h.update([0]);
+    h.update((bytes.len() as u64).to_le_bytes());
+    h.update(bytes);
+}
+
+/// The hash of each component of `cluster` ([`Inputs::components`]): what needs its merged
+/// component values, which may be let go once this is taken.
+pub(crate) fn component_inputs(
     components: &BTreeMap<String, String>,
     cluster: &Cluster,
-    environment_members: &[&str],
-) -> Inputs {
-    let field = |h: &mut Gather, label: &str, bytes: &[u8]| {
-        h.update(label.as_bytes());
-        h.update([0]);
-        h.update((bytes.len() as u64).to_le_bytes());
-        h.update(bytes);
-    };
-    let mut h = Gather::default();
-    field(&mut h, "renderer", build.as_bytes());
-    field(&mut h, "settings", settings);
-    field(&mut h, "file", cluster.file.path.as_bytes());
-    field(&mut h, "identity", b"");
-    merged(&mut h, &cluster.identity);
-    field(&mut h, "global", b"");
-    merged(&mut h, &cluster.global);
-    field(&mut h, "members", environment_members.join(",").as_bytes());
-    let shared = hex(&h.finalize());
-
-    let mut whole = Gather::default();
-    field(&mut whole, "shared", shared.as_bytes());
+) -> BTreeMap<String, String> {
     let mut per_component = BTreeMap::new();
     for (name, placement) in &cluster.components {
         let mut h = Gather::default();
@@ -286,9 +273,35 @@ pub(crate) fn cluster_inputs(
                 field(&mut h, "written", patch.written.to_string().as_bytes());
             }
         }
-        let input = hex(&h.finalize());
+        per_component.insert(name.clone(), hex(&h.finalize()));
+    }
+    per_component
+}
+
+/// The inputs of `cluster`, with the hash of each of its components ([`component_inputs`]):
+/// the rest needs only its identity and globals.
+pub(crate) fn cluster_inputs_with(
+    build: &str,
+    settings: &[u8],
+    cluster: &Cluster,
+    environment_members: &[&str],
+    per_component: BTreeMap<String, String>,
+) -> Inputs {
+    let mut h = Gather::default();
+    field(&mut h, "renderer", build.as_bytes());
+    field(&mut h, "settings", settings);
+    field(&mut h, "file", cluster.file.path.as_bytes());
+    field(&mut h, "identity", b"");
+    merged(&mut h, &cluster.identity);
+    field(&mut h, "global", b"");
+    merged(&mut h, &cluster.global);
+    field(&mut h, "members", environment_members.join(",").as_bytes());
+    let shared = hex(&h.finalize());
+
+    let mut whole = Gather::default();
+    field(&mut whole, "shared", shared.as_bytes());
+    for (name, input) in &per_component {
         field(&mut whole, name, input.as_bytes());
-        per_component.insert(name.clone(), input);
     }
     Inputs {
         whole: hex(&whole.finalize()),
@@ -376,28 +389,26 @@ fn merged(h: &mut Gather, m: &crate::merge::Merged) {
 }
 
 /// The hash of every string leaf (value, path, and where it was set).
-pub(crate) fn leaves_hash(by_cluster: &[Vec<ResolvedLeaf<'_>>]) -> String {
-    use rayon::prelude::*;
-    // Each cluster's leaves are hashed on their own, in parallel; the whole hash is that of the
-    // clusters' hashes in order. The parts of a cluster's leaves are gathered first and hashed
-    // at once ([`Gather`]).
-    let clusters: Vec<[u8; 32]> = by_cluster
-        .par_iter()
-        .map(|leaves| {
-            let mut h = Gather::default();
-            for l in leaves {
-                for part in [l.environment, l.cluster, &l.path, l.value, l.set_in] {
-                    h.update(part);
-                    h.update([0]);
-                }
-                h.update(l.line.to_le_bytes());
-            }
-            h.finalize()
-        })
-        .collect();
+pub(crate) fn leaves_hash<'a>(clusters: impl IntoIterator<Item = &'a [u8; 32]>) -> String {
+    // Each cluster's leaves are hashed on their own ([`cluster_leaves_hash`]); the whole hash is
+    // that of the clusters' hashes in order.
     let mut h = Sha256::new();
-    for c in &clusters {
+    for c in clusters {
         h.update(c);
     }
     hex(&h.finalize())
+}
+
+/// The hash of one cluster's string leaves, for [`leaves_hash`]. The parts are gathered first
+/// and hashed at once ([`Gather`]).
+pub(crate) fn cluster_leaves_hash(leaves: &[ResolvedLeaf<'_>]) -> [u8; 32] {
+    let mut h = Gather::default();
+    for l in leaves {
+        for part in [l.environment, l.cluster, &l.path, l.value, l.set_in] {
+            h.update(part);
+            h.update([0]);
+        }
+        h.update(l.line.to_le_bytes());
+    }
+    h.finalize()
 }

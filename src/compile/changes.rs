@@ -4,21 +4,76 @@
 //! Then the cache this render leaves behind.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, PoisonError};
 
-use super::Options;
 use super::pipeline::{ClusterOutput, Reuse};
+use super::{Options, Selection};
 use crate::cache::{self, Cache, CachedCluster, Inputs};
 use crate::diag::Diagnostics;
 use crate::load::{self, Source};
-use crate::merge::Cluster;
+use crate::merge::{self, Cluster};
 use crate::object::RenderedObject;
-use crate::policy::{self, Ownership, ResolvedLeaf};
-use crate::validate;
+use crate::policy::{self, OwnershipBuilder, SecretValue};
 use crate::world::World;
+use crate::{emit, validate};
 
-/// Every cluster's string leaves, with their hash: what environment-leak ownership borrows.
-pub(super) type Leaves<'a> = OnceLock<(Vec<ResolvedLeaf<'a>>, String)>;
+/// What the passes before the pipeline take of one cluster while its values are merged.
+pub(super) struct Prepared {
+    /// The hash of each of its components ([`cache::component_inputs`]), when it is selected.
+    components: Option<BTreeMap<String, String>>,
+    /// Its `x-strata-secret` values, when it is selected.
+    secrets: Vec<SecretValue>,
+    /// The hash of its string leaves ([`cache::cluster_leaves_hash`]).
+    leaves: [u8; 32],
+}
+
+/// Every cluster of `source` merged, and what the compile needs of its values taken as soon as
+/// it is merged: the hash of each selected cluster's components, its secret values, and every
+/// cluster's string leaves, hashed and counted into leak ownership. With `hollow`, each
+/// cluster's values are then let go ([`Cluster::hollow`]): the pipeline merges a cluster again
+/// when it renders it, so that the values of every cluster are never held at once.
+pub(super) fn prepare(
+    source: &Source,
+    components: &BTreeMap<String, String>,
+    selection: &Selection,
+    hollow: bool,
+) -> Result<(Vec<Cluster>, Vec<Prepared>, OwnershipBuilder), Diagnostics> {
+    let config = &source.settings.policies;
+    let builder = Mutex::new(OwnershipBuilder::default());
+    let (all, prepared) = merge::merge_each(source, merge::Wrote::Skipped, |mut c| {
+        let leaves = {
+            let leaves = validate::facts::cluster_leaves(&c);
+            builder
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .add(&leaves, config);
+            cache::cluster_leaves_hash(&leaves)
+        };
+        let selected = selection.keeps(&c);
+        let prepared = Prepared {
+            components: selected.then(|| cache::component_inputs(components, &c)),
+            secrets: match selected {
+                true => validate::facts::secret_values(source, &c),
+                false => Vec::new(),
+            },
+            leaves,
+        };
+        if hollow {
+            c.hollow();
+        }
+        (c, prepared)
+    })
+    .map_err(|mut d| {
+        d.extend(load::schema_errors(source.components.values()));
+        d.sorted()
+    })?;
+    let layout_errors = emit::layout::check(&all);
+    if layout_errors.has_errors() {
+        return Err(layout_errors.sorted());
+    }
+    let builder = builder.into_inner().unwrap_or_else(PoisonError::into_inner);
+    Ok((all, prepared, builder))
+}
 
 /// The selected clusters set against the cache of the last render.
 pub(super) struct Changes<'a> {
@@ -28,6 +83,8 @@ pub(super) struct Changes<'a> {
     components: BTreeMap<String, String>,
     /// The inputs of each selected cluster, hashed.
     inputs: BTreeMap<&'a str, Inputs>,
+    /// The `x-strata-secret` values of each selected cluster.
+    pub(super) secret_values: BTreeMap<&'a str, Vec<SecretValue>>,
     /// Selected clusters whose inputs the cache has seen: not rendered again.
     pub(super) reused: BTreeSet<String>,
     /// Selected clusters to render.
@@ -39,22 +96,20 @@ pub(super) struct Changes<'a> {
 }
 
 impl<'a> Changes<'a> {
-    /// Hashes the inputs of the `selected` clusters of `all` and sets them against the cache
-    /// that `options` gives. Beside the hashes, it compiles the values schemas that changed
-    /// since the cache was made (reporting every error before anything renders) and builds
-    /// environment-leak ownership from every cluster's `leaves`, which it fills: nearly every
-    /// render that gets this far needs it, and built after the hashes it would hold them up.
-    pub(super) fn find<'o: 'a, 'l: 'a>(
+    /// Hashes the inputs of the `selected` clusters of `all` from what [`prepare`] took of them
+    /// and sets them against the cache that `options` gives. Beside the hashes, it compiles the
+    /// values schemas that changed since the cache was made (reporting every error before
+    /// anything renders).
+    pub(super) fn find<'o: 'a>(
         world: &dyn World,
         source: &'a Source,
-        all: &'l [Cluster],
-        selected: &[usize],
+        all: &'a [Cluster],
+        prepared: Vec<Prepared>,
+        components: BTreeMap<String, String>,
         options: &Options<'o>,
-        leaves: &'a Leaves<'l>,
-    ) -> Result<(Changes<'a>, Ownership<'a>), Diagnostics> {
+    ) -> Result<Changes<'a>, Diagnostics> {
         use rayon::prelude::*;
         let settings = world.read("strata.yaml").unwrap_or_default();
-        let components = cache::component_hashes(source, world);
         let usable: Option<&'a Cache> = options
             .cache
             .and_then(|load| load())
@@ -66,23 +121,20 @@ impl<'a> Changes<'a> {
                 .or_default()
                 .push(c.name.as_str());
         }
-        let ((ownership, leaves_hash), hashed) = rayon::join(
+        let leaves_hash = cache::leaves_hash(prepared.iter().map(|p| &p.leaves));
+        let mut secret_values = BTreeMap::new();
+        let mut selected = Vec::new();
+        for (c, p) in all.iter().zip(prepared) {
+            if let Some(per_component) = p.components {
+                secret_values.insert(c.name.as_str(), p.secrets);
+                selected.push((c, per_component));
+            }
+        }
+        // The schemas that did not compile as they are now in the last render compile here.
+        // The others compile when a changed cluster first checks its values against them.
+        let (errors, inputs) = rayon::join(
             || {
-                let (leaves, hash) = leaves.get_or_init(|| {
-                    let by_cluster = validate::facts::leaves(all);
-                    let hash = cache::leaves_hash(&by_cluster);
-                    (by_cluster.into_iter().flatten().collect(), hash)
-                });
-                (
-                    Ownership::build(leaves, &source.settings.policies),
-                    hash.clone(),
-                )
-            },
-            || {
-                // The schemas that did not compile as they are now in the last render compile
-                // here. The others compile when a changed cluster first checks its values
-                // against them.
-                let errors = load::schema_errors(
+                load::schema_errors(
                     source
                         .components
                         .iter()
@@ -90,57 +142,54 @@ impl<'a> Changes<'a> {
                             usable.and_then(|u| u.schemas.get(*name)) != components.get(*name)
                         })
                         .map(|(_, c)| c),
-                );
-                if !errors.is_empty() {
-                    return Err(errors);
-                }
-                Ok(selected
-                    .par_iter()
-                    .map(|&i| {
-                        let c = &all[i];
+                )
+            },
+            || {
+                selected
+                    .into_par_iter()
+                    .map(|(c, per_component)| {
                         let members = members.get(c.environment.as_str()).map_or(&[][..], |m| m);
-                        let input = cache::cluster_inputs(
+                        let input = cache::cluster_inputs_with(
                             &options.build,
                             settings,
-                            &components,
                             c,
                             members,
+                            per_component,
                         );
-                        (c.name.as_str(), input)
+                        (c, input)
                     })
-                    .collect::<BTreeMap<&str, Inputs>>())
+                    .collect::<Vec<(&Cluster, Inputs)>>()
             },
         );
-        let inputs = hashed?;
-        let reused: BTreeSet<String> = selected
-            .iter()
-            .map(|&i| &all[i])
-            .filter(|c| {
-                usable
-                    .and_then(|u| u.clusters.get(&c.name))
-                    .is_some_and(|cc| {
-                        inputs
-                            .get(c.name.as_str())
-                            .is_some_and(|i| i.whole == cc.input)
-                    })
-            })
-            .map(|c| c.name.clone())
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let mut reused = BTreeSet::new();
+        let mut dirty = Vec::new();
+        for (c, input) in &inputs {
+            let seen = usable
+                .and_then(|u| u.clusters.get(&c.name))
+                .is_some_and(|cc| input.whole == cc.input);
+            if seen {
+                reused.insert(c.name.clone());
+            } else {
+                dirty.push(*c);
+            }
+        }
+        let inputs = inputs
+            .into_iter()
+            .map(|(c, input)| (c.name.as_str(), input))
             .collect();
-        let dirty = selected
-            .iter()
-            .map(|&i| &all[i])
-            .filter(|c| !reused.contains(&c.name))
-            .collect();
-        let changes = Changes {
+        Ok(Changes {
             usable,
             components,
             inputs,
+            secret_values,
             reused,
             dirty,
             leaves: leaves_hash,
             members,
-        };
-        Ok((changes, ownership))
+        })
     }
 
     /// What the last render of each changed cluster can stand for, in the order of

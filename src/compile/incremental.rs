@@ -294,4 +294,44 @@ mod tests {
         let without = crate::compile::compile(&world, &Selection::default()).expect("compiles");
         assert!(without.rendered.is_empty());
     }
+
+    #[test]
+    fn a_streaming_compile_keeps_no_cluster_values_and_hands_over_the_files_of_a_kept_tree() {
+        let world = testing::platform();
+        let kept = crate::compile::compile(&world, &Selection::default()).expect("compiles");
+        let handed = Mutex::new(std::collections::BTreeMap::new());
+        let write = |tree: crate::emit::OutputTree| {
+            handed
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .extend(tree.files);
+        };
+        let streamed = crate::compile::compile_with(
+            &world,
+            &Selection::default(),
+            &Options {
+                build: "test".into(),
+                write: Some(&write),
+                ..Options::default()
+            },
+        )
+        .expect("compiles");
+        let mut files = handed.into_inner().expect("not poisoned");
+        files.extend(streamed.tree.files.clone());
+        assert_eq!(files, kept.tree.files);
+        assert_eq!(streamed.violations, kept.violations);
+        assert!(kept.all.iter().any(|c| {
+            c.enabled()
+                .any(|(_, v)| v.map().is_some_and(|m| !m.is_empty()))
+        }));
+        for c in &streamed.all {
+            for (name, values) in c.enabled() {
+                assert!(
+                    values.map().is_some_and(|m| m.is_empty()),
+                    "{} still holds the values of {name}",
+                    c.name
+                );
+            }
+        }
+    }
 }

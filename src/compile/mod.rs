@@ -21,13 +21,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::diag::{Diagnostics, Failure};
 use crate::emit::{self, OutputTree};
 use crate::load::{self, Source};
-use crate::merge::{self, Cluster};
+use crate::merge::Cluster;
 use crate::object::RenderedObject;
 use crate::progress::Progress;
 use crate::world::World;
 use crate::{cache, policy};
 
-use changes::{Changes, Leaves};
+use changes::Changes;
 pub(crate) use incremental::compile_with_store;
 use pipeline::{ClusterOutput, Pipeline};
 use policies::{Leaks, Recheck};
@@ -38,7 +38,8 @@ pub(crate) use timings::Timings;
 #[derive(Debug)]
 pub struct Compiled {
     pub source: Source,
-    /// Every cluster of the platform.
+    /// Every cluster of the platform. With [`Options::write`], without its component values
+    /// ([`Cluster::hollow`]): the pipeline merged each cluster again to render it.
     pub all: Vec<Cluster>,
     /// The indexes in `all` of the clusters that were rendered; see [`Compiled::selected`].
     selected: Vec<usize>,
@@ -145,14 +146,20 @@ pub(crate) fn compile_with(
         diagnostics: d,
         texts: source.texts.clone(),
     };
-    let all = merge(&source).map_err(fail)?;
+    // A compile that streams its files lets each cluster's values go once they are hashed,
+    // and merges the cluster again where it renders it: only then does its memory not grow
+    // with the fleet. One that keeps its tree keeps them.
+    let hollow = options.write.is_some();
+    let components = cache::component_hashes(&source, world);
+    let (all, prepared, ownership) =
+        changes::prepare(&source, &components, selection, hollow).map_err(fail)?;
     let selected_ids = selection.select(&all).map_err(fail)?;
     let selected: Vec<&Cluster> = selected_ids.iter().map(|&i| &all[i]).collect();
     timings.mark("merge");
 
-    let leaves = Leaves::new();
-    let (changes, ownership) =
-        Changes::find(world, &source, &all, &selected_ids, options, &leaves).map_err(fail)?;
+    let changes =
+        Changes::find(world, &source, &all, prepared, components, options).map_err(fail)?;
+    let ownership = ownership.finish(&source.settings.policies);
     timings.mark("hash");
 
     let config_errors = policies::config_errors(&source, &changes);
@@ -162,7 +169,13 @@ pub(crate) fn compile_with(
     let environments: BTreeSet<String> = selected.iter().map(|c| c.environment.clone()).collect();
     let mut tree = emit::environments(&source, &all, &environments).map_err(fail)?;
     let leaks = Leaks::new(&changes, ownership);
-    let recheck = Recheck::new(&selected, &changes, &leaks, options);
+    let recheck = Recheck::new(
+        &selected,
+        &changes,
+        &leaks,
+        options,
+        hollow.then_some(&source),
+    );
     let facts = policies::facts(&source, &changes, &recheck).map_err(fail)?;
     let (ownership_hash, ownership_changed) = (leaks.hash.clone(), leaks.changed);
     let checker = policies::checker(&source, &facts, leaks, &changes, &recheck);
@@ -181,9 +194,17 @@ pub(crate) fn compile_with(
             .sum();
         p.start("rendering", "(cluster, component) pairs", total);
     }
-    let pipeline = Pipeline::new(&source, world, checker, changes.dirty.len(), options);
+    let pipeline = Pipeline::new(
+        &source,
+        world,
+        checker,
+        changes.dirty.len(),
+        options,
+        hollow,
+    );
     let outputs = pipeline.run(&changes.dirty, &reuse);
     timings.mark("pipeline");
+    timings.cpu("merge (cpu)", &pipeline.merge);
     timings.cpu("render (cpu)", &pipeline.render);
     timings.cpu("emit (cpu)", &pipeline.emit);
     timings.cpu("policies (cpu)", &pipeline.check);
@@ -234,7 +255,6 @@ pub(crate) fn compile_with(
     drop(changes);
     drop(selected);
     drop(facts);
-    drop(leaves);
     Ok(Compiled {
         source,
         all,
@@ -252,20 +272,6 @@ pub(crate) fn compile_with(
         reused,
         cache,
     })
-}
-
-/// Every cluster's layers merged, and the layout's rules over all of them. A merge error ends
-/// the compile; the schemas are compiled first so that it reports theirs in the same run.
-fn merge(source: &Source) -> Result<Vec<Cluster>, Diagnostics> {
-    let all = merge::merge_all(source, merge::Wrote::Skipped).map_err(|mut d| {
-        d.extend(load::schema_errors(source.components.values()));
-        d.sorted()
-    })?;
-    let layout_errors = emit::layout::check(&all);
-    if layout_errors.has_errors() {
-        return Err(layout_errors.sorted());
-    }
-    Ok(all)
 }
 
 /// The pipeline's outputs of `clusters` gathered: their files into `tree`, each output by

@@ -12,7 +12,7 @@ use crate::diag::Diagnostics;
 use crate::emit::layout::FileOwner;
 use crate::emit::{self, OutputTree};
 use crate::load::Source;
-use crate::merge::Cluster;
+use crate::merge::{self, Cluster};
 use crate::object::{ObjectId, RenderedObject};
 use crate::policy;
 use crate::progress::Progress;
@@ -74,6 +74,9 @@ pub(super) struct Pipeline<'a> {
     keep_objects: bool,
     /// Takes each cluster's files, once it is checked.
     write: Option<&'a super::WriteCluster<'a>>,
+    /// The clusters come without their values ([`Cluster::hollow`]): merge each again.
+    merge_again: bool,
+    pub(super) merge: CpuTime,
     pub(super) render: CpuTime,
     pub(super) emit: CpuTime,
     pub(super) check: CpuTime,
@@ -88,6 +91,7 @@ impl<'a> Pipeline<'a> {
         checker: policy::Checker<'a>,
         clusters: usize,
         options: &Options<'o>,
+        merge_again: bool,
     ) -> Pipeline<'a> {
         let progress: Option<&'a dyn Progress> = options.progress;
         Pipeline {
@@ -99,6 +103,8 @@ impl<'a> Pipeline<'a> {
             parallel: clusters < 2 * rayon::current_num_threads(),
             keep_objects: options.keep_objects,
             write: options.write,
+            merge_again,
+            merge: CpuTime::default(),
             render: CpuTime::default(),
             emit: CpuTime::default(),
             check: CpuTime::default(),
@@ -118,7 +124,13 @@ impl<'a> Pipeline<'a> {
             .par_iter()
             .zip(reuse)
             .map(|(cluster, reuse)| {
-                let mut out = self.cluster(cluster, reuse.as_ref())?;
+                let full = match self.merge_again {
+                    true => Some(self.merge.time(|| {
+                        merge::merge_again(self.source, cluster, merge::Wrote::Skipped)
+                    })?),
+                    false => None,
+                };
+                let mut out = self.cluster(full.as_ref().unwrap_or(cluster), reuse.as_ref())?;
                 if let Some(write) = self.write {
                     let tree = std::mem::take(&mut out.tree);
                     out.written_files = tree.files.len();
@@ -142,7 +154,10 @@ impl<'a> Pipeline<'a> {
         }
         let version = kubernetes::version(self.source, cluster).map_err(Diagnostics::from)?;
         let (emitted, warnings) = self.build(cluster, None)?;
-        let mut violations = self.check.time(|| self.checker.check(&emitted.objects));
+        let mut violations = self.check.time(|| {
+            let leaves = validate::facts::cluster_leaves(cluster);
+            self.checker.check(&emitted.objects, &leaves)
+        });
         self.kubernetes(cluster, version, &emitted, &mut violations);
         let mut components = self.components(cluster, &emitted);
         record_violations(&mut components, &violations);
@@ -339,9 +354,11 @@ impl<'a> Pipeline<'a> {
             .flat_map(|(_, c)| c.network_policies.iter().cloned())
             .collect();
         let mut violations = self.check.time(|| {
+            let leaves = validate::facts::cluster_leaves(cluster);
             self.checker.check_with(
                 &emitted.objects,
                 Some((&cluster.environment, &cluster.name, &extra)),
+                &leaves,
             )
         });
         self.kubernetes(cluster, version, &emitted, &mut violations);

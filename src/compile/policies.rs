@@ -9,7 +9,7 @@ use super::{LoadObjects, Options};
 use crate::cache;
 use crate::diag::{Code, Diagnostic, Diagnostics, Span};
 use crate::load::Source;
-use crate::merge::Cluster;
+use crate::merge::{self, Cluster};
 use crate::policy::{Checker, ClusterFacts, Ownership, Violation};
 use crate::validate;
 
@@ -64,6 +64,9 @@ impl<'a> Leaks<'a> {
 pub(super) struct Recheck<'a, 'o> {
     pub(super) clusters: Vec<&'a Cluster>,
     objects: Option<&'o LoadObjects<'o>>,
+    /// The source to merge each cluster again from, when the clusters' values were let go:
+    /// a leak finding's hint names the cluster's own values.
+    merge_again: Option<&'a Source>,
 }
 
 impl<'a, 'o> Recheck<'a, 'o> {
@@ -73,6 +76,7 @@ impl<'a, 'o> Recheck<'a, 'o> {
         changes: &Changes<'_>,
         leaks: &Leaks<'_>,
         options: &Options<'o>,
+        merge_again: Option<&'a Source>,
     ) -> Recheck<'a, 'o> {
         let clusters: Vec<&Cluster> = selected
             .iter()
@@ -82,6 +86,7 @@ impl<'a, 'o> Recheck<'a, 'o> {
         Recheck {
             clusters,
             objects: options.cached_objects,
+            merge_again,
         }
     }
 
@@ -91,17 +96,24 @@ impl<'a, 'o> Recheck<'a, 'o> {
         checker: &Checker<'_>,
     ) -> Result<BTreeMap<&'a str, Vec<Violation>>, Diagnostics> {
         use rayon::prelude::*;
-        let found: Vec<Option<Vec<Violation>>> = self
+        let found: Vec<Result<Option<Vec<Violation>>, Diagnostics>> = self
             .clusters
             .par_iter()
             .map(|c| {
-                let objects = self.objects.and_then(|load| load(&c.name))?;
-                Some(checker.check(&objects))
+                let Some(objects) = self.objects.and_then(|load| load(&c.name)) else {
+                    return Ok(None);
+                };
+                let full = match self.merge_again {
+                    Some(source) => Some(merge::merge_again(source, c, merge::Wrote::Skipped)?),
+                    None => None,
+                };
+                let leaves = validate::facts::cluster_leaves(full.as_ref().unwrap_or(c));
+                Ok(Some(checker.check(&objects, &leaves)))
             })
             .collect();
         let mut out = BTreeMap::new();
         for (c, found) in self.clusters.iter().zip(found) {
-            match found {
+            match found? {
                 Some(found) => {
                     out.insert(c.name.as_str(), found);
                 }
@@ -125,8 +137,19 @@ pub(super) fn facts(
     changes: &Changes<'_>,
     recheck: &Recheck<'_, '_>,
 ) -> Result<Vec<ClusterFacts>, Diagnostics> {
-    let mut facts = validate::facts::cluster_facts(source, &changes.dirty)?;
-    facts.extend(validate::facts::cluster_facts(source, &recheck.clusters)?);
+    let secrets = |c: &Cluster| {
+        changes
+            .secret_values
+            .get(c.name.as_str())
+            .cloned()
+            .unwrap_or_default()
+    };
+    let mut facts = validate::facts::cluster_facts(source, &changes.dirty, secrets)?;
+    facts.extend(validate::facts::cluster_facts(
+        source,
+        &recheck.clusters,
+        secrets,
+    )?);
     Ok(facts)
 }
 

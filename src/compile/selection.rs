@@ -20,6 +20,17 @@ impl Selection {
         self.environment.is_some() || self.cluster.is_some() || self.shard.is_some()
     }
 
+    /// Whether `cluster` is among those selected (by its environment, name and shard).
+    pub(crate) fn keeps(&self, cluster: &Cluster) -> bool {
+        self.environment
+            .as_ref()
+            .is_none_or(|e| *e == cluster.environment)
+            && self
+                .shard
+                .is_none_or(|(i, n)| shard_of(&cluster.name, n) == i)
+            && self.cluster.as_ref().is_none_or(|n| *n == cluster.name)
+    }
+
     /// The indexes in `all` of the clusters selected, or why there are none.
     pub(crate) fn select(&self, all: &[Cluster]) -> DiagResult<Vec<usize>> {
         let mut out: Vec<usize> = (0..all.len()).collect();

@@ -53,6 +53,17 @@ impl Cluster {
             .filter_map(|(n, p)| p.values.as_ref().filter(|_| p.enabled).map(|v| (n, v)))
     }
 
+    /// Lets go of the merged values of the components, which are most of a cluster: each
+    /// enabled component keeps an empty map. Its identity, globals, placements and patches
+    /// stay; [`merge_again`] gives the values back.
+    pub(crate) fn hollow(&mut self) {
+        for p in self.components.values_mut() {
+            if let Some(values) = &mut p.values {
+                *values = Merged::empty_map();
+            }
+        }
+    }
+
     /// The output directory of the cluster under its environment: `sto2/workload`.
     pub fn path(&self) -> String {
         self.file.cluster_path()
@@ -61,16 +72,31 @@ impl Cluster {
 
 /// Merges every cluster of the platform.
 pub(crate) fn merge_all(source: &Source, wrote: Wrote) -> DiagResult<Vec<Cluster>> {
-    let results: Vec<DiagResult<Cluster>> = source
+    merge_each(source, wrote, |c| (c, ())).map(|(clusters, _)| clusters)
+}
+
+/// Merges every cluster of the platform and hands each to `keep` as soon as it is merged, in
+/// parallel: `keep` takes what it needs of the cluster and returns the cluster to keep (it may
+/// let go of its values, [`Cluster::hollow`]) with what it took.
+pub(crate) fn merge_each<T: Send>(
+    source: &Source,
+    wrote: Wrote,
+    keep: impl Fn(Cluster) -> (Cluster, T) + Sync,
+) -> DiagResult<(Vec<Cluster>, Vec<T>)> {
+    let results: Vec<DiagResult<(Cluster, T)>> = source
         .clusters
         .par_iter()
-        .map(|c| merge_cluster(source, c, wrote))
+        .map(|c| merge_cluster(source, c, wrote).map(&keep))
         .collect();
     let mut clusters = Vec::new();
+    let mut taken = Vec::new();
     let mut diags = Diagnostics::new();
     for r in results {
         match r {
-            Ok(c) => clusters.push(c),
+            Ok((c, t)) => {
+                clusters.push(c);
+                taken.push(t);
+            }
             Err(d) => diags.extend(d),
         }
     }
@@ -78,8 +104,14 @@ pub(crate) fn merge_all(source: &Source, wrote: Wrote) -> DiagResult<Vec<Cluster
     if diags.has_errors() {
         Err(diags.sorted())
     } else {
-        Ok(clusters)
+        Ok((clusters, taken))
     }
+}
+
+/// Merges one cluster again, from the cluster file of a cluster merged before (by
+/// [`merge_each`], with the same `wrote`).
+pub(crate) fn merge_again(source: &Source, cluster: &Cluster, wrote: Wrote) -> DiagResult<Cluster> {
+    merge_cluster(source, &cluster.file, wrote)
 }
 
 fn check_unique(clusters: &[Cluster], diags: &mut Diagnostics) {

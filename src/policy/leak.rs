@@ -209,20 +209,194 @@ struct Owned {
     owners: Vec<Owner>,
 }
 
-/// Everything each environment owns, indexed for searching rendered strings.
+/// What each environment owns: the strings the environment-leak rule looks for elsewhere. It
+/// owns what it reports (each owned value and where it was set) and keeps no cluster's leaves:
+/// a check is given the leaves of the cluster it checks, for its hints.
 #[derive(Debug)]
-/// What each environment owns: the strings the environment-leak rule looks for elsewhere.
 pub(crate) struct Ownership<'a> {
     owned: Vec<Owned>,
     /// Owned strings by their leading run of ASCII letters and digits.
-    by_key: BTreeMap<&'a [u8], Vec<usize>>,
+    by_key: BTreeMap<Box<[u8]>, Vec<usize>>,
     /// Owned strings that start with another character: searched everywhere.
     unkeyed: Vec<usize>,
     patterns: Vec<(String, Vec<(String, GlobMatcher)>)>,
     allow_shared: &'a [String],
     secrets: BTreeSet<&'a str>,
-    /// The leaves of each (environment, cluster), to name a copy in the leaking environment.
-    leaves: BTreeMap<(&'a str, &'a str), Vec<&'a ResolvedLeaf<'a>>>,
+}
+
+/// Strings numbered in the order they are first seen.
+#[derive(Default)]
+struct Interned(indexmap::IndexSet<Box<str>, foldhash::fast::FixedState>);
+
+impl Interned {
+    fn id(&mut self, s: &str) -> u32 {
+        match self.0.get_index_of(s) {
+            Some(i) => i as u32,
+            None => self.0.insert_full(s.into()).0 as u32,
+        }
+    }
+
+    fn get(&self, id: u32) -> &str {
+        self.0.get_index(id as usize).map_or("", |s| s)
+    }
+}
+
+/// Leak ownership built one cluster at a time ([`OwnershipBuilder::add`]), in any order: it
+/// keeps counts and the candidate owners, never a cluster's leaves, so that what it holds
+/// grows with the distinct strings of the platform, not with every leaf of every cluster.
+#[derive(Default)]
+pub(crate) struct OwnershipBuilder {
+    paths: Interned,
+    values: Interned,
+    environments: Interned,
+    files: Interned,
+    /// Per environment: how many of its clusters have a leaf.
+    clusters_in: HashMap<u32, usize>,
+    /// Per (path, environment): how many clusters resolve the path.
+    has: HashMap<(u32, u32), usize>,
+    /// Per (path, value, environment): how many clusters resolve the path to the value.
+    with_value: HashMap<(u32, u32, u32), usize>,
+    /// Values that some layer outside a cluster's own environment sets.
+    shared: HashSet<u32>,
+    /// Per (value, environment, path) set in the environment's own layers and not allowed
+    /// shared: the first (normalized file, line) that sets it.
+    candidates: HashMap<(u32, u32, u32), (u32, u32)>,
+}
+
+impl OwnershipBuilder {
+    /// Counts the string leaves of one cluster (all of one environment and cluster).
+    pub(crate) fn add(&mut self, leaves: &[ResolvedLeaf<'_>], config: &PolicyConfig) {
+        let Some(first) = leaves.first() else {
+            return;
+        };
+        let env = self.environments.id(first.environment);
+        *self.clusters_in.entry(env).or_default() += 1;
+        // A path resolves to one value in a cluster: that of its last leaf.
+        let mut resolved: HashMap<&str, &str> = HashMap::default();
+        for leaf in leaves {
+            resolved.insert(leaf.path.as_str(), leaf.value);
+        }
+        for (path, value) in resolved {
+            let (path, value) = (self.paths.id(path), self.values.id(value));
+            *self.has.entry((path, env)).or_default() += 1;
+            *self.with_value.entry((path, value, env)).or_default() += 1;
+        }
+        for leaf in leaves {
+            if !under_environment(leaf.set_in, leaf.environment) {
+                let value = self.values.id(leaf.value);
+                self.shared.insert(value);
+                continue;
+            }
+            if !significant_alone(leaf.value) || allowed(leaf.value, &config.allow_shared) {
+                continue;
+            }
+            let value = self.values.id(leaf.value);
+            let path = self.paths.id(&leaf.path);
+            let file = self.files.id(&normalize(leaf.set_in));
+            let files = &self.files;
+            self.candidates
+                .entry((value, env, path))
+                .and_modify(|at| {
+                    if (files.get(file), leaf.line) < (files.get(at.0), at.1) {
+                        *at = (file, leaf.line);
+                    }
+                })
+                .or_insert((file, leaf.line));
+        }
+    }
+
+    /// What each environment owns, from every cluster added. Reports show no
+    /// `x-strata-secret` value once [`Ownership::hide`] has been told them.
+    pub(crate) fn finish<'a>(self, config: &'a PolicyConfig) -> Ownership<'a> {
+        let environments: BTreeSet<&str> = self.environments.0.iter().map(|e| &**e).collect();
+        // Per candidate one look per environment instead of one per cluster (quadratic at
+        // scale).
+        let clusters_in: BTreeMap<&str, (u32, usize)> = self
+            .clusters_in
+            .iter()
+            .map(|(e, n)| (self.environments.get(*e), (*e, *n)))
+            .collect();
+        let mut owners: BTreeMap<&str, BTreeMap<&str, Owner>> = BTreeMap::new();
+        for (&(value_id, env_id, path_id), &(file, line)) in &self.candidates {
+            let value = self.values.get(value_id);
+            if self.shared.contains(&value_id) || !significant(value, &environments) {
+                continue;
+            }
+            // Owned: some cluster of another environment resolves the path to a different value
+            // or not at all, and none resolves it to the same value (that would be one setting
+            // that both environments happen to write in their own layers).
+            let environment = self.environments.get(env_id);
+            let mut differs = false;
+            let mut same = false;
+            for (env, (other, total)) in &clusters_in {
+                if *env == environment {
+                    continue;
+                }
+                let having = self.has.get(&(path_id, *other)).copied().unwrap_or(0);
+                let alike = self
+                    .with_value
+                    .get(&(path_id, value_id, *other))
+                    .copied()
+                    .unwrap_or(0);
+                same |= alike > 0;
+                differs |= alike < *total || having > alike;
+            }
+            if !differs || same {
+                continue;
+            }
+            let owner = Owner {
+                environment: environment.to_string(),
+                set_in: self.files.get(file).to_string(),
+                line,
+                path: self.paths.get(path_id).to_string(),
+            };
+            let slot = owners.entry(value).or_default();
+            match slot.get(environment) {
+                Some(o)
+                    if (&o.set_in, o.line, &o.path) <= (&owner.set_in, owner.line, &owner.path) => {
+                }
+                _ => {
+                    slot.insert(environment, owner);
+                }
+            }
+        }
+        let mut owned = Vec::new();
+        let mut by_key: BTreeMap<Box<[u8]>, Vec<usize>> = BTreeMap::new();
+        let mut unkeyed = Vec::new();
+        for (value, per_env) in owners {
+            let index = owned.len();
+            let key = leading_run(value.as_bytes());
+            if key.is_empty() {
+                unkeyed.push(index);
+            } else {
+                by_key.entry(key.into()).or_default().push(index);
+            }
+            owned.push(Owned {
+                value: value.to_string(),
+                owners: per_env.into_values().collect(),
+            });
+        }
+        let patterns = config
+            .owned_patterns
+            .iter()
+            .map(|(env, globs)| {
+                let matchers = globs
+                    .iter()
+                    // Invalid globs are reported by `PolicyConfig::validate`.
+                    .filter_map(|g| Glob::new(g).ok().map(|m| (g.clone(), m.compile_matcher())))
+                    .collect();
+                (env.clone(), matchers)
+            })
+            .collect();
+        Ownership {
+            owned,
+            by_key,
+            unkeyed,
+            patterns,
+            allow_shared: &config.allow_shared,
+            secrets: BTreeSet::new(),
+        }
+    }
 }
 
 fn normalize(file: &str) -> String {
@@ -257,6 +431,14 @@ fn leading_run(bytes: &[u8]) -> &[u8] {
 
 /// Whether a string is specific enough to be owned (rule 3 above).
 pub(crate) fn significant(value: &str, environments: &BTreeSet<&str>) -> bool {
+    significant_alone(value)
+        && !environments
+            .iter()
+            .any(|e| e.eq_ignore_ascii_case(value.trim()))
+}
+
+/// Rule 3 above but for the names of the environments, which are known once every cluster is.
+fn significant_alone(value: &str) -> bool {
     let v = value.trim();
     if v.chars().count() < MIN_OWNED_LEN || is_quantity(v) {
         return false;
@@ -269,7 +451,6 @@ pub(crate) fn significant(value: &str, environments: &BTreeSet<&str>) -> bool {
         return false;
     }
     !STOP_WORDS.iter().any(|w| w.eq_ignore_ascii_case(v))
-        && !environments.iter().any(|e| e.eq_ignore_ascii_case(v))
 }
 
 /// Numbers, quantities and durations: runs of digits (with one decimal point) each followed by
@@ -363,129 +544,20 @@ fn words(v: &str) -> impl Iterator<Item = &str> {
 }
 
 impl<'a> Ownership<'a> {
-    /// What each environment owns, from every cluster's leaves. Reports show no
-    /// `x-strata-secret` value once [`Ownership::hide`] has been told them.
-    pub(crate) fn build(leaves: &'a [ResolvedLeaf<'a>], config: &'a PolicyConfig) -> Ownership<'a> {
-        // The tables that only count and look up are hash tables: no output depends on their
-        // order, and this runs over every string leaf of every cluster.
-        let environments: BTreeSet<&str> = leaves.iter().map(|l| l.environment).collect();
-        let mut resolved: HashMap<(&str, &str), HashMap<&str, &str>> = HashMap::default();
-        let mut by_cluster: BTreeMap<(&str, &str), Vec<&ResolvedLeaf<'a>>> = BTreeMap::new();
-        let mut shared: HashSet<&str> = HashSet::default();
+    /// What each environment owns, from every cluster's leaves, in any order.
+    pub(crate) fn build(leaves: &[ResolvedLeaf<'_>], config: &'a PolicyConfig) -> Ownership<'a> {
+        let mut by_cluster: BTreeMap<(&str, &str), Vec<ResolvedLeaf<'_>>> = BTreeMap::new();
         for leaf in leaves {
-            let key = (leaf.environment, leaf.cluster);
-            resolved
-                .entry(key)
+            by_cluster
+                .entry((leaf.environment, leaf.cluster))
                 .or_default()
-                .insert(leaf.path.as_str(), leaf.value);
-            by_cluster.entry(key).or_default().push(leaf);
-            if !under_environment(leaf.set_in, leaf.environment) {
-                shared.insert(leaf.value);
-            }
+                .push(leaf.clone());
         }
-        // Per path: how many clusters of each environment have it, and with which value. A leaf
-        // then needs one look per environment instead of one per cluster (quadratic at scale).
-        let mut clusters_in: BTreeMap<&str, usize> = BTreeMap::new();
-        for (env, _) in resolved.keys() {
-            *clusters_in.entry(env).or_default() += 1;
+        let mut builder = OwnershipBuilder::default();
+        for cluster in by_cluster.values() {
+            builder.add(cluster, config);
         }
-        let mut has: HashMap<&str, BTreeMap<&str, usize>> = HashMap::default();
-        let mut with_value: HashMap<(&str, &str), BTreeMap<&str, usize>> = HashMap::default();
-        for ((env, _), paths) in &resolved {
-            for (path, value) in paths {
-                *has.entry(path).or_default().entry(env).or_default() += 1;
-                *with_value
-                    .entry((path, value))
-                    .or_default()
-                    .entry(env)
-                    .or_default() += 1;
-            }
-        }
-        let mut owners: BTreeMap<&str, BTreeMap<&str, Owner>> = BTreeMap::new();
-        for leaf in leaves {
-            let value = leaf.value;
-            if !under_environment(leaf.set_in, leaf.environment)
-                || shared.contains(value)
-                || !significant(value, &environments)
-                || allowed(value, &config.allow_shared)
-            {
-                continue;
-            }
-            // Owned: some cluster of another environment resolves the path to a different value
-            // or not at all, and none resolves it to the same value (that would be one setting
-            // that both environments happen to write in their own layers).
-            let mut differs = false;
-            let mut same = false;
-            let path = leaf.path.as_str();
-            for (env, total) in &clusters_in {
-                if *env == leaf.environment {
-                    continue;
-                }
-                let having = has.get(path).and_then(|h| h.get(env)).copied().unwrap_or(0);
-                let alike = with_value
-                    .get(&(path, value))
-                    .and_then(|h| h.get(env))
-                    .copied()
-                    .unwrap_or(0);
-                same |= alike > 0;
-                differs |= alike < *total || having > alike;
-            }
-            if !differs || same {
-                continue;
-            }
-            let owner = Owner {
-                environment: leaf.environment.to_string(),
-                set_in: normalize(leaf.set_in),
-                line: leaf.line,
-                path: leaf.path.clone(),
-            };
-            let slot = owners.entry(value).or_default();
-            match slot.get(leaf.environment) {
-                Some(o)
-                    if (&o.set_in, o.line, &o.path) <= (&owner.set_in, owner.line, &owner.path) => {
-                }
-                _ => {
-                    slot.insert(leaf.environment, owner);
-                }
-            }
-        }
-        let mut owned = Vec::new();
-        let mut by_key: BTreeMap<&[u8], Vec<usize>> = BTreeMap::new();
-        let mut unkeyed = Vec::new();
-        for (value, per_env) in owners {
-            let index = owned.len();
-            let key = leading_run(value.as_bytes());
-            if key.is_empty() {
-                unkeyed.push(index);
-            } else {
-                by_key.entry(key).or_default().push(index);
-            }
-            owned.push(Owned {
-                value: value.to_string(),
-                owners: per_env.into_values().collect(),
-            });
-        }
-        let patterns = config
-            .owned_patterns
-            .iter()
-            .map(|(env, globs)| {
-                let matchers = globs
-                    .iter()
-                    // Invalid globs are reported by `PolicyConfig::validate`.
-                    .filter_map(|g| Glob::new(g).ok().map(|m| (g.clone(), m.compile_matcher())))
-                    .collect();
-                (env.clone(), matchers)
-            })
-            .collect();
-        Ownership {
-            owned,
-            by_key,
-            unkeyed,
-            patterns,
-            allow_shared: &config.allow_shared,
-            secrets: BTreeSet::new(),
-            leaves: by_cluster,
-        }
+        builder.finish(config)
     }
 
     /// A hash of what each environment owns, and of the patterns and exceptions: when it is
@@ -611,11 +683,14 @@ impl<'a> Ownership<'a> {
     }
 
     /// Leaks in the strings of one object of `cluster` in `environment`.
+    /// `leaves`: the string leaves of the cluster (others' are passed over), to name in a hint
+    /// the cluster's own value that copies a foreign one.
     pub(crate) fn check(
         &self,
         environment: &str,
         cluster: &str,
         texts: &Texts,
+        leaves: &[ResolvedLeaf<'_>],
         out: &mut Vec<Finding>,
     ) {
         for text in texts.iter() {
@@ -627,7 +702,16 @@ impl<'a> Ownership<'a> {
                 };
                 reported.push(&owned.value);
                 let field = texts.field(text);
-                out.push(self.owned_leak(environment, cluster, text, field, owned, owner));
+                let copy = leaves
+                    .iter()
+                    .filter(|l| {
+                        l.environment == environment
+                            && l.cluster == cluster
+                            && under_environment(l.set_in, environment)
+                            && l.value.contains(&owned.value)
+                    })
+                    .min_by(|a, b| (&a.set_in, a.line).cmp(&(&b.set_in, b.line)));
+                out.push(self.owned_leak(environment, text, field, owned, owner, copy));
             }
             self.pattern_leaks(environment, texts, text, &reported, out);
         }
@@ -636,11 +720,11 @@ impl<'a> Ownership<'a> {
     fn owned_leak(
         &self,
         environment: &str,
-        cluster: &str,
         text: &Text,
         field: String,
         owned: &Owned,
         owner: &Owner,
+        copy: Option<&ResolvedLeaf<'_>>,
     ) -> Finding {
         let value = self.shown(&owned.value);
         let whose = format!(
@@ -657,14 +741,6 @@ impl<'a> Ownership<'a> {
         } else {
             format!("this value contains {value}, which belongs to {whose}")
         };
-        let copy = self.leaves.get(&(environment, cluster)).and_then(|leaves| {
-            leaves
-                .iter()
-                .filter(|l| {
-                    under_environment(l.set_in, environment) && l.value.contains(&owned.value)
-                })
-                .min_by(|a, b| (&a.set_in, a.line).cmp(&(&b.set_in, b.line)))
-        });
         let hint = match copy {
             Some(leaf) => format!(
                 "{environment} sets it itself at `{}` in {}:{}: use {environment}'s own value \

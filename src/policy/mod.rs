@@ -40,7 +40,7 @@ use std::collections::BTreeMap;
 pub(crate) use crate::object::RenderedObject;
 pub(crate) use config::{Level, PolicyConfig};
 pub(crate) use input::{ClusterFacts, ResolvedLeaf, SecretValue};
-pub(crate) use leak::Ownership;
+pub(crate) use leak::{Ownership, OwnershipBuilder};
 pub(crate) use list::list_rules;
 pub(crate) use rule::{ENVIRONMENT_LEAK, rule};
 pub(crate) use sarif::{render_diagnostics_sarif, render_sarif};
@@ -67,7 +67,7 @@ pub(crate) fn check(
     leaves: &[ResolvedLeaf<'_>],
     config: &PolicyConfig,
 ) -> Vec<Violation> {
-    Checker::new(clusters, Ownership::build(leaves, config), config).check(objects)
+    Checker::new(clusters, Ownership::build(leaves, config), config).check(objects, leaves)
 }
 
 /// The `(namespace, podSelector)` of each NetworkPolicy among `objects`, in order: what a
@@ -120,8 +120,14 @@ impl<'a> Checker<'a> {
 
     /// Every violation in `objects`, sorted by file, rule and field. A NetworkPolicy selects
     /// pods of its own cluster only, so `objects` may be one cluster's or many clusters'.
-    pub(crate) fn check(&self, objects: &[RenderedObject]) -> Vec<Violation> {
-        self.check_with(objects, None)
+    ///
+    /// `leaves`: the string leaves of the objects' clusters, for the hints of leak findings.
+    pub(crate) fn check(
+        &self,
+        objects: &[RenderedObject],
+        leaves: &[ResolvedLeaf<'_>],
+    ) -> Vec<Violation> {
+        self.check_with(objects, None, leaves)
     }
 
     /// Like [`Checker::check`], for objects of one cluster whose other NetworkPolicies are not
@@ -130,6 +136,7 @@ impl<'a> Checker<'a> {
         &self,
         objects: &[RenderedObject],
         extra: Option<OtherNetworkPolicies<'_>>,
+        leaves: &[ResolvedLeaf<'_>],
     ) -> Vec<Violation> {
         let config = self.config;
         let mut network_policies = NetworkPolicies::index(objects);
@@ -163,8 +170,13 @@ impl<'a> Checker<'a> {
             findings.extend(secret::plaintext(&resource, &object.object));
             let texts = text::texts(&object.object, is_core(&object.object, "Secret"));
             secret::value_leaks(&texts, secret_values, &mut findings);
-            self.ownership
-                .check(&object.environment, &object.cluster, &texts, &mut findings);
+            self.ownership.check(
+                &object.environment,
+                &object.cluster,
+                &texts,
+                leaves,
+                &mut findings,
+            );
 
             for finding in findings {
                 if let Some(v) = violation(object, &resource, &exemptions, config, finding) {

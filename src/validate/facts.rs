@@ -11,9 +11,13 @@ use crate::yaml::Scalar;
 
 /// Facts of the given clusters. Registry templates (`harbor.{{ global.baseDomain }}`) render
 /// with the cluster's `global` and `cluster`.
+/// `secrets` gives each cluster's `x-strata-secret` values ([`secret_values`]): the registries
+/// need only the cluster's identity and globals, which a cluster whose component values were
+/// let go still has.
 pub(crate) fn cluster_facts(
     source: &Source,
     clusters: &[&Cluster],
+    secrets: impl Fn(&Cluster) -> Vec<SecretValue>,
 ) -> Result<Vec<ClusterFacts>, Diagnostics> {
     let mut env = Environment::new();
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
@@ -42,17 +46,11 @@ pub(crate) fn cluster_facts(
                 ),
             }
         }
-        let mut secret_values = Vec::new();
-        for (name, values) in c.enabled() {
-            if let Some(component) = source.components.get(name) {
-                secrets(&component.schema_json, values, name, &mut secret_values);
-            }
-        }
         out.push(ClusterFacts {
             environment: c.environment.clone(),
             cluster: c.name.clone(),
             registries,
-            secret_values,
+            secret_values: secrets(c),
         });
     }
     if diags.is_empty() {
@@ -60,6 +58,17 @@ pub(crate) fn cluster_facts(
     } else {
         Err(diags)
     }
+}
+
+/// Every value of `cluster` that its component's schema marks `"x-strata-secret": true`.
+pub(crate) fn secret_values(source: &Source, cluster: &Cluster) -> Vec<SecretValue> {
+    let mut out = Vec::new();
+    for (name, values) in cluster.enabled() {
+        if let Some(component) = source.components.get(name) {
+            secrets(&component.schema_json, values, name, &mut out);
+        }
+    }
+    out
 }
 
 /// Walks a schema and the values together, collecting values under `"x-strata-secret": true`.
@@ -133,28 +142,22 @@ fn string_leaves<'a>(
     }
 }
 
-/// Every string leaf of each cluster's enabled component values and globals, by cluster.
-pub(crate) fn leaves(clusters: &[Cluster]) -> Vec<Vec<ResolvedLeaf<'_>>> {
-    use rayon::prelude::*;
-    clusters
-        .par_iter()
-        .map(|c| {
-            let mut found = Vec::new();
-            string_leaves(&c.global, &mut "global".to_string(), &mut found);
-            for (name, values) in c.enabled() {
-                string_leaves(values, &mut name.clone(), &mut found);
-            }
-            found
-                .into_iter()
-                .map(|(path, value, origin)| ResolvedLeaf {
-                    environment: &c.environment,
-                    cluster: &c.name,
-                    path,
-                    value,
-                    set_in: origin.map_or("", |o| &o.file),
-                    line: origin.map_or(0, |o| o.line),
-                })
-                .collect()
+/// Every string leaf of one cluster's enabled component values and globals.
+pub(crate) fn cluster_leaves(c: &Cluster) -> Vec<ResolvedLeaf<'_>> {
+    let mut found = Vec::new();
+    string_leaves(&c.global, &mut "global".to_string(), &mut found);
+    for (name, values) in c.enabled() {
+        string_leaves(values, &mut name.clone(), &mut found);
+    }
+    found
+        .into_iter()
+        .map(|(path, value, origin)| ResolvedLeaf {
+            environment: &c.environment,
+            cluster: &c.name,
+            path,
+            value,
+            set_in: origin.map_or("", |o| &o.file),
+            line: origin.map_or(0, |o| o.line),
         })
         .collect()
 }
