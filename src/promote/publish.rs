@@ -462,31 +462,13 @@ mod tests {
         .expect("mkdir");
         repos.write("environments/prod/osl2/workload.cluster.yaml", osl2);
         repos.commit("osl2", "Alice Author", "alice@example.com", START);
-        publish(
-            &repos.source,
-            &repos.out,
-            None,
-            &repos.committer(START),
-            None,
-        )
-        .expect("publishes");
+        publish_all(&repos);
         let last = reuse::last(&repos.out, &crate::cache::build_id(None)).expect("a record");
         assert_eq!(last.cache().clusters.len(), 3);
         drop(last);
 
-        repos.write(
-            "environments/prod/sto2/workload.cluster.yaml",
-            "cluster: {role: workload, server: https://prod-sto2.example.com:6443}\nvalues:\n  web: {replicas: 5}\n",
-        );
-        repos.commit("sto2", "Alice Author", "alice@example.com", START);
-        let again = publish(
-            &repos.source,
-            &repos.out,
-            None,
-            &repos.committer(START),
-            None,
-        )
-        .expect("publishes");
+        change_prod_sto2(&repos);
+        let again = publish_all(&repos);
         let commits: Vec<(&str, bool)> = again
             .iter()
             .map(|p| (p.branch.as_str(), p.commit.is_some()))
@@ -522,29 +504,22 @@ mod tests {
     }
 
     #[test]
-    fn a_record_short_of_a_kept_clusters_digest_is_dropped_and_every_cluster_rendered() {
-        let repos = Repos::published();
-        change_prod_sto2(&repos);
-        reuse::edit_digests(&repos.out, |env, digests| {
-            if env == "dev" {
-                digests.retain(|(path, _)| path != "sto2/workload/web/deployment-web.yaml");
-            }
-        });
-        let again = publish_all(&repos);
-        assert_eq!(trees(&repos.out, &again), fresh_trees(&repos));
-    }
-
-    #[test]
-    fn a_record_with_a_digest_of_a_file_no_cluster_made_is_dropped() {
-        let repos = Repos::published();
-        change_prod_sto2(&repos);
-        reuse::edit_digests(&repos.out, |env, digests| {
-            if env == "dev" {
-                digests.push(("zz/planted.yaml".to_string(), vec![7; 32]));
-            }
-        });
-        let again = publish_all(&repos);
-        assert_eq!(trees(&repos.out, &again), fresh_trees(&repos));
+    fn a_record_whose_digests_do_not_add_up_to_the_kept_clusters_files_is_dropped() {
+        let short: fn(&mut Vec<(String, Vec<u8>)>) =
+            |d| d.retain(|(path, _)| path != "sto2/workload/web/deployment-web.yaml");
+        let planted: fn(&mut Vec<(String, Vec<u8>)>) =
+            |d| d.push(("zz/planted.yaml".to_string(), vec![7; 32]));
+        for edit in [short, planted] {
+            let repos = Repos::published();
+            change_prod_sto2(&repos);
+            reuse::edit_digests(&repos.out, |env, digests| {
+                if env == "dev" {
+                    edit(digests);
+                }
+            });
+            let again = publish_all(&repos);
+            assert_eq!(trees(&repos.out, &again), fresh_trees(&repos));
+        }
     }
 
     #[test]
