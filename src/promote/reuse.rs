@@ -476,32 +476,39 @@ pub(crate) fn save(out: &Repository, compiled: &Compiled, written: BTreeMap<Stri
             })
             .collect(),
     };
-    let Ok(json) = serde_json::to_vec(&head) else {
-        return;
-    };
-    if write(out, &json, written.values().map(|w| &w.digests)).is_ok() {
+    let head =
+        |w: &mut dyn std::io::Write| serde_json::to_writer(w, &head).map_err(std::io::Error::other);
+    if write(out, head, written.values().map(|w| &w.digests)).is_ok() {
         let _ = std::fs::remove_file(out.path().join(OLD_FILE));
     }
 }
 
-/// Writes the record of `head` (JSON) and `digests` (in the order of its environments), whole
-/// or not at all.
+/// Writes the record: its head (JSON, which `head` writes) and `digests` (in the order of its
+/// environments), whole or not at all. Streamed: the head of a large fleet is tens of MB.
 fn write<'a>(
     out: &Repository,
-    head: &[u8],
+    head: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
     digests: impl Iterator<Item = &'a Digests>,
 ) -> std::io::Result<()> {
+    use std::io::{Seek as _, SeekFrom};
     let to = path(out);
     let tmp = to.with_extension("tmp");
     let mut file = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
     file.write_all(MAGIC)?;
-    file.write_all(&(head.len() as u64).to_le_bytes())?;
-    file.write_all(head)?;
+    // The head's length, known once it is written.
+    file.write_all(&[0; 8])?;
+    let start = file.stream_position()?;
+    head(&mut file)?;
+    let len = file.stream_position()? - start;
     for d in digests {
         file.write_all(&d.bytes)?;
     }
-    file.into_inner()
+    let mut file = file
+        .into_inner()
         .map_err(std::io::IntoInnerError::into_error)?;
+    file.seek(SeekFrom::Start(MAGIC.len() as u64))?;
+    file.write_all(&len.to_le_bytes())?;
+    drop(file);
     std::fs::rename(&tmp, &to)
 }
 
@@ -530,8 +537,9 @@ pub(crate) fn edit_digests(out: &Repository, edit: impl Fn(&str, &mut Vec<(Strin
         branch.files = edited.len();
         packed.push(edited);
     }
-    let json = serde_json::to_vec(&head).expect("JSON");
-    write(out, &json, packed.iter()).expect("write the record");
+    let json =
+        |w: &mut dyn std::io::Write| serde_json::to_writer(w, &head).map_err(std::io::Error::other);
+    write(out, json, packed.iter()).expect("write the record");
 }
 
 #[cfg(test)]
