@@ -57,7 +57,7 @@ pub(crate) fn tree_digest(files: &BTreeMap<String, Vec<u8>>) -> String {
 }
 
 /// [`tree_digest`] from the sha256 (hex) of each file, in path order.
-pub(crate) fn digest_of<'a>(files: impl Iterator<Item = (&'a str, &'a str)>) -> String {
+pub(crate) fn digest_of<'a, D: AsRef<str>>(files: impl Iterator<Item = (&'a str, D)>) -> String {
     let mut h = Sha256::new();
     for (path, digest) in files {
         if path == METADATA_FILE {
@@ -65,7 +65,7 @@ pub(crate) fn digest_of<'a>(files: impl Iterator<Item = (&'a str, &'a str)>) -> 
         }
         h.update(path.as_bytes());
         h.update([0]);
-        h.update(digest.as_bytes());
+        h.update(digest.as_ref().as_bytes());
         h.update(b"\n");
     }
     format!("sha256:{}", hex(&h.finalize()))

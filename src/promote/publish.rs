@@ -66,25 +66,45 @@ pub(crate) fn publish(
     // publish of one environment renders all of them.
     let world = crate::git::world_at(&source.repo, &source.prefix, &dry_sha)?;
     let build = crate::cache::build_id(crate::render::helm::version_for(&world).as_deref());
-    let last = environment
+    let mut last = environment
         .is_none()
         .then(|| reuse::last(out, &build))
         .flatten();
-    let load_cache = || last.as_ref().map(Last::cache);
-    let objects = |cluster: &str| last.as_ref()?.objects(cluster);
-    let options = Options {
-        build,
-        cache: Some(&load_cache),
-        cached_objects: Some(&objects),
-        ..Options::default()
-    };
-    let compiled =
+    let compile = |last: Option<&Last>| {
+        let load_cache = || last.map(Last::cache);
+        let objects = |cluster: &str| last?.objects(cluster);
+        let options = Options {
+            build: build.clone(),
+            cache: Some(&load_cache),
+            cached_objects: Some(&objects),
+            ..Options::default()
+        };
         crate::compile::compile_with(&world, &Selection::default(), &options).map_err(|f| {
             PromotionError::Render {
                 rev: dry_sha.clone(),
                 failure: Box::new(f),
             }
-        })?;
+        })
+    };
+    let mut compiled = compile(last.as_ref())?;
+    // What each environment keeps of its branch; a record that does not hold up is dropped and
+    // every cluster rendered, as if there were none.
+    let mut keeps = BTreeMap::new();
+    for env in compiled.tree.environments() {
+        match reuse::keep(out, &env, &compiled, last.as_ref())? {
+            Some(keep) => {
+                keeps.insert(env, keep);
+            }
+            None => {
+                last = None;
+                break;
+            }
+        }
+    }
+    if last.is_none() && !compiled.reused.is_empty() {
+        compiled = compile(None)?;
+        keeps.clear();
+    }
     let settings = &compiled.source.settings;
     let envs: Vec<String> = compiled
         .tree
@@ -166,13 +186,10 @@ pub(crate) fn publish(
     let mut results = Vec::new();
     let mut written = BTreeMap::new();
     for (env, branch, rolled_back_from) in plan {
-        let assembled = reuse::assemble(out, &env, &compiled, last.as_ref())?;
-        let digest = output::digest_of(
-            assembled
-                .sha256
-                .iter()
-                .map(|(p, d)| (p.as_str(), d.as_str())),
-        );
+        let keep = keeps.remove(&env).unwrap_or_default();
+        let files = compiled.tree.environment(&env);
+        let digests = reuse::Digests::of(&files, &keep.digests);
+        let digest = digests.tree_digest();
         let mut components: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
         for c in compiled.all.iter().filter(|c| c.environment == env) {
             let versions = c
@@ -189,13 +206,13 @@ pub(crate) fn publish(
         }
         let current = output::tip(out, &branch)?;
         let was = current.as_ref().map(git2::Commit::id);
-        let hashed = pack::hash_tree_keeping(&assembled.files, &assembled.kept)?;
+        let hashed = pack::hash_tree_keeping(&files, &keep.kept)?;
         written.insert(
             env.clone(),
             reuse::Written {
                 branch: branch.clone(),
                 tree: hashed.root.to_string(),
-                files: assembled.sha256.clone(),
+                digests,
             },
         );
         if let Some(tip) = &current {
@@ -445,31 +462,13 @@ mod tests {
         .expect("mkdir");
         repos.write("environments/prod/osl2/workload.cluster.yaml", osl2);
         repos.commit("osl2", "Alice Author", "alice@example.com", START);
-        publish(
-            &repos.source,
-            &repos.out,
-            None,
-            &repos.committer(START),
-            None,
-        )
-        .expect("publishes");
+        publish_all(&repos);
         let last = reuse::last(&repos.out, &crate::cache::build_id(None)).expect("a record");
         assert_eq!(last.cache().clusters.len(), 3);
         drop(last);
 
-        repos.write(
-            "environments/prod/sto2/workload.cluster.yaml",
-            "cluster: {role: workload, server: https://prod-sto2.example.com:6443}\nvalues:\n  web: {replicas: 5}\n",
-        );
-        repos.commit("sto2", "Alice Author", "alice@example.com", START);
-        let again = publish(
-            &repos.source,
-            &repos.out,
-            None,
-            &repos.committer(START),
-            None,
-        )
-        .expect("publishes");
+        change_prod_sto2(&repos);
+        let again = publish_all(&repos);
         let commits: Vec<(&str, bool)> = again
             .iter()
             .map(|p| (p.branch.as_str(), p.commit.is_some()))
@@ -482,6 +481,63 @@ mod tests {
                 .contains("replicas: 5")
         );
         assert!(files.contains_key("osl2/workload/web/deployment-web.yaml"));
+    }
+
+    /// The sto2 cluster of prod changed and committed after a publish.
+    fn change_prod_sto2(repos: &Repos) {
+        repos.write(
+            "environments/prod/sto2/workload.cluster.yaml",
+            "cluster: {role: workload, server: https://prod-sto2.example.com:6443}\nvalues:\n  web: {replicas: 5}\n",
+        );
+        repos.commit("sto2", "Alice Author", "alice@example.com", START);
+    }
+
+    fn publish_all(repos: &Repos) -> Vec<Published> {
+        publish(
+            &repos.source,
+            &repos.out,
+            None,
+            &repos.committer(START),
+            None,
+        )
+        .expect("publishes")
+    }
+
+    #[test]
+    fn a_record_whose_digests_do_not_add_up_to_the_kept_clusters_files_is_dropped() {
+        let short: fn(&mut Vec<(String, Vec<u8>)>) =
+            |d| d.retain(|(path, _)| path != "sto2/workload/web/deployment-web.yaml");
+        let planted: fn(&mut Vec<(String, Vec<u8>)>) =
+            |d| d.push(("zz/planted.yaml".to_string(), vec![7; 32]));
+        for edit in [short, planted] {
+            let repos = Repos::published();
+            change_prod_sto2(&repos);
+            reuse::edit_digests(&repos.out, |env, digests| {
+                if env == "dev" {
+                    edit(digests);
+                }
+            });
+            let again = publish_all(&repos);
+            assert_eq!(trees(&repos.out, &again), fresh_trees(&repos));
+        }
+    }
+
+    #[test]
+    fn a_record_that_does_not_read_and_one_of_an_older_strata_are_ignored() {
+        let repos = Repos::published();
+        change_prod_sto2(&repos);
+        let git_dir = repos.out.path().to_path_buf();
+        std::fs::write(
+            git_dir.join("strata-publish"),
+            b"strata publish record 2\n\xff",
+        )
+        .expect("write");
+        std::fs::write(git_dir.join("strata-publish.json"), b"{\"cache\": {}}").expect("write");
+        let again = publish_all(&repos);
+        assert_eq!(trees(&repos.out, &again), fresh_trees(&repos));
+        assert!(!git_dir.join("strata-publish.json").exists());
+        let last = reuse::last(&repos.out, &crate::cache::build_id(None)).expect("a record");
+        assert_eq!(last.cache().clusters.len(), 2);
     }
 
     #[test]

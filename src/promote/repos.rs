@@ -69,6 +69,16 @@ pub(crate) fn settings_at(source: &SourceRepo, rev: &str) -> Result<Settings, Pr
         })
 }
 
+/// The settings as of a commit, from strata.yaml alone: the rest of the source, which
+/// [`settings_at`] loads and checks too, has no say in them.
+fn settings_only_at(source: &SourceRepo, rev: &str) -> Result<Settings, PromotionError> {
+    let world = crate::git::settings_world_at(&source.repo, &source.prefix, rev)?;
+    crate::load::settings(&world).map_err(|f| PromotionError::Render {
+        rev: rev.to_string(),
+        failure: Box::new(f),
+    })
+}
+
 /// The drySha `branch` records now, if the branch exists and was written by strata.
 pub(crate) fn dry_sha_of(out: &Repository, branch: &str) -> Result<Option<String>, PromotionError> {
     Ok(match output::tip(out, branch)? {
@@ -96,7 +106,7 @@ pub(crate) fn policy_for(
                     source.path()
                 )));
             }
-            Some(settings_at(source, &sha)?)
+            Some(settings_only_at(source, &sha)?)
         }
         None => None,
     };
