@@ -86,6 +86,25 @@ pub(crate) fn resolve<'r>(repo: &'r Repository, rev: &str) -> Result<git2::Commi
 /// The source at a commit, as a world. `prefix` is where strata.yaml lives inside the repository.
 /// A commit where the prefix does not exist gives an empty world.
 pub(crate) fn world_at(repo: &Repository, prefix: &Path, rev: &str) -> Result<MemWorld, GitError> {
+    read_at(repo, prefix, rev, &SOURCE_ROOTS)
+}
+
+/// [`world_at`] with strata.yaml alone: what reading the settings needs.
+pub(crate) fn settings_world_at(
+    repo: &Repository,
+    prefix: &Path,
+    rev: &str,
+) -> Result<MemWorld, GitError> {
+    read_at(repo, prefix, rev, &[])
+}
+
+/// strata.yaml and the directories `roots` at a commit, as a world.
+fn read_at(
+    repo: &Repository,
+    prefix: &Path,
+    rev: &str,
+    roots: &[&str],
+) -> Result<MemWorld, GitError> {
     let commit = resolve(repo, rev)?;
     let short = commit.id().to_string()[..7].to_string();
     let mut world = MemWorld::new(format!("commit {short} ({rev})"));
@@ -108,7 +127,7 @@ pub(crate) fn world_at(repo: &Repository, prefix: &Path, rev: &str) -> Result<Me
     if let Ok(entry) = tree.get_path(Path::new("strata.yaml")) {
         read_entry(repo, &tree, "strata.yaml", &entry, &short, &mut files)?;
     }
-    for top in SOURCE_ROOTS {
+    for top in roots {
         let Ok(entry) = tree.get_path(Path::new(top)) else {
             continue;
         };

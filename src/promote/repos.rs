@@ -9,7 +9,7 @@ use git2::{Oid, Repository};
 use crate::compile::{Compiled, Options, Selection};
 use crate::git::output::{self};
 use crate::git::source::SourceRepo;
-use crate::git::{resolve, short, world_at};
+use crate::git::{resolve, settings_world_at, short, world_at};
 use crate::load::Settings;
 use crate::promote::error::PromotionError;
 use crate::promote::gates::policy::InForce;
@@ -58,15 +58,15 @@ impl Compiles {
     }
 }
 
-/// The settings (strata.yaml) as of a commit of the source repository.
+/// The settings (strata.yaml) as of a commit of the source repository, read and checked alone:
+/// the gates, the audit and the site ask for them several times per run, and the rest of the
+/// source is read by the compile that needs it.
 pub(crate) fn settings_at(source: &SourceRepo, rev: &str) -> Result<Settings, PromotionError> {
-    let world = world_at(&source.repo, &source.prefix, rev)?;
-    crate::load::load(&world)
-        .map(|s| s.settings)
-        .map_err(|f| PromotionError::Render {
-            rev: rev.to_string(),
-            failure: Box::new(f),
-        })
+    let world = settings_world_at(&source.repo, &source.prefix, rev)?;
+    crate::load::settings(&world).map_err(|f| PromotionError::Render {
+        rev: rev.to_string(),
+        failure: Box::new(f),
+    })
 }
 
 /// The drySha `branch` records now, if the branch exists and was written by strata.
