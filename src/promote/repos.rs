@@ -118,3 +118,25 @@ pub(crate) fn publish_branch(policy: &InForce, environment: &str) -> String {
         format!("env/{environment}")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::promote::fixture::{Repos, START};
+
+    #[test]
+    fn the_settings_of_a_commit_are_read_from_strata_yaml_alone() {
+        let repos = Repos::new();
+        repos.write("components/web/values.yaml", "replicas: [unclosed\n");
+        repos.commit("a broken value", "Alice Author", "alice@example.com", START);
+        let settings = settings_at(&repos.source, "HEAD").expect("strata.yaml reads");
+        assert!(settings.promotion.is_some());
+        assert!(
+            matches!(
+                compile_at(&repos.source, "HEAD"),
+                Err(PromotionError::Render { .. })
+            ),
+            "where the commit is compiled, the broken component still fails it"
+        );
+    }
+}
