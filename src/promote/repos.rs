@@ -9,7 +9,7 @@ use git2::{Oid, Repository};
 use crate::compile::{Compiled, Options, Selection};
 use crate::git::output::{self};
 use crate::git::source::SourceRepo;
-use crate::git::{resolve, short, world_at};
+use crate::git::{resolve, settings_world_at, short, world_at};
 use crate::load::Settings;
 use crate::promote::error::PromotionError;
 use crate::promote::gates::policy::InForce;
@@ -58,21 +58,11 @@ impl Compiles {
     }
 }
 
-/// The settings (strata.yaml) as of a commit of the source repository.
+/// The settings (strata.yaml) as of a commit of the source repository, read and checked alone:
+/// the gates, the audit and the site ask for them several times per run, and the rest of the
+/// source is read by the compile that needs it.
 pub(crate) fn settings_at(source: &SourceRepo, rev: &str) -> Result<Settings, PromotionError> {
-    let world = world_at(&source.repo, &source.prefix, rev)?;
-    crate::load::load(&world)
-        .map(|s| s.settings)
-        .map_err(|f| PromotionError::Render {
-            rev: rev.to_string(),
-            failure: Box::new(f),
-        })
-}
-
-/// The settings as of a commit, from strata.yaml alone: the rest of the source, which
-/// [`settings_at`] loads and checks too, has no say in them.
-fn settings_only_at(source: &SourceRepo, rev: &str) -> Result<Settings, PromotionError> {
-    let world = crate::git::settings_world_at(&source.repo, &source.prefix, rev)?;
+    let world = settings_world_at(&source.repo, &source.prefix, rev)?;
     crate::load::settings(&world).map_err(|f| PromotionError::Render {
         rev: rev.to_string(),
         failure: Box::new(f),
@@ -106,7 +96,7 @@ pub(crate) fn policy_for(
                     source.path()
                 )));
             }
-            Some(settings_only_at(source, &sha)?)
+            Some(settings_at(source, &sha)?)
         }
         None => None,
     };
@@ -126,5 +116,27 @@ pub(crate) fn publish_branch(policy: &InForce, environment: &str) -> String {
         format!("env/{environment}-next")
     } else {
         format!("env/{environment}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::promote::fixture::{Repos, START};
+
+    #[test]
+    fn the_settings_of_a_commit_are_read_from_strata_yaml_alone() {
+        let repos = Repos::new();
+        repos.write("components/web/values.yaml", "replicas: [unclosed\n");
+        repos.commit("a broken value", "Alice Author", "alice@example.com", START);
+        let settings = settings_at(&repos.source, "HEAD").expect("strata.yaml reads");
+        assert!(settings.promotion.is_some());
+        assert!(
+            matches!(
+                compile_at(&repos.source, "HEAD"),
+                Err(PromotionError::Render { .. })
+            ),
+            "where the commit is compiled, the broken component still fails it"
+        );
     }
 }

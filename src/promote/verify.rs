@@ -764,6 +764,72 @@ mod tests {
         v.gates.iter().map(|g| (g.name, g.open)).collect()
     }
 
+    /// The reproducible gate of a branch holding `files` (and a metadata file) against the
+    /// render `expected`.
+    fn reproducible_of(
+        expected: &BTreeMap<String, Vec<u8>>,
+        files: &BTreeMap<String, Vec<u8>>,
+    ) -> Gate {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let repo = Repository::init_bare(dir.path()).expect("init");
+        let mut held = files.clone();
+        held.insert(METADATA_FILE.into(), b"{}".to_vec());
+        let tree = repo
+            .find_tree(output::write_tree(&repo, &held).expect("tree"))
+            .expect("find");
+        let who = git2::Signature::new("t", "t@example.com", &git2::Time::new(0, 0)).expect("sig");
+        let id = repo
+            .commit(None, &who, &who, "proposal", &tree, &[])
+            .expect("commit");
+        let next = repo.find_commit(id).expect("commit");
+        let expected = OutputTree {
+            files: expected.clone(),
+        };
+        reproducible(&repo, &next, &expected, "abc1234", "env/prod-next").expect("gate")
+    }
+
+    #[test]
+    fn one_byte_changed_in_one_file_of_a_thousand_closes_the_reproducible_gate() {
+        let expected: BTreeMap<String, Vec<u8>> = (0..1000)
+            .map(|i| {
+                (
+                    format!("dc{:02}/w{i:04}/web/deployment-web.yaml", i % 10),
+                    format!("kind: Deployment\nmetadata:\n  name: web-{i}\n").into_bytes(),
+                )
+            })
+            .collect();
+        assert!(reproducible_of(&expected, &expected).open);
+        let mut changed = expected.clone();
+        let file = changed
+            .get_mut("dc07/w0517/web/deployment-web.yaml")
+            .expect("there");
+        let last = file.len() - 2;
+        file[last] = b'8';
+        let gate = reproducible_of(&expected, &changed);
+        assert!(!gate.open);
+        assert_eq!(
+            gate.details,
+            ["changed by hand: dc07/w0517/web/deployment-web.yaml"]
+        );
+        let mut extra = expected.clone();
+        extra.insert(
+            "dc00/w0000/web/extra.yaml".into(),
+            b"kind: Secret\n".to_vec(),
+        );
+        let gate = reproducible_of(&expected, &extra);
+        assert_eq!(
+            gate.details,
+            ["not rendered by strata: dc00/w0000/web/extra.yaml"]
+        );
+        let mut missing = expected.clone();
+        missing.remove("dc09/w0999/web/deployment-web.yaml");
+        let gate = reproducible_of(&expected, &missing);
+        assert_eq!(
+            gate.details,
+            ["missing: dc09/w0999/web/deployment-web.yaml"]
+        );
+    }
+
     #[test]
     fn a_fresh_proposal_is_reproducible_but_neither_soaked_nor_approved() {
         let (repos, request) = published(None, "2026-11-03T09:00:00Z");

@@ -98,11 +98,9 @@ fn changed_trees(
         let Some(tree) = tree else {
             continue;
         };
+        let mut dirs = Dirs::new(out, tree);
         for cluster in &clusters {
-            let Ok(dir) = tree.get_path(Path::new(cluster)) else {
-                continue;
-            };
-            let Ok(dir) = out.find_tree(dir.id()) else {
+            let Some(dir) = dirs.get(cluster) else {
                 continue;
             };
             for component in dir.iter().filter_map(|e| e.name().map(str::to_string).ok()) {
@@ -113,7 +111,9 @@ fn changed_trees(
                 if side.contains_key(&path) {
                     continue;
                 }
-                if let Ok(entry) = tree.get_path(Path::new(in_branch))
+                let (parent, name) = in_branch.rsplit_once('/').unwrap_or(("", in_branch));
+                if let Some(parent) = dirs.get(parent)
+                    && let Some(entry) = parent.get_name(name)
                     && let Ok(blob) = out.find_blob(entry.id())
                 {
                     side.insert(path, blob.content().to_vec());
@@ -125,6 +125,43 @@ fn changed_trees(
         OutputTree { files: sides.base },
         OutputTree { files: sides.head },
     ))
+}
+
+/// The directories of one tree by their path, each read once. `Tree::get_path` reads every
+/// directory on the way from the root anew, and `argocd/apps` lists the Applications of the
+/// whole environment: looked up for each Application of each changed cluster, it would be read
+/// as many times.
+struct Dirs<'r> {
+    out: &'r Repository,
+    root: Tree<'r>,
+    read: BTreeMap<String, Option<Tree<'r>>>,
+}
+
+impl<'r> Dirs<'r> {
+    fn new(out: &'r Repository, root: &Tree<'r>) -> Dirs<'r> {
+        Dirs {
+            out,
+            root: root.clone(),
+            read: BTreeMap::new(),
+        }
+    }
+
+    /// The directory at `path` (`""` is the root), if there is one.
+    fn get(&mut self, path: &str) -> Option<Tree<'r>> {
+        if path.is_empty() {
+            return Some(self.root.clone());
+        }
+        if let Some(dir) = self.read.get(path) {
+            return dir.clone();
+        }
+        let dir = self
+            .root
+            .get_path(Path::new(path))
+            .ok()
+            .and_then(|e| self.out.find_tree(e.id()).ok());
+        self.read.insert(path.to_string(), dir.clone());
+        dir
+    }
 }
 
 /// The files read from each side.
