@@ -43,6 +43,7 @@ pub(crate) mod lock;
 pub mod merge;
 pub(crate) mod object;
 pub mod output;
+pub(crate) mod packed;
 pub(crate) mod policy;
 pub(crate) mod progress;
 pub mod promote;

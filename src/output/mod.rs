@@ -32,6 +32,7 @@ use sha2::Digest as _;
 
 use crate::emit::OutputTree;
 use crate::emit::layout;
+use crate::packed::{Merge, Packed};
 
 /// The file that marks a directory as strata's output. Without it strata refuses to clean.
 pub(crate) const MARKER: &str = ".strata-output";
@@ -197,18 +198,19 @@ fn read_record(dir: &Path) -> Option<BTreeMap<String, String>> {
 }
 
 /// Replaces the record, beside it and renamed over it, with what `record` said less the paths
-/// in `gone`, and the files of `wrote` (sorted by path). Streamed from both, in path order: at
-/// ten thousand clusters the record's text is larger than anything else a render keeps.
+/// in `gone`, and the files of `parts`. Streamed from both, in path order: at ten thousand
+/// clusters the record's text is larger than anything else a render keeps. Returns how many
+/// files the parts hold, and how many of them were written.
 fn write_record(
     dir: &Path,
     record: Option<&BTreeMap<String, String>>,
     gone: &BTreeSet<&str>,
-    wrote: &[Wrote],
-) -> Result<(), WriteError> {
+    parts: &[Part],
+) -> Result<(usize, usize), WriteError> {
     let cache = dir.join(CACHE_DIR);
     std::fs::create_dir_all(&cache).map_err(io(&cache))?;
     let mut tmp = tempfile::NamedTempFile::new_in(&cache).map_err(io(&cache))?;
-    {
+    let counts = {
         let mut w = std::io::BufWriter::with_capacity(256 * 1024, tmp.as_file_mut());
         w.write_all(RECORD_HEADER.as_bytes())
             .and_then(|()| w.write_all(b"\n"))
@@ -224,34 +226,74 @@ fn write_record(
             .flatten()
             .filter(|(path, _)| !gone.contains(path.as_str()))
             .peekable();
-        let mut new = wrote.iter().peekable();
-        loop {
-            let take_old = match (old.peek(), new.peek()) {
-                (None, None) => break,
-                (Some(_), None) => true,
-                (None, Some(_)) => false,
-                (Some((o, _)), Some(n)) => o.as_str() < &*n.path,
-            };
-            if take_old {
-                if let Some((path, hash)) = old.next() {
-                    line(hash, path).map_err(io(&cache))?;
-                }
-            } else if let Some(n) = new.next() {
-                // What this write holds replaces what the record said of the same path.
-                if old.peek().is_some_and(|(o, _)| o.as_str() == &*n.path) {
-                    old.next();
-                }
-                line(&crate::digest::hex(&n.hash), &n.path).map_err(io(&cache))?;
+        let counts = each_file(parts, |path, hash, written| {
+            while let Some((o, hash)) = old.next_if(|(o, _)| o.as_str() < path) {
+                line(hash, o)?;
             }
+            // What this write holds replaces what the record said of the same path.
+            old.next_if(|(o, _)| o.as_str() == path);
+            line(&crate::digest::hex(hash), path)?;
+            Ok(written)
+        })
+        .map_err(io(&cache))?;
+        for (path, hash) in old {
+            line(hash, path).map_err(io(&cache))?;
         }
         w.flush().map_err(io(&cache))?;
-    }
+        counts
+    };
     let path = cache.join(RECORD);
     tmp.persist(&path).map_err(|e| WriteError::Io {
         path,
         source: e.error,
     })?;
-    Ok(())
+    Ok(counts)
+}
+
+/// Calls `f` with each file of `parts` once, in path order: its path, the sha256 of its bytes
+/// and whether it was written. Returns how many files there were, and how many of them `f`
+/// said were written.
+///
+/// A compile that ran again over a cache the disk did not bear out hands some files over
+/// twice: the same bytes, once written and once found as they were. Such a file is one file,
+/// written if either part wrote it.
+fn each_file(
+    parts: &[Part],
+    mut f: impl FnMut(&str, &[u8; 32], bool) -> std::io::Result<bool>,
+) -> std::io::Result<(usize, usize)> {
+    let mut merge = Merge::new(parts.iter().map(|p| &p.paths));
+    // The file before, held until the next one shows it is not the same.
+    let mut held: Option<([u8; 32], bool)> = None;
+    let mut held_path = String::new();
+    let (mut files, mut written) = (0, 0);
+    let mut give = |path: &str, (hash, wrote): ([u8; 32], bool)| -> std::io::Result<()> {
+        files += 1;
+        written += usize::from(f(path, &hash, wrote)?);
+        Ok(())
+    };
+    while let Some((path, done, part, index)) = merge.next() {
+        let hash = parts
+            .get(part)
+            .and_then(|p| p.hashes.get(index))
+            .copied()
+            .unwrap_or_default();
+        let wrote = done != Done::Found as u64;
+        match &mut held {
+            Some((_, w)) if held_path == path => *w |= wrote,
+            _ => {
+                if let Some(file) = held.take() {
+                    give(&held_path, file)?;
+                }
+                held_path.clear();
+                held_path.push_str(path);
+                held = Some((hash, wrote));
+            }
+        }
+    }
+    if let Some(file) = held {
+        give(&held_path, file)?;
+    }
+    Ok((files, written))
 }
 
 /// What one file of the tree needs.
@@ -342,19 +384,31 @@ pub(crate) struct Writing<'a> {
     /// What the record said strata wrote before this write.
     record: Option<BTreeMap<String, String>>,
     undo: Undo,
-    /// Every file of the parts. Only names and hashes stay; the bytes go with their part.
-    wrote: Mutex<Vec<Wrote>>,
+    /// The files of each part written. Only their paths and hashes stay; the bytes go with
+    /// their part.
+    wrote: Mutex<Vec<Part>>,
     /// The first part that failed: no part after it is written.
     failed: Mutex<Option<WriteError>>,
 }
 
-/// A file of a [`Writing`].
-struct Wrote {
-    path: Box<str>,
-    /// The sha256 of its bytes.
-    hash: [u8; 32],
-    /// Whether it was written, not found as it was.
-    written: bool,
+/// The files of one part of a [`Writing`], in path order: each path with what the write did
+/// to the file ([`Done`]) as its number, and the sha256 of each file's bytes. They are what the
+/// record of the write is made of, and what a roll back removes: a fleet's render keeps them
+/// for every file it writes, so the paths are front-coded.
+struct Part {
+    paths: Packed,
+    hashes: Vec<[u8; 32]>,
+}
+
+/// What a write did to a file.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Done {
+    /// It was there as it is.
+    Found,
+    /// It was there with other bytes.
+    Replaced,
+    /// It was not there: a roll back removes it.
+    Created,
 }
 
 impl Writing<'_> {
@@ -441,25 +495,48 @@ impl Writing<'_> {
             p.start("writing", "files", files.len());
         }
         let undo = &self.undo;
-        let written: Vec<bool> = files
+        let results: Vec<Result<Done, WriteError>> = files
             .par_iter()
             .zip(&plans)
             .map(|((rel, bytes), (plan, _))| {
-                let wrote = write_file(&dir.join(rel), bytes, plan, undo);
+                let done = write_file(&dir.join(rel), bytes, plan, undo);
                 if let Some(p) = progress {
                     p.advance();
                 }
-                wrote
+                done
             })
-            .collect::<Result<_, _>>()?;
+            .collect();
+        let mut error = None;
+        let done: Vec<Done> = results
+            .into_iter()
+            .map(|r| match r {
+                Ok(done) => done,
+                Err(e) => {
+                    error.get_or_insert(e);
+                    Done::Found
+                }
+            })
+            .collect();
+        if let Some(e) = error {
+            // The record of the write, which tells a roll back what to remove, never holds
+            // the part that failed: its new files go now.
+            for ((rel, _), d) in files.iter().zip(&done) {
+                if *d == Done::Created {
+                    let _ = std::fs::remove_file(dir.join(rel));
+                }
+            }
+            return Err(e);
+        }
+        let part = Part {
+            paths: files
+                .iter()
+                .zip(&done)
+                .map(|((rel, _), d)| (rel.as_str(), *d as u64))
+                .collect(),
+            hashes: plans.iter().map(|(_, hash)| *hash).collect(),
+        };
         if let Ok(mut wrote) = self.wrote.lock() {
-            wrote.extend(files.iter().zip(&plans).zip(written).map(
-                |(((rel, _), (_, hash)), written)| Wrote {
-                    path: rel.as_str().into(),
-                    hash: *hash,
-                    written,
-                },
-            ));
+            wrote.push(part);
         }
         Ok(())
     }
@@ -477,6 +554,8 @@ impl Writing<'_> {
             wrote,
             failed,
         } = self;
+        let poisoned = wrote.is_poisoned();
+        let parts = wrote.into_inner().unwrap_or_else(|e| e.into_inner());
         let failed = failed
             .into_inner()
             .unwrap_or_else(|e| e.into_inner())
@@ -485,37 +564,25 @@ impl Writing<'_> {
                     path: dir.to_path_buf(),
                     source: std::io::Error::other("a thread writing the output failed"),
                 })
-                .filter(|_| wrote.is_poisoned())
+                .filter(|_| poisoned)
             });
         if let Some(e) = failed {
-            undo.roll_back();
+            undo.roll_back(dir, &parts);
             return Err(e);
         }
-        let mut wrote = wrote.into_inner().unwrap_or_else(|e| e.into_inner());
-        // A compile that ran again over a cache the disk did not bear out hands some files over
-        // twice: the same bytes, once written and once found as they were.
-        wrote.sort_unstable_by(|a, b| a.path.cmp(&b.path));
-        wrote.dedup_by(|later, first| {
-            let same = later.path == first.path;
-            if same {
-                first.written |= later.written;
-            }
-            same
-        });
-        match end(dir, fresh, record, &wrote, owned, &undo) {
-            Ok((stale, removed)) => {
+        match end(dir, fresh, record, &parts, owned, &undo) {
+            Ok((stale, removed, (files, written))) => {
                 undo.forget();
                 prune(dir, &stale.remove);
-                let written = wrote.iter().filter(|w| w.written).count();
                 Ok(WriteStats {
                     written,
-                    unchanged: wrote.len() - written,
+                    unchanged: files - written,
                     removed,
                     left: stale.left,
                 })
             }
             Err(e) => {
-                undo.roll_back();
+                undo.roll_back(dir, &parts);
                 Err(e)
             }
         }
@@ -524,7 +591,8 @@ impl Writing<'_> {
     /// Gives up the write: the output directory is put back as it was. A directory that was
     /// missing or empty is left empty, without strata's marker.
     pub(crate) fn abandon(self) {
-        self.undo.roll_back();
+        let parts = self.wrote.into_inner().unwrap_or_else(|e| e.into_inner());
+        self.undo.roll_back(self.dir, &parts);
         if self.fresh {
             let _ = std::fs::remove_file(self.dir.join(MARKER));
             let _ = std::fs::remove_dir(self.dir.join(CACHE_DIR));
@@ -532,20 +600,27 @@ impl Writing<'_> {
     }
 }
 
-/// The end of a write of the files `wrote` (sorted by path): the stale files decided and
-/// removed, and the record written. Returns the stale files and how many of them went.
+/// The end of a write of the files of `parts`: the stale files decided and removed, and the
+/// record written. Returns the stale files, how many of them went, and how many files the
+/// parts hold and how many of them were written.
 fn end(
     dir: &Path,
     fresh: bool,
     record: Option<BTreeMap<String, String>>,
-    wrote: &[Wrote],
+    parts: &[Part],
     owned: &[String],
     undo: &Undo,
-) -> Result<(Stale, usize), WriteError> {
-    let produced = |path: &str| wrote.binary_search_by(|w| (*w.path).cmp(path)).is_ok();
+) -> Result<(Stale, usize, (usize, usize)), WriteError> {
     let stale_files = if fresh {
         Stale::default()
     } else {
+        let mut produced = Vec::new();
+        each_file(parts, |path, _, _| {
+            produced.push(path.to_string());
+            Ok(false)
+        })
+        .map_err(io(dir))?;
+        let produced = |path: &str| produced.binary_search_by(|p| p.as_str().cmp(path)).is_ok();
         let mut checked = BTreeSet::new();
         stale(dir, &produced, owned, record.as_ref(), &mut checked)?
     };
@@ -558,8 +633,8 @@ fn end(
         .chain(&stale_files.forget)
         .map(String::as_str)
         .collect();
-    write_record(dir, record.as_ref(), &gone, wrote)?;
-    Ok((stale_files, removed))
+    let counts = write_record(dir, record.as_ref(), &gone, parts)?;
+    Ok((stale_files, removed, counts))
 }
 
 /// What a write changed so far, so that a failure can put the output directory back as it was.
@@ -570,8 +645,6 @@ struct Undo {
     kept_in: Option<tempfile::TempDir>,
     /// How many files are kept.
     count: std::sync::atomic::AtomicUsize,
-    /// Files created where there was none: removed.
-    created: std::sync::Mutex<Vec<PathBuf>>,
     /// Files replaced or removed, with where their old bytes are: moved back.
     kept: std::sync::Mutex<Vec<(PathBuf, PathBuf)>>,
     /// Directories created: removed, deepest first, when empty.
@@ -604,7 +677,6 @@ impl Undo {
         Ok(Undo {
             kept_in: Some(kept_in),
             count: std::sync::atomic::AtomicUsize::new(0),
-            created: std::sync::Mutex::default(),
             kept: std::sync::Mutex::default(),
             dirs: std::sync::Mutex::default(),
         })
@@ -622,12 +694,6 @@ impl Undo {
     fn dirs(&self, created: Vec<PathBuf>) {
         if let Ok(mut dirs) = self.dirs.lock() {
             dirs.extend(created);
-        }
-    }
-
-    fn created(&self, path: &Path) {
-        if let Ok(mut created) = self.created.lock() {
-            created.push(path.to_path_buf());
         }
     }
 
@@ -654,18 +720,18 @@ impl Undo {
         Ok(())
     }
 
-    /// Puts everything back: the old files where they were, no new file, no new directory.
-    fn roll_back(mut self) {
+    /// Puts everything back under `dir`: the old files where they were, no new file (those
+    /// that `parts` created), no new directory.
+    fn roll_back(mut self, dir: &Path, parts: &[Part]) {
         for (path, aside) in self.kept.get_mut().map(std::mem::take).unwrap_or_default() {
             let _ = std::fs::rename(&aside, &path);
         }
-        for path in self
-            .created
-            .get_mut()
-            .map(std::mem::take)
-            .unwrap_or_default()
-        {
-            let _ = std::fs::remove_file(&path);
+        for part in parts {
+            part.paths.for_each(|rel, done| {
+                if done == Done::Created as u64 {
+                    let _ = std::fs::remove_file(dir.join(rel));
+                }
+            });
         }
         // Sorted paths put a parent before its children: the deepest go first.
         let mut dirs = self.dirs.get_mut().map(std::mem::take).unwrap_or_default();
@@ -705,10 +771,10 @@ fn missing_dirs(dir: &Path, leaves: &[&str]) -> Vec<PathBuf> {
     missing.into_iter().map(|p| dir.join(p)).collect()
 }
 
-/// Writes one file as planned, recording the change in `undo`; whether it wrote.
-fn write_file(path: &Path, bytes: &[u8], plan: &Plan, undo: &Undo) -> Result<bool, WriteError> {
+/// Writes one file as planned, keeping the bytes it replaces in `undo`.
+fn write_file(path: &Path, bytes: &[u8], plan: &Plan, undo: &Undo) -> Result<Done, WriteError> {
     match plan {
-        Plan::Unchanged => Ok(false),
+        Plan::Unchanged => Ok(Done::Found),
         Plan::Replace => {
             // Written aside and renamed over the target, so a reader never sees half a file;
             // aside in the undo directory, so a crash leaves no stray file in the output (the
@@ -721,18 +787,22 @@ fn write_file(path: &Path, bytes: &[u8], plan: &Plan, undo: &Undo) -> Result<boo
                 path: path.to_path_buf(),
                 source: e.error,
             })?;
-            Ok(true)
+            Ok(Done::Replaced)
         }
-        // A new file: nothing to protect, so one write.
+        // A new file: nothing to protect, so one write. One that fails half written goes:
+        // the part that failed is not recorded for a roll back.
         Plan::New => {
             let mut file = std::fs::OpenOptions::new()
                 .write(true)
                 .create_new(true)
                 .open(path)
                 .map_err(io(path))?;
-            undo.created(path);
-            file.write_all(bytes).map_err(io(path))?;
-            Ok(true)
+            file.write_all(bytes).map_err(|e| {
+                drop(file);
+                let _ = std::fs::remove_file(path);
+                io(path)(e)
+            })?;
+            Ok(Done::Created)
         }
     }
 }
@@ -1038,6 +1108,74 @@ mod tests {
         );
         // The record is back, with what this write wrote.
         assert_eq!(read_record(&out).unwrap().keys().collect::<Vec<_>>(), [X]);
+    }
+
+    /// Every file under `dir` but the marker, relative to it.
+    fn files_in(dir: &Path) -> Vec<String> {
+        let mut files: Vec<String> = walkdir::WalkDir::new(dir)
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|e| !e.file_type().is_dir())
+            .filter_map(|e| crate::world::relative_slash(e.path(), dir))
+            .filter(|rel| rel != MARKER)
+            .collect();
+        files.sort();
+        files
+    }
+
+    #[test]
+    fn a_fresh_write_whose_second_part_fails_half_way_leaves_no_file_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let claimed = claim(&out).unwrap();
+        let writing = claimed.begin().unwrap();
+        writing.write(&tree(&[(X, "1"), (Z, "3")]), None);
+        // A file where the first part made a directory: its new file beside it is created
+        // before the part fails.
+        writing.write(&tree(&[("dev/c1/app", "dir"), (Y, "2")]), None);
+        let e = writing.finish(&[String::new()]).unwrap_err();
+        assert!(e.to_string().contains("dev/c1/app"), "{e}");
+        assert_eq!(files_in(&out), Vec::<String>::new());
+        assert!(!out.join("dev").exists(), "the directories it made go too");
+    }
+
+    #[test]
+    fn an_abandoned_fresh_write_removes_every_file_of_every_part() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let claimed = claim(&out).unwrap();
+        let writing = claimed.begin().unwrap();
+        writing.write(&tree(&[(Z, "3")]), None);
+        writing.write(&tree(&[(X, "1"), (Y, "2")]), None);
+        assert_eq!(files_in(&out), [X, Y, Z]);
+        writing.abandon();
+        assert_eq!(files_in(&out), Vec::<String>::new());
+        assert!(!out.join(MARKER).exists());
+    }
+
+    #[test]
+    fn the_record_of_parts_written_out_of_order_and_one_handed_over_twice_is_in_path_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        write_tree(&out, &tree(&[(Y, "2")]), &[String::new()]).unwrap();
+        let claimed = claim(&out).unwrap();
+        let writing = claimed.begin().unwrap();
+        writing.write(&tree(&[(Z, "3")]), None);
+        writing.write(&tree(&[(X, "1"), (Y, "2")]), None);
+        // A compile that ran again over a cache the disk did not bear out: the same bytes.
+        writing.write(&tree(&[(Z, "3")]), None);
+        let s = writing.finish(&[String::new()]).unwrap();
+        assert_eq!((s.written, s.unchanged, s.removed), (2, 1, 0));
+        let record = std::fs::read_to_string(out.join(CACHE_DIR).join(RECORD)).unwrap();
+        assert_eq!(
+            record,
+            format!(
+                "{RECORD_HEADER}\n{} {X}\n{} {Y}\n{} {Z}\n",
+                sha256(b"1"),
+                sha256(b"2"),
+                sha256(b"3")
+            )
+        );
     }
 
     #[cfg(unix)]
