@@ -24,6 +24,10 @@ pub(crate) struct Packed {
 }
 
 impl Packed {
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
     /// Reads the list from its first string.
     pub(crate) fn cursor(&self) -> Cursor<'_> {
         Cursor {
@@ -41,6 +45,13 @@ impl Packed {
         while let Some((s, n)) = cursor.next() {
             f(s, n);
         }
+    }
+
+    /// The strings, in order.
+    pub(crate) fn strings(&self) -> Vec<String> {
+        let mut out = Vec::with_capacity(self.len);
+        self.for_each(|s, _| out.push(s.to_string()));
+        out
     }
 }
 

@@ -20,6 +20,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::load::Source;
 use crate::merge::Cluster;
+use crate::packed::{Cursor, Packed};
 use crate::policy::{ResolvedLeaf, Violation};
 use crate::world::World;
 
@@ -113,7 +114,7 @@ pub(crate) struct CachedCluster {
     pub(crate) environment: String,
     /// The files the cluster produced (its directory and its Applications), by path. Which
     /// component each belongs to follows from its path ([`crate::emit::layout::FileOwner`]).
-    pub(crate) files: BTreeMap<String, FileRecord>,
+    pub(crate) files: Files,
     pub(crate) objects: usize,
     /// Every policy finding in the cluster's objects: a render that skips the cluster reports
     /// its warnings again.
@@ -131,7 +132,7 @@ pub(crate) struct CachedComponent {
     pub(crate) input: String,
     /// The identity of each object (`group/Kind/namespace/name`): another component of the
     /// cluster may not render one of them.
-    pub(crate) keys: Vec<String>,
+    pub(crate) keys: Keys,
     /// The namespace and `podSelector` of each NetworkPolicy: they cover the pods of every
     /// component of the cluster.
     pub(crate) network_policies: Vec<(String, serde_json::Value)>,
@@ -144,19 +145,96 @@ pub(crate) struct CachedComponent {
     pub(crate) crds: bool,
 }
 
-/// A file as written: its length, which a cheap look at the disk compares. Written as the bare
-/// number: the cache lists every output file.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(transparent)]
-pub(crate) struct FileRecord {
-    pub(crate) len: u64,
+/// The files of a cluster by path, each with its length, which a cheap look at the disk
+/// compares. The cache lists every output file of the fleet, and a render keeps the list until
+/// its end, so the paths are front-coded ([`Packed`]). Written as a map of path to length.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Files(Packed);
+
+impl Files {
+    /// The files of `sorted`, paths in order, each once.
+    pub(crate) fn of<'a>(sorted: impl IntoIterator<Item = (&'a str, u64)>) -> Files {
+        Files(sorted.into_iter().collect())
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Reads the files in path order: each path and its length.
+    pub(crate) fn cursor(&self) -> Cursor<'_> {
+        self.0.cursor()
+    }
+
+    pub(crate) fn packed(&self) -> &Packed {
+        &self.0
+    }
+
+    /// Calls `f` with each path and its length, in order.
+    pub(crate) fn for_each(&self, f: impl FnMut(&str, u64)) {
+        self.0.for_each(f);
+    }
+
+    /// The paths, in order.
+    pub(crate) fn paths(&self) -> Vec<String> {
+        self.0.strings()
+    }
 }
 
-impl FileRecord {
-    pub(crate) fn of(bytes: &[u8]) -> FileRecord {
-        FileRecord {
-            len: bytes.len() as u64,
+impl Serialize for Files {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut map = serializer.serialize_map(Some(self.len()))?;
+        let mut cursor = self.cursor();
+        while let Some((path, len)) = cursor.next() {
+            map.serialize_entry(path, &len)?;
         }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Files {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Files, D::Error> {
+        // Sorted, each path once, whatever order the index gave them in.
+        let files = BTreeMap::<String, u64>::deserialize(deserializer)?;
+        Ok(Files::of(
+            files.iter().map(|(path, len)| (path.as_str(), *len)),
+        ))
+    }
+}
+
+/// The identities of a component's objects, in the order it rendered them: front-coded
+/// ([`Packed`]), as [`Files`]. Written as a list.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Keys(Packed);
+
+impl Keys {
+    pub(crate) fn of<'a>(keys: impl IntoIterator<Item = &'a str>) -> Keys {
+        Keys(keys.into_iter().map(|k| (k, 0)).collect())
+    }
+
+    /// Calls `f` with each identity, in order.
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&str)) {
+        self.0.for_each(|k, _| f(k));
+    }
+}
+
+impl Serialize for Keys {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq as _;
+        let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
+        let mut cursor = self.0.cursor();
+        while let Some((key, _)) = cursor.next() {
+            seq.serialize_element(key)?;
+        }
+        seq.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Keys {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Keys, D::Error> {
+        let keys = Vec::<String>::deserialize(deserializer)?;
+        Ok(Keys::of(keys.iter().map(String::as_str)))
     }
 }
 
@@ -411,4 +489,60 @@ pub(crate) fn cluster_leaves_hash(leaves: &[ResolvedLeaf<'_>]) -> [u8; 32] {
         h.update(l.line.to_le_bytes());
     }
     h.finalize()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_clusters_files_and_keys_are_written_as_a_map_and_a_list_and_read_back_sorted() {
+        let component = CachedComponent {
+            keys: Keys::of([
+                "apps/Deployment/app/web",
+                "apps/Deployment/app/worker",
+                "/Service/app/web",
+            ]),
+            objects: 3,
+            ..CachedComponent::default()
+        };
+        let cluster = CachedCluster {
+            files: Files::of([
+                ("prod/argocd/apps/c1-app.yaml", 300),
+                ("prod/dc1/c1/app/deployment-web.yaml", 1200),
+                ("prod/dc1/c1/app/deployment-worker.yaml", 1250),
+            ]),
+            components: BTreeMap::from([("app".to_string(), component)]),
+            ..CachedCluster::default()
+        };
+        let json = serde_json::to_value(&cluster).unwrap();
+        assert_eq!(
+            json["files"],
+            serde_json::json!({
+                "prod/argocd/apps/c1-app.yaml": 300,
+                "prod/dc1/c1/app/deployment-web.yaml": 1200,
+                "prod/dc1/c1/app/deployment-worker.yaml": 1250,
+            })
+        );
+        assert_eq!(
+            json["components"]["app"]["keys"],
+            serde_json::json!([
+                "apps/Deployment/app/web",
+                "apps/Deployment/app/worker",
+                "/Service/app/web",
+            ])
+        );
+        assert_eq!(
+            serde_json::from_value::<CachedCluster>(json).unwrap(),
+            cluster
+        );
+        // An index written in another order, or by hand, reads back in path order.
+        let files: Files = serde_json::from_str(r#"{"b/x.yaml": 2, "a/y.yaml": 1}"#).unwrap();
+        let mut read = Vec::new();
+        files.for_each(|path, len| read.push((path.to_string(), len)));
+        assert_eq!(
+            read,
+            [("a/y.yaml".to_string(), 1), ("b/x.yaml".to_string(), 2)]
+        );
+    }
 }

@@ -15,6 +15,7 @@ use super::{Cache, CachedCluster, SourceDigest};
 use crate::emit::{OutputTree, layout};
 use crate::object::RenderedObject;
 use crate::output::{CACHE_DIR, no_follow, read_no_follow};
+use crate::packed::{Merge, Packed};
 
 /// The index of the cache, in the cache directory.
 const INDEX: &str = "index.json";
@@ -83,9 +84,13 @@ impl Store {
         use rayon::prelude::*;
         let gone = |(_, c): &(&String, &Arc<CachedCluster>)| {
             let mut check = DiskCheck::new(&self.out);
-            !c.files
-                .iter()
-                .all(|(path, record)| check.on_disk(path, record.len))
+            let mut files = c.files.cursor();
+            while let Some((path, len)) = files.next() {
+                if !check.on_disk(path, len) {
+                    return true;
+                }
+            }
+            false
         };
         // A few thousand files are checked on the cache's thread alone, beside the compile: on
         // the rayon pool they would hold up the load and the merge. More are worth the pool.
@@ -158,12 +163,11 @@ const HELM_HEADER: &str = "strata helm 1\n";
 fn read_objects(out: &Path, cache: &Cache, cluster: &str) -> Option<Vec<RenderedObject>> {
     let record = cache.clusters.get(cluster)?;
     let mut objects = Vec::new();
-    for path in &record.files {
-        let path = path.0;
-        let Some(layout::Place::Object { component, .. }) = layout::place(path) else {
+    for path in record.files.paths() {
+        let Some(layout::Place::Object { component, .. }) = layout::place(&path) else {
             continue;
         };
-        let bytes = read_no_follow(&out.join(path)).ok()?;
+        let bytes = read_no_follow(&out.join(&path)).ok()?;
         let object: serde_json::Value = yaml_serde::from_slice(&bytes).ok()?;
         objects.push(RenderedObject {
             environment: record.environment.clone(),
@@ -247,16 +251,14 @@ fn record_last_render(dir: &Path, r: &Record<'_>) -> std::io::Result<Unfinished>
         tree,
         cache,
     } = r;
-    let mut files: std::collections::BTreeMap<&str, u64> = cache
-        .clusters
-        .values()
-        .flat_map(|c| c.files.iter().map(|(path, r)| (path.as_str(), r.len)))
-        .collect();
-    files.extend(
+    // Every cluster's files and the tree's, in path order: merged as they are, not gathered
+    // in a map of the whole fleet's paths.
+    let tree = Packed::from_iter(
         tree.files
             .iter()
             .map(|(path, bytes)| (path.as_str(), bytes.len() as u64)),
     );
+    let lists = cache.clusters.values().map(|c| c.files.packed());
     Unfinished::write(dir, LAST_RENDER, |w| {
         write!(
             w,
@@ -270,8 +272,25 @@ fn record_last_render(dir: &Path, r: &Record<'_>) -> std::io::Result<Unfinished>
         for digest in source.files.values() {
             writeln!(w, "{digest}")?;
         }
-        for (path, len) in files {
-            writeln!(w, "{len} {path}")?;
+        // A path listed twice is written once, with the length of the last list that has it:
+        // the tree's.
+        let mut files = Merge::new(lists.chain([&tree]));
+        let mut held: Option<u64> = None;
+        let mut held_path = String::new();
+        while let Some((path, len, ..)) = files.next() {
+            match held {
+                Some(_) if held_path == path => {}
+                Some(held_len) => {
+                    writeln!(w, "{held_len} {held_path}")?;
+                    held_path.clear();
+                    held_path.push_str(path);
+                }
+                None => held_path.push_str(path),
+            }
+            held = Some(len);
+        }
+        if let Some(len) = held {
+            writeln!(w, "{len} {held_path}")?;
         }
         Ok(())
     })
@@ -283,7 +302,7 @@ fn record_last_render(dir: &Path, r: &Record<'_>) -> std::io::Result<Unfinished>
 struct DiskCheck<'a> {
     out: &'a Path,
     #[cfg(unix)]
-    dir: Option<(&'a str, rustix::fd::OwnedFd)>,
+    dir: Option<(String, rustix::fd::OwnedFd)>,
 }
 
 impl<'a> DiskCheck<'a> {
@@ -298,11 +317,11 @@ impl<'a> DiskCheck<'a> {
     /// Whether `path` (relative to the output directory, `/`-separated) is a file of `len`
     /// bytes. Symbolic links are followed, as a reader of the file would.
     #[cfg(unix)]
-    fn on_disk(&mut self, path: &'a str, len: u64) -> bool {
+    fn on_disk(&mut self, path: &str, len: u64) -> bool {
         use rustix::fs::{AtFlags, FileType, Mode, OFlags};
         let (parent, name) = path.rsplit_once('/').unwrap_or(("", path));
         let open = match &self.dir {
-            Some((open, _)) => *open != parent,
+            Some((open, _)) => open != parent,
             None => true,
         };
         if open {
@@ -313,7 +332,7 @@ impl<'a> DiskCheck<'a> {
             #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
             let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
             match rustix::fs::open(self.out.join(parent), flags, Mode::empty()) {
-                Ok(fd) => self.dir = Some((parent, fd)),
+                Ok(fd) => self.dir = Some((parent.to_string(), fd)),
                 Err(_) => return false,
             }
         }

@@ -56,7 +56,7 @@ impl Owned<'_> {
         if let Some(old) = self.previous {
             for (name, c) in &old.clusters {
                 if !self.next.clusters.contains_key(name) {
-                    owned.extend(c.files.keys().cloned());
+                    owned.extend(c.files.paths());
                 }
                 // An environment with no clusters left goes entirely, its Argo CD objects too.
                 if !self.all.iter().any(|a| a.environment == c.environment) {

@@ -24,7 +24,7 @@ pub(super) struct ClusterOutput {
     /// The files it wrote: all of the cluster's, or its changed components'.
     pub(super) tree: OutputTree,
     /// Every file of the cluster, kept ones included.
-    pub(super) records: BTreeMap<String, cache::FileRecord>,
+    pub(super) records: cache::Files,
     pub(super) components: BTreeMap<String, cache::CachedComponent>,
     pub(super) objects: usize,
     /// Every violation of the cluster, kept ones included.
@@ -161,12 +161,13 @@ impl<'a> Pipeline<'a> {
         self.kubernetes(cluster, version, &emitted, &mut violations);
         let mut components = self.components(cluster, &emitted);
         record_violations(&mut components, &violations);
-        let records = emitted
-            .tree
-            .files
-            .iter()
-            .map(|(p, b)| (p.clone(), cache::FileRecord::of(b)))
-            .collect();
+        let records = cache::Files::of(
+            emitted
+                .tree
+                .files
+                .iter()
+                .map(|(p, b)| (p.as_str(), b.len() as u64)),
+        );
         Ok(ClusterOutput {
             objects: emitted.objects.len(),
             tree: emitted.tree,
@@ -255,10 +256,11 @@ impl<'a> Pipeline<'a> {
                 out.entry(c.to_string()).or_default();
             }
         }
+        let mut keys: BTreeMap<&str, Vec<String>> = BTreeMap::new();
         for o in &emitted.objects {
             let key = ObjectId::read(&o.object);
             let entry = out.entry(o.component.clone()).or_default();
-            entry.keys.push(format!(
+            keys.entry(&o.component).or_default().push(format!(
                 "{}/{}/{}/{}",
                 key.group,
                 key.kind,
@@ -267,6 +269,11 @@ impl<'a> Pipeline<'a> {
             ));
             entry.objects += 1;
             entry.crds |= key.kind == "CustomResourceDefinition";
+        }
+        for (name, keys) in keys {
+            if let Some(c) = out.get_mut(name) {
+                c.keys = cache::Keys::of(keys.iter().map(String::as_str));
+            }
         }
         for (name, c) in out.iter_mut() {
             c.crds |= self
@@ -319,15 +326,17 @@ impl<'a> Pipeline<'a> {
         if fresh.values().any(|c| c.crds) {
             return Ok(None);
         }
-        let kept_keys: BTreeSet<&str> = kept
-            .iter()
-            .flat_map(|(_, c)| c.keys.iter().map(String::as_str))
-            .collect();
-        if fresh
-            .values()
-            .flat_map(|c| &c.keys)
-            .any(|k| kept_keys.contains(k.as_str()))
-        {
+        let mut kept_keys: BTreeSet<String> = BTreeSet::new();
+        for (_, c) in &kept {
+            c.keys.for_each(|k| {
+                kept_keys.insert(k.to_string());
+            });
+        }
+        let mut taken = false;
+        for c in fresh.values() {
+            c.keys.for_each(|k| taken |= kept_keys.contains(k));
+        }
+        if taken {
             return Ok(None);
         }
         let selectors = |cs: &mut dyn Iterator<Item = &cache::CachedComponent>| {
@@ -364,25 +373,26 @@ impl<'a> Pipeline<'a> {
         self.kubernetes(cluster, version, &emitted, &mut violations);
         let mut components = fresh;
         record_violations(&mut components, &violations);
-        let mut records: BTreeMap<String, cache::FileRecord> = emitted
+        let mut records: BTreeMap<String, u64> = emitted
             .tree
             .files
             .iter()
-            .map(|(p, b)| (p.clone(), cache::FileRecord::of(b)))
+            .map(|(p, b)| (p.clone(), b.len() as u64))
             .collect();
         let mut objects = emitted.objects.len();
         let owner = FileOwner::of(cluster, self.source.components.keys());
         let kept_names: BTreeSet<&str> = kept.iter().map(|(n, _)| n.as_str()).collect();
         let mut kept_files = 0;
-        for (path, r) in &record.files {
+        record.files.for_each(|path, len| {
             if owner
                 .component(path)
                 .is_some_and(|c| kept_names.contains(c))
             {
-                records.insert(path.clone(), r.clone());
+                records.insert(path.to_string(), len);
                 kept_files += 1;
             }
-        }
+        });
+        let records = cache::Files::of(records.iter().map(|(p, len)| (p.as_str(), *len)));
         for (name, c) in &kept {
             objects += c.objects;
             violations.extend(c.violations.iter().cloned());

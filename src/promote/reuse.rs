@@ -246,8 +246,8 @@ impl Last {
         let tree = repo.find_tree(tree_id).ok()?;
         let prefix = layout::environment_dir(&record.environment);
         let mut objects = Vec::new();
-        for file in record.files.keys() {
-            let Some(Place::Object { component, .. }) = layout::place(file) else {
+        for file in record.files.paths() {
+            let Some(Place::Object { component, .. }) = layout::place(&file) else {
                 continue;
             };
             let entry = tree
@@ -308,7 +308,7 @@ pub(crate) fn keep(
     let prefix = layout::environment_dir(env);
     // Every cluster directory of the environment: a kept one is taken whole only when no
     // other cluster's directory is inside it.
-    let dirs: BTreeSet<&str> = last
+    let dirs: BTreeSet<String> = last
         .cache
         .clusters
         .values()
@@ -327,8 +327,8 @@ pub(crate) fn keep(
             return Ok(None);
         };
         let whole = cluster_dir(record, env).filter(|d| !holds_another(&dirs, d));
-        let inside = whole.map(|d| format!("{d}/"));
-        for file in record.files.keys() {
+        let inside = whole.as_ref().map(|d| format!("{d}/"));
+        for file in record.files.paths() {
             let Some(rel) = file.strip_prefix(&prefix) else {
                 continue;
             };
@@ -342,7 +342,7 @@ pub(crate) fn keep(
             kept.insert(rel.to_string(), Kept::File(id));
         }
         if let Some(dir) = whole {
-            let Ok(entry) = tree.get_path(std::path::Path::new(dir)) else {
+            let Ok(entry) = tree.get_path(std::path::Path::new(&dir)) else {
                 return Ok(None);
             };
             kept.insert(dir.to_string(), Kept::Dir(entry.id()));
@@ -350,13 +350,13 @@ pub(crate) fn keep(
     }
     // The recorded digests, but for the files of the clusters rendered again or gone and those
     // rendered now: what is left must be the kept clusters' files, one for one.
-    let dropped: BTreeSet<&str> = last
+    let dropped: BTreeSet<String> = last
         .cache
         .clusters
         .iter()
         .filter(|(name, c)| c.environment == env && !kept_here.contains(name.as_str()))
-        .flat_map(|(_, c)| c.files.keys())
-        .filter_map(|f| f.strip_prefix(&prefix))
+        .flat_map(|(_, c)| c.files.paths())
+        .filter_map(|f| f.strip_prefix(&prefix).map(str::to_string))
         .collect();
     let mut rendered = compiled
         .tree
@@ -382,20 +382,22 @@ pub(crate) fn keep(
 
 /// The directory of a cluster within the branch of `env` (`sto2/workload`), from the last of
 /// its files in a component's directory.
-fn cluster_dir<'c>(cluster: &'c CachedCluster, env: &str) -> Option<&'c str> {
-    cluster
-        .files
-        .keys()
-        .rev()
-        .find_map(|f| match layout::place(f) {
-            Some(Place::Object {
-                environment,
-                cluster,
-                ..
-            }) => Some((environment == env).then_some(cluster)),
-            _ => None,
-        })
-        .flatten()
+fn cluster_dir(cluster: &CachedCluster, env: &str) -> Option<String> {
+    let mut last = None;
+    cluster.files.for_each(|f, _| {
+        if let Some(Place::Object {
+            environment,
+            cluster,
+            ..
+        }) = layout::place(f)
+        {
+            let here = (environment == env).then_some(cluster);
+            if last.as_ref().map(Option::as_deref) != Some(here) {
+                last = Some(here.map(str::to_string));
+            }
+        }
+    });
+    last.flatten()
 }
 
 /// Whether a directory kept whole holds a file rendered now or another kept entry: the tree
@@ -452,9 +454,10 @@ impl Ids<'_> {
 }
 
 /// Whether another cluster's directory is inside `dir`.
-fn holds_another(dirs: &BTreeSet<&str>, dir: &str) -> bool {
+fn holds_another(dirs: &BTreeSet<String>, dir: &str) -> bool {
     let inside = format!("{dir}/");
-    dirs.range(inside.as_str()..)
+    use std::ops::Bound;
+    dirs.range::<str, _>((Bound::Included(inside.as_str()), Bound::Unbounded))
         .next()
         .is_some_and(|d| d.starts_with(&inside))
 }

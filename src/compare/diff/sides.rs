@@ -119,9 +119,8 @@ fn narrowed(base: &dyn World, head: &dyn World) -> (Result<Side, Failure>, Resul
             .cache
             .clusters
             .values()
-            .flat_map(|record| record.files.keys())
-            .filter(|file| !c.tree.files.contains_key(*file))
-            .cloned()
+            .flat_map(|record| record.files.paths())
+            .filter(|file| !c.tree.files.contains_key(file))
             .collect(),
         _ => Vec::new(),
     };
@@ -147,11 +146,11 @@ fn same_commands(base_compiled: &Compiled, base: &dyn World, head: &dyn World) -
 fn objects_of(tree: &OutputTree, cache: &Cache, cluster: &str) -> Option<Vec<RenderedObject>> {
     let record = cache.clusters.get(cluster)?;
     let mut objects = Vec::new();
-    for path in record.files.keys() {
-        let Some(Place::Object { component, .. }) = layout::place(path) else {
+    for path in record.files.paths() {
+        let Some(Place::Object { component, .. }) = layout::place(&path) else {
             continue;
         };
-        let object: serde_json::Value = yaml_serde::from_slice(tree.files.get(path)?).ok()?;
+        let object: serde_json::Value = yaml_serde::from_slice(tree.files.get(&path)?).ok()?;
         objects.push(RenderedObject {
             environment: record.environment.clone(),
             cluster: cluster.to_string(),
