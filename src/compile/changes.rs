@@ -13,6 +13,7 @@ use crate::diag::Diagnostics;
 use crate::load::{self, Source};
 use crate::merge::{self, Cluster};
 use crate::object::RenderedObject;
+use crate::packed::Packed;
 use crate::policy::{self, OwnershipBuilder, SecretValue};
 use crate::world::World;
 use crate::{emit, validate};
@@ -261,7 +262,7 @@ impl<'a> Changes<'a> {
         for c in selected {
             if let Some(o) = done.remove(c.name.as_str()) {
                 gathered.objects += o.objects;
-                gathered.owned.extend(o.owned);
+                gathered.owned.push(o.owned);
                 gathered.kept_files += o.kept_files;
                 gathered.written_files += o.written_files;
                 gathered.components_rendered += o.rendered;
@@ -307,7 +308,7 @@ pub(super) struct Gathered {
     /// Kubernetes objects, reused clusters' included.
     pub(super) objects: usize,
     /// What a write of the tree may delete, as the pipeline found it.
-    pub(super) owned: Vec<String>,
+    pub(super) owned: Vec<Packed>,
     /// Files of unchanged components of rendered clusters.
     pub(super) kept_files: usize,
     /// Files handed to [`Options::write`].

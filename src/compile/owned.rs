@@ -16,6 +16,7 @@ use crate::cache::Cache;
 use crate::emit::{self, layout};
 use crate::load::Source;
 use crate::merge::Cluster;
+use crate::packed::Packed;
 
 use super::Selection;
 
@@ -35,7 +36,7 @@ pub(super) struct Owned<'a> {
 
 impl Owned<'_> {
     /// The paths, given what the pipeline found its rendered clusters answer for (`rendered`).
-    pub(super) fn paths(&self, rendered: Vec<String>) -> Vec<String> {
+    pub(super) fn paths(&self, rendered: Vec<Packed>) -> Vec<String> {
         let selection = self.selection;
         let mut owned = if selection.is_partial() {
             let mut owned = emit::owned_prefixes(self.source, self.selected.iter().copied());
@@ -51,7 +52,7 @@ impl Owned<'_> {
         } else if self.previous.is_none() {
             vec![String::new()]
         } else {
-            rendered
+            rendered.iter().flat_map(Packed::strings).collect()
         };
         if let Some(old) = self.previous {
             for (name, c) in &old.clusters {

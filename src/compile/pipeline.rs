@@ -14,6 +14,7 @@ use crate::emit::{self, OutputTree};
 use crate::load::Source;
 use crate::merge::{self, Cluster};
 use crate::object::{ObjectId, RenderedObject};
+use crate::packed::Packed;
 use crate::policy;
 use crate::progress::Progress;
 use crate::world::World;
@@ -31,7 +32,8 @@ pub(super) struct ClusterOutput {
     pub(super) violations: Vec<policy::Violation>,
     pub(super) warnings: Diagnostics,
     /// What a write of `tree` may delete: the cluster's paths, or its changed components'.
-    pub(super) owned: Vec<String>,
+    /// Needed only at the end, and only by a render over a cache: front-coded until then.
+    pub(super) owned: Packed,
     /// The files of components kept from the last render.
     pub(super) kept_files: usize,
     /// The files handed to [`Options::write`] instead of kept in `tree`.
@@ -175,7 +177,10 @@ impl<'a> Pipeline<'a> {
             components,
             violations,
             warnings,
-            owned: emit::owned_prefixes(self.source, [cluster]),
+            owned: emit::owned_prefixes(self.source, [cluster])
+                .iter()
+                .map(|p| (p.as_str(), 0))
+                .collect(),
             kept_files: 0,
             written_files: 0,
             rendered: cluster.enabled().count(),
@@ -398,7 +403,7 @@ impl<'a> Pipeline<'a> {
             violations.extend(c.violations.iter().cloned());
             components.insert((*name).clone(), (*c).clone());
         }
-        let owned = reuse
+        let owned: Vec<String> = reuse
             .changed
             .iter()
             .chain(&reuse.removed)
@@ -410,6 +415,7 @@ impl<'a> Pipeline<'a> {
                 ]
             })
             .collect();
+        let owned = owned.iter().map(|p| (p.as_str(), 0)).collect();
         Ok(Some(ClusterOutput {
             tree: emitted.tree,
             records,
