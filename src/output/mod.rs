@@ -398,6 +398,8 @@ pub(crate) struct Writing<'a> {
 struct Part {
     paths: Packed,
     hashes: Vec<[u8; 32]>,
+    /// The directories the part created, relative: a roll back removes them.
+    dirs: Packed,
 }
 
 /// What a write did to a file.
@@ -485,19 +487,61 @@ impl Writing<'_> {
             })
             .map(|(_, p)| *p)
             .collect();
-        self.undo.dirs(missing_dirs(dir, &leaves));
-        leaves.par_iter().try_for_each(|p| {
-            let path = dir.join(p);
-            std::fs::create_dir_all(&path).map_err(io(&path))
-        })?;
+        // Recorded with the part, even one that fails: a roll back removes them.
+        let made: Packed = missing_dirs(dir, &leaves)
+            .iter()
+            .map(|d| (d.as_str(), 0))
+            .collect();
+        let done = leaves
+            .par_iter()
+            .try_for_each(|p| {
+                let path = dir.join(p);
+                std::fs::create_dir_all(&path).map_err(io(&path))
+            })
+            .and_then(|()| self.write_files(&files, &plans, progress));
+        let part = match done {
+            Ok(done) => Part {
+                paths: files
+                    .iter()
+                    .zip(&done)
+                    .map(|((rel, _), d)| (rel.as_str(), *d as u64))
+                    .collect(),
+                hashes: plans.iter().map(|(_, hash)| *hash).collect(),
+                dirs: made,
+            },
+            Err(e) => {
+                if let Ok(mut wrote) = self.wrote.lock() {
+                    wrote.push(Part {
+                        paths: Packed::default(),
+                        hashes: Vec::new(),
+                        dirs: made,
+                    });
+                }
+                return Err(e);
+            }
+        };
+        if let Ok(mut wrote) = self.wrote.lock() {
+            wrote.push(part);
+        }
+        Ok(())
+    }
 
+    /// Writes `files` as `plans` say, on every thread; what it did to each file.
+    fn write_files(
+        &self,
+        files: &[(&String, &Vec<u8>)],
+        plans: &[(Plan, [u8; 32])],
+        progress: Option<&dyn crate::progress::Progress>,
+    ) -> Result<Vec<Done>, WriteError> {
+        use rayon::prelude::*;
+        let dir = self.dir;
         if let Some(p) = progress {
             p.start("writing", "files", files.len());
         }
         let undo = &self.undo;
         let results: Vec<Result<Done, WriteError>> = files
             .par_iter()
-            .zip(&plans)
+            .zip(plans)
             .map(|((rel, bytes), (plan, _))| {
                 let done = write_file(&dir.join(rel), bytes, plan, undo);
                 if let Some(p) = progress {
@@ -527,18 +571,7 @@ impl Writing<'_> {
             }
             return Err(e);
         }
-        let part = Part {
-            paths: files
-                .iter()
-                .zip(&done)
-                .map(|((rel, _), d)| (rel.as_str(), *d as u64))
-                .collect(),
-            hashes: plans.iter().map(|(_, hash)| *hash).collect(),
-        };
-        if let Ok(mut wrote) = self.wrote.lock() {
-            wrote.push(part);
-        }
-        Ok(())
+        Ok(done)
     }
 
     /// Ends the write: removes what strata wrote before and no longer renders, within `owned`
@@ -647,8 +680,6 @@ struct Undo {
     count: std::sync::atomic::AtomicUsize,
     /// Files replaced or removed, with where their old bytes are: moved back.
     kept: std::sync::Mutex<Vec<(PathBuf, PathBuf)>>,
-    /// Directories created: removed, deepest first, when empty.
-    dirs: std::sync::Mutex<Vec<PathBuf>>,
 }
 
 /// The prefix of the directories that keep old bytes during a write.
@@ -678,7 +709,6 @@ impl Undo {
             kept_in: Some(kept_in),
             count: std::sync::atomic::AtomicUsize::new(0),
             kept: std::sync::Mutex::default(),
-            dirs: std::sync::Mutex::default(),
         })
     }
 
@@ -687,13 +717,6 @@ impl Undo {
         match &self.kept_in {
             Some(kept_in) => kept_in.path(),
             None => path.parent().unwrap_or(path),
-        }
-    }
-
-    /// Notes directories about to be created.
-    fn dirs(&self, created: Vec<PathBuf>) {
-        if let Ok(mut dirs) = self.dirs.lock() {
-            dirs.extend(created);
         }
     }
 
@@ -734,11 +757,11 @@ impl Undo {
             });
         }
         // Sorted paths put a parent before its children: the deepest go first.
-        let mut dirs = self.dirs.get_mut().map(std::mem::take).unwrap_or_default();
+        let mut dirs: Vec<String> = parts.iter().flat_map(|p| p.dirs.strings()).collect();
         dirs.sort();
         dirs.dedup();
         for d in dirs.iter().rev() {
-            let _ = std::fs::remove_dir(d);
+            let _ = std::fs::remove_dir(dir.join(d));
         }
     }
 
@@ -751,7 +774,7 @@ impl Undo {
 }
 
 /// The directories above `leaves` (and they) that do not exist under `dir`, parents first.
-fn missing_dirs(dir: &Path, leaves: &[&str]) -> Vec<PathBuf> {
+fn missing_dirs(dir: &Path, leaves: &[&str]) -> Vec<String> {
     let mut missing = BTreeSet::new();
     for leaf in leaves {
         let mut end = 0;
@@ -768,7 +791,7 @@ fn missing_dirs(dir: &Path, leaves: &[&str]) -> Vec<PathBuf> {
         }
     }
     // Sorted paths put a parent before its children.
-    missing.into_iter().map(|p| dir.join(p)).collect()
+    missing.into_iter().collect()
 }
 
 /// Writes one file as planned, keeping the bytes it replaces in `undo`.
@@ -1130,9 +1153,16 @@ mod tests {
         let claimed = claim(&out).unwrap();
         let writing = claimed.begin().unwrap();
         writing.write(&tree(&[(X, "1"), (Z, "3")]), None);
-        // A file where the first part made a directory: its new file beside it is created
-        // before the part fails.
-        writing.write(&tree(&[("dev/c1/app", "dir"), (Y, "2")]), None);
+        // A file where the first part made a directory: its new files beside it, one in a
+        // directory of its own, are created before the part fails.
+        writing.write(
+            &tree(&[
+                ("dev/c1/app", "dir"),
+                (Y, "2"),
+                ("dev/c3/app/configmap-w.yaml", "4"),
+            ]),
+            None,
+        );
         let e = writing.finish(&[String::new()]).unwrap_err();
         assert!(e.to_string().contains("dev/c1/app"), "{e}");
         assert_eq!(files_in(&out), Vec::<String>::new());
