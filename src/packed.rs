@@ -3,9 +3,9 @@
 //!
 //! An output path shares most of its bytes with the path before it in order
 //! (`prod/dc1/c1/app/` and the kind and name of the object), and an object's identity with the
-//! one before it (`apps/Deployment/app/`). Held as `String`s, two million of them took more
-//! memory than everything else a render keeps of a cluster; front-coded, they take the bytes
-//! that differ.
+//! one before it (`apps/Deployment/app/`). A render keeps them for every file and object of the
+//! fleet until its end: as `String`s they would be most of what grows with the fleet;
+//! front-coded, they take the bytes that differ.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -174,7 +174,9 @@ pub(crate) struct Merge<'a> {
 
 impl<'a> Merge<'a> {
     pub(crate) fn new(lists: impl IntoIterator<Item = &'a Packed>) -> Merge<'a> {
-        let mut cursors: Vec<Cursor<'a>> = lists.into_iter().map(Packed::cursor).collect();
+        let cursors: Vec<Cursor<'a>> = lists.into_iter().map(Packed::cursor).collect();
+        // Each list's first string is read by a cursor of its own: the list's cursor starts
+        // when the list is begun.
         let mut waiting: Vec<(String, usize)> = cursors
             .iter()
             .enumerate()
@@ -184,8 +186,6 @@ impl<'a> Merge<'a> {
             })
             .collect();
         waiting.sort_unstable_by(|a, b| b.cmp(a));
-        // The cursors start over when their list is begun.
-        cursors.shrink_to_fit();
         Merge {
             cursors,
             waiting,
