@@ -230,9 +230,9 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
         .as_ref()
         .ok()
         .and_then(|_| store.forget_last_render());
-    let write = |tree: OutputTree| {
+    let write = |tree: OutputTree, threads: output::Threads| {
         if let Ok(w) = &writing {
-            w.write(&tree, None);
+            w.write(&tree, threads, None);
         }
     };
     let options = Options {
@@ -299,7 +299,7 @@ pub(super) fn run(args: Args, context: &Context) -> Result<Exit> {
     // ones removed, and marked finished once they are.
     let (stats, (index, recorded)) = rayon::join(
         || {
-            writing.write(&compiled.tree, Some(&bar));
+            writing.write(&compiled.tree, output::Threads::All, Some(&bar));
             writing.finish(&compiled.owned)
         },
         || {

@@ -229,7 +229,7 @@ mod tests {
         let world = testing::platform();
         let whole = super::super::compile(&world, &Selection::default()).expect("compiles");
         let handed = Mutex::new(Vec::new());
-        let write = |tree: crate::emit::OutputTree| handed.lock().expect("lock").push(tree);
+        let write = |tree: crate::emit::OutputTree, _| handed.lock().expect("lock").push(tree);
         let options = Options {
             write: Some(&write),
             ..Options::default()
@@ -300,7 +300,7 @@ mod tests {
         let world = testing::platform();
         let kept = crate::compile::compile(&world, &Selection::default()).expect("compiles");
         let handed = Mutex::new(std::collections::BTreeMap::new());
-        let write = |tree: crate::emit::OutputTree| {
+        let write = |tree: crate::emit::OutputTree, _| {
             handed
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)

@@ -23,6 +23,7 @@ use crate::emit::{self, OutputTree};
 use crate::load::{self, Source};
 use crate::merge::Cluster;
 use crate::object::RenderedObject;
+use crate::output::Threads;
 use crate::progress::Progress;
 use crate::world::World;
 use crate::{cache, policy};
@@ -121,8 +122,9 @@ pub(crate) struct Options<'a> {
     pub(crate) write: Option<&'a WriteCluster<'a>>,
 }
 
-/// Takes one rendered cluster's files ([`Options::write`]).
-pub(crate) type WriteCluster<'a> = dyn Fn(OutputTree) + Sync + 'a;
+/// Takes one rendered cluster's files ([`Options::write`]), and says which threads may write
+/// them: all of them when there are too few clusters to keep every thread busy.
+pub(crate) type WriteCluster<'a> = dyn Fn(OutputTree, Threads) + Sync + 'a;
 
 /// Like [`compile`], skipping the clusters whose inputs the cache has seen. Skipped clusters
 /// are listed in [`Compiled::reused`]; their files are not in the tree.

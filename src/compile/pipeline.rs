@@ -14,6 +14,7 @@ use crate::emit::{self, OutputTree};
 use crate::load::Source;
 use crate::merge::{self, Cluster};
 use crate::object::{ObjectId, RenderedObject};
+use crate::output::Threads;
 use crate::packed::Packed;
 use crate::policy;
 use crate::progress::Progress;
@@ -136,7 +137,13 @@ impl<'a> Pipeline<'a> {
                 if let Some(write) = self.write {
                     let tree = std::mem::take(&mut out.tree);
                     out.written_files = tree.files.len();
-                    write(tree);
+                    // With a cluster for every thread, each thread writes the files of the
+                    // cluster it rendered, in directories of that cluster's own.
+                    let threads = match self.parallel {
+                        true => Threads::All,
+                        false => Threads::This,
+                    };
+                    write(tree, threads);
                 }
                 Ok(out)
             })

@@ -173,16 +173,18 @@ fn emit_cluster(
                 (ObjectId::read(&o), o, m)
             })
             .collect();
-        let mut names: BTreeMap<String, usize> = BTreeMap::new();
-        for (key, _, _) in &objects {
-            *names
-                .entry(layout::object_file(key, &component.namespace, false))
-                .or_default() += 1;
+        let plains: Vec<String> = objects
+            .iter()
+            .map(|(key, _, _)| layout::object_file(key, &component.namespace, false))
+            .collect();
+        let mut names: BTreeMap<&str, usize> = BTreeMap::new();
+        for plain in &plains {
+            *names.entry(plain.as_str()).or_default() += 1;
         }
         // Which object each file of the component holds: a file name that two identities
         // share is an error, never one object silently written over the other.
         let mut files: BTreeMap<String, (ObjectId, &Manifest)> = BTreeMap::new();
-        for (key, object, m) in objects {
+        for ((key, object, m), plain) in objects.into_iter().zip(&plains) {
             if let Some(first) = seen.get(&key) {
                 let same = first.component == m.component;
                 diags.push(
@@ -208,9 +210,11 @@ fn emit_cluster(
                 continue;
             }
             seen.insert(key.clone(), m);
-            let plain = layout::object_file(&key, &component.namespace, false);
-            let qualified = names.get(&plain).copied().unwrap_or(0) > 1;
-            let file = layout::object_file(&key, &component.namespace, qualified);
+            let qualified = names.get(plain.as_str()).copied().unwrap_or(0) > 1;
+            let file = match qualified {
+                true => layout::object_file(&key, &component.namespace, true),
+                false => plain.clone(),
+            };
             let path =
                 layout::object_path(&cluster.environment, &cluster_path, &component.name, &file);
             if let Some((other, first)) = files.get(&file) {
@@ -244,9 +248,10 @@ fn emit_cluster(
             });
             rendered_by.push((m.origin.clone(), m.document));
         }
-        let app = argocd::application(&source.settings, cluster, component);
+        let mut app = argocd::application(&source.settings, cluster, component);
+        canonicalize(&mut app);
         let path = layout::application_path(&cluster.environment, &cluster_path, &component.name);
-        if let Err(d) = tree.insert(path, to_yaml(&app).into_bytes()) {
+        if let Err(d) = tree.insert(path, to_yaml_canonical(&app).into_bytes()) {
             diags.push(d);
         }
     }

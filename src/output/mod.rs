@@ -296,6 +296,27 @@ fn each_file(
     Ok((files, written))
 }
 
+/// Which threads write the files of one part ([`Writing::write`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Threads {
+    /// Every thread: nothing else keeps them busy.
+    All,
+    /// The calling thread alone: the others are writing parts of their own. Threads that
+    /// share a part would create files in the same directories at once, and the kernel lets
+    /// only one at a time create in a directory: the others wait, spinning or asleep.
+    This,
+}
+
+impl Threads {
+    /// The smallest share of `n` items a thread takes: all of them keeps them on this thread.
+    fn min_len(self, n: usize) -> usize {
+        match self {
+            Threads::All => 1,
+            Threads::This => n.max(1),
+        }
+    }
+}
+
 /// What one file of the tree needs.
 enum Plan {
     Unchanged,
@@ -349,7 +370,7 @@ impl<'a> Claimed<'a> {
         progress: Option<&dyn crate::progress::Progress>,
     ) -> Result<WriteStats, WriteError> {
         let writing = self.begin()?;
-        writing.write(tree, progress);
+        writing.write(tree, Threads::All, progress);
         writing.finish(owned)
     }
 
@@ -414,21 +435,23 @@ enum Done {
 }
 
 impl Writing<'_> {
-    /// Writes the files of `tree`, one part of the output, on every thread: creating a file
-    /// costs more than rendering it. Within the part everything is checked before its first
-    /// file is written: a link where a file or directory is to go stops it. A failure is kept
-    /// for [`Writing::finish`] to report, once the whole write is undone.
+    /// Writes the files of `tree`, one part of the output, on the `threads` given: with
+    /// [`Threads::All`] on every thread, since creating a file costs more than rendering it.
+    /// Within the part everything is checked before its first file is written: a link where a
+    /// file or directory is to go stops it. A failure is kept for [`Writing::finish`] to
+    /// report, once the whole write is undone.
     ///
     /// `progress` is told how many files there are, and of each one written or found as it is.
     pub(crate) fn write(
         &self,
         tree: &OutputTree,
+        threads: Threads,
         progress: Option<&dyn crate::progress::Progress>,
     ) {
         if self.failed.lock().map_or(true, |f| f.is_some()) {
             return;
         }
-        if let Err(e) = self.write_part(tree, progress)
+        if let Err(e) = self.write_part(tree, threads, progress)
             && let Ok(mut failed) = self.failed.lock()
         {
             failed.get_or_insert(e);
@@ -438,6 +461,7 @@ impl Writing<'_> {
     fn write_part(
         &self,
         tree: &OutputTree,
+        threads: Threads,
         progress: Option<&dyn crate::progress::Progress>,
     ) -> Result<(), WriteError> {
         use rayon::prelude::*;
@@ -449,6 +473,7 @@ impl Writing<'_> {
         let files: Vec<(&String, &Vec<u8>)> = tree.files.iter().collect();
         let plans: Vec<(Plan, [u8; 32])> = files
             .par_iter()
+            .with_min_len(threads.min_len(files.len()))
             .map(|(rel, bytes)| {
                 let hash = sha2::Sha256::digest(bytes).into();
                 if fresh {
@@ -488,17 +513,22 @@ impl Writing<'_> {
             .map(|(_, p)| *p)
             .collect();
         // Recorded with the part, even one that fails: a roll back removes them.
-        let made: Packed = missing_dirs(dir, &leaves)
+        let missing = missing_dirs(dir, &leaves);
+        let made: Packed = missing.iter().map(|d| (d.as_str(), 0)).collect();
+        // Parents first, each with one call: a directory that another part made meanwhile is
+        // as good.
+        let done = missing
             .iter()
-            .map(|d| (d.as_str(), 0))
-            .collect();
-        let done = leaves
-            .par_iter()
-            .try_for_each(|p| {
-                let path = dir.join(p);
-                std::fs::create_dir_all(&path).map_err(io(&path))
+            .try_for_each(|d| {
+                let path = dir.join(d);
+                match std::fs::create_dir(&path) {
+                    Err(e) if !(e.kind() == std::io::ErrorKind::AlreadyExists && path.is_dir()) => {
+                        Err(io(&path)(e))
+                    }
+                    _ => Ok(()),
+                }
             })
-            .and_then(|()| self.write_files(&files, &plans, progress));
+            .and_then(|()| self.write_files(&files, &plans, threads, progress));
         let part = match done {
             Ok(done) => Part {
                 paths: files
@@ -526,11 +556,12 @@ impl Writing<'_> {
         Ok(())
     }
 
-    /// Writes `files` as `plans` say, on every thread; what it did to each file.
+    /// Writes `files` as `plans` say, on the `threads` given; what it did to each file.
     fn write_files(
         &self,
         files: &[(&String, &Vec<u8>)],
         plans: &[(Plan, [u8; 32])],
+        threads: Threads,
         progress: Option<&dyn crate::progress::Progress>,
     ) -> Result<Vec<Done>, WriteError> {
         use rayon::prelude::*;
@@ -542,6 +573,7 @@ impl Writing<'_> {
         let results: Vec<Result<Done, WriteError>> = files
             .par_iter()
             .zip(plans)
+            .with_min_len(threads.min_len(files.len()))
             .map(|((rel, bytes), (plan, _))| {
                 let done = write_file(&dir.join(rel), bytes, plan, undo);
                 if let Some(p) = progress {
@@ -774,15 +806,21 @@ impl Undo {
 }
 
 /// The directories above `leaves` (and they) that do not exist under `dir`, parents first.
+/// Each is looked at once.
 fn missing_dirs(dir: &Path, leaves: &[&str]) -> Vec<String> {
     let mut missing = BTreeSet::new();
+    let mut present = BTreeSet::new();
     for leaf in leaves {
         let mut end = 0;
         loop {
             let next = leaf[end..].find('/').map(|i| end + i);
             let prefix = &leaf[..next.unwrap_or(leaf.len())];
-            if !missing.contains(prefix) && std::fs::symlink_metadata(dir.join(prefix)).is_err() {
-                missing.insert(prefix.to_string());
+            if missing.contains(prefix) || present.contains(prefix) {
+                // Looked at already.
+            } else if std::fs::symlink_metadata(dir.join(prefix)).is_err() {
+                missing.insert(prefix);
+            } else {
+                present.insert(prefix);
             }
             match next {
                 Some(i) => end = i + 1,
@@ -791,7 +829,7 @@ fn missing_dirs(dir: &Path, leaves: &[&str]) -> Vec<String> {
         }
     }
     // Sorted paths put a parent before its children.
-    missing.into_iter().collect()
+    missing.into_iter().map(str::to_string).collect()
 }
 
 /// Writes one file as planned, keeping the bytes it replaces in `undo`.
@@ -1241,6 +1279,85 @@ mod tests {
         assert_eq!(
             std::fs::read_to_string(outside.path().join("configmap-x.yaml")).unwrap(),
             "precious"
+        );
+    }
+
+    /// Writes `parts` in turn, each on the calling thread alone, as a render of many clusters
+    /// hands them over, and finishes the write.
+    fn write_parts_on_this_thread(
+        out: &Path,
+        parts: &[OutputTree],
+    ) -> Result<WriteStats, WriteError> {
+        let claimed = claim(out)?;
+        let writing = claimed.begin()?;
+        for part in parts {
+            writing.write(part, Threads::This, None);
+        }
+        writing.finish(&[String::new()])
+    }
+
+    #[test]
+    fn a_part_written_on_one_thread_writes_what_a_parallel_one_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let (one, all) = (dir.path().join("one"), dir.path().join("all"));
+        let parts = [tree(&[(X, "1"), (Y, "2")]), tree(&[(Z, "3")])];
+        let s = write_parts_on_this_thread(&one, &parts).unwrap();
+        assert_eq!((s.written, s.unchanged, s.removed), (3, 0, 0));
+        write_tree(
+            &all,
+            &tree(&[(X, "1"), (Y, "2"), (Z, "3")]),
+            &[String::new()],
+        )
+        .unwrap();
+        assert_eq!(read_tree(&one).unwrap(), read_tree(&all).unwrap());
+        assert_eq!(read_record(&one), read_record(&all));
+        // Again over its own output: nothing to write, nothing to remove.
+        let s = write_parts_on_this_thread(&one, &parts).unwrap();
+        assert_eq!((s.written, s.unchanged, s.removed), (0, 3, 0));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_stops_a_part_written_on_one_thread_and_the_parts_before_it_are_undone() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("configmap-x.yaml"), "precious").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        write_tree(&out, &tree(&[(Z, "2")]), &[String::new()]).unwrap();
+        let before = read_tree(&out).unwrap();
+        std::fs::create_dir_all(out.join("dev/c1")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), out.join("dev/c1/app")).unwrap();
+        // The first part changes Z and adds a cluster; the second goes through the link.
+        let e = write_parts_on_this_thread(
+            &out,
+            &[
+                tree(&[(Z, "3"), ("dev/c3/app/configmap-w.yaml", "4")]),
+                tree(&[(X, "1"), (Y, "2")]),
+            ],
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("dev/c1/app is a symbolic link"),
+            "{e}"
+        );
+        std::fs::remove_file(out.join("dev/c1/app")).unwrap();
+        assert_eq!(
+            read_tree(&out).unwrap(),
+            before,
+            "the first part is undone, the second never written"
+        );
+        assert!(
+            !out.join("dev/c3").exists(),
+            "no directory of the undone part"
+        );
+        assert_eq!(
+            std::fs::read_to_string(outside.path().join("configmap-x.yaml")).unwrap(),
+            "precious"
+        );
+        assert_eq!(
+            std::fs::read_dir(outside.path()).unwrap().count(),
+            1,
+            "nothing written through the link"
         );
     }
 }

@@ -197,7 +197,9 @@ fn render_templates(
         // minijinja panics on some templates it parsed (`{% import "x" as 1 %}` reaches an
         // `unreachable!` in its code generator). A template is user input: that is a
         // diagnostic, not a crash of the whole render.
-        let mut out = template::Capped::default();
+        let mut out = template::Capped::for_output(
+            templates.get(name).map_or(0, |t| t.len().saturating_mul(2)),
+        );
         let rendered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             env.get_template(name)
                 .and_then(|t| t.render_captured_to(&ctx, &mut out))

@@ -61,6 +61,15 @@ impl Capped {
         }
     }
 
+    /// A template's output, with room for `expected` bytes from the start: a template renders
+    /// about as much text as it holds, and growing the buffer from nothing copies it many
+    /// times.
+    pub(crate) fn for_output(expected: usize) -> Capped {
+        let mut capped = Capped::default();
+        capped.text.reserve(expected.min(MAX_RENDERED_BYTES));
+        capped
+    }
+
     pub(crate) fn into_text(self) -> String {
         // minijinja and serde_json write only `str`s.
         String::from_utf8(self.text)

@@ -140,6 +140,17 @@ impl<'a> Reader<'a> {
         None
     }
 
+    /// About how many keys the map at column `indent` that starts on the current line has:
+    /// its lines at that column, up to the first one left of it. Only a capacity, so that the
+    /// map is allocated once: a blank line may end the count early, and the map grows past it.
+    fn keys_at(&self, indent: usize) -> usize {
+        self.lines[self.at..self.end]
+            .iter()
+            .take_while(|(at, rest)| *at >= indent && !rest.is_empty())
+            .filter(|(at, rest)| *at == indent && !is_dash(rest) && !is_blank(rest))
+            .count()
+    }
+
     /// The node that starts on the current line, at column `indent`.
     fn block(&mut self, indent: usize) -> Option<Value> {
         self.depth += 1;
@@ -157,7 +168,7 @@ impl<'a> Reader<'a> {
     }
 
     fn map(&mut self, indent: usize) -> Option<Value> {
-        let mut map = Map::new();
+        let mut map = Map::with_capacity(self.keys_at(indent));
         while let Some((at, rest)) = self.peek() {
             if at < indent || (at == indent && is_dash(rest)) {
                 break;

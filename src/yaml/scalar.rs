@@ -52,49 +52,82 @@ const NULL: &[&str] = &["", "~", "null", "Null", "NULL"];
 
 /// What a scalar written as `text` in `style` means to Kubernetes.
 pub fn resolve(text: &str, style: Style) -> Meaning {
-    if style == Style::Quoted {
-        return Meaning::Str(text.to_string());
+    match style {
+        Style::Quoted => Meaning::Str(text.to_string()),
+        Style::Plain => not_a_string(text).unwrap_or_else(|| Meaning::Str(text.to_string())),
+    }
+}
+
+/// What a plain scalar written as `text` means to Kubernetes, unless it is the string it
+/// reads: `None` then. Most scalars are, so this allocates nothing on the way.
+fn not_a_string(text: &str) -> Option<Meaning> {
+    match text.as_bytes().first() {
+        None => return Some(Meaning::Null),
+        // Every word and number below starts with one of these.
+        Some(
+            b'y'
+            | b'Y'
+            | b'n'
+            | b'N'
+            | b't'
+            | b'T'
+            | b'f'
+            | b'F'
+            | b'o'
+            | b'O'
+            | b'~'
+            | b'.'
+            | b'+'
+            | b'-'
+            | b'0'..=b'9',
+        ) => {}
+        Some(_) => return None,
     }
     if TRUE.contains(&text) {
-        return Meaning::Bool(true);
+        return Some(Meaning::Bool(true));
     }
     if FALSE.contains(&text) {
-        return Meaning::Bool(false);
+        return Some(Meaning::Bool(false));
     }
     if NULL.contains(&text) {
-        return Meaning::Null;
+        return Some(Meaning::Null);
     }
     match text {
-        ".nan" | ".NaN" | ".NAN" => return Meaning::NotJson("NaN"),
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return Meaning::NotJson("+Inf"),
-        "-.inf" | "-.Inf" | "-.INF" => return Meaning::NotJson("-Inf"),
+        ".nan" | ".NaN" | ".NAN" => return Some(Meaning::NotJson("NaN")),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Some(Meaning::NotJson("+Inf"));
+        }
+        "-.inf" | "-.Inf" | "-.INF" => return Some(Meaning::NotJson("-Inf")),
         _ => {}
     }
-    let string = || Meaning::Str(text.to_string());
     match text.as_bytes()[0] {
-        b'.' => match go_parse_float(text) {
-            Some(f) => Meaning::Float(f),
-            None => string(),
-        },
+        b'.' => go_parse_float(text).map(Meaning::Float),
         b'0'..=b'9' | b'+' | b'-' => {
-            let plain: String = text.chars().filter(|&c| c != '_').collect();
+            let plain: std::borrow::Cow<str> = if text.contains('_') {
+                text.chars()
+                    .filter(|&c| c != '_')
+                    .collect::<String>()
+                    .into()
+            } else {
+                text.into()
+            };
             if let Some(i) = go_parse_int(&plain) {
                 return match i64::try_from(i) {
-                    Ok(i) => Meaning::Int(i),
+                    Ok(i) => Some(Meaning::Int(i)),
                     Err(_) => match u64::try_from(i) {
-                        Ok(u) if !plain.starts_with('-') => Meaning::BigInt(u),
-                        _ => string(),
+                        Ok(u) if !plain.starts_with('-') => Some(Meaning::BigInt(u)),
+                        _ => None,
                     },
                 };
             }
             if yaml_style_float(&plain)
                 && let Some(f) = go_parse_float(&plain)
             {
-                return Meaning::Float(f);
+                return Some(Meaning::Float(f));
             }
-            string()
+            None
         }
-        _ => string(),
+        _ => None,
     }
 }
 
@@ -106,17 +139,19 @@ fn go_parse_int(text: &str) -> Option<i128> {
         b'+' => (false, &text[1..]),
         _ => (false, text),
     };
-    let lower = rest.to_ascii_lowercase();
-    let (radix, digits) = if let Some(d) = lower.strip_prefix("0x") {
-        (16, d)
-    } else if let Some(d) = lower.strip_prefix("0o") {
-        (8, d)
-    } else if let Some(d) = lower.strip_prefix("0b") {
-        (2, d)
-    } else if lower.len() > 1 && lower.starts_with('0') {
-        (8, &lower[1..])
+    // The prefix in either case; digits of any case are what `from_str_radix` takes.
+    let b = rest.as_bytes();
+    let prefix = |p: u8| b.len() >= 2 && b[0] == b'0' && b[1].eq_ignore_ascii_case(&p);
+    let (radix, digits) = if prefix(b'x') {
+        (16, &rest[2..])
+    } else if prefix(b'o') {
+        (8, &rest[2..])
+    } else if prefix(b'b') {
+        (2, &rest[2..])
+    } else if rest.len() > 1 && rest.starts_with('0') {
+        (8, &rest[1..])
     } else {
-        (10, lower.as_str())
+        (10, rest)
     };
     if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
         return None;
@@ -228,13 +263,14 @@ pub(crate) fn go_format_float(f: f64) -> String {
 /// above, or YAML 1.2 core's (strata's own reader, and any other tool), would read the plain
 /// text as something else.
 pub fn needs_quotes(s: &str) -> bool {
-    if resolve(s, Style::Plain) != Meaning::Str(s.to_string()) {
+    if not_a_string(s).is_some() {
         return true;
     }
-    let lower = s.to_ascii_lowercase();
-    // YAML 1.2 core numbers and specials that go-yaml v2 leaves as strings.
-    let core_number = lower.starts_with("0o") && s.len() > 2
-        || matches!(lower.as_str(), ".inf" | "-.inf" | "+.inf" | ".nan");
+    // YAML 1.2 core numbers and specials that go-yaml v2 leaves as strings, in any case.
+    let core_number = s.len() > 2 && s.as_bytes()[..2].eq_ignore_ascii_case(b"0o")
+        || [".inf", "-.inf", "+.inf", ".nan"]
+            .iter()
+            .any(|w| s.eq_ignore_ascii_case(w));
     // Sexagesimal numbers of YAML 1.1 and timestamps: strings here, but other readers differ.
     let looks_like_time = s.contains(':')
         && s.bytes()
@@ -271,6 +307,9 @@ mod tests {
             ("017", Meaning::Int(15)),
             ("08", Meaning::Float(8.0)),
             ("0x1F", Meaning::Int(31)),
+            ("0X1f", Meaning::Int(31)),
+            ("0O17", Meaning::Int(15)),
+            ("-0B11", Meaning::Int(-3)),
             ("-0x10", Meaning::Int(-16)),
             ("0b101", Meaning::Int(5)),
             ("1_000", Meaning::Int(1000)),
@@ -345,5 +384,44 @@ mod tests {
         assert!(needs_escapes("a\u{85}b"));
         assert!(needs_escapes("a\u{80}b"));
         assert!(!needs_escapes("a\tb\nc"));
+    }
+
+    /// `needs_quotes` as it was first written, allocating its way through: its shortcuts (no
+    /// string built, the case of `0o` and `.inf` ignored byte by byte) must not change an
+    /// answer.
+    fn needs_quotes_by_definition(s: &str) -> bool {
+        let lower = s.to_ascii_lowercase();
+        resolve(s, Style::Plain) != Meaning::Str(s.to_string())
+            || lower.starts_with("0o") && s.len() > 2
+            || matches!(lower.as_str(), ".inf" | "-.inf" | "+.inf" | ".nan")
+            || s.contains(':')
+                && s.bytes()
+                    .all(|c| c.is_ascii_digit() || matches!(c, b':' | b'.' | b'-' | b'+'))
+            || s.len() >= 10
+                && s.as_bytes()[..4].iter().all(u8::is_ascii_digit)
+                && s.as_bytes()[4] == b'-'
+            || s == "<<"
+            || s == "="
+    }
+
+    #[test]
+    fn needs_quotes_answers_as_its_definition_does() {
+        let parts = [
+            "", "0", "1", "9", "0x", "0X", "0o", "0O", "0b", "0B", "1F", "ff", "_", "-", "+", ".",
+            "e", "E", "inf", "Inf", "NaN", "nan", "y", "Y", "yes", "YES", "n", "No", "on", "OFF",
+            "true", "False", "null", "NULL", "~", ":", "a", "z", "é", "Mi", "m", "2026-", "12-24",
+            "<<", "=", " ", "#",
+        ];
+        let mut checked = 0;
+        for a in parts {
+            for b in parts {
+                for c in ["", "0", "_1", ".5", "e3", "x"] {
+                    let s = format!("{a}{b}{c}");
+                    assert_eq!(needs_quotes(&s), needs_quotes_by_definition(&s), "{s:?}");
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 10_000);
     }
 }
