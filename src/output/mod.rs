@@ -1190,7 +1190,7 @@ mod tests {
         let out = dir.path().join("out");
         let claimed = claim(&out).unwrap();
         let writing = claimed.begin().unwrap();
-        writing.write(&tree(&[(X, "1"), (Z, "3")]), None);
+        writing.write(&tree(&[(X, "1"), (Z, "3")]), Threads::All, None);
         // A file where the first part made a directory: its new files beside it, one in a
         // directory of its own, are created before the part fails.
         writing.write(
@@ -1199,6 +1199,7 @@ mod tests {
                 (Y, "2"),
                 ("dev/c3/app/configmap-w.yaml", "4"),
             ]),
+            Threads::All,
             None,
         );
         let e = writing.finish(&[String::new()]).unwrap_err();
@@ -1213,8 +1214,8 @@ mod tests {
         let out = dir.path().join("out");
         let claimed = claim(&out).unwrap();
         let writing = claimed.begin().unwrap();
-        writing.write(&tree(&[(Z, "3")]), None);
-        writing.write(&tree(&[(X, "1"), (Y, "2")]), None);
+        writing.write(&tree(&[(Z, "3")]), Threads::All, None);
+        writing.write(&tree(&[(X, "1"), (Y, "2")]), Threads::All, None);
         assert_eq!(files_in(&out), [X, Y, Z]);
         writing.abandon();
         assert_eq!(files_in(&out), Vec::<String>::new());
@@ -1228,10 +1229,10 @@ mod tests {
         write_tree(&out, &tree(&[(Y, "2")]), &[String::new()]).unwrap();
         let claimed = claim(&out).unwrap();
         let writing = claimed.begin().unwrap();
-        writing.write(&tree(&[(Z, "3")]), None);
-        writing.write(&tree(&[(X, "1"), (Y, "2")]), None);
+        writing.write(&tree(&[(Z, "3")]), Threads::All, None);
+        writing.write(&tree(&[(X, "1"), (Y, "2")]), Threads::All, None);
         // A compile that ran again over a cache the disk did not bear out: the same bytes.
-        writing.write(&tree(&[(Z, "3")]), None);
+        writing.write(&tree(&[(Z, "3")]), Threads::All, None);
         let s = writing.finish(&[String::new()]).unwrap();
         assert_eq!((s.written, s.unchanged, s.removed), (2, 1, 0));
         let record = std::fs::read_to_string(out.join(CACHE_DIR).join(RECORD)).unwrap();
